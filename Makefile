@@ -1,0 +1,105 @@
+# bpfguard - eBPF network security toolkit
+#
+#   make                 build every BPF object and helper into build/
+#   make deps            install the Debian packages the project needs
+#   make test            run the test suite (root; bats)
+#   make bench           ns/packet through BPF_PROG_TEST_RUN
+#   make demo            namespace lab: up, real traffic, status, down
+#   make lint            shellcheck + clang-format
+#   make check-kernels   load every object under Debian 12's 6.1 kernel (qemu)
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+#   make clean
+
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+BUILD ?= build
+
+CLANG ?= clang
+CC ?= gcc
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+	-Wall -Werror -Wno-unused-function -Iheaders -I$(ARCH_INC)
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders
+EXTRA_BPF_CFLAGS ?=
+
+BPF_SRCS := $(wildcard progs/*.c)
+BPF_OBJS := $(patsubst progs/%.c,$(BUILD)/%.o,$(BPF_SRCS))
+BENCH_SRCS := $(wildcard bench/*.bpf.c)
+BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS))
+HEADERS := $(wildcard headers/*.h)
+
+FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
+FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
+
+HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load
+
+SCRIPTS := $(wildcard scripts/*.sh)
+BATS ?= bats
+
+.PHONY: all deps test bench demo lint check-kernels install uninstall clean
+
+all: $(BPF_OBJS) $(BENCH_OBJS) $(HELPERS)
+
+$(BUILD):
+	mkdir -p $(BUILD) $(BUILD)/bench
+
+$(BUILD)/%.o: progs/%.c $(HEADERS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(EXTRA_BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
+
+$(BUILD)/bg-load: tools/bg-load.c $(HEADERS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
+
+deps:
+	@./scripts/deps.sh
+
+test: all
+	$(BATS) $(BATS_FLAGS) test/
+
+bench: all
+	./bench/run.sh
+
+demo: all
+	./scripts/demo.sh
+
+lint:
+	shellcheck -x $(SCRIPTS) $(wildcard test/*.bash test/lib/*.sh bench/*.sh .ci/run install.sh)
+	clang-format --dry-run --Werror $(wildcard progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
+
+check-kernels: all
+	./scripts/check-kernels.sh
+
+LIBDIR := $(DESTDIR)$(PREFIX)/lib/bpfguard
+
+install: all
+	install -d $(LIBDIR)/bpf $(LIBDIR)/bin $(LIBDIR)/scripts \
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/bpfguard
+	install -m 0644 $(BPF_OBJS) $(LIBDIR)/bpf/
+	install -m 0755 $(HELPERS) $(LIBDIR)/bin/
+	install -m 0755 $(SCRIPTS) $(LIBDIR)/scripts/
+	install -m 0644 scripts/lib.sh $(LIBDIR)/scripts/lib.sh
+	install -m 0644 maps/default.rules $(LIBDIR)/default.rules
+	ln -sf ../lib/bpfguard/bin/fwmapgen $(DESTDIR)$(PREFIX)/sbin/fwmapgen
+	for s in up down status; do \
+		ln -sf ../lib/bpfguard/scripts/$$s.sh \
+			$(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/bpfguard/bpfguard.rules ] || \
+		install -m 0644 maps/default.rules \
+			$(DESTDIR)$(SYSCONFDIR)/bpfguard/bpfguard.rules
+
+uninstall:
+	rm -rf $(LIBDIR)
+	rm -f $(DESTDIR)$(PREFIX)/sbin/fwmapgen
+	for s in up down status; do \
+		rm -f $(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# make bench: ns/packet of the programs through BPF_PROG_TEST_RUN, as a
+# ratio to a no-op program of the same hook measured in the same run.
+#
+# Everything happens in a private bpffs; nothing is attached to any
+# interface and no packet leaves the test-run harness.
+set -euo pipefail
+BG_PROG=bench
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+
+usage()
+{
+	cat <<EOF
+Usage: bench/run.sh [--repeat N] [--out FILE]
+
+Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
+median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
+IPv4 and IPv6, for a packet matching the last rule and one matching none,
+next to a no-op XDP program. Results go to stdout and FILE
+(default build/bench.txt).
+EOF
+}
+
+repeat=200000 out=$BG_ROOT/build/bench.txt
+while (($#)); do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--repeat)
+		repeat=$2
+		shift
+		;;
+	--out)
+		out=$2
+		shift
+		;;
+	*) bg_die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+
+bg_require_root
+bg_require_tools bpftool jq python3
+bg_require_objects xdp_firewall.o
+[[ -r $BG_OBJ_DIR/bench/xdp_noop.o ]] || bg_die "build/bench/xdp_noop.o missing (run make)"
+
+work=$(mktemp -d /run/bgbench.XXXXXX)
+cleanup()
+{
+	mountpoint -q "$work/bpffs" && umount "$work/bpffs"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/bpffs"
+mount -t bpf bpf "$work/bpffs"
+FW_BPFFS=$work/bpffs
+bg_setup_bpffs mount
+BG_QUIET=1
+
+# Median ns/run of 5 runs of program $1 on packet file $2.
+measure()
+{
+	local i
+	for i in 1 2 3 4 5; do
+		bpftool prog run pinned "$1" data_in "$2" repeat "$repeat" |
+			sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'
+	done | sort -n | sed -n 3p
+}
+
+# N rules, each a distinct (source, destination) pair of documentation
+# addresses, so that every rule is a separate bit and the packet that
+# matches the last one walks every word of the vectors.
+ruleset()
+{
+	local fam=$1 n=$2 i
+	echo "set default pass"
+	for ((i = 0; i < n; i++)); do
+		if [[ $fam == 4 ]]; then
+			echo "block from 198.51.100.$((i % 256)) to 203.0.113.$((i / 256))"
+		else
+			printf 'block from 2001:db8:1::%x to 2001:db8:2::%x\n' \
+				$((i % 256)) $((i / 256))
+		fi
+	done
+}
+
+last_match()
+{
+	local fam=$1 n=$2
+	if [[ $fam == 4 ]]; then
+		echo "198.51.100.$(((n - 1) % 256)) 203.0.113.$(((n - 1) / 256))"
+	else
+		printf '2001:db8:1::%x 2001:db8:2::%x\n' $(((n - 1) % 256)) \
+			$(((n - 1) / 256))
+	fi
+}
+
+mkpkt()
+{
+	python3 "$BG_ROOT/bench/mkpkt.py" "$1" "$2" "$3"
+}
+
+"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
+	"$FW_BPFFS/bench" >/dev/null
+fw=$(bg_load_prog xdp_firewall.o xdp_firewall)
+
+mkpkt 192.0.2.1 192.0.2.2 "$work/noop.pkt"
+noop=$(measure "$FW_BPFFS/bench/xdp_noop" "$work/noop.pkt")
+
+{
+	printf '# bpfguard make bench, %s, kernel %s, repeat %s (median of 5)\n' \
+		"$(date -u +%Y-%m-%dT%H:%MZ)" "$(uname -r)" "$repeat"
+	printf '%-14s %-6s %6s %-10s %9s %9s\n' program family rules packet \
+		ns/pkt x_noop
+	printf '%-14s %-6s %6s %-10s %9s %9s\n' xdp_noop - - - "$noop" 1.00
+} | tee "$out"
+
+for fam in 4 6; do
+	for n in 1 64 1024 4096; do
+		ruleset "$fam" "$n" >"$work/r.rules"
+		bg_apply_ruleset "$work/r.rules"
+		read -r s d < <(last_match "$fam" "$n")
+		mkpkt "$s" "$d" "$work/match.pkt"
+		if [[ $fam == 4 ]]; then
+			mkpkt 192.0.2.1 192.0.2.2 "$work/miss.pkt"
+		else
+			mkpkt 2001:db8:ff::1 2001:db8:ff::2 "$work/miss.pkt"
+		fi
+		for kind in match miss; do
+			ns=$(measure "$fw" "$work/$kind.pkt")
+			printf '%-14s %-6s %6s %-10s %9s %9s\n' xdp_firewall \
+				"ipv$fam" "$n" "$kind" "$ns" \
+				"$(awk -v a="$ns" -v b="$noop" 'BEGIN { printf "%.2f", a / b }')"
+		done | tee -a "$out"
+	done
+done

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp_firewall: stateless classification of every received packet against
+ * the ruleset compiled by fwmapgen.
+ *
+ * Classification never walks the rules. Each field of the packet (source
+ * address, destination address, ingress interface) is looked up once and
+ * yields a vector of the rules that accept that value; the AND of the
+ * vectors holds every matching rule and its lowest set bit is the first
+ * match in file order (Linear Bit Vector Search, as in bpf-iptables). The
+ * cost grows with the number of 64-rule words, not with the number of
+ * rules or table entries.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "bg_abi.h"
+#include "bg_common.h"
+#include "bg_parse.h"
+
+#define BG_LPM_MAP(_name, _key)                               \
+	struct {                                              \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);          \
+		__type(key, struct _key);                     \
+		__type(value, __u32);                         \
+		__uint(max_entries, BG_FW_LPM_MAX);           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);         \
+		BG_PINNED;                                    \
+	} _name SEC(".maps")
+
+BG_LPM_MAP(bg_fw_src4, bg_lpm4_key);
+BG_LPM_MAP(bg_fw_dst4, bg_lpm4_key);
+BG_LPM_MAP(bg_fw_src6, bg_lpm6_key);
+BG_LPM_MAP(bg_fw_dst6, bg_lpm6_key);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_vec_key);
+	__type(value, struct bg_fw_vec);
+	__uint(max_entries, BG_FW_VEC_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_vec SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_iface_key);
+	__type(value, struct bg_fw_iface_val);
+	__uint(max_entries, BG_FW_IFACE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_iface SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_fw_rule);
+	__uint(max_entries, BG_GENS * BG_FAM_MAX * BG_FW_MAX_RULES);
+	BG_PINNED;
+} bg_fw_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_rinfo_key);
+	__type(value, struct bg_fw_rinfo);
+	__uint(max_entries, BG_GENS * BG_FW_MAX_IDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_rinfo SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_fw_gen);
+	__uint(max_entries, BG_GENS);
+	BG_PINNED;
+} bg_fw_gens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_fw_active);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_fw_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_fw_hit);
+	__uint(max_entries, BG_GENS * BG_FW_HITS_PER_GEN);
+	BG_PINNED;
+} bg_fw_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, BG_STAT_MAX);
+	BG_PINNED;
+} bg_fw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	BG_PINNED;
+} bg_fw_log SEC(".maps");
+
+static __always_inline void fw_count(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&bg_fw_stats, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+struct fw_verdict {
+	__u32 rule_id;
+	__u8 action;
+	__u8 flags;
+};
+
+/* Vector id of the packet's source and destination address. */
+static __always_inline int fw_addr_vectors(struct bg_pkt *p, __u32 gen,
+					   __u32 *src, __u32 *dst)
+{
+	__u32 *sv, *dv;
+
+	if (p->family == BG_FAM_INET) {
+		struct bg_lpm4_key k = { .prefixlen = BG_LPM_GEN_BITS + 32,
+					 .gen = gen };
+
+		__builtin_memcpy(k.addr, &p->saddr[0], 4);
+		sv = bpf_map_lookup_elem(&bg_fw_src4, &k);
+		__builtin_memcpy(k.addr, &p->daddr[0], 4);
+		dv = bpf_map_lookup_elem(&bg_fw_dst4, &k);
+	} else {
+		struct bg_lpm6_key k = { .prefixlen = BG_LPM_GEN_BITS + 128,
+					 .gen = gen };
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		sv = bpf_map_lookup_elem(&bg_fw_src6, &k);
+		__builtin_memcpy(k.addr, p->daddr, 16);
+		dv = bpf_map_lookup_elem(&bg_fw_dst6, &k);
+	}
+	/* fwmapgen always stores /0: a miss means a torn or foreign map. */
+	if (!sv || !dv)
+		return -1;
+	*src = *sv;
+	*dst = *dv;
+	return 0;
+}
+
+static __always_inline struct bg_fw_vec *fw_vec(__u32 gen, __u32 id)
+{
+	struct bg_fw_vec_key k = { .gen = gen, .id = id };
+
+	return bpf_map_lookup_elem(&bg_fw_vec, &k);
+}
+
+/*
+ * First matching rule of the active generation, or the default policy
+ * (rule id 0) when none matches.
+ */
+static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+					__u32 gen, struct bg_fw_gen *g,
+					struct fw_verdict *v)
+{
+	struct bg_fw_vec *sv, *dv, *iv;
+	__u32 fam = p->family & 1;
+	__u32 src_id, dst_id, nwords;
+	__u32 w;
+
+	v->rule_id = 0;
+	v->action = g->default_action;
+	v->flags = 0;
+
+	if (fw_addr_vectors(p, gen, &src_id, &dst_id))
+		return;
+	sv = fw_vec(gen, src_id);
+	dv = fw_vec(gen, dst_id);
+	if (!sv || !dv)
+		return;
+	/* Without "on IFACE" rules the source vector stands in (x & x == x). */
+	iv = sv;
+	if (g->uses_iface) {
+		struct bg_fw_iface_key ik = { .gen = gen,
+					      .ifindex = ctx->ingress_ifindex };
+		struct bg_fw_iface_val *ival;
+		__u32 iid;
+
+		ival = bpf_map_lookup_elem(&bg_fw_iface, &ik);
+		iid = ival ? ival->vec[fam] : g->iface_other[fam];
+		iv = fw_vec(gen, iid);
+		if (!iv)
+			return;
+	}
+
+	nwords = g->nwords[fam];
+	for (w = 0; w < BG_FW_WORDS; w++) {
+		struct bg_fw_rule *r;
+		__u64 m;
+		__u32 bit;
+
+		if (w >= nwords)
+			break;
+		m = sv->w[w] & dv->w[w] & iv->w[w];
+		if (!m)
+			continue;
+		bit = w * 64 + bg_ctz64(m);
+		bit += (gen * BG_FAM_MAX + fam) * BG_FW_MAX_RULES;
+		r = bpf_map_lookup_elem(&bg_fw_rules, &bit);
+		if (!r)
+			return;
+		v->rule_id = r->id;
+		v->action = r->action;
+		v->flags = r->flags;
+		return;
+	}
+}
+
+static __always_inline void fw_account(__u32 gen, struct fw_verdict *v,
+				       __u64 len)
+{
+	__u32 idx = gen * BG_FW_HITS_PER_GEN + v->rule_id;
+	struct bg_fw_hit *h;
+
+	if (v->rule_id > BG_FW_MAX_IDS)
+		return;
+	h = bpf_map_lookup_elem(&bg_fw_hits, &idx);
+	if (h) {
+		h->packets++;
+		h->bytes += len;
+	}
+}
+
+static __always_inline void fw_log(struct xdp_md *ctx, struct bg_pkt *p,
+				   struct fw_verdict *v, __u64 len)
+{
+	struct bg_fw_log_event *e;
+
+	e = bpf_ringbuf_reserve(&bg_fw_log, sizeof(*e), 0);
+	if (!e) {
+		fw_count(BG_STAT_LOG_LOST);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->rule_id = v->rule_id;
+	e->ifindex = ctx->ingress_ifindex;
+	e->action = v->action;
+	e->family = p->family;
+	e->l4_proto = p->l4_proto;
+	e->pad = 0;
+	e->sport = (p->flags & BG_PKT_L4) ? p->sport : 0;
+	e->dport = (p->flags & BG_PKT_L4) ? p->dport : 0;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	e->pkt_len = len;
+	e->pad2 = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("xdp")
+int xdp_firewall(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+	struct bg_pkt p = {};
+	struct fw_verdict v;
+	struct bg_fw_active *act;
+	struct bg_fw_gen *g;
+	__u32 zero = 0, gen;
+	int ret;
+
+	ret = bg_parse(data, data_end, &p, 0, 0);
+	if (ret == BG_PARSE_MALFORMED) {
+		fw_count(BG_STAT_MALFORMED);
+		return XDP_DROP;
+	}
+	if (ret != BG_PARSE_OK) {
+		fw_count(ret == BG_PARSE_ND ? BG_STAT_ND : BG_STAT_NON_IP);
+		fw_count(BG_STAT_PASS);
+		return XDP_PASS;
+	}
+	if (p.flags & BG_PKT_FRAG_LATER)
+		fw_count(BG_STAT_FRAGMENT);
+
+	/* One read of the active generation pins the whole ruleset used. */
+	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
+	if (!act)
+		return XDP_PASS;
+	gen = act->gen & 1;
+	g = bpf_map_lookup_elem(&bg_fw_gens, &gen);
+	if (!g || !g->loaded) {
+		fw_count(BG_STAT_NO_RULESET);
+		fw_count(BG_STAT_PASS);
+		return XDP_PASS;
+	}
+
+	fw_classify(ctx, &p, gen, g, &v);
+	fw_account(gen, &v, len);
+	if (v.flags & BG_RULE_F_LOG)
+		fw_log(ctx, &p, &v, len);
+
+	if (v.action == BG_ACT_BLOCK) {
+		fw_count(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+	fw_count(BG_STAT_PASS);
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install the Debian packages bpfguard needs to build, run and test.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+
+usage()
+{
+	cat <<EOF2
+Usage: deps.sh [--runtime|--build|--test|--all]
+
+Install the Debian packages bpfguard needs (default --all):
+  --runtime   to run it: bpftool, iproute2, jq, libbpf1
+  --build     to build it: clang, llvm, gcc, make, libbpf-dev, headers
+  --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
+              iperf3, shellcheck, clang-format, qemu (kernel floor check)
+EOF2
+}
+
+runtime=(bpftool iproute2 jq libbpf1 bsdextrautils)
+build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
+test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
+	iperf3 socat ethtool shellcheck clang-format qemu-system-x86
+	busybox-static cpio)
+
+case ${1:---all} in
+-h | --help)
+	usage
+	exit 0
+	;;
+--runtime) want=("${runtime[@]}") ;;
+--build) want=("${runtime[@]}" "${build[@]}") ;;
+--test | --all) want=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
+*)
+	echo "deps.sh: unknown option $1 (see --help)" >&2
+	exit 2
+	;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+[[ $(id -u) == 0 ]] || {
+	echo "deps.sh: root needed to install: ${missing[*]}" >&2
+	exit 1
+}
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

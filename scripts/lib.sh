@@ -1,0 +1,360 @@
+# shellcheck shell=bash
+# bpftool takes every key/value byte as an argument of its own, so the
+# $(bg_u32_hex ...) expansions below are left unquoted on purpose.
+# shellcheck disable=SC2046,SC2086
+# Shared functions of the bpfguard scripts. Source it; it runs nothing.
+#
+# Environment:
+#   FW_BPFFS   bpffs mount holding the pins (default /sys/fs/bpf); passed to
+#              ip/tc as TC_BPF_MNT so iproute2 and bpftool agree.
+
+BG_PROG=${BG_PROG:-$(basename "$0")}
+
+bg_die()
+{
+	printf '%s: %s\n' "$BG_PROG" "$*" >&2
+	exit 1
+}
+
+bg_warn()
+{
+	printf '%s: warning: %s\n' "$BG_PROG" "$*" >&2
+}
+
+bg_info()
+{
+	[[ ${BG_QUIET:-0} == 1 ]] || printf '%s\n' "$*"
+}
+
+# Where the objects and helpers are: a checkout keeps them in build/, an
+# installed copy (make install) in ../bpf and ../bin next to scripts/.
+bg_locate()
+{
+	local self dir
+	self=$(readlink -f "${BASH_SOURCE[0]}")
+	dir=$(dirname "$self")
+	BG_ROOT=$(dirname "$dir")
+	if [[ -d $BG_ROOT/progs && -f $BG_ROOT/Makefile ]]; then
+		BG_OBJ_DIR=${BG_OBJ_DIR:-$BG_ROOT/build}
+		BG_BIN_DIR=${BG_BIN_DIR:-$BG_ROOT/build}
+		BG_DEFAULT_RULES=${BG_DEFAULT_RULES:-$BG_ROOT/maps/default.rules}
+	else
+		BG_OBJ_DIR=${BG_OBJ_DIR:-$BG_ROOT/bpf}
+		BG_BIN_DIR=${BG_BIN_DIR:-$BG_ROOT/bin}
+		if [[ -z ${BG_DEFAULT_RULES:-} ]]; then
+			BG_DEFAULT_RULES=/etc/bpfguard/bpfguard.rules
+			[[ -r $BG_DEFAULT_RULES ]] ||
+				BG_DEFAULT_RULES=$BG_ROOT/default.rules
+		fi
+	fi
+	FWMAPGEN=$BG_BIN_DIR/fwmapgen
+	BG_LOAD=$BG_BIN_DIR/bg-load
+}
+
+bg_require_root()
+{
+	[[ $(id -u) == 0 ]] || bg_die "must run as root (it loads BPF programs)"
+}
+
+bg_require_tools()
+{
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null ||
+			bg_die "$t not found (run 'make deps' or ./install.sh)"
+	done
+}
+
+bg_require_objects()
+{
+	local f
+	for f in "$@"; do
+		[[ -r $BG_OBJ_DIR/$f ]] ||
+			bg_die "$BG_OBJ_DIR/$f missing: objects not built (run 'make')"
+	done
+	for f in "$FWMAPGEN" "$BG_LOAD"; do
+		[[ -x $f ]] || bg_die "$f missing: helpers not built (run 'make')"
+	done
+}
+
+bg_require_iface()
+{
+	[[ -n $1 ]] || bg_die "no interface given (see --help)"
+	[[ -e /sys/class/net/$1 ]] || ip link show dev "$1" >/dev/null 2>&1 ||
+		bg_die "no such interface: $1"
+}
+
+bg_is_bpffs()
+{
+	[[ -d $1 ]] && [[ $(stat -f -c %T "$1" 2>/dev/null) == bpf_fs ]]
+}
+
+# `ip netns exec` gives the command its own mount namespace with a fresh
+# /sys: pins made under /sys/fs/bpf there vanish when it exits.
+bg_private_sys()
+{
+	local self init
+	self=$(readlink /proc/self/ns/mnt 2>/dev/null) || return 1
+	init=$(readlink /proc/1/ns/mnt 2>/dev/null) || return 1
+	[[ $self != "$init" && $FW_BPFFS == /sys/* ]]
+}
+
+# Make sure FW_BPFFS is a bpffs we can pin into; mount the default one
+# when missing (nothing mounts it at boot on some systems).
+bg_setup_bpffs()
+{
+	local mount_missing=${1:-mount}
+	FW_BPFFS=${FW_BPFFS:-/sys/fs/bpf}
+	FW_BPFFS=${FW_BPFFS%/}
+	if bg_private_sys; then
+		bg_die "$FW_BPFFS is in a private /sys (ip netns exec?): pins would vanish when this command exits; mount a bpffs outside /sys and set FW_BPFFS, or use nsenter --net=/run/netns/NS"
+	fi
+	if ! bg_is_bpffs "$FW_BPFFS"; then
+		if [[ $mount_missing == mount && $FW_BPFFS == /sys/fs/bpf ]]; then
+			mount -t bpf bpf /sys/fs/bpf ||
+				bg_die "bpffs missing and cannot be mounted at /sys/fs/bpf"
+		elif [[ $mount_missing == mount ]]; then
+			bg_die "bpffs missing: FW_BPFFS=$FW_BPFFS is not a bpffs mount (mount -t bpf bpf $FW_BPFFS)"
+		else
+			return 1
+		fi
+	fi
+	export FW_BPFFS
+	export TC_BPF_MNT=$FW_BPFFS
+	BG_PIN_DIR=$FW_BPFFS/tc/globals
+	BG_PROG_PIN_DIR=$FW_BPFFS/bpfguard
+	return 0
+}
+
+bg_map()
+{
+	printf '%s/%s' "$BG_PIN_DIR" "$1"
+}
+
+bg_have_maps()
+{
+	[[ -e $(bg_map bg_fw_active) ]]
+}
+
+# Little-endian bytes of a u32 as bpftool hex arguments.
+bg_u32_hex()
+{
+	local v=$1
+	printf '%02x %02x %02x %02x' $((v & 255)) $(((v >> 8) & 255)) \
+		$(((v >> 16) & 255)) $(((v >> 24) & 255))
+}
+
+bg_u64_hex()
+{
+	local v=$1
+	printf '%s %s' "$(bg_u32_hex $((v & 0xffffffff)))" \
+		"$(bg_u32_hex $(((v >> 32) & 0xffffffff)))"
+}
+
+bg_map_id()
+{
+	bpftool -j map show pinned "$(bg_map "$1")" 2>/dev/null | jq -r '.id'
+}
+
+bg_active_gen()
+{
+	bpftool -j map lookup pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 |
+		jq -r '.formatted.value.gen'
+}
+
+# bg_fw_gens[gen] as bpftool prints it: raw bytes in .value, named fields
+# in .formatted.value.
+bg_gen_json()
+{
+	bpftool -j map lookup pinned "$(bg_map bg_fw_gens)" \
+		key hex $(bg_u32_hex "$1")
+}
+
+# The ruleset digest of a generation (bytes 40..71 of struct bg_fw_gen).
+bg_gen_digest()
+{
+	jq -r '.value[40:72] | map(ltrimstr("0x")) | join("")'
+}
+
+# Delete every entry of generation $1 from the generation-keyed maps. The
+# generation sits at byte 4 of the LPM keys and byte 0 of the others.
+bg_purge_gen()
+{
+	local gen=$1 batch m off
+	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -f '$batch'" RETURN
+	bpftool map update pinned "$(bg_map bg_fw_gens)" \
+		key hex $(bg_u32_hex "$gen") \
+		value hex $(printf '00 %.0s' {1..200}) >/dev/null
+	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_vec \
+		bg_fw_iface bg_fw_rinfo; do
+		case $m in
+		bg_fw_src* | bg_fw_dst*) off=4 ;;
+		*) off=0 ;;
+		esac
+		bpftool -j map dump pinned "$(bg_map "$m")" |
+			jq -r --arg m "$(bg_map "$m")" --argjson off "$off" \
+				--arg g "$(printf '0x%02x' "$gen")" \
+				'.[] | select(.key[$off] == $g) |
+				"map delete pinned \($m) key hex " +
+				(.key | map(ltrimstr("0x")) | join(" "))' >>"$batch"
+	done
+	if [[ -s $batch ]]; then
+		bpftool batch file "$batch" >/dev/null ||
+			bg_die "could not clear generation $gen of the ruleset maps"
+	fi
+}
+
+bg_netns_id()
+{
+	stat -L -c %i /proc/self/ns/net
+}
+
+bg_ifindex()
+{
+	cat "/sys/class/net/$1/ifindex" 2>/dev/null ||
+		ip -j link show dev "$1" | jq -r '.[0].ifindex'
+}
+
+bg_iface_key_hex()
+{
+	printf '%s %s 00 00 00 00' "$(bg_u64_hex "$(bg_netns_id)")" \
+		"$(bg_u32_hex "$1")"
+}
+
+# Record an interface in bg_ifaces: ifindex, prog id, mode (1 native,
+# 2 generic), flags, name.
+bg_iface_register()
+{
+	local ifindex=$1 prog_id=$2 mode=$3 flags=$4 name=$5 namehex
+	namehex=$(printf '%-16.15s' "$name" | tr ' ' '\0' | od -An -tx1 -v |
+		tr -s ' \n' ' ')
+	bpftool map update pinned "$(bg_map bg_ifaces)" \
+		key hex $(bg_iface_key_hex "$ifindex") \
+		value hex $(bg_u32_hex "$prog_id") \
+		$(printf '%02x %02x 00 00' "$mode" "$flags") $namehex
+}
+
+bg_iface_lookup()
+{
+	bpftool -j map lookup pinned "$(bg_map bg_ifaces)" \
+		key hex $(bg_iface_key_hex "$1") 2>/dev/null |
+		jq -c '.formatted.value'
+}
+
+bg_iface_unregister()
+{
+	bpftool map delete pinned "$(bg_map bg_ifaces)" \
+		key hex $(bg_iface_key_hex "$1") 2>/dev/null || true
+}
+
+bg_iface_count()
+{
+	bpftool -j map dump pinned "$(bg_map bg_ifaces)" 2>/dev/null |
+		jq 'length'
+}
+
+# XDP program attached to $1: "ID MODE" (mode 1 native, 2 generic, 3 hw)
+# or nothing.
+bg_xdp_attached()
+{
+	ip -j -d link show dev "$1" |
+		jq -r '.[0].xdp // empty | select(.prog != null) |
+			"\(.prog.id) \(.mode)"'
+}
+
+# Does program $1 use our maps? Then bpfguard attached it, whichever
+# build it came from.
+bg_prog_is_ours()
+{
+	local active
+	active=$(bg_map_id bg_fw_active) || return 1
+	[[ -n $active ]] || return 1
+	bpftool -j prog show id "$1" 2>/dev/null |
+		jq -e --argjson m "$active" '(.map_ids // []) | index($m) != null' \
+			>/dev/null
+}
+
+# Pinned program of the current objects, loaded on first use. The pin
+# directory is named after the objects' digest, so a rebuild loads anew
+# while repeated runs reuse the same program.
+bg_load_prog()
+{
+	local obj=$1 name=$2 digest dir
+	digest=$(sha256sum "$BG_OBJ_DIR/$obj" | cut -c1-16)
+	dir=$BG_PROG_PIN_DIR/$digest
+	if [[ ! -e $dir/$name ]]; then
+		"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/$obj" "$dir" \
+			>/dev/null || bg_die "could not load $obj"
+	fi
+	printf '%s/%s' "$dir" "$name"
+}
+
+bg_prog_id()
+{
+	bpftool -j prog show pinned "$1" | jq -r '.id'
+}
+
+# Compile and switch to ruleset $1. The new ruleset goes into the
+# generation packets are not using; only when it is complete does one
+# store to bg_fw_active switch every packet over to it.
+bg_apply_ruleset()
+{
+	local rules=$1 digest active cur next batch loaded
+	digest=$("$FWMAPGEN" --digest "$rules") ||
+		bg_die "ruleset $rules is invalid; nothing changed"
+	active=$(bg_active_gen)
+	cur=$(bg_gen_json "$active")
+	loaded=$(jq -r '.formatted.value.loaded' <<<"$cur")
+	if [[ $loaded == 1 && $(bg_gen_digest <<<"$cur") == "$digest" ]]; then
+		bg_info "ruleset $rules unchanged (generation $active)"
+		return 0
+	fi
+	if [[ $loaded == 1 ]]; then
+		next=$((1 - active))
+	else
+		next=$active
+	fi
+	batch=$(mktemp "${TMPDIR:-/tmp}/bgrules.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -f '$batch'" RETURN
+	"$FWMAPGEN" --gen "$next" --pin-dir "$BG_PIN_DIR" -o "$batch" "$rules" ||
+		bg_die "ruleset $rules is invalid; nothing changed"
+	bg_purge_gen "$next"
+	if ! bpftool batch file "$batch" >/dev/null; then
+		bg_purge_gen "$next"
+		bg_die "loading ruleset $rules into the maps failed; the running ruleset is unchanged"
+	fi
+	bg_switch_gen "$next"
+	if [[ $loaded == 1 ]]; then
+		# Packets already classifying with the old generation finish
+		# within an RCU grace period; give them far more than that.
+		sleep 0.05
+		bg_purge_gen "$active"
+	fi
+	bg_info "ruleset $rules loaded (generation $next, digest ${digest:0:16})"
+}
+
+bg_switch_gen()
+{
+	local gen=$1 switches
+	switches=$(bpftool -j map lookup pinned "$(bg_map bg_fw_active)" \
+		key hex 00 00 00 00 | jq -r '.formatted.value.switches')
+	bpftool map update pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 \
+		value hex $(bg_u32_hex "$gen") \
+		$(bg_u32_hex $((switches + 1))) >/dev/null
+}
+
+# Every pin the toolkit made: shared maps and program pins.
+bg_remove_pins()
+{
+	local p
+	for p in "$BG_PIN_DIR"/bg_*; do
+		[[ -e $p ]] && rm -f "$p"
+	done
+	[[ -d $BG_PROG_PIN_DIR ]] && rm -rf "$BG_PROG_PIN_DIR"
+	return 0
+}
+
+bg_locate

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# What bpfguard runs, with which ruleset, and what it did.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+usage()
+{
+	cat <<EOF2
+Usage: $BG_PROG [IFACE] [--json]
+
+Show the interfaces bpfguard is attached to (program id and XDP mode), the
+active ruleset (rules, default policy), the counters per action and the
+hits per rule, summed over all CPUs. With IFACE, only that interface is
+listed. --json prints one JSON object (schema in README.md).
+
+  --json       machine-readable output
+  -h, --help   this text
+EOF2
+}
+
+iface="" json=0
+while (($#)); do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--json) json=1 ;;
+	-*) bg_die "unknown option $1 (see --help)" ;;
+	*)
+		[[ -z $iface ]] || bg_die "one interface at a time (see --help)"
+		iface=$1
+		;;
+	esac
+	shift
+done
+
+bg_require_root
+bg_require_tools bpftool ip jq
+[[ -z $iface ]] || bg_require_iface "$iface"
+bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
+bg_have_maps || bg_die "bpfguard is not running (no pinned maps under $BG_PIN_DIR)"
+
+netns=$(bg_netns_id)
+
+# Interfaces: the registry, checked against what the kernel has attached.
+ifaces_json()
+{
+	local idx name prog_id mode
+	bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
+		jq -r --arg ns "$netns" '.[].formatted | select((.key.netns | tostring) == $ns)
+			| "\(.key.ifindex) \(.value.name)"' |
+		while read -r idx name; do
+			[[ -z $iface || $name == "$iface" ]] || continue
+			prog_id=null mode=null
+			if [[ -e /sys/class/net/$name ]]; then
+				read -r prog_id mode < <(bg_xdp_attached "$name") || true
+			fi
+			jq -n --arg name "$name" --argjson idx "$idx" \
+				--argjson id "${prog_id:-null}" --argjson mode "${mode:-null}" \
+				'{name: $name, ifindex: $idx,
+				  xdp: {prog_id: $id,
+					mode: ({"1": "native", "2": "generic", "3": "offload"}[$mode | tostring] // null)}}'
+		done | jq -s '.'
+}
+
+gen=$(bg_active_gen)
+gen_json=$(bg_gen_json "$gen")
+switches=$(bpftool -j map lookup pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 |
+	jq '.formatted.value.switches')
+
+ruleset=$(jq -c --argjson gen "$gen" --argjson sw "$switches" \
+	--arg digest "$(bg_gen_digest <<<"$gen_json")" '.formatted.value |
+	{loaded: (.loaded == 1), source: .source, digest: $digest,
+	 rules: .nids, inet: .nrules[0], inet6: .nrules[1],
+	 default: (if .default_action == 1 then "block" else "pass" end),
+	 generation: $gen, switches: $sw}' <<<"$gen_json")
+
+counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
+	map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
+	| map({(.key | tostring): .v}) | add
+	| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
+	   fragment: ."5", no_ruleset: ."6", log_lost: ."7"}')
+
+nids=$(jq -r '.rules' <<<"$ruleset")
+base=$((gen * 8193))
+rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
+	jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
+		| {id: .key.id, line: .value.line, label: .value.label,
+		   iface: .value.iface,
+		   action: (if .value.action == 1 then "block" else "pass" end)}]')
+hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
+	jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
+		[.[].formatted | select(.key >= $lo and .key <= $hi)
+		 | {id: (.key - $lo),
+		    packets: ([.values[].value.packets] | add),
+		    bytes: ([.values[].value.bytes] | add)}]')
+rules=$(jq -c -n --argjson info "$rinfo" --argjson hits "$hits" \
+	--argjson rs "$ruleset" '
+	($info | map({(.id | tostring): .}) | add // {}) as $i
+	| $hits | sort_by(.id) | map(. as $h
+		| if .id == 0 then
+			{id: 0, line: null, label: "default policy",
+			 action: $rs.default, iface: ""}
+		  else $i[$h.id | tostring] end
+		| . + {packets: $h.packets, bytes: $h.bytes})')
+
+status=$(jq -n --arg bpffs "$FW_BPFFS" --argjson ifaces "$(ifaces_json)" \
+	--argjson ruleset "$ruleset" --argjson counters "$counters" \
+	--argjson rules "$rules" \
+	'{bpffs: $bpffs, interfaces: $ifaces, ruleset: $ruleset,
+	  counters: $counters, rules: $rules}')
+
+if ((json)); then
+	printf '%s\n' "$status"
+	exit 0
+fi
+
+jq -r '
+	"interfaces:",
+	(if (.interfaces | length) == 0 then "  (none in this network namespace)"
+	 else .interfaces[] | "  \(.name) (ifindex \(.ifindex)): xdp_firewall " +
+		(if .xdp.prog_id == null then "NOT ATTACHED"
+		 else "prog \(.xdp.prog_id), \(.xdp.mode)" end) end),
+	"ruleset: " + (if .ruleset.loaded then
+		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
+		else "none loaded" end),
+	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
+	"rules:",
+	(["  id", "line", "action", "packets", "bytes", "label"] | @tsv),
+	(.rules[] | ["  \(.id)", (.line // "-"), .action, .packets, .bytes,
+		.label + (if (.iface // "") != "" then " [on \(.iface)]" else "" end)] | @tsv)
+' <<<"$status" | column -t -s $'\t'

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Bring bpfguard up on an interface: compile the ruleset, create and fill the
+# pinned maps, and only then attach the firewall.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+usage()
+{
+	cat <<EOF
+Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic] [--force]
+
+Compile the ruleset, load it into the pinned maps under
+\$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
+XDP firewall to IFACE. Safe to run again: with the same ruleset nothing
+changes; with another one, the maps switch to it atomically, and a ruleset
+that does not compile or load leaves the running one in place.
+
+  --rules FILE   ruleset to enforce (default: the one already running, or
+                 $BG_DEFAULT_RULES)
+  --mode MODE    XDP mode: native (driver, default) or generic (skb)
+  --force        replace an XDP program bpfguard did not attach
+  -h, --help     this text
+EOF
+}
+
+iface="" rules="" mode=native force=0
+while (($#)); do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--rules)
+		[[ $# -ge 2 ]] || bg_die "--rules needs a file"
+		rules=$2
+		shift
+		;;
+	--mode)
+		[[ $# -ge 2 ]] || bg_die "--mode needs native or generic"
+		mode=$2
+		shift
+		;;
+	--force) force=1 ;;
+	-*) bg_die "unknown option $1 (see --help)" ;;
+	*)
+		[[ -z $iface ]] || bg_die "one interface at a time (see --help)"
+		iface=$1
+		;;
+	esac
+	shift
+done
+
+case $mode in
+native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
+generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
+*) bg_die "--mode must be native or generic, not '$mode'" ;;
+esac
+
+[[ -n $iface ]] || bg_die "no interface given (see --help)"
+bg_require_root
+bg_require_tools bpftool ip jq
+bg_require_iface "$iface"
+bg_require_objects xdp_firewall.o
+bg_setup_bpffs mount
+
+# The ruleset: the one named, else the one running, else the default.
+if [[ -z $rules ]] && bg_have_maps; then
+	active=$(bg_active_gen)
+	src=$(bg_gen_json "$active" | jq -r 'select(.formatted.value.loaded == 1)
+		| .formatted.value.source')
+	[[ -n $src && -r $src ]] && rules=$src
+fi
+rules=${rules:-$BG_DEFAULT_RULES}
+[[ -r $rules ]] || bg_die "cannot read ruleset $rules"
+"$FWMAPGEN" --check "$rules" >/dev/null ||
+	bg_die "ruleset $rules is invalid; nothing changed"
+rules=$(readlink -f "$rules")
+
+# Refuse before touching anything if IFACE runs someone else's program.
+read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
+if [[ -n ${cur_id:-} ]] && bg_have_maps && bg_prog_is_ours "$cur_id"; then
+	ours_before=1
+else
+	ours_before=0
+fi
+if [[ -n ${cur_id:-} && $ours_before == 0 && $force == 0 ]]; then
+	name=$(bpftool -j prog show id "$cur_id" | jq -r '.name // "?"')
+	bg_die "$iface already runs XDP program $cur_id ($name) that bpfguard did not attach; use --force to replace it"
+fi
+
+# A first run that fails half way must not leave maps behind.
+fresh=1
+bg_have_maps && fresh=0
+cleanup_fresh()
+{
+	if [[ $? != 0 && $fresh == 1 && $(bg_iface_count || echo 0) == 0 ]]; then
+		bg_remove_pins
+	fi
+}
+trap cleanup_fresh EXIT
+
+pin=$(bg_load_prog xdp_firewall.o xdp_firewall)
+prog_id=$(bg_prog_id "$pin")
+bg_apply_ruleset "$rules"
+
+if [[ ${cur_id:-} == "$prog_id" && ${cur_mode:-} == "$mode_num" ]]; then
+	bg_info "$iface: xdp_firewall already attached (prog $prog_id, $mode)"
+else
+	# Native and generic XDP cannot coexist: moving between them leaves
+	# the interface unfiltered for a moment.
+	if [[ -n ${cur_id:-} && ${cur_mode:-} != "$mode_num" ]]; then
+		ip link set dev "$iface" "$other_mode" off 2>/dev/null || true
+	fi
+	if ! ip -force link set dev "$iface" "$ip_mode" pinned "$pin"; then
+		[[ $mode == native ]] &&
+			bg_die "attaching to $iface in native mode failed (driver without XDP support? try --mode generic)"
+		bg_die "attaching to $iface failed"
+	fi
+	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
+fi
+
+flags=0
+prev=$(bg_iface_lookup "$(bg_ifindex "$iface")" || true)
+[[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
+bg_iface_register "$(bg_ifindex "$iface")" "$prog_id" "$mode_num" "$flags" \
+	"$iface"

@@ -1,0 +1,130 @@
+# shellcheck shell=bash
+# Shared setup for the bats tests: a private bpffs, namespace labs, and
+# wrappers around the scripts. Every test runs as root and touches neither
+# the host's interfaces nor its pins: the device under test lives in a
+# namespace of its own and the pins in a bpffs mounted under /run.
+
+BG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BG_BUILD=$BG_REPO/build
+FWMAPGEN=$BG_BUILD/fwmapgen
+PY=/usr/bin/python3 # Debian's python3 has scapy, pyenv's does not
+BPFRUN=$BG_REPO/test/lib/bpfrun.py
+PKT=$BG_REPO/test/lib/pkt.py
+
+# Fail with a message (bats prints the output of failed tests).
+fail()
+{
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+# Private bpffs for this test file or test; sets FW_BPFFS and BG_TMP.
+bpffs_setup()
+{
+	BG_TMP=$(mktemp -d /run/bgtest.XXXXXX)
+	mkdir "$BG_TMP/bpffs"
+	mount -t bpf bpf "$BG_TMP/bpffs"
+	export FW_BPFFS=$BG_TMP/bpffs
+	export TC_BPF_MNT=$FW_BPFFS
+}
+
+bpffs_teardown()
+{
+	[[ -n ${BG_TMP:-} && -d $BG_TMP ]] || return 0
+	mountpoint -q "$BG_TMP/bpffs" && umount "$BG_TMP/bpffs"
+	rm -rf "$BG_TMP"
+}
+
+# A lab of two namespaces joined by a veth pair:
+#   $CLI (cli0: 192.0.2.10-12/24, 2001:db8:1::10-12/64)
+#   $DUT (dut0: 192.0.2.1/24,     2001:db8:1::1/64)  <- device under test
+lab_setup()
+{
+	LAB_ID=${LAB_ID:-$$}
+	DUT=bgt-$LAB_ID-dut
+	CLI=bgt-$LAB_ID-cli
+	ip netns add "$DUT"
+	ip netns add "$CLI"
+	ip -n "$DUT" link add name dut0 type veth peer name cli0 netns "$CLI"
+	ip -n "$DUT" link set lo up
+	ip -n "$CLI" link set lo up
+	ip -n "$DUT" addr add 192.0.2.1/24 dev dut0
+	ip -n "$DUT" addr add 2001:db8:1::1/64 dev dut0 nodad
+	local i
+	for i in 10 11 12; do
+		ip -n "$CLI" addr add "192.0.2.$i/24" dev cli0
+		ip -n "$CLI" addr add "2001:db8:1::$i/64" dev cli0 nodad
+	done
+	ip -n "$DUT" link set dut0 up
+	ip -n "$CLI" link set cli0 up
+}
+
+lab_teardown()
+{
+	[[ -n ${DUT:-} ]] && ip netns del "$DUT" 2>/dev/null
+	[[ -n ${CLI:-} ]] && ip netns del "$CLI" 2>/dev/null
+	return 0
+}
+
+# Run in a namespace without a new mount namespace (ip netns exec would
+# hide the private bpffs pins; see PLATFORM.md).
+in_ns()
+{
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+in_dut()
+{
+	in_ns "$DUT" "$@"
+}
+
+in_cli()
+{
+	in_ns "$CLI" "$@"
+}
+
+up()
+{
+	in_dut "$BG_REPO/scripts/up.sh" "$@"
+}
+
+down()
+{
+	in_dut "$BG_REPO/scripts/down.sh" "$@"
+}
+
+status_json()
+{
+	in_dut "$BG_REPO/scripts/status.sh" --json "$@"
+}
+
+# Write a ruleset to $BG_TMP/NAME.rules from stdin and print its path.
+ruleset()
+{
+	local f=$BG_TMP/$1.rules
+	cat >"$f"
+	printf '%s' "$f"
+}
+
+# Pinned firewall program of the current build (after an up).
+fw_prog_pin()
+{
+	local p
+	for p in "$FW_BPFFS"/bpfguard/*/xdp_firewall; do
+		[[ -e $p ]] && printf '%s' "$p" && return 0
+	done
+	return 1
+}
+
+# Wait until a TCP port listens in a namespace.
+wait_port()
+{
+	local ns=$1 port=$2 i
+	for i in $(seq 50); do
+		in_ns "$ns" ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $port in $ns"
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# The scripts' interface: --help, and a clear one-line error with a
+# non-zero exit for every precondition an operator can get wrong.
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+	LAB_ID=s$BATS_TEST_NUMBER-$$
+	lab_setup
+}
+
+teardown()
+{
+	lab_teardown
+	bpffs_teardown
+}
+
+@test "every script and helper has --help" {
+	for s in up down status deps demo check-kernels; do
+		run "$BG_REPO/scripts/$s.sh" --help
+		[ "$status" -eq 0 ] || fail "$s: $output"
+		[[ $output == Usage:* ]] || fail "$s: $output"
+	done
+	run "$BG_REPO/install.sh" --help
+	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
+	run "$BG_REPO/bench/run.sh" --help
+	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
+	run "$BG_BUILD/bg-load" --help
+	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
+	run "$FWMAPGEN" --help
+	[ "$status" -eq 0 ]
+}
+
+@test "not root: clear error, non-zero exit" {
+	for s in up down status; do
+		run setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$BG_REPO/scripts/$s.sh" dut0
+		[ "$status" -ne 0 ]
+		[[ $output == *"must run as root"* ]] || fail "$s: $output"
+	done
+}
+
+@test "no such interface" {
+	for s in up status; do
+		run in_dut "$BG_REPO/scripts/$s.sh" nosuch0
+		[ "$status" -ne 0 ]
+		[[ $output == *"no such interface: nosuch0"* ]] || fail "$s: $output"
+	done
+}
+
+@test "bpffs missing" {
+	mkdir -p "$BG_TMP/plain"
+	for s in up status; do
+		run env FW_BPFFS="$BG_TMP/plain" "$BG_REPO/scripts/$s.sh" lo
+		[ "$status" -ne 0 ]
+		[[ $output == *"bpffs missing"* ]] || fail "$s: $output"
+	done
+	[ -z "$(ls "$BG_TMP/plain")" ]
+}
+
+@test "a bpffs that would vanish (private /sys of ip netns exec) is refused" {
+	run ip netns exec "$DUT" env FW_BPFFS=/sys/fs/bpf \
+		"$BG_REPO/scripts/up.sh" dut0
+	[ "$status" -ne 0 ]
+	[[ $output == *"private /sys"* ]] || fail "$output"
+	run in_dut ip -d link show dev dut0
+	[[ $output != *xdp* ]]
+}
+
+@test "objects not built" {
+	run env BG_OBJ_DIR="$BG_TMP/none" "$BG_REPO/scripts/up.sh" lo
+	[ "$status" -ne 0 ]
+	[[ $output == *"objects not built"* ]] || fail "$output"
+}
+
+@test "ruleset invalid: error names file:line:column, nothing is attached or pinned" {
+	bad=$(ruleset bad <<-'EOF'
+		set default block
+		block from 192.0.2.300
+	EOF
+	)
+	run up dut0 --rules "$bad"
+	[ "$status" -ne 0 ]
+	[[ $output == *"bad.rules:2:12:"* ]] || fail "$output"
+	[[ $output == *"nothing changed"* ]] || fail "$output"
+	run in_dut ip -d link show dev dut0
+	[[ $output != *xdp* ]]
+	[ -z "$(ls "$FW_BPFFS/tc/globals" 2>/dev/null)" ]
+}
+
+@test "status without a running toolkit says so" {
+	run in_dut "$BG_REPO/scripts/status.sh"
+	[ "$status" -ne 0 ]
+	[[ $output == *"not running"* ]] || fail "$output"
+}
+
+@test "unknown options are refused" {
+	for s in up down status; do
+		run "$BG_REPO/scripts/$s.sh" --bogus
+		[ "$status" -ne 0 ]
+		[[ $output == *"unknown option --bogus"* ]] || fail "$s: $output"
+	done
+	run "$BG_REPO/scripts/up.sh" dut0 --mode turbo
+	[[ $output == *"native or generic"* ]]
+}
