@@ -33,7 +33,7 @@ HEADERS := $(wildcard headers/*.h)
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
 FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
 
-HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load
+HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events
 
 SCRIPTS := $(wildcard scripts/*.sh)
 BATS ?= bats
@@ -55,7 +55,7 @@ $(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
 $(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
 
-$(BUILD)/bg-load: tools/bg-load.c $(HEADERS) | $(BUILD)
+$(BUILD)/bg-%: tools/bg-%.c $(HEADERS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
 
 deps:

@@ -17,14 +17,14 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 
-#define BG_LPM_MAP(_name, _key)                               \
-	struct {                                              \
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);          \
-		__type(key, struct _key);                     \
-		__type(value, __u32);                         \
-		__uint(max_entries, BG_FW_LPM_MAX);           \
-		__uint(map_flags, BPF_F_NO_PREALLOC);         \
-		BG_PINNED;                                    \
+#define BG_LPM_MAP(_name, _key)                       \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);  \
+		__type(key, struct _key);             \
+		__type(value, __u32);                 \
+		__uint(max_entries, BG_FW_LPM_MAX);   \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		BG_PINNED;                            \
 	} _name SEC(".maps")
 
 BG_LPM_MAP(bg_fw_src4, bg_lpm4_key);
@@ -54,7 +54,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_fw_rule);
-	__uint(max_entries, BG_GENS * BG_FAM_MAX * BG_FW_MAX_RULES);
+	__uint(max_entries, BG_GENS *BG_FAM_MAX *BG_FW_MAX_RULES);
 	BG_PINNED;
 } bg_fw_rules SEC(".maps");
 
@@ -62,7 +62,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct bg_fw_rinfo_key);
 	__type(value, struct bg_fw_rinfo);
-	__uint(max_entries, BG_GENS * BG_FW_MAX_IDS);
+	__uint(max_entries, BG_GENS *BG_FW_MAX_IDS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	BG_PINNED;
 } bg_fw_rinfo SEC(".maps");
@@ -87,7 +87,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_fw_hit);
-	__uint(max_entries, BG_GENS * BG_FW_HITS_PER_GEN);
+	__uint(max_entries, BG_GENS *BG_FW_HITS_PER_GEN);
 	BG_PINNED;
 } bg_fw_hits SEC(".maps");
 
