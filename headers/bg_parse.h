@@ -34,6 +34,22 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 
+/*
+ * The 6.1 verifier loses the range of a value after a byte swap; the mask
+ * that gives it back would be dropped by the compiler as redundant, so it
+ * must happen after a barrier. Needed before adding a length to a packet
+ * pointer.
+ */
+#define bg_barrier_var(v) asm volatile("" : "+r"(v))
+
+static __always_inline __u32 bg_ntohs_bounded(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	bg_barrier_var(x);
+	return x & 0xffff;
+}
+
 #define BG_IP_MF 0x2000
 #define BG_IP_OFFSET 0x1fff
 
@@ -194,7 +210,7 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 	if (iph->version != 4 || iph->ihl < 5)
 		return BG_PARSE_MALFORMED;
 	hlen = iph->ihl * 4;
-	tot = bpf_ntohs(iph->tot_len);
+	tot = bg_ntohs_bounded(iph->tot_len);
 	/* The frame may carry link padding after the datagram, never less. */
 	if (tot < hlen || (void *)iph + tot > c->end)
 		return BG_PARSE_MALFORMED;
@@ -252,7 +268,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 		return BG_PARSE_MALFORMED;
 	if (ip6h->version != 6)
 		return BG_PARSE_MALFORMED;
-	l4_end = (void *)(ip6h + 1) + bpf_ntohs(ip6h->payload_len);
+	l4_end = (void *)(ip6h + 1) + bg_ntohs_bounded(ip6h->payload_len);
 	if (l4_end > c->end)
 		return BG_PARSE_MALFORMED;
 

@@ -33,9 +33,15 @@ teardown()
 		FW_BPFFS=$DEMO_DIR/bpffs nsenter --net=/run/netns/$EDGE \
 			"$SCRIPTS/down.sh" edge0 >/dev/null 2>&1 || true
 	fi
-	[[ -n ${SRV_PID:-} ]] && kill "$SRV_PID" 2>/dev/null
-	ip netns del "$EDGE" 2>/dev/null || true
-	ip netns del "$NET" 2>/dev/null || true
+	local ns pids
+	for ns in "$EDGE" "$NET"; do
+		[[ -e /run/netns/$ns ]] || continue
+		# Deleting a namespace does not end its processes.
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[[ -z $pids ]] || kill $pids 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
 	mountpoint -q "$DEMO_DIR/bpffs" && umount "$DEMO_DIR/bpffs"
 	rm -rf "$DEMO_DIR"
 }
@@ -83,7 +89,6 @@ ip -n "$NET" link set net0 up
 echo "bpfguard demo page" >"$DEMO_DIR/www/index.html"
 edge python3 -m http.server 80 --bind :: --directory "$DEMO_DIR/www" \
 	>/dev/null 2>&1 &
-SRV_PID=$!
 
 step "up.sh edge0 (default ruleset: $BG_DEFAULT_RULES)"
 edge "$SCRIPTS/up.sh" edge0

@@ -45,7 +45,7 @@ if ! bg_setup_bpffs check || ! bg_have_maps; then
 fi
 
 ifindex=""
-if [[ -e /sys/class/net/$iface ]]; then
+if bg_iface_exists "$iface"; then
 	ifindex=$(bg_ifindex "$iface")
 	read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
 	if [[ -n ${cur_id:-} ]]; then

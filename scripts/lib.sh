@@ -80,8 +80,9 @@ bg_require_objects()
 bg_require_iface()
 {
 	[[ -n $1 ]] || bg_die "no interface given (see --help)"
-	[[ -e /sys/class/net/$1 ]] || ip link show dev "$1" >/dev/null 2>&1 ||
-		bg_die "no such interface: $1"
+	# Not /sys/class/net: under nsenter --net it still shows the namespace
+	# /sys was mounted in.
+	ip link show dev "$1" >/dev/null 2>&1 || bg_die "no such interface: $1"
 }
 
 bg_is_bpffs()
@@ -89,14 +90,17 @@ bg_is_bpffs()
 	[[ -d $1 ]] && [[ $(stat -f -c %T "$1" 2>/dev/null) == bpf_fs ]]
 }
 
-# `ip netns exec` gives the command its own mount namespace with a fresh
-# /sys: pins made under /sys/fs/bpf there vanish when it exits.
+# `ip netns exec NS` gives the command its own mount namespace with a fresh
+# sysfs on /sys (mount source: the namespace's name): pins made under
+# /sys/fs/bpf there vanish when the command exits.
 bg_private_sys()
 {
-	local self init
-	self=$(readlink /proc/self/ns/mnt 2>/dev/null) || return 1
-	init=$(readlink /proc/1/ns/mnt 2>/dev/null) || return 1
-	[[ $self != "$init" && $FW_BPFFS == /sys/* ]]
+	local ns src
+	[[ $FW_BPFFS == /sys/* ]] || return 1
+	ns=$(ip netns identify 2>/dev/null) || return 1
+	[[ -n $ns ]] || return 1
+	src=$(awk '$5 == "/sys" { print $(NF - 1) }' /proc/self/mountinfo | tail -1)
+	[[ $src == "$ns" ]]
 }
 
 # Make sure FW_BPFFS is a bpffs we can pin into; mount the default one
@@ -213,8 +217,12 @@ bg_netns_id()
 
 bg_ifindex()
 {
-	cat "/sys/class/net/$1/ifindex" 2>/dev/null ||
-		ip -j link show dev "$1" | jq -r '.[0].ifindex'
+	ip -j link show dev "$1" | jq -r '.[0].ifindex'
+}
+
+bg_iface_exists()
+{
+	ip link show dev "$1" >/dev/null 2>&1
 }
 
 bg_iface_key_hex()
@@ -240,7 +248,7 @@ bg_iface_lookup()
 {
 	bpftool -j map lookup pinned "$(bg_map bg_ifaces)" \
 		key hex $(bg_iface_key_hex "$1") 2>/dev/null |
-		jq -c '.formatted.value'
+		jq -c '.formatted.value // empty'
 }
 
 bg_iface_unregister()

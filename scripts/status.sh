@@ -54,7 +54,7 @@ ifaces_json()
 		while read -r idx name; do
 			[[ -z $iface || $name == "$iface" ]] || continue
 			prog_id=null mode=null
-			if [[ -e /sys/class/net/$name ]]; then
+			if bg_iface_exists "$name"; then
 				read -r prog_id mode < <(bg_xdp_attached "$name") || true
 			fi
 			jq -n --arg name "$name" --argjson idx "$idx" \
@@ -127,8 +127,9 @@ jq -r '
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
-	"rules:",
-	(["  id", "line", "action", "packets", "bytes", "label"] | @tsv),
-	(.rules[] | ["  \(.id)", (.line // "-"), .action, .packets, .bytes,
+	"rules:"' <<<"$status"
+jq -r '
+	(["id", "line", "action", "packets", "bytes", "label"] | @tsv),
+	(.rules[] | [.id, (.line // "-"), .action, .packets, .bytes,
 		.label + (if (.iface // "") != "" then " [on \(.iface)]" else "" end)] | @tsv)
-' <<<"$status" | column -t -s $'\t'
+' <<<"$status" | column -t -s $'\t' | sed 's/^/  /'

@@ -13,7 +13,6 @@ setup()
 
 teardown()
 {
-	[[ -n ${SRV_PID:-} ]] && kill "$SRV_PID" 2>/dev/null
 	lab_teardown
 	bpffs_teardown
 }
@@ -23,9 +22,8 @@ start_http()
 {
 	mkdir -p "$BG_TMP/www"
 	echo hello >"$BG_TMP/www/index.html"
-	in_dut /usr/bin/python3 -m http.server 8080 --bind :: \
-		--directory "$BG_TMP/www" >/dev/null 2>&1 &
-	SRV_PID=$!
+	ns_spawn "$DUT" /usr/bin/python3 -m http.server 8080 --bind :: \
+		--directory "$BG_TMP/www"
 	wait_port "$DUT" 8080
 }
 
@@ -134,10 +132,10 @@ http_ok()
 	EOF
 	)
 	up dut0 --rules "$a"
-	in_dut iperf3 -s -1 -D -B 192.0.2.1 --logfile "$BG_TMP/iperf.log"
+	ns_spawn "$DUT" iperf3 -s -1 -B 192.0.2.1
 	wait_port "$DUT" 5201
 	# A stream both rulesets pass keeps flowing through three switches.
-	in_cli iperf3 -c 192.0.2.1 -B 192.0.2.12 -t 3 -J >"$BG_TMP/iperf.json" &
+	in_cli iperf3 -c 192.0.2.1 -B 192.0.2.12 -t 3 -J >"$BG_TMP/iperf.json" 3>&- &
 	client=$!
 	sleep 0.5
 	ping_ok 192.0.2.10 192.0.2.1

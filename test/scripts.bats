@@ -21,7 +21,7 @@ teardown()
 	for s in up down status deps demo check-kernels; do
 		run "$BG_REPO/scripts/$s.sh" --help
 		[ "$status" -eq 0 ] || fail "$s: $output"
-		[[ $output == Usage:* ]] || fail "$s: $output"
+		[[ ${output,,} == *usage:* ]] || fail "$s: $output"
 	done
 	run "$BG_REPO/install.sh" --help
 	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]

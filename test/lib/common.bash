@@ -59,11 +59,31 @@ lab_setup()
 	ip -n "$CLI" link set cli0 up
 }
 
+# Deleting a namespace does not end its processes: kill them first.
+netns_del()
+{
+	local pids
+	[[ -n ${1:-} && -e /run/netns/$1 ]] || return 0
+	pids=$(ip netns pids "$1" 2>/dev/null)
+	# shellcheck disable=SC2086
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	ip netns del "$1" 2>/dev/null || true
+}
+
 lab_teardown()
 {
-	[[ -n ${DUT:-} ]] && ip netns del "$DUT" 2>/dev/null
-	[[ -n ${CLI:-} ]] && ip netns del "$CLI" 2>/dev/null
+	netns_del "${DUT:-}"
+	netns_del "${CLI:-}"
 	return 0
+}
+
+# Start a server in a namespace in the background. Its fd 3 is closed:
+# bats waits for every holder of that pipe before it finishes.
+ns_spawn()
+{
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@" >/dev/null 2>&1 3>&- &
 }
 
 # Run in a namespace without a new mount namespace (ip netns exec would

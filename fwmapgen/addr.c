@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Addresses and prefixes, and the sets rules refer to. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwmapgen.h"
+
+static int addr_bits(int fam)
+{
+	return fam == BG_FAM_INET ? 32 : 128;
+}
+
+static int parse_plen(const char *s, size_t n, int max)
+{
+	int v = 0;
+	size_t i;
+
+	if (n == 0 || n > 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max ? v : -1;
+}
+
+static int has_host_bits(const struct prefix *p)
+{
+	int i, nbytes = addr_bits(p->fam) / 8;
+
+	for (i = 0; i < nbytes; i++) {
+		int keep = p->len - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff :
+			       keep <= 0 ? 0 :
+					   (uint8_t)(0xff << (8 - keep));
+
+		if (p->addr[i] & ~mask)
+			return 1;
+	}
+	return 0;
+}
+
+static void clear_host_bits(struct prefix *p)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int keep = p->len - i * 8;
+
+		if (keep <= 0)
+			p->addr[i] = 0;
+		else if (keep < 8)
+			p->addr[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+}
+
+/* Plain address, no prefix length: 0 on success. */
+int host_parse(const char *s, size_t n, struct prefix *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (memchr(buf, ':', n)) {
+		out->fam = BG_FAM_INET6;
+		out->len = 128;
+		return inet_pton(AF_INET6, buf, out->addr) == 1 ? 0 : -1;
+	}
+	out->fam = BG_FAM_INET;
+	out->len = 32;
+	return inet_pton(AF_INET, buf, out->addr) == 1 ? 0 : -1;
+}
+
+/* ADDR or ADDR/LEN; a bare address is a host prefix. */
+enum addr_err prefix_parse(const char *s, size_t n, struct prefix *out)
+{
+	const char *slash = memchr(s, '/', n);
+	size_t alen = slash ? (size_t)(slash - s) : n;
+	int plen;
+
+	if (host_parse(s, alen, out))
+		return ADDR_BAD;
+	if (!slash)
+		return ADDR_OK;
+	plen = parse_plen(slash + 1, n - alen - 1, addr_bits(out->fam));
+	if (plen < 0)
+		return ADDR_BAD_PREFIX;
+	out->len = (uint8_t)plen;
+	return has_host_bits(out) ? ADDR_HOST_BITS : ADDR_OK;
+}
+
+void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
+		  size_t size)
+{
+	struct prefix p;
+	char fixed[INET6_ADDRSTRLEN + 8];
+	int len = n > 200 ? 200 : (int)n;
+
+	switch (err) {
+	case ADDR_BAD_PREFIX:
+		prefix_parse(s, n, &p);
+		snprintf(buf, size,
+			 "bad prefix length in \"%.*s\" (%s allows /0 to /%d)",
+			 len, s, p.fam == BG_FAM_INET ? "IPv4" : "IPv6",
+			 addr_bits(p.fam));
+		break;
+	case ADDR_HOST_BITS:
+		prefix_parse(s, n, &p);
+		clear_host_bits(&p);
+		prefix_format(&p, fixed, sizeof(fixed));
+		snprintf(buf, size,
+			 "host bits set in \"%.*s\" (did you mean %s?)", len, s,
+			 fixed);
+		break;
+	default:
+		snprintf(buf, size, "bad address \"%.*s\"", len, s);
+		break;
+	}
+}
+
+/* Family, then address, then length: a prefix sorts before those it covers. */
+int prefix_cmp(const struct prefix *a, const struct prefix *b)
+{
+	int r;
+
+	if (a->fam != b->fam)
+		return a->fam < b->fam ? -1 : 1;
+	r = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (r)
+		return r;
+	return (int)a->len - (int)b->len;
+}
+
+int prefix_contains(const struct prefix *outer, const struct prefix *inner)
+{
+	int full = outer->len / 8, rest = outer->len % 8;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+	if (outer->fam != inner->fam || outer->len > inner->len)
+		return 0;
+	if (memcmp(outer->addr, inner->addr, (size_t)full))
+		return 0;
+	return !rest || !((outer->addr[full] ^ inner->addr[full]) & mask);
+}
+
+void prefix_format(const struct prefix *p, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->fam == BG_FAM_INET ? AF_INET : AF_INET6, p->addr, a,
+		  sizeof(a));
+	snprintf(buf, size, "%s/%d", a, p->len);
+}
+
+void addrset_add(struct addrset *set, const struct prefix *p)
+{
+	set->v = grow(set->v, &set->cap, set->n, sizeof(*set->v));
+	set->v[set->n++] = *p;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return prefix_cmp(a, b);
+}
+
+/*
+ * Keep per family only the prefixes that no other prefix of the set
+ * covers: they are disjoint, so the evaluator can binary search them.
+ */
+static void addrset_top(struct addrset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		const struct prefix *p = &set->v[i];
+		int f = p->fam;
+		struct prefix *last =
+			set->ntop[f] ? &set->top[f][set->ntop[f] - 1] : NULL;
+
+		if (last && prefix_contains(last, p))
+			continue;
+		if (!set->top[f])
+			set->top[f] = xcalloc(set->n, sizeof(*p));
+		set->top[f][set->ntop[f]++] = *p;
+	}
+}
+
+/* Sort, drop duplicates and find the families of a complete set. */
+void addrset_finish(struct addrset *set)
+{
+	size_t i, o = 0;
+
+	if (set->n)
+		qsort(set->v, set->n, sizeof(*set->v), cmp_prefix);
+	set->fams = 0;
+	for (i = 0; i < set->n; i++) {
+		if (o && !prefix_cmp(&set->v[o - 1], &set->v[i]))
+			continue;
+		set->v[o++] = set->v[i];
+		set->fams |= (uint8_t)(1 << set->v[i].fam);
+	}
+	set->n = o;
+	/* An empty set matches nothing in either family. */
+	if (!set->n)
+		set->fams = FAMF_BOTH;
+	addrset_top(set);
+}

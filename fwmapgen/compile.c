@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Linear Bit Vector Search compilation. For every field value the kernel
+ * looks up a vector of the rules (of the packet's family) that accept it;
+ * the AND of the fields' vectors holds the matching rules.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwmapgen.h"
+
+/* Nested prefixes have distinct lengths 0..128: at most 129 on a path. */
+#define MAX_DEPTH 129
+
+struct centry {
+	struct prefix p;
+	int slot; /* set slot whose prefix this is, -1 for the /0 root */
+};
+
+/* One (field, family): its rule masks and every prefix rules name. */
+struct fieldc {
+	const struct ruleset *rs;
+	int fld;
+	int fam;
+	int nwords;
+	struct bg_fw_vec wild; /* rules with "any" */
+	struct bg_fw_vec pos; /* rules naming a set */
+	struct bg_fw_vec neg; /* rules naming a negated set */
+	struct bg_fw_vec *m; /* per slot: the rules naming that set */
+	size_t nm;
+	size_t mcap;
+	int *slot_of; /* per set of the ruleset, -1 while unused */
+	struct centry *e;
+	size_t n;
+	size_t cap;
+};
+
+struct frame {
+	struct prefix p;
+	struct bg_fw_vec cov; /* rules whose set covers p */
+	struct bg_fw_vec vec; /* rules accepting addresses under p */
+};
+
+static void vbit(struct bg_fw_vec *v, int bit)
+{
+	v->w[bit / 64] |= 1ULL << (bit % 64);
+}
+
+static uint64_t vec_hash(const struct bg_fw_vec *v)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (i = 0; i < BG_FW_WORDS; i++) {
+		h = (h ^ v->w[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static void slot_insert(struct compiled *c, uint32_t id)
+{
+	size_t mask = c->nslots - 1, h = vec_hash(&c->vecs[id]) & mask;
+
+	while (c->slots[h])
+		h = (h + 1) & mask;
+	c->slots[h] = id + 1;
+}
+
+static void vec_rehash(struct compiled *c)
+{
+	size_t i;
+
+	free(c->slots);
+	c->nslots = c->nslots ? c->nslots * 2 : 1024;
+	c->slots = xcalloc(c->nslots, sizeof(*c->slots));
+	for (i = 0; i < c->nvecs; i++)
+		slot_insert(c, (uint32_t)i);
+}
+
+/* Identical vectors share one id, whatever field or family uses them. */
+static uint32_t vec_intern(struct compiled *c, const struct bg_fw_vec *v)
+{
+	size_t mask, h;
+	uint32_t id;
+
+	if (2 * (c->nvecs + 1) > c->nslots)
+		vec_rehash(c);
+	mask = c->nslots - 1;
+	for (h = vec_hash(v) & mask; c->slots[h]; h = (h + 1) & mask)
+		if (!memcmp(&c->vecs[c->slots[h] - 1], v, sizeof(*v)))
+			return c->slots[h] - 1;
+	c->vecs = grow(c->vecs, &c->vecs_cap, c->nvecs, sizeof(*v));
+	id = (uint32_t)c->nvecs++;
+	c->vecs[id] = *v;
+	c->slots[h] = id + 1;
+	return id;
+}
+
+static void add_entry(struct fieldc *fc, const struct prefix *p, int slot)
+{
+	fc->e = grow(fc->e, &fc->cap, fc->n, sizeof(*fc->e));
+	fc->e[fc->n].p = *p;
+	fc->e[fc->n].slot = slot;
+	fc->n++;
+}
+
+/* A set's prefixes enter the trie once, however many rules name it. */
+static int set_slot(struct fieldc *fc, int set)
+{
+	const struct addrset *s = &fc->rs->sets[set];
+	size_t i;
+	int slot;
+
+	if (fc->slot_of[set] >= 0)
+		return fc->slot_of[set];
+	fc->m = grow(fc->m, &fc->mcap, fc->nm, sizeof(*fc->m));
+	slot = (int)fc->nm++;
+	memset(&fc->m[slot], 0, sizeof(fc->m[slot]));
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].fam == fc->fam)
+			add_entry(fc, &s->v[i], slot);
+	fc->slot_of[set] = slot;
+	return slot;
+}
+
+static void collect(struct fieldc *fc)
+{
+	struct prefix root = { .fam = (uint8_t)fc->fam };
+	size_t i;
+
+	for (i = 0; i < fc->rs->nrules; i++) {
+		const struct rule *r = &fc->rs->rules[i];
+		const struct rfield *f = &r->f[fc->fld];
+		int bit = r->bit[fc->fam], slot;
+
+		if (bit < 0)
+			continue;
+		if (f->any) {
+			vbit(&fc->wild, bit);
+			continue;
+		}
+		vbit(f->neg ? &fc->neg : &fc->pos, bit);
+		slot = set_slot(fc, f->set);
+		vbit(&fc->m[slot], bit);
+	}
+	/* The /0 entry: a lookup never misses. */
+	add_entry(fc, &root, -1);
+}
+
+static int cmp_centry(const void *a, const void *b)
+{
+	const struct centry *x = a, *y = b;
+	int r = prefix_cmp(&x->p, &y->p);
+
+	return r ? r : x->slot - y->slot;
+}
+
+/* A rule accepts the prefix: any, or (some set prefix covers it) XOR !. */
+static void node_vec(const struct fieldc *fc, struct frame *fr)
+{
+	int i;
+
+	memset(&fr->vec, 0, sizeof(fr->vec));
+	for (i = 0; i < fc->nwords; i++)
+		fr->vec.w[i] = fc->wild.w[i] | (fr->cov.w[i] & fc->pos.w[i]) |
+			       (fc->neg.w[i] & ~fr->cov.w[i]);
+}
+
+static void lpm_add(struct lpm *l, const struct prefix *p, uint32_t vec)
+{
+	l->e = grow(l->e, &l->cap, l->n, sizeof(*l->e));
+	l->e[l->n].p = *p;
+	l->e[l->n].vec = vec;
+	l->n++;
+}
+
+/*
+ * Depth-first walk of the trie of stored prefixes: sorted by address then
+ * length, a prefix comes right before everything under it, so a stack of
+ * the open ancestors is the trie path. Each node's covering set is its
+ * parent's plus the sets that name the node itself.
+ */
+static void walk(struct fieldc *fc, struct compiled *c, struct lpm *out)
+{
+	struct frame *st = xcalloc(MAX_DEPTH, sizeof(*st));
+	size_t i = 0, j, k;
+	int depth = 0;
+
+	qsort(fc->e, fc->n, sizeof(*fc->e), cmp_centry);
+	while (i < fc->n) {
+		const struct prefix *p = &fc->e[i].p;
+		struct frame *fr;
+
+		while (depth > 0 && !prefix_contains(&st[depth - 1].p, p))
+			depth--;
+		fr = &st[depth];
+		fr->p = *p;
+		memset(&fr->cov, 0, sizeof(fr->cov));
+		if (depth)
+			fr->cov = st[depth - 1].cov;
+		for (j = i; j < fc->n && !prefix_cmp(&fc->e[j].p, p); j++) {
+			if (fc->e[j].slot < 0)
+				continue;
+			for (k = 0; k < (size_t)fc->nwords; k++)
+				fr->cov.w[k] |= fc->m[fc->e[j].slot].w[k];
+		}
+		node_vec(fc, fr);
+		/*
+		 * Same vector as the nearest stored ancestor: the longest
+		 * match may as well stop there.
+		 */
+		if (!depth ||
+		    memcmp(&fr->vec, &st[depth - 1].vec, sizeof(fr->vec)))
+			lpm_add(out, p, vec_intern(c, &fr->vec));
+		depth++;
+		i = j;
+	}
+	free(st);
+}
+
+static void compile_field(const struct ruleset *rs, struct compiled *c, int fld,
+			  int fam)
+{
+	struct fieldc fc = { .rs = rs, .fld = fld, .fam = fam };
+	struct lpm *out = &c->lpm[fld][fam];
+	size_t i;
+
+	fc.nwords = (int)c->nwords[fam];
+	fc.slot_of = xcalloc(rs->nsets, sizeof(*fc.slot_of));
+	for (i = 0; i < rs->nsets; i++)
+		fc.slot_of[i] = -1;
+	collect(&fc);
+	walk(&fc, c, out);
+	if (out->n > BG_FW_LPM_MAX / BG_GENS)
+		die("%s: too many %s %s prefixes after compilation: %zu (at most %d per generation)",
+		    rs->path, family_name(fam),
+		    fld == FLD_SRC ? "source" : "destination", out->n,
+		    BG_FW_LPM_MAX / BG_GENS);
+	free(fc.slot_of);
+	free(fc.m);
+	free(fc.e);
+}
+
+static struct iface_ent *iface_get(struct compiled *c, unsigned int ifindex,
+				   size_t *cap)
+{
+	size_t i;
+
+	for (i = 0; i < c->nifaces; i++)
+		if (c->ifaces[i].ifindex == ifindex)
+			return &c->ifaces[i];
+	c->ifaces = grow(c->ifaces, cap, c->nifaces, sizeof(*c->ifaces));
+	memset(&c->ifaces[c->nifaces], 0, sizeof(c->ifaces[0]));
+	c->ifaces[c->nifaces].ifindex = ifindex;
+	return &c->ifaces[c->nifaces++];
+}
+
+/*
+ * Interface vectors: the rules without "on" plus those on that interface.
+ * Rules on a missing interface are in no vector, so they match nothing.
+ */
+static void compile_ifaces(const struct ruleset *rs, struct compiled *c)
+{
+	struct bg_fw_vec other[BG_FAM_MAX], v;
+	size_t i, j, cap = 0;
+	int f;
+
+	memset(other, 0, sizeof(other));
+	for (i = 0; i < rs->nrules; i++)
+		for (f = 0; f < BG_FAM_MAX; f++)
+			if (rs->rules[i].bit[f] >= 0 && !rs->rules[i].iface[0])
+				vbit(&other[f], rs->rules[i].bit[f]);
+	for (f = 0; f < BG_FAM_MAX; f++)
+		c->iface_other[f] = vec_intern(c, &other[f]);
+	for (i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].ifindex)
+			iface_get(c, rs->rules[i].ifindex, &cap);
+	if (c->nifaces > BG_FW_IFACE_MAX / BG_GENS)
+		die("%s: too many interfaces: %zu (at most %d per generation)",
+		    rs->path, c->nifaces, BG_FW_IFACE_MAX / BG_GENS);
+	for (j = 0; j < c->nifaces; j++) {
+		for (f = 0; f < BG_FAM_MAX; f++) {
+			v = other[f];
+			for (i = 0; i < rs->nrules; i++) {
+				const struct rule *r = &rs->rules[i];
+
+				if (r->bit[f] >= 0 &&
+				    r->ifindex == c->ifaces[j].ifindex)
+					vbit(&v, r->bit[f]);
+			}
+			c->ifaces[j].vec[f] = vec_intern(c, &v);
+		}
+	}
+}
+
+void compile(const struct ruleset *rs, struct compiled *c)
+{
+	int f;
+
+	memset(c, 0, sizeof(*c));
+	for (f = 0; f < BG_FAM_MAX; f++)
+		c->nwords[f] = (uint32_t)(rs->nfam[f] + 63) / 64;
+	for (f = 0; f < BG_FAM_MAX; f++) {
+		compile_field(rs, c, FLD_SRC, f);
+		compile_field(rs, c, FLD_DST, f);
+	}
+	compile_ifaces(rs, c);
+	if (c->nvecs > BG_FW_VEC_MAX / BG_GENS)
+		die("%s: too many distinct rule vectors: %zu (at most %d per generation)",
+		    rs->path, c->nvecs, BG_FW_VEC_MAX / BG_GENS);
+}

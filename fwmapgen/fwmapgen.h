@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fwmapgen: compile a bpfguard ruleset into a bpftool batch that fills the
+ * pinned classifier maps of headers/bg_abi.h, and evaluate rulesets with a
+ * reference evaluator that shares nothing with the compiled vectors.
+ */
+#ifndef FWMAPGEN_H
+#define FWMAPGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bg_abi.h"
+
+#define FAMF_BOTH (BG_FAMF_INET | BG_FAMF_INET6)
+
+enum fw_field {
+	FLD_SRC = 0,
+	FLD_DST = 1,
+	FLD_MAX = 2,
+};
+
+/* 1-based line and column (in bytes) in a physical file. */
+struct pos {
+	int line;
+	int col;
+};
+
+/* An IPv4 prefix uses addr[0..3]; the bytes past the prefix are zero. */
+struct prefix {
+	uint8_t addr[16];
+	uint8_t len;
+	uint8_t fam; /* enum bg_family */
+};
+
+/*
+ * A set of prefixes a rule field refers to: a table, an inline { } list or
+ * a single address. Tables are shared by every rule that names them.
+ */
+struct addrset {
+	struct prefix *v; /* sorted, deduplicated */
+	size_t n;
+	size_t cap;
+	uint8_t fams; /* BG_FAMF_* of the entries; both when empty */
+	/* Evaluator view: per family, only the prefixes no other one covers. */
+	struct prefix *top[BG_FAM_MAX];
+	size_t ntop[BG_FAM_MAX];
+};
+
+struct rfield {
+	int any; /* wildcard: no set */
+	int neg; /* "!ADDR" or "!<TABLE>" */
+	int set; /* index into ruleset.sets */
+};
+
+struct rule {
+	int id; /* 1-based position among rules */
+	int line; /* physical line where the rule starts */
+	uint8_t action; /* enum bg_action */
+	uint8_t flags; /* enum bg_rule_flags */
+	uint8_t fams; /* BG_FAMF_* the rule applies to */
+	int has_label;
+	char label[BG_FW_LABEL_LEN];
+	char iface[BG_IFNAMSIZ]; /* empty: no "on" */
+	unsigned int ifindex; /* 0: no "on", or the interface is missing */
+	struct rfield f[FLD_MAX];
+	int bit[BG_FAM_MAX]; /* position among the family's rules, -1 if none */
+	char *text; /* logical source line, whitespace collapsed */
+};
+
+struct ruleset {
+	const char *path;
+	struct rule *rules;
+	size_t nrules;
+	size_t rules_cap;
+	struct addrset *sets;
+	size_t nsets;
+	size_t sets_cap;
+	int nfam[BG_FAM_MAX];
+	uint8_t default_action;
+	int uses_iface;
+	size_t table_entries;
+	size_t ntables;
+};
+
+/* util.c */
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrndup(const char *s, size_t n);
+void *grow(void *p, size_t *cap, size_t n, size_t size);
+char *slurp(const char *path, size_t *len);
+void die_at(const char *file, struct pos pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+void warn_at(const char *file, struct pos pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* addr.c */
+enum addr_err {
+	ADDR_OK = 0,
+	ADDR_BAD,
+	ADDR_BAD_PREFIX,
+	ADDR_HOST_BITS,
+};
+
+enum addr_err prefix_parse(const char *s, size_t n, struct prefix *out);
+int host_parse(const char *s, size_t n, struct prefix *out);
+void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
+		  size_t size);
+int prefix_cmp(const struct prefix *a, const struct prefix *b);
+int prefix_contains(const struct prefix *outer, const struct prefix *inner);
+void prefix_format(const struct prefix *p, char *buf, size_t size);
+void addrset_add(struct addrset *set, const struct prefix *p);
+void addrset_finish(struct addrset *set);
+
+/* parser.c */
+void ruleset_load(struct ruleset *rs, const char *path);
+const char *family_name(int fam);
+
+/* eval.c */
+struct packet {
+	int has_iface;
+	char iface[BG_IFNAMSIZ];
+	int fam;
+	struct prefix src;
+	struct prefix dst;
+};
+
+int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
+const struct rule *eval_packet(const struct ruleset *rs,
+			       const struct packet *pk);
+
+/* compile.c */
+struct lpm_ent {
+	struct prefix p;
+	uint32_t vec;
+};
+
+struct lpm {
+	struct lpm_ent *e;
+	size_t n;
+	size_t cap;
+};
+
+struct iface_ent {
+	unsigned int ifindex;
+	uint32_t vec[BG_FAM_MAX];
+};
+
+struct compiled {
+	struct bg_fw_vec *vecs;
+	size_t nvecs;
+	size_t vecs_cap;
+	uint32_t *slots; /* vector hash table: id + 1, 0 when free */
+	size_t nslots;
+	struct lpm lpm[FLD_MAX][BG_FAM_MAX];
+	struct iface_ent *ifaces;
+	size_t nifaces;
+	uint32_t iface_other[BG_FAM_MAX];
+	uint32_t nwords[BG_FAM_MAX];
+};
+
+void compile(const struct ruleset *rs, struct compiled *c);
+
+/* emit.c */
+void batch_digest(const struct ruleset *rs, const struct compiled *c,
+		  uint8_t digest[32]);
+int batch_write(FILE *f, const struct ruleset *rs, const struct compiled *c,
+		unsigned int gen, const char *pin_dir,
+		const uint8_t digest[32]);
+void hex_string(const uint8_t *p, size_t n, char *out);
+
+#endif /* FWMAPGEN_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Logical lines and tokens of the ruleset language. */
+#ifndef FWMAPGEN_LEXER_H
+#define FWMAPGEN_LEXER_H
+
+#include "fwmapgen.h"
+
+/*
+ * A logical line: physical lines joined at trailing backslashes, comments
+ * removed. Every byte remembers where it came from so that errors point at
+ * the physical file; bytes a macro expands to point at the '$'.
+ */
+struct lline {
+	char *s; /* NUL-terminated */
+	struct pos *p;
+	size_t n;
+	size_t cap;
+	int line; /* first physical line */
+	/* Reader errors are reported when the line is parsed, in file order. */
+	const char *err;
+	struct pos errpos;
+};
+
+struct lfile {
+	struct lline *l;
+	size_t n;
+	size_t cap;
+};
+
+enum tok_type {
+	T_EOL = 0,
+	T_WORD,
+	T_STRING, /* s/n: the text between the quotes */
+	T_TABLE, /* s/n: NAME of <NAME> */
+	T_LBRACE,
+	T_RBRACE,
+	T_COMMA,
+	T_BANG,
+	T_EQ,
+};
+
+struct token {
+	enum tok_type type;
+	const char *s;
+	size_t n;
+	struct pos pos;
+};
+
+/* Returns the macro value; dies itself when @name can't be used here. */
+typedef const char *(*macro_fn)(void *ctx, const char *name, size_t n,
+				struct pos at);
+
+int lfile_read(const char *path, struct lfile *lf);
+void lline_push(struct lline *ll, char c, struct pos p);
+void lline_free(struct lline *ll);
+int is_blank(int c);
+int is_ident_start(int c);
+int is_ident(int c);
+void expand_macros(const char *file, const struct lline *in, size_t from,
+		   size_t to, int in_quotes, struct lline *out, macro_fn fn,
+		   void *ctx);
+size_t tokenize(const char *file, const struct lline *ll, struct token **out);
+int tok_is(const struct token *t, const char *word);
+char *collapse(const struct lline *ll);
+
+#endif /* FWMAPGEN_LEXER_H */

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fwmapgen command line. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fwmapgen.h"
+
+#define EXIT_USAGE 2
+
+enum mode {
+	MODE_EMIT = 0,
+	MODE_CHECK,
+	MODE_EXPLAIN,
+	MODE_EVAL,
+	MODE_DIGEST,
+};
+
+struct opts {
+	enum mode mode;
+	int mode_set;
+	unsigned int gen;
+	const char *pin_dir; /* NULL: $FW_BPFFS/tc/globals */
+	const char *out; /* NULL: stdout */
+	const char *args[2];
+	int nargs;
+	int emit_opt; /* --gen, --pin-dir or -o given */
+};
+
+static const char usage_text[] =
+	"usage: fwmapgen [--gen N] [--pin-dir DIR] [-o OUT] FILE\n"
+	"       fwmapgen --check FILE\n"
+	"       fwmapgen --explain FILE 'PACKET'\n"
+	"       fwmapgen --eval FILE < PACKETS\n"
+	"       fwmapgen --digest FILE\n"
+	"\n"
+	"Compile the bpfguard ruleset FILE into a bpftool batch that fills the\n"
+	"pinned classifier maps (bpftool batch file OUT).\n"
+	"\n"
+	"  --gen N        generation to fill, 0 or 1 (default 0)\n"
+	"  --pin-dir DIR  where the maps are pinned\n"
+	"                 (default $FW_BPFFS/tc/globals, FW_BPFFS=/sys/fs/bpf)\n"
+	"  -o OUT         write the batch to OUT (atomically, only on success)\n"
+	"                 instead of standard output\n"
+	"  --check        validate FILE, print a one-line summary\n"
+	"  --explain      the verdict of the reference evaluator for PACKET\n"
+	"  --eval         one PACKET per line on standard input, prints\n"
+	"                 'ACTION RULE-ID' per packet (rule 0: default policy)\n"
+	"  --digest       print the ruleset digest (SHA-256, hex)\n"
+	"  -h, --help     this help\n"
+	"\n"
+	"PACKET := [on IFACE] SRC -> DST   (IPv4 or IPv6 addresses, one family)\n"
+	"\n"
+	"Exit status: 0 success, 1 ruleset (or I/O) error, 2 usage error.\n";
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fwmapgen: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see fwmapgen --help)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static int is_help(const char *a)
+{
+	return !strcmp(a, "-h") || !strcmp(a, "--help");
+}
+
+/* --help wins over every other argument, in every mode. */
+static void check_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+	}
+}
+
+static void set_mode(struct opts *o, enum mode m, const char *arg)
+{
+	if (o->mode_set && o->mode != m)
+		usage_error(
+			"%s: give one of --check, --explain, --eval or --digest",
+			arg);
+	o->mode = m;
+	o->mode_set = 1;
+}
+
+/* "--opt VALUE" or "--opt=VALUE"; returns the value or NULL. */
+static const char *opt_value(const char *name, int argc, char **argv, int *i)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (!strcmp(a, name)) {
+		if (*i + 1 >= argc)
+			usage_error("%s needs a value", name);
+		return argv[++*i];
+	}
+	if (!strncmp(a, name, n) && a[n] == '=' && name[1] == '-')
+		return a + n + 1;
+	return NULL;
+}
+
+static void parse_gen(struct opts *o, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		usage_error("--gen must be 0 or 1, not \"%s\"", v);
+	o->gen = (unsigned int)(v[0] - '0');
+}
+
+static int parse_option(struct opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v = NULL;
+
+	if (!strcmp(a, "--check"))
+		set_mode(o, MODE_CHECK, a);
+	else if (!strcmp(a, "--explain"))
+		set_mode(o, MODE_EXPLAIN, a);
+	else if (!strcmp(a, "--eval"))
+		set_mode(o, MODE_EVAL, a);
+	else if (!strcmp(a, "--digest"))
+		set_mode(o, MODE_DIGEST, a);
+	else if ((v = opt_value("--gen", argc, argv, i)))
+		parse_gen(o, v);
+	else if ((v = opt_value("--pin-dir", argc, argv, i)))
+		o->pin_dir = v;
+	else if ((v = opt_value("-o", argc, argv, i)))
+		o->out = v;
+	else
+		return -1;
+	o->emit_opt |= v != NULL;
+	return 0;
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	int i, opts_done = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!opts_done && !strcmp(a, "--")) {
+			opts_done = 1;
+		} else if (!opts_done && a[0] == '-' && a[1]) {
+			if (parse_option(o, argc, argv, &i))
+				usage_error("unknown option %s", a);
+		} else {
+			if (o->nargs == 2)
+				usage_error("unexpected argument \"%s\"", a);
+			o->args[o->nargs++] = a;
+		}
+	}
+}
+
+static void check_args(const struct opts *o)
+{
+	int want = o->mode == MODE_EXPLAIN ? 2 : 1;
+
+	if (o->nargs < want)
+		usage_error("%s", o->mode == MODE_EXPLAIN ?
+					  "--explain needs FILE and 'PACKET'" :
+					  "missing ruleset FILE");
+	if (o->nargs > want)
+		usage_error("unexpected argument \"%s\"", o->args[want]);
+	if (o->mode != MODE_EMIT && o->emit_opt)
+		usage_error("%s only apply to emitting a batch",
+			    "--gen, --pin-dir and -o");
+}
+
+/*
+ * The pin dir goes unquoted into bpftool batch lines, where blanks split
+ * arguments and '#' starts a comment.
+ */
+static char *pin_dir_of(const struct opts *o)
+{
+	const char *bpffs = getenv("FW_BPFFS");
+	char *dir;
+	size_t n, i;
+
+	if (o->pin_dir) {
+		dir = xstrndup(o->pin_dir, strlen(o->pin_dir));
+	} else {
+		if (!bpffs || !*bpffs)
+			bpffs = "/sys/fs/bpf";
+		n = strlen(bpffs) + sizeof("/" BG_PIN_SUBDIR);
+		dir = xcalloc(n, 1);
+		snprintf(dir, n, "%s/%s", bpffs, BG_PIN_SUBDIR);
+	}
+	for (i = 0; dir[i]; i++)
+		if (dir[i] <= ' ' || dir[i] == 0x7f || strchr("#\"'\\", dir[i]))
+			usage_error(
+				"pin dir \"%s\" has a blank, a control character, a quote, '\\' or '#'",
+				dir);
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	return dir;
+}
+
+static void print_check(const struct ruleset *rs)
+{
+	printf("%s: %zu rules (inet %d, inet6 %d), default %s, %zu table entries\n",
+	       rs->path, rs->nrules, rs->nfam[BG_FAM_INET],
+	       rs->nfam[BG_FAM_INET6],
+	       rs->default_action == BG_ACT_BLOCK ? "block" : "pass",
+	       rs->table_entries);
+}
+
+static const char *action_name(uint8_t action)
+{
+	return action == BG_ACT_BLOCK ? "block" : "pass";
+}
+
+static int do_explain(const struct ruleset *rs, const char *packet)
+{
+	const struct rule *r;
+	struct packet pk;
+	char err[128];
+
+	if (packet_parse(packet, &pk, err, sizeof(err)))
+		usage_error("bad PACKET: %s", err);
+	r = eval_packet(rs, &pk);
+	if (!r) {
+		printf("verdict: %s\nrule: 0 (default policy)\n",
+		       action_name(rs->default_action));
+		return 0;
+	}
+	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
+	       rs->path, r->line);
+	if (r->has_label)
+		printf("label: \"%s\"\n", r->label);
+	printf("text: %s\n", r->text);
+	return 0;
+}
+
+static int do_eval(const struct ruleset *rs)
+{
+	static char obuf[1 << 16];
+	size_t cap = 0;
+	char *line = NULL, err[128];
+	const struct rule *r;
+	struct packet pk;
+	long lineno = 0;
+
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	while (getline(&line, &cap, stdin) > 0) {
+		lineno++;
+		if (strspn(line, " \t\r\n") == strlen(line))
+			continue;
+		if (packet_parse(line, &pk, err, sizeof(err)))
+			die("<stdin>:%ld: bad packet: %s", lineno, err);
+		r = eval_packet(rs, &pk);
+		printf("%s %d\n",
+		       action_name(r ? r->action : rs->default_action),
+		       r ? r->id : 0);
+	}
+	free(line);
+	if (fflush(stdout) || ferror(stdout))
+		die("fwmapgen: writing standard output: %s", strerror(errno));
+	return 0;
+}
+
+static int do_digest(const struct ruleset *rs)
+{
+	struct compiled c;
+	uint8_t digest[32];
+	char hex[65];
+
+	compile(rs, &c);
+	batch_digest(rs, &c, digest);
+	hex_string(digest, sizeof(digest), hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
+/* Write to a temporary file beside OUT, rename it over OUT when complete. */
+static int write_atomic(const char *out, const struct ruleset *rs,
+			const struct compiled *c, unsigned int gen,
+			const char *pin_dir, const uint8_t *digest)
+{
+	size_t n = strlen(out) + sizeof(".tmp.XXXXXX");
+	char *tmp = xcalloc(n, 1);
+	mode_t mask = umask(0);
+	FILE *f;
+	int fd;
+
+	umask(mask);
+	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		die("fwmapgen: %s: %s", tmp, strerror(errno));
+	f = fdopen(fd, "w");
+	if (!f || fchmod(fd, 0666 & ~mask) ||
+	    batch_write(f, rs, c, gen, pin_dir, digest) || fsync(fd) ||
+	    fclose(f) || rename(tmp, out)) {
+		int err = errno;
+
+		unlink(tmp);
+		die("fwmapgen: writing %s: %s", out, strerror(err));
+	}
+	free(tmp);
+	return 0;
+}
+
+static int do_emit(const struct opts *o, const struct ruleset *rs)
+{
+	char *pin_dir = pin_dir_of(o);
+	struct compiled c;
+	uint8_t digest[32];
+
+	compile(rs, &c);
+	batch_digest(rs, &c, digest);
+	if (o->out)
+		return write_atomic(o->out, rs, &c, o->gen, pin_dir, digest);
+	if (batch_write(stdout, rs, &c, o->gen, pin_dir, digest))
+		die("fwmapgen: writing standard output: %s", strerror(errno));
+	free(pin_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct ruleset rs;
+
+	check_help(argc, argv);
+	parse_args(&o, argc, argv);
+	check_args(&o);
+	if (o.mode == MODE_EMIT)
+		free(pin_dir_of(&o)); /* usage errors before ruleset errors */
+	ruleset_load(&rs, o.args[0]);
+	switch (o.mode) {
+	case MODE_CHECK:
+		compile(&rs, &(struct compiled){ 0 });
+		print_check(&rs);
+		return 0;
+	case MODE_EXPLAIN:
+		return do_explain(&rs, o.args[1]);
+	case MODE_EVAL:
+		return do_eval(&rs);
+	case MODE_DIGEST:
+		return do_digest(&rs);
+	default:
+		return do_emit(&o, &rs);
+	}
+}

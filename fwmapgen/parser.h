@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* State shared by the statement parsers (parser.c, table.c). */
+#ifndef FWMAPGEN_PARSER_H
+#define FWMAPGEN_PARSER_H
+
+#include "lexer.h"
+
+/* A macro or a table, known from the pre-scan before it is defined. */
+struct named {
+	char *name;
+	int line; /* line of the first definition */
+	int defined;
+	char *value; /* macro */
+	int set; /* table: index into ruleset.sets */
+};
+
+struct names {
+	struct named *v;
+	size_t n;
+	size_t cap;
+};
+
+struct loader {
+	struct ruleset *rs;
+	const char *file;
+	struct lfile lf;
+	struct names macros;
+	struct names tables;
+	int default_line;
+	int line; /* first line of the statement being parsed */
+};
+
+struct cursor {
+	struct loader *ld;
+	struct token *t;
+	size_t i;
+};
+
+struct named *names_find(struct names *ns, const char *s, size_t n);
+struct named *names_add(struct names *ns, const char *s, size_t n, int line);
+struct token *peek(struct cursor *c);
+struct token *take(struct cursor *c);
+int accept_word(struct cursor *c, const char *word);
+void unexpected(struct cursor *c, const char *expected)
+	__attribute__((noreturn));
+void expect_eol(struct cursor *c, const char *syntax);
+int new_set(struct ruleset *rs);
+void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
+		struct prefix *p);
+void parse_list(struct cursor *c, int set, uint8_t only);
+void parse_table(struct cursor *c);
+int table_ref(struct cursor *c, const struct token *t);
+
+#endif /* FWMAPGEN_PARSER_H */

@@ -1,0 +1,305 @@
+#!/usr/bin/env bats
+# xdp_firewall through BPF_PROG_TEST_RUN: crafted frames in, verdict, rule
+# id (from the per-rule counters) and output bytes checked.
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+	UNS=bgu-$BATS_TEST_NUMBER-$$
+	ip netns add "$UNS"
+	# Two interfaces for "on IFACE" rules (test runs take their ifindex).
+	ip -n "$UNS" link add name fwa0 type veth peer name fwb0
+	ip -n "$UNS" link set lo up
+}
+
+teardown()
+{
+	netns_del "$UNS"
+	bpffs_teardown
+}
+
+# Load the firewall (unattached) and ruleset $1 into the private bpffs.
+fw_load()
+{
+	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
+		set -euo pipefail
+		source "$1/scripts/lib.sh"
+		bg_setup_bpffs mount
+		bg_load_prog xdp_firewall.o xdp_firewall >/dev/null
+		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
+}
+
+# Cases on stdin, one per line: "VERDICT RULE :: PKT_EXPR" (RULE "none"
+# when no rule counter may move: frames judged before classification).
+# Every frame must come out unchanged. $1: ingress interface (optional).
+check_cases()
+{
+	local ifarg=() exprs=() want=() got line i n bad=0
+	if [[ -n ${1:-} ]]; then
+		ifarg=(--ifindex "$(in_ns "$UNS" ip -j link show dev "$1" | jq '.[0].ifindex')")
+	fi
+	while IFS= read -r line; do
+		[[ -z ${line// /} || $line == \#* ]] && continue
+		want+=("${line%% :: *}")
+		exprs+=("${line#* :: }")
+	done
+	mapfile -t got < <("$PY" "$PKT" "${exprs[@]}" |
+		in_ns "$UNS" "$PY" "$BG_REPO/test/lib/fwcheck.py" \
+			--bpffs "$FW_BPFFS" "${ifarg[@]}")
+	n=${#exprs[@]}
+	[ "${#got[@]}" -eq "$n" ] || fail "expected $n results, got ${#got[@]}"
+	for ((i = 0; i < n; i++)); do
+		if [[ "${got[i]}" != "${want[i]} SAME" ]]; then
+			echo "case $((i + 1)): ${exprs[i]}: want '${want[i]} SAME', got '${got[i]}'" >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+
+stat_sum()
+{
+	bpftool -j map lookup pinned "$FW_BPFFS/tc/globals/bg_fw_stats" \
+		key hex "$(printf '%02x' "$1")" 00 00 00 |
+		jq '[.formatted.values[].value] | add'
+}
+
+@test "overlapping CIDRs: the earlier rule wins, broad before narrow" {
+	fw_load "$(ruleset o1 <<-'EOF'
+		block from 192.0.2.0/24
+		pass from 192.0.2.128/25
+		pass to 2001:db8:5::/48
+		block to 2001:db8:5:1::/64
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 1 :: udp4(src="192.0.2.200")
+		XDP_DROP 1 :: udp4(src="192.0.2.5")
+		XDP_PASS 0 :: udp4(src="198.51.100.7")
+		XDP_PASS 3 :: udp6(dst="2001:db8:5:1::9")
+		XDP_PASS 3 :: udp6(dst="2001:db8:5:2::9")
+		XDP_PASS 0 :: udp6(dst="2001:db8:6::9")
+	EOF
+}
+
+@test "overlapping CIDRs: the earlier rule wins, narrow before broad" {
+	fw_load "$(ruleset o2 <<-'EOF'
+		pass from 192.0.2.128/25
+		block from 192.0.2.0/24
+		block to 2001:db8:5:1::/64
+		pass to 2001:db8:5::/48
+		set default block
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_PASS 1 :: udp4(src="192.0.2.200")
+		XDP_DROP 2 :: udp4(src="192.0.2.5")
+		XDP_DROP 0 :: udp4(src="198.51.100.7")
+		XDP_DROP 3 :: udp6(dst="2001:db8:5:1::9")
+		XDP_PASS 4 :: udp6(dst="2001:db8:5:2::9")
+		XDP_DROP 0 :: udp6(dst="2001:db8:6::9")
+	EOF
+}
+
+@test "source and destination together, any, and the default policy" {
+	fw_load "$(ruleset sd <<-'EOF'
+		set default block
+		pass from 192.0.2.0/28 to 198.51.100.0/24
+		pass from any to 203.0.113.5
+		pass from 2001:db8:1::/64 to any
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_PASS 1 :: tcp4(src="192.0.2.3", dst="198.51.100.77")
+		XDP_DROP 0 :: tcp4(src="192.0.2.30", dst="198.51.100.77")
+		XDP_DROP 0 :: tcp4(src="192.0.2.3", dst="203.0.113.6")
+		XDP_PASS 2 :: icmp4(src="198.51.100.1", dst="203.0.113.5")
+		XDP_PASS 3 :: tcp6(src="2001:db8:1::42", dst="2001:db8:9::1")
+		XDP_DROP 0 :: tcp6(src="2001:db8:2::42", dst="2001:db8:9::1")
+	EOF
+}
+
+@test "negation of addresses and tables applies to the families it names" {
+	fw_load "$(ruleset neg <<-'EOF'
+		table <lan> { 192.0.2.0/24, 2001:db8:1::/48 }
+		table <v4only> { 198.51.100.0/24 }
+		block from !192.0.2.0/25 to 203.0.113.0/24
+		block from !<lan> to 198.51.100.9
+		pass from !<lan> to 2001:db8:2::1
+		block from !<v4only>
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 4 :: udp4(src="192.0.2.5", dst="203.0.113.1")
+		XDP_DROP 1 :: udp4(src="192.0.2.200", dst="203.0.113.1")
+		XDP_DROP 1 :: udp4(src="198.51.100.1", dst="203.0.113.1")
+		XDP_DROP 2 :: udp4(src="203.0.113.9", dst="198.51.100.9")
+		XDP_DROP 2 :: udp4(src="198.51.100.3", dst="198.51.100.9")
+		XDP_DROP 4 :: udp4(src="192.0.2.3", dst="198.51.100.9")
+		XDP_PASS 3 :: udp6(src="2001:db8:9::1", dst="2001:db8:2::1")
+		XDP_PASS 0 :: udp6(src="2001:db8:1::5", dst="2001:db8:2::1")
+		XDP_DROP 4 :: udp4(src="192.0.2.7", dst="203.0.113.200")
+		XDP_DROP 1 :: udp4(src="198.51.100.4", dst="203.0.113.200")
+		XDP_PASS 0 :: udp4(src="198.51.100.4", dst="192.0.2.1")
+	EOF
+}
+
+@test "mixed-family tables, inline lists and inet/inet6 restriction" {
+	fw_load "$(ruleset mixed <<-'EOF'
+		table <bad> { 192.0.2.64/26, 2001:db8:bad::/48, 203.0.113.7 }
+		block inet6 from <bad>
+		pass from { 192.0.2.64/27, 2001:db8:aaaa::1 }
+		block from <bad>
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 1 :: udp6(src="2001:db8:bad::5")
+		XDP_PASS 2 :: udp4(src="192.0.2.70")
+		XDP_DROP 3 :: udp4(src="192.0.2.100")
+		XDP_DROP 3 :: udp4(src="203.0.113.7")
+		XDP_PASS 0 :: udp4(src="203.0.113.8")
+		XDP_PASS 2 :: udp6(src="2001:db8:aaaa::1")
+		XDP_PASS 0 :: udp6(src="2001:db8:aaaa::2")
+	EOF
+}
+
+@test "table from a file" {
+	printf '# blocklist\n192.0.2.16/28\n\n2001:db8:f::/48 # v6\n' >"$BG_TMP/block.txt"
+	fw_load "$(ruleset tf <<-'EOF'
+		table <blk> file "block.txt"
+		block from <blk>
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 1 :: udp4(src="192.0.2.17")
+		XDP_PASS 0 :: udp4(src="192.0.2.33")
+		XDP_DROP 1 :: udp6(src="2001:db8:f:1::1")
+	EOF
+}
+
+@test "VLAN and QinQ frames are classified on the inner IP header" {
+	fw_load "$(ruleset vlan <<-'EOF'
+		block from 192.0.2.66
+		block from 2001:db8::66
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 1 :: udp4(src="192.0.2.66", vlans=[100])
+		XDP_DROP 1 :: udp4(src="192.0.2.66", vlans=[(100, 0x88a8), 200])
+		XDP_PASS 0 :: udp4(src="192.0.2.67", vlans=[(100, 0x88a8), 200])
+		XDP_DROP 2 :: tcp6(src="2001:db8::66", vlans=[7])
+		XDP_DROP 2 :: tcp6(src="2001:db8::66", vlans=[(7, 0x88a8), 8])
+		XDP_PASS none :: arp(vlans=[100])
+		XDP_DROP none :: udp4(src="192.0.2.67", vlans=[1, 2, 3])
+	EOF
+}
+
+@test "defined verdicts: non-IP and neighbour discovery pass whatever the policy" {
+	fw_load "$(ruleset nd <<-'EOF'
+		set default block
+		block from any to any
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_PASS none :: arp()
+		XDP_PASS none :: arp(op=2)
+		XDP_PASS none :: lldp()
+		XDP_PASS none :: nd_rs()
+		XDP_PASS none :: nd_ra()
+		XDP_PASS none :: nd_ns()
+		XDP_PASS none :: nd_na()
+		XDP_PASS none :: nd_redirect()
+		XDP_PASS none :: nd_ns(vlans=[5])
+		XDP_DROP 1 :: icmp6(type=128)
+		XDP_DROP 1 :: ipv6(l4=ICMPv6PacketTooBig(mtu=1280) / IPv6(src="2001:db8::2") / UDP())
+		XDP_DROP none :: icmp6(type=2)
+		XDP_DROP 1 :: udp4()
+	EOF
+	[ "$(stat_sum 3)" -ge 3 ]
+	[ "$(stat_sum 4)" -ge 6 ]
+}
+
+@test "defined verdicts: malformed frames are dropped and counted, never aborted" {
+	fw_load "$(ruleset mal <<<'pass from any')"
+	check_cases <<-'EOF'
+		XDP_DROP none :: ether(b"", ethertype=0x8100)
+		XDP_DROP none :: truncate(udp4(), 14 + 19)
+		XDP_DROP none :: bad_ihl(udp4(), 4)
+		XDP_DROP none :: bad_ip4_len(udp4(), extra=1)
+		XDP_DROP none :: bad_ip4_len(udp4(), length=10)
+		XDP_DROP none :: patch(udp4(), 14, 0x65)
+		XDP_DROP none :: truncate(tcp4(), -1)
+		XDP_DROP none :: bad_tcp_doff(tcp4(), 4)
+		XDP_DROP none :: truncate(udp4(mf=True), 14 + 20 + 4)
+		XDP_DROP none :: bad_ip4_len(truncate(tcp4(mf=True), 14 + 20 + 8), length=28)
+		XDP_DROP none :: truncate(ipv6(), 14 + 39)
+		XDP_DROP none :: bad_ip6_plen(udp6(), extra=1)
+		XDP_DROP none :: patch(udp6(), 14, 0x45)
+		XDP_DROP none :: truncate(tcp6(), -2)
+		XDP_DROP none :: udp6(ext=["dstopts"] * 9)
+		XDP_DROP none :: truncate(udp6(ext=["hbh"]), 14 + 40 + 4)
+		XDP_DROP none :: truncate(icmp4(), -1)
+		XDP_DROP none :: udp4(vlans=[1, 2, 3])
+		XDP_PASS 1 :: udp6(ext=["dstopts"] * 8)
+		XDP_PASS 1 :: udp6(ext=["hbh", "routing", "frag", "dstopts"])
+		XDP_PASS 1 :: pad60(udp4())
+	EOF
+	[ "$(stat_sum 2)" -eq 18 ]
+}
+
+@test "non-first fragments are classified on their addresses alone" {
+	fw_load "$(ruleset frag <<-'EOF'
+		block from 192.0.2.77
+		block from 2001:db8::77
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_DROP 1 :: udp4(src="192.0.2.77", frag=10)
+		XDP_PASS 0 :: udp4(src="192.0.2.78", frag=10)
+		XDP_DROP 1 :: udp4(src="192.0.2.77", mf=True)
+		XDP_DROP 2 :: udp6(src="2001:db8::77", ext=[frag6(offset=5)])
+		XDP_PASS 0 :: udp6(src="2001:db8::78", ext=[frag6(offset=5, m=True)])
+		XDP_PASS 0 :: ipv6(src="2001:db8::78", ext=[frag6(offset=9)], l4=b"x" * 3, nh=17)
+	EOF
+	[ "$(stat_sum 5)" -eq 5 ]
+}
+
+@test "on IFACE matches the ingress interface" {
+	fw_load "$(ruleset on <<-'EOF'
+		block on fwa0 from 192.0.2.9
+		pass on fwb0 from 2001:db8::9
+		block from 2001:db8::/32
+	EOF
+	)"
+	check_cases fwa0 <<-'EOF'
+		XDP_DROP 1 :: udp4(src="192.0.2.9")
+		XDP_DROP 3 :: udp6(src="2001:db8::9")
+	EOF
+	check_cases fwb0 <<-'EOF'
+		XDP_PASS 0 :: udp4(src="192.0.2.9")
+		XDP_PASS 2 :: udp6(src="2001:db8::9")
+		XDP_DROP 3 :: udp6(src="2001:db8::10")
+	EOF
+}
+
+@test "the log flag sends a record to the ring buffer with the rule id" {
+	fw_load "$(ruleset log <<-'EOF'
+		pass from 192.0.2.1
+		block log from 192.0.2.50 label "watched"
+	EOF
+	)"
+	in_ns "$UNS" "$BG_BUILD/bg-events" --bpffs "$FW_BPFFS" --count 1 \
+		--timeout 10 >"$BG_TMP/events" 3>&- &
+	reader=$!
+	sleep 0.5
+	check_cases <<-'EOF'
+		XDP_PASS 1 :: udp4(src="192.0.2.1")
+		XDP_DROP 2 :: tcp4(src="192.0.2.50", dst="198.51.100.3", dport=443)
+	EOF
+	wait "$reader"
+	jq -e '.rule == 2 and .action == "block" and .src == "192.0.2.50" and
+		.dst == "198.51.100.3" and .dport == 443 and .proto == 6' \
+		"$BG_TMP/events" || fail "$(cat "$BG_TMP/events")"
+}
