@@ -137,3 +137,47 @@ for fam in 4 6; do
 		done | tee -a "$out"
 	done
 done
+
+# Capacity: a 100,000-entry blocklist (half IPv4 /32s, half IPv6 /64s):
+# compile, load, and switch away again (which purges its generation), with
+# the kernel memory it holds while loaded (unreclaimable slab delta).
+mkblocklist()
+{
+	python3 - "$1" <<'PY'
+import ipaddress, random, sys
+r = random.Random(7)
+with open(sys.argv[1], "w") as f:
+    for i in range(100000):
+        if i % 2:
+            f.write("%s\n" % ipaddress.ip_address(0xC6336400 + r.randrange(1 << 20)))
+        else:
+            f.write("2001:db8:%x:%x::/64\n" % (r.randrange(65536), r.randrange(65536)))
+PY
+}
+slab_kb() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+mkblocklist "$work/block.txt"
+printf 'table <block> file "block.txt"\nblock from <block>\n' >"$work/big.rules"
+echo "pass from any" >"$work/small.rules"
+bg_apply_ruleset "$work/small.rules"
+entries=$(grep -vc '^#' "$work/block.txt")
+t0=$(now)
+"$FWMAPGEN" --check "$work/big.rules" >/dev/null
+t1=$(now)
+m0=$(slab_kb)
+bg_apply_ruleset "$work/big.rules"
+t2=$(now)
+m1=$(slab_kb)
+bg_apply_ruleset "$work/small.rules"
+t3=$(now)
+{
+	printf '\n# capacity: table of %s entries (IPv4 /32 + IPv6 /64)\n' "$entries"
+	printf '%-28s %8s\n' step seconds
+	printf '%-28s %8s\n' "compile (fwmapgen --check)" "$(secs "$t0" "$t1")"
+	printf '%-28s %8s\n' "compile + load (up.sh path)" "$(secs "$t1" "$t2")"
+	printf '%-28s %8s\n' "switch away + purge" "$(secs "$t2" "$t3")"
+	printf '%-28s %8s\n' "kernel memory (KiB)" "$((m1 - m0))"
+	printf '%-28s %8s\n' "bytes per entry" "$(((m1 - m0) * 1024 / entries))"
+} | tee -a "$out"

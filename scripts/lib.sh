@@ -186,8 +186,6 @@ bg_purge_gen()
 {
 	local gen=$1 batch m off
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -f '$batch'" RETURN
 	bpftool map update pinned "$(bg_map bg_fw_gens)" \
 		key hex $(bg_u32_hex "$gen") \
 		value hex $(printf '00 %.0s' {1..200}) >/dev/null
@@ -197,17 +195,20 @@ bg_purge_gen()
 		bg_fw_src* | bg_fw_dst*) off=4 ;;
 		*) off=0 ;;
 		esac
+		# grep/sed/awk, not jq: a 100k-entry table must purge in a second.
+		# Raw keys are the only "key" arrays in bpftool's JSON.
 		bpftool -j map dump pinned "$(bg_map "$m")" |
-			jq -r --arg m "$(bg_map "$m")" --argjson off "$off" \
-				--arg g "$(printf '0x%02x' "$gen")" \
-				'.[] | select(.key[$off] == $g) |
-				"map delete pinned \($m) key hex " +
-				(.key | map(ltrimstr("0x")) | join(" "))' >>"$batch"
+			{ grep -o '"key":\[[^]]*\]' || true; } |
+			sed 's/"key":\[//; s/\]//; s/"0x//g; s/"//g; s/,/ /g' |
+			awk -v off="$off" -v g="$(printf '%02x' "$gen")" \
+				-v m="$(bg_map "$m")" '$(off + 1) == g {
+				print "map delete pinned " m " key hex " $0 }' >>"$batch"
 	done
-	if [[ -s $batch ]]; then
-		bpftool batch file "$batch" >/dev/null ||
-			bg_die "could not clear generation $gen of the ruleset maps"
+	if [[ -s $batch ]] && ! bpftool batch file "$batch" >/dev/null; then
+		rm -f "$batch"
+		bg_die "could not clear generation $gen of the ruleset maps"
 	fi
+	rm -f "$batch"
 }
 
 bg_netns_id()
@@ -325,15 +326,18 @@ bg_apply_ruleset()
 		next=$active
 	fi
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgrules.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -f '$batch'" RETURN
-	"$FWMAPGEN" --gen "$next" --pin-dir "$BG_PIN_DIR" -o "$batch" "$rules" ||
+	if ! "$FWMAPGEN" --gen "$next" --pin-dir "$BG_PIN_DIR" -o "$batch" \
+		"$rules"; then
+		rm -f "$batch"
 		bg_die "ruleset $rules is invalid; nothing changed"
+	fi
 	bg_purge_gen "$next"
 	if ! bpftool batch file "$batch" >/dev/null; then
+		rm -f "$batch"
 		bg_purge_gen "$next"
 		bg_die "loading ruleset $rules into the maps failed; the running ruleset is unchanged"
 	fi
+	rm -f "$batch"
 	bg_switch_gen "$next"
 	if [[ $loaded == 1 ]]; then
 		# Packets already classifying with the old generation finish

@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# What fwmapgen emits is what ends up in the kernel's maps: every entry of
+# the batch is read back with bpftool, and the maps hold nothing else for
+# that generation.
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+}
+
+teardown()
+{
+	bpffs_teardown
+}
+
+load_rules()
+{
+	env BG_QUIET=1 bash -c 'set -euo pipefail
+		source "$1/scripts/lib.sh"
+		bg_setup_bpffs mount
+		bg_load_prog xdp_firewall.o xdp_firewall >/dev/null
+		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
+}
+
+active_gen()
+{
+	bpftool -j map lookup pinned "$FW_BPFFS/tc/globals/bg_fw_active" \
+		key hex 00 00 00 00 | jq '.formatted.value.gen'
+}
+
+# Read back every "map update" line of batch $1; count entries per map.
+check_batch()
+{
+	local batch=$1 verb pinned path k hex rest key value got n=0
+	declare -A want_count=()
+	while read -r verb _ pinned path k hex rest; do
+		[[ $verb == map && $pinned == pinned && $k == key && $hex == hex ]] ||
+			fail "unexpected batch line: $verb $pinned $path"
+		key=${rest%% value hex *}
+		value=${rest#* value hex }
+		# shellcheck disable=SC2086
+		got=$(bpftool -j map lookup pinned "$path" key hex $key |
+			jq -r 'if .values then [.values[].value | map(ltrimstr("0x")) | join(" ")] | unique | join("|")
+				else .value | map(ltrimstr("0x")) | join(" ") end')
+		[[ $got == "$value" ]] || fail "$(basename "$path") key $key: want $value, got $got"
+		want_count[$path]=$((${want_count[$path]:-0} + 1))
+		n=$((n + 1))
+	done < <(grep -v '^#' "$batch")
+	echo "$n entries read back"
+	local gen
+	gen=$(active_gen)
+	for path in "${!want_count[@]}"; do
+		case $(basename "$path") in
+		bg_fw_src* | bg_fw_dst*) off=4 ;;
+		bg_fw_vec | bg_fw_iface | bg_fw_rinfo) off=0 ;;
+		*) continue ;; # arrays: every index exists
+		esac
+		have=$(bpftool -j map dump pinned "$path" |
+			jq --argjson off "$off" --arg g "$(printf '0x%02x' "$gen")" \
+				'[.[] | select(.key[$off] == $g)] | length')
+		[ "$have" -eq "${want_count[$path]}" ] ||
+			fail "$(basename "$path"): $have entries of generation $gen, batch has ${want_count[$path]}"
+	done
+}
+
+@test "every emitted entry is in the maps, byte for byte, and nothing else" {
+	printf '192.0.2.128/25\n2001:db8:f::/48\n' >"$BG_TMP/t.txt"
+	rules=$(ruleset r <<-'EOF'
+		set default block
+		table <t> file "t.txt"
+		table <m> { 198.51.100.0/24, 2001:db8:1::/64 }
+		pass log on lo from 192.0.2.0/24 to !<m> label "lan out"
+		block from <t>
+		pass inet6 from any to { 2001:db8:1::5, 2001:db8:2::/64 }
+		pass from !198.51.100.7 label "all but one"
+	EOF
+	)
+	load_rules "$rules"
+	gen=$(active_gen)
+	"$FWMAPGEN" --gen "$gen" --pin-dir "$FW_BPFFS/tc/globals" -o "$BG_TMP/b" "$rules"
+	run check_batch "$BG_TMP/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"entries read back"* ]]
+	# Switch to another ruleset: the new generation reads back exactly too,
+	# and the old one is gone from every map.
+	rules2=$(ruleset r2 <<<'block from 203.0.113.0/24')
+	load_rules "$rules2"
+	gen2=$(active_gen)
+	[ "$gen2" -ne "$gen" ]
+	"$FWMAPGEN" --gen "$gen2" --pin-dir "$FW_BPFFS/tc/globals" -o "$BG_TMP/b2" "$rules2"
+	run check_batch "$BG_TMP/b2"
+	[ "$status" -eq 0 ] || fail "$output"
+	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6; do
+		n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/$m" |
+			jq --arg g "$(printf '0x%02x' "$gen")" '[.[] | select(.key[4] == $g)] | length')
+		[ "$n" -eq 0 ] || fail "$m still has $n entries of generation $gen"
+	done
+	[ "$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_vec" |
+		jq --arg g "$(printf '0x%02x' "$gen")" '[.[] | select(.key[0] == $g)] | length')" -eq 0 ]
+}
+
+@test "a 100,000-entry table loads, classifies, and is purged by the next switch" {
+	/usr/bin/python3 - "$BG_TMP/big.txt" <<-'PY'
+		import ipaddress, random, sys
+		r = random.Random(3)
+		with open(sys.argv[1], "w") as f:
+		    for i in range(100000):
+		        if i % 2:
+		            f.write("%s\n" % ipaddress.ip_address(0xC6336400 + r.randrange(1 << 20)))
+		        else:
+		            f.write("2001:db8:%x:%x::/64\n" % (r.randrange(65536), r.randrange(65536)))
+		    f.write("192.0.2.55\n")
+	PY
+	rules=$(ruleset big <<-'EOF'
+		table <block> file "big.txt"
+		block from <block>
+	EOF
+	)
+	load_rules "$rules"
+	n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_src4" | jq length)
+	[ "$n" -gt 40000 ] || fail "only $n IPv4 prefixes loaded"
+	UNS=bgc-$$
+	ip netns add "$UNS"
+	run bash -c "'$PY' '$PKT' 'udp4(src=\"192.0.2.55\")' 'udp4(src=\"192.0.2.56\")' |
+		nsenter --net=/run/netns/$UNS '$PY' '$BG_REPO/test/lib/fwcheck.py' --bpffs '$FW_BPFFS'"
+	ip netns del "$UNS"
+	[ "${lines[0]}" = "XDP_DROP 1 SAME" ] || fail "$output"
+	[ "${lines[1]}" = "XDP_PASS 0 SAME" ] || fail "$output"
+	load_rules "$(ruleset small <<<'pass from any')"
+	n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_src4" | jq length)
+	[ "$n" -le 2 ] || fail "$n IPv4 prefixes left after the switch"
+}
