@@ -36,6 +36,7 @@ FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
 HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events
 
 SCRIPTS := $(wildcard scripts/*.sh)
+INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh scripts/demo.sh
 BATS ?= bats
 
 .PHONY: all deps test bench demo lint check-kernels install uninstall clean
@@ -71,7 +72,7 @@ demo: all
 	./scripts/demo.sh
 
 lint:
-	shellcheck -x $(SCRIPTS) $(wildcard test/*.bash test/lib/*.sh bench/*.sh .ci/run install.sh)
+	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
 	clang-format --dry-run --Werror $(wildcard progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
@@ -84,10 +85,12 @@ install: all
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/bpfguard
 	install -m 0644 $(BPF_OBJS) $(LIBDIR)/bpf/
 	install -m 0755 $(HELPERS) $(LIBDIR)/bin/
-	install -m 0755 $(SCRIPTS) $(LIBDIR)/scripts/
+	install -m 0755 $(INSTALL_SCRIPTS) $(LIBDIR)/scripts/
 	install -m 0644 scripts/lib.sh $(LIBDIR)/scripts/lib.sh
 	install -m 0644 maps/default.rules $(LIBDIR)/default.rules
 	ln -sf ../lib/bpfguard/bin/fwmapgen $(DESTDIR)$(PREFIX)/sbin/fwmapgen
+	ln -sf ../lib/bpfguard/bin/bg-events \
+		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
 	for s in up down status; do \
 		ln -sf ../lib/bpfguard/scripts/$$s.sh \
 			$(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
@@ -97,7 +100,8 @@ install: all
 
 uninstall:
 	rm -rf $(LIBDIR)
-	rm -f $(DESTDIR)$(PREFIX)/sbin/fwmapgen
+	rm -f $(DESTDIR)$(PREFIX)/sbin/fwmapgen \
+		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
 	for s in up down status; do \
 		rm -f $(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
 

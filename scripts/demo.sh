@@ -101,8 +101,13 @@ net curl -s -m 3 http://192.0.2.1/ || echo "(HTTP failed)"
 net curl -s -m 3 "http://[2001:db8:d::1]/" || echo "(HTTP failed)"
 
 step "traffic: 20 SYNs from spoofed martian sources (127.0.0.1, 240.0.0.1): dropped"
-net hping3 -q -S -p 80 -c 10 -i u10000 -a 127.0.0.1 192.0.2.1 2>&1 | tail -1 || true
-net hping3 -q -S -p 80 -c 10 -i u10000 -a 240.0.0.1 192.0.2.1 2>&1 | tail -1 || true
+for spoof in 127.0.0.1 240.0.0.1; do
+	net hping3 -q -S -p 80 -c 10 -i u10000 -a "$spoof" 192.0.2.1 2>&1 |
+		grep 'packets transmitted' || true
+done
+
+step "log: the martian rule says 'log'; the first records (bg-events)"
+edge "$BG_BIN_DIR/bg-events" --count 3 --timeout 2 || true
 
 step "why: fwmapgen --explain"
 "$FWMAPGEN" --explain "$BG_DEFAULT_RULES" '127.0.0.1 -> 192.0.2.1'

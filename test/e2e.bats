@@ -51,15 +51,15 @@ http_ok()
 	[ "$status" -eq 0 ] || fail "$output"
 
 	ping_ok 192.0.2.10 192.0.2.1
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	ping_ok 192.0.2.12 192.0.2.1
 	ping_ok 2001:db8:1::10 2001:db8:1::1
 	ping_ok 2001:db8:1::11 2001:db8:1::1
-	! ping_ok 2001:db8:1::12 2001:db8:1::1
+	run ! ping_ok 2001:db8:1::12 2001:db8:1::1
 	http_ok 192.0.2.10 192.0.2.1
-	! http_ok 192.0.2.11 192.0.2.1
+	run ! http_ok 192.0.2.11 192.0.2.1
 	http_ok 2001:db8:1::11 2001:db8:1::1
-	! http_ok 2001:db8:1::12 2001:db8:1::1
+	run ! http_ok 2001:db8:1::12 2001:db8:1::1
 
 	run status_json
 	[ "$status" -eq 0 ] || fail "$output"
@@ -85,9 +85,9 @@ http_ok()
 	[ "$status" -eq 0 ] || fail "$output"
 	# Neighbour caches start empty: these pings need ARP and ND to pass.
 	ping_ok 192.0.2.10 192.0.2.1
-	! ping_ok 192.0.2.12 192.0.2.1
+	run ! ping_ok 192.0.2.12 192.0.2.1
 	ping_ok 2001:db8:1::11 2001:db8:1::1
-	! ping_ok 2001:db8:1::10 2001:db8:1::1
+	run ! ping_ok 2001:db8:1::10 2001:db8:1::1
 	run status_json
 	echo "$output" | jq -e '.counters.non_ip > 0 and .counters.nd > 0'
 }
@@ -98,7 +98,7 @@ http_ok()
 	EOF
 	)
 	up dut0 --rules "$rules"
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	before=$(status_json)
 	run up dut0 --rules "$rules"
 	[ "$status" -eq 0 ] || fail "$output"
@@ -139,9 +139,9 @@ http_ok()
 	client=$!
 	sleep 0.5
 	ping_ok 192.0.2.10 192.0.2.1
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	up dut0 --rules "$b"
-	! ping_ok 192.0.2.10 192.0.2.1
+	run ! ping_ok 192.0.2.10 192.0.2.1
 	ping_ok 192.0.2.11 192.0.2.1
 	up dut0 --rules "$a"
 	up dut0 --rules "$b"
@@ -151,7 +151,7 @@ http_ok()
 	wait "$client" || fail "iperf3 failed during the switches: $(cat "$BG_TMP/iperf.json")"
 	jq -e '.end.sum_received.bytes > 0 and (.error == null)' "$BG_TMP/iperf.json"
 	# Still ruleset b, third switch, nothing of the broken one.
-	! ping_ok 192.0.2.10 192.0.2.1
+	run ! ping_ok 192.0.2.10 192.0.2.1
 	ping_ok 192.0.2.11 192.0.2.1
 	run status_json
 	echo "$output" | jq -e --arg b "$(readlink -f "$b")" \
@@ -160,7 +160,7 @@ http_ok()
 
 @test "down.sh leaves no program, qdisc or pin behind, and is idempotent" {
 	up dut0 --rules "$BG_REPO/maps/default.rules"
-	ls "$FW_BPFFS/tc/globals" | grep -q '^bg_fw_active$'
+	[ -e "$FW_BPFFS/tc/globals/bg_fw_active" ]
 	run down dut0
 	[ "$status" -eq 0 ] || fail "$output"
 	run in_dut ip -d link show dev dut0
@@ -206,7 +206,7 @@ http_ok()
 	[ -e "$FW_BPFFS/tc/globals/bg_fw_vec" ]
 	run up dut0 --rules "$(ruleset x <<<'block from 192.0.2.11')"
 	[ "$status" -eq 0 ] || fail "$output"
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	ping_ok 192.0.2.10 192.0.2.1
 }
 
@@ -215,10 +215,10 @@ http_ok()
 	run up dut0 --rules "$rules" --mode generic
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(status_json | jq -r '.interfaces[0].xdp.mode')" = generic ]
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	up dut0 --mode native
 	[ "$(status_json | jq -r '.interfaces[0].xdp.mode')" = native ]
-	! ping_ok 192.0.2.11 192.0.2.1
+	run ! ping_ok 192.0.2.11 192.0.2.1
 	run in_dut ip -d link show dev dut0
 	[ "$(grep -c 'prog/xdp' <<<"$output")" -eq 1 ] || fail "$output"
 }

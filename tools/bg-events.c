@@ -65,8 +65,11 @@ static int on_event(void *ctx, void *data, size_t len)
 	       e->pkt_len);
 	fflush(stdout);
 	seen++;
-	if (max_events >= 0 && seen >= max_events)
+	if (max_events >= 0 && seen >= max_events) {
 		stop = 1;
+		/* Ends this poll's batch: the records after it stay queued. */
+		return -ECANCELED;
+	}
 	return 0;
 }
 
@@ -135,7 +138,11 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop) {
 		err = ring_buffer__poll(rb, 100);
-		if (err < 0 && err != -EINTR) {
+		if (err == -ECANCELED || err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0) {
 			fprintf(stderr, "bg-events: poll: %s\n",
 				strerror(-err));
 			break;
@@ -149,5 +156,5 @@ int main(int argc, char **argv)
 	}
 	ring_buffer__free(rb);
 	close(fd);
-	return err < 0 && err != -EINTR ? 1 : 0;
+	return err < 0 ? 1 : 0;
 }

@@ -4,6 +4,8 @@
 # the host's interfaces nor its pins: the device under test lives in a
 # namespace of its own and the pins in a bpffs mounted under /run.
 
+bats_require_minimum_version 1.5.0
+
 BG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BG_BUILD=$BG_REPO/build
 FWMAPGEN=$BG_BUILD/fwmapgen
