@@ -294,9 +294,98 @@ static void compile_ifaces(const struct ruleset *rs, struct compiled *c)
 	}
 }
 
+/* The aligned port blocks (prefixes of the 16-bit port space) of a range. */
+static void port_cover(struct fieldc *fc, const struct portrange *r, int slot)
+{
+	struct prefix p = { .fam = (uint8_t)fc->fam };
+	uint32_t lo = r->lo;
+	int k;
+
+	while (lo <= r->hi) {
+		for (k = 0; k < 16 && !(lo & (1U << k)) &&
+			    lo + (2U << k) - 1 <= r->hi;)
+			k++;
+		p.addr[0] = (uint8_t)(lo >> 8);
+		p.addr[1] = (uint8_t)lo;
+		p.len = (uint8_t)(16 - k);
+		add_entry(fc, &p, slot);
+		lo += 1U << k;
+	}
+}
+
+/*
+ * Port tries: the same walk as addresses, each rule naming ports being a
+ * set of its own (no negation). A rule without a port on the field is a
+ * wildcard.
+ */
+static void compile_ports(const struct ruleset *rs, struct compiled *c, int fld,
+			  int fam)
+{
+	struct fieldc fc = { .rs = rs, .fld = fld, .fam = fam };
+	struct prefix root = { .fam = (uint8_t)fam };
+	struct lpm *out = &c->ports[fld][fam];
+	size_t i, j;
+	int slot;
+
+	fc.nwords = (int)c->nwords[fam];
+	for (i = 0; i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
+		const struct portlist *pl = &r->port[fld];
+		int bit = r->bit[fam];
+
+		if (bit < 0)
+			continue;
+		if (!pl->n) {
+			vbit(&fc.wild, bit);
+			continue;
+		}
+		vbit(&fc.pos, bit);
+		fc.m = grow(fc.m, &fc.mcap, fc.nm, sizeof(*fc.m));
+		slot = (int)fc.nm++;
+		memset(&fc.m[slot], 0, sizeof(fc.m[slot]));
+		vbit(&fc.m[slot], bit);
+		for (j = 0; j < pl->n; j++)
+			port_cover(&fc, &pl->v[j], slot);
+	}
+	add_entry(&fc, &root, -1);
+	walk(&fc, c, out);
+	free(fc.m);
+	free(fc.e);
+}
+
+/* Per family, the rules that a predicate accepts. */
+static uint32_t rules_vec(const struct ruleset *rs, struct compiled *c, int fam,
+			  int (*ok)(const struct rule *r, int arg), int arg)
+{
+	struct bg_fw_vec v;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].bit[fam] >= 0 && ok(&rs->rules[i], arg))
+			vbit(&v, rs->rules[i].bit[fam]);
+	return vec_intern(c, &v);
+}
+
+static int proto_ok(const struct rule *r, int proto)
+{
+	return r->proto == PROTO_ANY || r->proto == proto;
+}
+
+static int noport_ok(const struct rule *r, int arg)
+{
+	(void)arg;
+	return !r->port[FLD_SRC].n && !r->port[FLD_DST].n;
+}
+
+static int state_ok(const struct rule *r, int class)
+{
+	return !r->states || (r->states & (1 << class));
+}
+
 void compile(const struct ruleset *rs, struct compiled *c)
 {
-	int f;
+	int f, i;
 
 	memset(c, 0, sizeof(*c));
 	for (f = 0; f < BG_FAM_MAX; f++)
@@ -305,6 +394,25 @@ void compile(const struct ruleset *rs, struct compiled *c)
 		compile_field(rs, c, FLD_SRC, f);
 		compile_field(rs, c, FLD_DST, f);
 	}
+	for (f = 0; f < BG_FAM_MAX && rs->uses_ports; f++) {
+		compile_ports(rs, c, FLD_SRC, f);
+		compile_ports(rs, c, FLD_DST, f);
+		c->noport[f] = rules_vec(rs, c, f, noport_ok, 0);
+	}
+	for (i = 0; i < FLD_MAX; i++) {
+		size_t n = c->ports[i][0].n + c->ports[i][1].n;
+
+		if (n > BG_FW_PORT_LPM_MAX / BG_GENS)
+			die("%s: too many %s port prefixes after compilation: %zu (at most %d per generation)",
+			    rs->path, i == FLD_SRC ? "source" : "destination",
+			    n, BG_FW_PORT_LPM_MAX / BG_GENS);
+	}
+	for (f = 0; f < BG_FAM_MAX && rs->uses_proto; f++)
+		for (i = 0; i < BG_FW_PROTOS; i++)
+			c->proto_vec[f][i] = rules_vec(rs, c, f, proto_ok, i);
+	for (f = 0; f < BG_FAM_MAX && rs->uses_state; f++)
+		for (i = 0; i < BG_CT_CLASSES; i++)
+			c->state_vec[f][i] = rules_vec(rs, c, f, state_ok, i);
 	compile_ifaces(rs, c);
 	if (c->nvecs > BG_FW_VEC_MAX / BG_GENS)
 		die("%s: too many distinct rule vectors: %zu (at most %d per generation)",

@@ -136,6 +136,56 @@ static void emit_lpm(struct emitter *e)
 					       &e->c->lpm[fld][f].e[i]);
 }
 
+/* bg_fw_sport, bg_fw_dport: {prefixlen 64 + len, gen, family, port} */
+static void emit_ports(struct emitter *e)
+{
+	static const char *const maps[FLD_MAX] = { "bg_fw_sport",
+						   "bg_fw_dport" };
+	struct bg_lpm_port_key k;
+	size_t i;
+	int f, fld;
+
+	if (!e->rs->uses_ports)
+		return;
+	for (fld = 0; fld < FLD_MAX; fld++) {
+		for (f = 0; f < BG_FAM_MAX; f++) {
+			const struct lpm *l = &e->c->ports[fld][f];
+
+			for (i = 0; i < l->n; i++) {
+				memset(&k, 0, sizeof(k));
+				k.prefixlen = 64 + l->e[i].p.len;
+				k.gen = e->gen;
+				k.family = (uint32_t)f;
+				memcpy(k.port, l->e[i].p.addr, sizeof(k.port));
+				map_line(e, maps[fld], &k, sizeof(k),
+					 &l->e[i].vec, sizeof(l->e[i].vec));
+			}
+		}
+	}
+}
+
+/*
+ * bg_fw_proto is an array: every protocol of both families is written, or
+ * values of an older ruleset would stay.
+ */
+static void emit_protos(struct emitter *e)
+{
+	uint32_t key;
+	int f, p;
+
+	if (!e->rs->uses_proto)
+		return;
+	for (f = 0; f < BG_FAM_MAX; f++) {
+		for (p = 0; p < BG_FW_PROTOS; p++) {
+			key = (e->gen * BG_FAM_MAX + (uint32_t)f) *
+				      BG_FW_PROTOS +
+			      (uint32_t)p;
+			map_line(e, "bg_fw_proto", &key, sizeof(key),
+				 &e->c->proto_vec[f][p], sizeof(uint32_t));
+		}
+	}
+}
+
 static void emit_ifaces(struct emitter *e)
 {
 	struct bg_fw_iface_key k = { .gen = e->gen };
@@ -228,6 +278,11 @@ static void emit_gen(struct emitter *e)
 	}
 	g.default_action = e->rs->default_action;
 	g.uses_iface = (uint8_t)e->rs->uses_iface;
+	g.uses_proto = (uint8_t)e->rs->uses_proto;
+	g.uses_ports = (uint8_t)e->rs->uses_ports;
+	g.uses_state = (uint8_t)e->rs->uses_state;
+	memcpy(g.noport, e->c->noport, sizeof(g.noport));
+	memcpy(g.state_vec, e->c->state_vec, sizeof(g.state_vec));
 	if (e->digest)
 		memcpy(g.digest, e->digest, sizeof(g.digest));
 	strncpy(g.source, e->rs->path, sizeof(g.source) - 1);
@@ -243,6 +298,8 @@ static void emit_all(struct emitter *e)
 {
 	emit_vecs(e);
 	emit_lpm(e);
+	emit_ports(e);
+	emit_protos(e);
 	emit_ifaces(e);
 	emit_rules(e);
 	emit_rinfo(e);

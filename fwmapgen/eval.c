@@ -38,6 +38,23 @@ static int field_match(const struct ruleset *rs, const struct rfield *f,
 	return set_contains(&rs->sets[f->set], a) != f->neg;
 }
 
+/* A packet without ports matches no rule that names one. */
+static int port_match(const struct portlist *pl, const struct packet *pk,
+		      int fld)
+{
+	size_t i;
+
+	if (!pl->n)
+		return 1;
+	if (!pk->has_ports)
+		return 0;
+	for (i = 0; i < pl->n; i++)
+		if (pk->port[fld] >= pl->v[i].lo &&
+		    pk->port[fld] <= pl->v[i].hi)
+			return 1;
+	return 0;
+}
+
 static int rule_match(const struct ruleset *rs, const struct rule *r,
 		      const struct packet *pk)
 {
@@ -50,6 +67,13 @@ static int rule_match(const struct ruleset *rs, const struct rule *r,
 		if (!pk->has_iface || strcmp(r->iface, pk->iface))
 			return 0;
 	}
+	if (r->proto != PROTO_ANY && r->proto != pk->proto)
+		return 0;
+	if (!port_match(&r->port[FLD_SRC], pk, FLD_SRC) ||
+	    !port_match(&r->port[FLD_DST], pk, FLD_DST))
+		return 0;
+	if (r->states && !(r->states & (1 << pk->state)))
+		return 0;
 	return field_match(rs, &r->f[FLD_SRC], &pk->src) &&
 	       field_match(rs, &r->f[FLD_DST], &pk->dst);
 }
@@ -66,7 +90,7 @@ const struct rule *eval_packet(const struct ruleset *rs,
 	return NULL;
 }
 
-#define PACKET_WORDS 5
+#define PACKET_WORDS 10
 
 /* Split at blanks; "->" is a word of its own even without blanks. */
 static int split_packet(const char *s, const char **w, size_t *wn)
@@ -93,25 +117,132 @@ static int split_packet(const char *s, const char **w, size_t *wn)
 	return n;
 }
 
-static int packet_addr(const char *s, size_t n, struct prefix *p, char *err,
-		       size_t size)
+static int word_is(const char *w, size_t n, const char *s)
 {
-	if (!host_parse(s, n, p))
-		return 0;
+	return strlen(s) == n && !memcmp(w, s, n);
+}
+
+static int packet_port(const char *s, size_t n, uint32_t *port)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	}
+	*port = v;
+	return v > 65535 ? -1 : 0;
+}
+
+/*
+ * ADDR, IPv4:PORT, [IPv6] or [IPv6]:PORT. Returns 1 when a port was given,
+ * 0 when not, -1 on error.
+ */
+static int packet_endpoint(const char *s, size_t n, struct prefix *p,
+			   uint32_t *port, char *err, size_t size)
+{
+	const char *a = s, *colon = NULL;
+	size_t an = n, i;
+	int has_port = 0;
+
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+
+		if (!close || (close + 1 < s + n && close[1] != ':'))
+			goto bad;
+		a = s + 1;
+		an = (size_t)(close - a);
+		if (close + 1 < s + n) {
+			colon = close + 1;
+			has_port = 1;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			if (s[i] == ':')
+				colon = colon ? s + n : s + i;
+		/* one ':' only: IPv4:PORT; more: a bare IPv6 address */
+		if (colon == s + n)
+			colon = NULL;
+		if (colon) {
+			an = (size_t)(colon - s);
+			has_port = 1;
+		}
+	}
+	if (host_parse(a, an, p) || (s[0] == '[' && p->fam != BG_FAM_INET6) ||
+	    (s[0] != '[' && has_port && p->fam != BG_FAM_INET))
+		goto bad;
+	if (has_port &&
+	    packet_port(colon + 1, (size_t)(s + n - colon - 1), port)) {
+		snprintf(err, size, "bad port in \"%.*s\" (0 to 65535)",
+			 n > 60 ? 60 : (int)n, s);
+		return -1;
+	}
+	return has_port;
+bad:
 	snprintf(err, size, "bad address \"%.*s\" (no prefix length here)",
 		 n > 60 ? 60 : (int)n, s);
 	return -1;
 }
 
-/* PACKET := [on IFACE] SRC -> DST */
+static int packet_state(const char *s, size_t n)
+{
+	static const char *const names[BG_CT_CLASSES] = {
+		[BG_CT_NEW] = "new",
+		[BG_CT_ESTABLISHED] = "established",
+		[BG_CT_RELATED] = "related",
+		[BG_CT_INVALID] = "invalid",
+	};
+	int i;
+
+	for (i = 0; i < BG_CT_CLASSES; i++)
+		if (word_is(s, n, names[i]))
+			return i;
+	return -1;
+}
+
+static int packet_fail(char *err, size_t size, const char *msg)
+{
+	snprintf(err, size, "%s", msg);
+	return -1;
+}
+
+/* The ports a packet has, given its protocol and fragment flag. */
+static int packet_ports(struct packet *pk, int nports, char *err, size_t size)
+{
+	int l4 = pk->proto == PROTO_TCP || pk->proto == PROTO_UDP;
+
+	if (nports && !l4)
+		return packet_fail(err, size,
+				   "a port needs protocol tcp or udp");
+	if (nports && pk->frag)
+		return packet_fail(err, size,
+				   "a non-first fragment (frag) has no ports");
+	if (l4 && !pk->frag && nports != 2)
+		return packet_fail(
+			err, size,
+			"a tcp or udp packet needs SRC:PORT and DST:PORT (or frag)");
+	pk->has_ports = l4 && !pk->frag;
+	return 0;
+}
+
+/*
+ * PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE]
+ *           [frag]
+ */
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 {
 	const char *w[PACKET_WORDS];
 	size_t wn[PACKET_WORDS];
-	int n = split_packet(s, w, wn), i = 0;
+	int n = split_packet(s, w, wn), i = 0, ps, pd, st;
 
 	memset(pk, 0, sizeof(*pk));
-	if (n >= 2 && wn[0] == 2 && !memcmp(w[0], "on", 2)) {
+	pk->proto = PROTO_UNSPEC;
+	pk->state = BG_CT_NEW;
+	if (n >= 2 && word_is(w[0], wn[0], "on")) {
 		if (wn[1] >= BG_IFNAMSIZ) {
 			snprintf(err, size,
 				 "interface name longer than %d bytes",
@@ -122,17 +253,46 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 		pk->has_iface = 1;
 		i = 2;
 	}
-	if (n - i != 3 || wn[i + 1] != 2 || memcmp(w[i + 1], "->", 2)) {
-		snprintf(err, size, "expected [on IFACE] SRC -> DST");
-		return -1;
+	if (i < n && proto_parse(w[i], wn[i]) >= 0) {
+		pk->proto = proto_parse(w[i], wn[i]);
+		i++;
 	}
-	if (packet_addr(w[i], wn[i], &pk->src, err, size) ||
-	    packet_addr(w[i + 2], wn[i + 2], &pk->dst, err, size))
+	if (n - i < 3 || !word_is(w[i + 1], wn[i + 1], "->"))
+		return packet_fail(
+			err, size,
+			"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]");
+	ps = packet_endpoint(w[i], wn[i], &pk->src, &pk->port[FLD_SRC], err,
+			     size);
+	if (ps < 0)
 		return -1;
-	if (pk->src.fam != pk->dst.fam) {
-		snprintf(err, size, "SRC and DST are not of the same family");
+	pd = packet_endpoint(w[i + 2], wn[i + 2], &pk->dst, &pk->port[FLD_DST],
+			     err, size);
+	if (pd < 0)
 		return -1;
+	for (i += 3; i < n; i++) {
+		if (word_is(w[i], wn[i], "frag") && !pk->frag) {
+			pk->frag = 1;
+		} else if (word_is(w[i], wn[i], "state") && i + 1 < n) {
+			st = packet_state(w[i + 1], wn[i + 1]);
+			if (st < 0) {
+				snprintf(
+					err, size,
+					"bad state \"%.*s\" (new, established, related or invalid)",
+					wn[i + 1] > 40 ? 40 : (int)wn[i + 1],
+					w[i + 1]);
+				return -1;
+			}
+			pk->state = st;
+			i++;
+		} else {
+			return packet_fail(
+				err, size,
+				"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag]");
+		}
 	}
+	if (pk->src.fam != pk->dst.fam)
+		return packet_fail(err, size,
+				   "SRC and DST are not of the same family");
 	pk->fam = pk->src.fam;
-	return 0;
+	return packet_ports(pk, ps + pd, err, size);
 }

@@ -15,10 +15,39 @@
 
 #define FAMF_BOTH (BG_FAMF_INET | BG_FAMF_INET6)
 
+/*
+ * "state" needs the kernel's connection tracking, which does not exist yet:
+ * until it does, only --explain and --eval accept rules using it.
+ */
+#define FW_HAVE_CONNTRACK 0
+
+#define PROTO_ANY (-1) /* rule without "proto" */
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_ICMP 1
+#define PROTO_ICMP6 58
+/* Protocol of a PACKET given without one (RFC 3692 experimentation). */
+#define PROTO_UNSPEC 253
+#define BG_CT_CLASSES 4
+
+/* Addresses, and ports (FLD_SRC: source port, FLD_DST: destination). */
 enum fw_field {
 	FLD_SRC = 0,
 	FLD_DST = 1,
 	FLD_MAX = 2,
+};
+
+/* An inclusive port range. */
+struct portrange {
+	uint32_t lo;
+	uint32_t hi;
+};
+
+/* The ports of one rule field: sorted, merged; n == 0: no "port". */
+struct portlist {
+	struct portrange *v;
+	size_t n;
+	size_t cap;
 };
 
 /* 1-based line and column (in bytes) in a physical file. */
@@ -27,7 +56,10 @@ struct pos {
 	int col;
 };
 
-/* An IPv4 prefix uses addr[0..3]; the bytes past the prefix are zero. */
+/*
+ * An IPv4 prefix uses addr[0..3]; the bytes past the prefix are zero. A
+ * port prefix (compile.c) uses addr[0..1], network order, len 0..16.
+ */
 struct prefix {
 	uint8_t addr[16];
 	uint8_t len;
@@ -65,6 +97,9 @@ struct rule {
 	char iface[BG_IFNAMSIZ]; /* empty: no "on" */
 	unsigned int ifindex; /* 0: no "on", or the interface is missing */
 	struct rfield f[FLD_MAX];
+	int proto; /* IP protocol, PROTO_ANY without "proto" */
+	struct portlist port[FLD_MAX];
+	uint8_t states; /* 1 << enum bg_ct_class; 0: no "state" */
 	int bit[BG_FAM_MAX]; /* position among the family's rules, -1 if none */
 	char *text; /* logical source line, whitespace collapsed */
 };
@@ -80,6 +115,9 @@ struct ruleset {
 	int nfam[BG_FAM_MAX];
 	uint8_t default_action;
 	int uses_iface;
+	int uses_proto;
+	int uses_ports;
+	int uses_state;
 	size_t table_entries;
 	size_t ntables;
 };
@@ -115,7 +153,10 @@ void addrset_add(struct addrset *set, const struct prefix *p);
 void addrset_finish(struct addrset *set);
 
 /* parser.c */
-void ruleset_load(struct ruleset *rs, const char *path);
+/* @allow_state: accept "state" (only the evaluator can use it for now) */
+void ruleset_load(struct ruleset *rs, const char *path, int allow_state);
+int proto_fams(int proto);
+int proto_parse(const char *s, size_t n);
 const char *family_name(int fam);
 
 /* eval.c */
@@ -125,6 +166,11 @@ struct packet {
 	int fam;
 	struct prefix src;
 	struct prefix dst;
+	int proto; /* PROTO_UNSPEC when not given */
+	int frag; /* non-first fragment: no ports */
+	int has_ports; /* TCP or UDP, not a fragment */
+	uint32_t port[FLD_MAX];
+	int state; /* enum bg_ct_class, default new */
 };
 
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
@@ -159,6 +205,10 @@ struct compiled {
 	size_t nifaces;
 	uint32_t iface_other[BG_FAM_MAX];
 	uint32_t nwords[BG_FAM_MAX];
+	struct lpm ports[FLD_MAX][BG_FAM_MAX]; /* when uses_ports */
+	uint32_t proto_vec[BG_FAM_MAX][BG_FW_PROTOS]; /* when uses_proto */
+	uint32_t noport[BG_FAM_MAX]; /* when uses_ports */
+	uint32_t state_vec[BG_FAM_MAX][BG_CT_CLASSES]; /* when uses_state */
 };
 
 void compile(const struct ruleset *rs, struct compiled *c);

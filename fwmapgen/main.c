@@ -53,7 +53,13 @@ static const char usage_text[] =
 	"  --digest       print the ruleset digest (SHA-256, hex)\n"
 	"  -h, --help     this help\n"
 	"\n"
-	"PACKET := [on IFACE] SRC -> DST   (IPv4 or IPv6 addresses, one family)\n"
+	"PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]\n"
+	"  PROTO  tcp, udp, icmp, icmp6 or a number; none: protocol 253\n"
+	"  SRC, DST  IPv4 or IPv6 addresses of one family; with a port:\n"
+	"         192.0.2.1:80, [2001:db8::1]:80 (tcp and udp need both\n"
+	"         ports, other protocols have none)\n"
+	"  STATE  new (default), established, related or invalid\n"
+	"  frag   a non-first fragment: no ports\n"
 	"\n"
 	"Exit status: 0 success, 1 ruleset (or I/O) error, 2 usage error.\n";
 
@@ -331,6 +337,18 @@ static int do_emit(const struct opts *o, const struct ruleset *rs)
 	return 0;
 }
 
+/*
+ * "state" compiles, but no kernel program uses it yet: only the evaluator
+ * takes it, unless FWMAPGEN_EXPERIMENTAL_STATE is set (the tests of the
+ * compiled state vectors).
+ */
+static int allow_state(const struct opts *o)
+{
+	return FW_HAVE_CONNTRACK || o->mode == MODE_EXPLAIN ||
+	       o->mode == MODE_EVAL ||
+	       getenv("FWMAPGEN_EXPERIMENTAL_STATE") != NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -341,7 +359,7 @@ int main(int argc, char **argv)
 	check_args(&o);
 	if (o.mode == MODE_EMIT)
 		free(pin_dir_of(&o)); /* usage errors before ruleset errors */
-	ruleset_load(&rs, o.args[0]);
+	ruleset_load(&rs, o.args[0], allow_state(&o));
 	switch (o.mode) {
 	case MODE_CHECK:
 		compile(&rs, &(struct compiled){ 0 });

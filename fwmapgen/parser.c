@@ -7,8 +7,10 @@
 
 #include "parser.h"
 
-#define RULE_SYNTAX \
-	"pass|block [log] [on IFACE] [inet|inet6] [from SRC] [to DST] [label \"TEXT\"]"
+#define RULE_SYNTAX                                               \
+	"pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] " \
+	"[from [SRC] [port PORTS]] [to [DST] [port PORTS]] "      \
+	"[state STATE[,STATE...]] [label \"TEXT\"]"
 
 const char *family_name(int fam)
 {
@@ -255,6 +257,10 @@ static void no_family(struct cursor *c, struct pos at, const struct rule *r,
 	if (only)
 		snprintf(msg, sizeof(msg), "%s rule; ",
 			 family_name(only == BG_FAMF_INET6));
+	else if (proto_fams(r->proto) != FAMF_BOTH)
+		snprintf(msg, sizeof(msg), "proto %s: %s; ",
+			 r->proto == PROTO_ICMP ? "icmp" : "icmp6",
+			 fams_desc((uint8_t)proto_fams(r->proto)));
 	n = strlen(msg);
 	if (fld == FLD_DST && !src->any)
 		snprintf(msg + n, sizeof(msg) - n, "from: %s; ",
@@ -380,35 +386,290 @@ static void add_rule(struct cursor *c, struct rule *r, struct pos at)
 	rs->rules[rs->nrules++] = *r;
 }
 
+/* ICMP is IPv4's, ICMPv6 IPv6's; every other protocol exists in both. */
+int proto_fams(int proto)
+{
+	if (proto == PROTO_ICMP)
+		return BG_FAMF_INET;
+	return proto == PROTO_ICMP6 ? BG_FAMF_INET6 : FAMF_BOTH;
+}
+
+/* A decimal number 0..@max, digits only. */
+static int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 6)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* tcp|udp|icmp|icmp6|NUMBER; -1 when it is none of them */
+int proto_parse(const char *s, size_t n)
+{
+	static const struct {
+		const char *name;
+		int num;
+	} names[] = {
+		{ "tcp", PROTO_TCP },
+		{ "udp", PROTO_UDP },
+		{ "icmp", PROTO_ICMP },
+		{ "icmp6", PROTO_ICMP6 },
+	};
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n))
+			return names[i].num;
+	return parse_num(s, n, 255, &v) ? -1 : (int)v;
+}
+
+static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
+{
+	struct token *t = peek(c);
+	int p, fams;
+
+	if (t->type != T_WORD)
+		unexpected(c, "a protocol after \"proto\"");
+	p = proto_parse(t->s, t->n);
+	if (p < 0)
+		die_at(c->ld->file, t->pos,
+		       "bad protocol \"%.*s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
+		       t->n > 60 ? 60 : (int)t->n, t->s);
+	fams = proto_fams(p);
+	if (only && !(only & fams))
+		die_at(c->ld->file, t->pos,
+		       "proto %.*s is %s only: it can't be in an %s rule",
+		       (int)t->n, t->s, fams == BG_FAMF_INET ? "IPv4" : "IPv6",
+		       family_name(only == BG_FAMF_INET6));
+	r->proto = p;
+	r->fams &= (uint8_t)fams;
+	c->ld->rs->uses_proto = 1;
+	take(c);
+}
+
+/* N, N:M or N-M, inclusive */
+static void port_range(struct cursor *c, const struct token *t,
+		       struct portlist *pl)
+{
+	const char *sep = NULL;
+	struct portrange r;
+	size_t i, n1;
+
+	for (i = 0; i < t->n && !sep; i++)
+		if (t->s[i] == ':' || t->s[i] == '-')
+			sep = t->s + i;
+	n1 = sep ? (size_t)(sep - t->s) : t->n;
+	if (parse_num(t->s, n1, 65535, &r.lo) ||
+	    (sep && parse_num(sep + 1, t->n - n1 - 1, 65535, &r.hi)))
+		die_at(c->ld->file, t->pos,
+		       "bad port \"%.*s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
+		       t->n > 60 ? 60 : (int)t->n, t->s);
+	if (!sep)
+		r.hi = r.lo;
+	if (r.lo > r.hi)
+		die_at(c->ld->file, t->pos,
+		       "reversed port range \"%.*s\" (the first port must not be above the second)",
+		       (int)t->n, t->s);
+	pl->v = grow(pl->v, &pl->cap, pl->n, sizeof(*pl->v));
+	pl->v[pl->n++] = r;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct portrange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Sort and merge overlapping or adjacent ranges. */
+static void ports_finish(struct portlist *pl)
+{
+	size_t i, o = 0;
+
+	qsort(pl->v, pl->n, sizeof(*pl->v), cmp_range);
+	for (i = 0; i < pl->n; i++) {
+		if (o && pl->v[i].lo <= pl->v[o - 1].hi + 1) {
+			if (pl->v[i].hi > pl->v[o - 1].hi)
+				pl->v[o - 1].hi = pl->v[i].hi;
+			continue;
+		}
+		pl->v[o++] = pl->v[i];
+	}
+	pl->n = o;
+}
+
+/* PORTS := N | N:M | { N, N:M, ... } */
+static void parse_ports(struct cursor *c, struct rule *r, int fld,
+			const struct token *kw)
+{
+	struct portlist *pl = &r->port[fld];
+	struct token *t = peek(c), *open;
+
+	if (r->proto != PROTO_TCP && r->proto != PROTO_UDP)
+		die_at(c->ld->file, kw->pos,
+		       "\"port\" needs proto tcp or proto udp");
+	if (t->type == T_WORD) {
+		port_range(c, take(c), pl);
+	} else if (t->type == T_LBRACE) {
+		open = take(c);
+		for (;;) {
+			t = peek(c);
+			if (t->type == T_RBRACE)
+				break;
+			if (t->type == T_EOL)
+				die_at(c->ld->file, open->pos,
+				       "syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
+			if (t->type != T_WORD || is_keyword(t))
+				unexpected(c, "a port or '}'");
+			port_range(c, take(c), pl);
+			if (peek(c)->type == T_COMMA)
+				take(c);
+		}
+		if (!pl->n)
+			die_at(c->ld->file, open->pos,
+			       "empty port list (it would match nothing)");
+		take(c);
+	} else {
+		unexpected(c, "a port, N:M or { list } after \"port\"");
+	}
+	ports_finish(pl);
+	c->ld->rs->uses_ports = 1;
+}
+
+static void duplicate(struct cursor *c, const struct token *t)
+{
+	die_at(c->ld->file, t->pos,
+	       "duplicate keyword \"%.*s\" (a rule takes each keyword once)",
+	       (int)t->n, t->s);
+}
+
+/* from|to [SRC|DST] [port PORTS]: at least one of the two */
+static void parse_endpoint(struct cursor *c, struct rule *r, int fld,
+			   uint8_t only, const struct token *kw)
+{
+	struct token *t = peek(c);
+
+	if (!tok_is(t, "port")) {
+		if (t->type == T_EOL || (is_keyword(t) && !tok_is(t, "any")))
+			die_at(c->ld->file, kw->pos,
+			       "syntax error: \"%.*s\" needs an address, a port or both",
+			       (int)kw->n, kw->s);
+		r->f[fld].any = 0;
+		parse_field(c, r, fld, only);
+	}
+	if (tok_is(peek(c), "port")) {
+		t = take(c);
+		parse_ports(c, r, fld, t);
+		if (tok_is(peek(c), "port"))
+			duplicate(c, peek(c));
+	}
+}
+
+/* STATE[,STATE...] */
+static void parse_state(struct cursor *c, struct rule *r,
+			const struct token *kw)
+{
+	static const char *const names[BG_CT_CLASSES] = {
+		[BG_CT_NEW] = "new",
+		[BG_CT_ESTABLISHED] = "established",
+		[BG_CT_RELATED] = "related",
+		[BG_CT_INVALID] = "invalid",
+	};
+	struct token *t;
+	int i;
+
+	for (;;) {
+		t = peek(c);
+		if (t->type != T_WORD)
+			unexpected(
+				c,
+				"a state (new, established, related or invalid)");
+		for (i = 0; i < BG_CT_CLASSES; i++)
+			if (tok_is(t, names[i]))
+				break;
+		if (i == BG_CT_CLASSES)
+			die_at(c->ld->file, t->pos,
+			       "bad state \"%.*s\" (expected new, established, related or invalid)",
+			       t->n > 60 ? 60 : (int)t->n, t->s);
+		r->states |= (uint8_t)(1 << i);
+		take(c);
+		if (peek(c)->type != T_COMMA)
+			break;
+		take(c);
+	}
+	if (!c->ld->allow_state)
+		die_at(c->ld->file, kw->pos,
+		       "state needs connection tracking, which this version does not have yet");
+	c->ld->rs->uses_state = 1;
+}
+
+/* Keywords after the last one parsed: out of order, or given twice. */
+static void rule_end(struct cursor *c, const struct token *const *seen,
+		     size_t nseen)
+{
+	struct token *t = peek(c);
+	size_t i;
+
+	for (i = 0; i < nseen; i++)
+		if (seen[i] && t->type == T_WORD && t->n == seen[i]->n &&
+		    !memcmp(t->s, seen[i]->s, t->n))
+			duplicate(c, t);
+	if (tok_is(t, "inet") || tok_is(t, "inet6"))
+		for (i = 0; i < nseen; i++)
+			if (seen[i] && (tok_is(seen[i], "inet") ||
+					tok_is(seen[i], "inet6")))
+				duplicate(c, t);
+	expect_eol(c, RULE_SYNTAX);
+}
+
+static struct token *keyword(struct cursor *c, const char *word)
+{
+	return tok_is(peek(c), word) ? take(c) : NULL;
+}
+
 static void parse_rule(struct cursor *c, const struct lline *raw)
 {
-	struct token *first = take(c);
+	struct token *first = take(c), *seen[8] = { NULL };
 	struct rule r = { 0 };
 	uint8_t only = 0;
 
 	r.line = raw->line;
+	r.proto = PROTO_ANY;
 	r.action = tok_is(first, "block") ? BG_ACT_BLOCK : BG_ACT_PASS;
-	if (accept_word(c, "log"))
+	if ((seen[0] = keyword(c, "log")))
 		r.flags |= BG_RULE_F_LOG;
-	if (accept_word(c, "on"))
+	if ((seen[1] = keyword(c, "on")))
 		parse_iface(c, &r);
-	if (accept_word(c, "inet"))
+	if ((seen[2] = keyword(c, "inet")))
 		only = BG_FAMF_INET;
-	else if (accept_word(c, "inet6"))
+	else if ((seen[2] = keyword(c, "inet6")))
 		only = BG_FAMF_INET6;
 	r.fams = only ? only : FAMF_BOTH;
 	r.f[FLD_SRC].any = r.f[FLD_DST].any = 1;
-	if (accept_word(c, "from")) {
-		r.f[FLD_SRC].any = 0;
-		parse_field(c, &r, FLD_SRC, only);
-	}
-	if (accept_word(c, "to")) {
-		r.f[FLD_DST].any = 0;
-		parse_field(c, &r, FLD_DST, only);
-	}
-	if (accept_word(c, "label"))
+	if ((seen[3] = keyword(c, "proto")))
+		parse_proto(c, &r, only);
+	if ((seen[4] = keyword(c, "from")))
+		parse_endpoint(c, &r, FLD_SRC, only, seen[4]);
+	if ((seen[5] = keyword(c, "to")))
+		parse_endpoint(c, &r, FLD_DST, only, seen[5]);
+	if ((seen[6] = keyword(c, "state")))
+		parse_state(c, &r, seen[6]);
+	if ((seen[7] = keyword(c, "label")))
 		parse_label(c, &r);
-	expect_eol(c, RULE_SYNTAX);
+	rule_end(c, (const struct token *const *)seen, 8);
 	r.text = collapse(raw);
 	add_rule(c, &r, first->pos);
 }
@@ -465,7 +726,7 @@ static void parse_line(struct loader *ld, const struct lline *ll)
 		parse_statement(ld, ll);
 }
 
-void ruleset_load(struct ruleset *rs, const char *path)
+void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 {
 	struct loader ld = { 0 };
 	size_t i;
@@ -476,6 +737,7 @@ void ruleset_load(struct ruleset *rs, const char *path)
 	rs->default_action = BG_ACT_PASS;
 	ld.rs = rs;
 	ld.file = path;
+	ld.allow_state = allow_state;
 	err = lfile_read(path, &ld.lf);
 	if (err)
 		die("%s: cannot read ruleset: %s", path, strerror(err));

@@ -28,6 +28,7 @@ struct loader {
 	struct names tables;
 	int default_line;
 	int line; /* first line of the statement being parsed */
+	int allow_state; /* "state" accepted (evaluator modes) */
 };
 
 struct cursor {
@@ -48,6 +49,7 @@ int new_set(struct ruleset *rs);
 void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 		struct prefix *p);
 void parse_list(struct cursor *c, int set, uint8_t only);
+int is_keyword(const struct token *t);
 void parse_table(struct cursor *c);
 int table_ref(struct cursor *c, const struct token *t);
 

@@ -36,10 +36,11 @@ void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 }
 
 /* A rule keyword inside { } means a '}' is missing, not a bad address. */
-static int is_keyword(const struct token *t)
+int is_keyword(const struct token *t)
 {
 	static const char *const words[] = { "any",   "from", "to",   "on",
-					     "label", "log",  "inet", "inet6" };
+					     "label", "log",  "inet", "inet6",
+					     "proto", "port", "state" };
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -43,6 +43,14 @@ enum bg_family {
 #define BG_FAMF_INET (1 << BG_FAM_INET)
 #define BG_FAMF_INET6 (1 << BG_FAM_INET6)
 
+/* Per-packet connection class, the values of the "state" rule field. */
+enum bg_ct_class {
+	BG_CT_NEW = 0,
+	BG_CT_ESTABLISHED = 1,
+	BG_CT_RELATED = 2,
+	BG_CT_INVALID = 3,
+};
+
 enum bg_action {
 	BG_ACT_PASS = 0,
 	BG_ACT_BLOCK = 1,
@@ -83,6 +91,24 @@ struct bg_lpm6_key {
 	__u32 gen;
 	__u8 addr[16];
 };
+
+/*
+ * bg_fw_sport / bg_fw_dport: LPM tries over TCP/UDP ports. A port range is
+ * stored as the prefixes that cover it (at most 30), so ranges cost no
+ * expansion; prefixlen = 64 + port prefix length (0..16). Value: vector id.
+ */
+struct bg_lpm_port_key {
+	__u32 prefixlen;
+	__u32 gen;
+	__u32 family;
+	__u8 port[2]; /* network byte order */
+	__u8 pad[2];
+};
+
+#define BG_FW_PORT_LPM_MAX 65536
+#define BG_FW_PROTOS 256
+
+/* bg_fw_proto: array, index (gen * 2 + family) * 256 + IP protocol. */
 
 /*
  * Rule vectors (Linear Bit Vector Search). Every field lookup yields a
@@ -143,9 +169,17 @@ struct bg_fw_gen {
 	__u32 iface_other[BG_FAM_MAX]; /* vector for interfaces no rule names */
 	__u8 default_action; /* enum bg_action */
 	__u8 uses_iface; /* some rule says "on IFACE" */
-	__u8 pad[6];
+	__u8 uses_proto; /* some rule says "proto": bg_fw_proto is filled */
+	__u8 uses_ports; /* some rule names a port: bg_fw_[sd]port filled */
+	__u8 uses_state; /* some rule says "state" (needs conntrack) */
+	__u8 pad[3];
 	__u8 digest[32]; /* SHA-256 of the compiled ruleset */
 	char source[BG_FW_SOURCE_LEN]; /* path of the ruleset file */
+	/* Port vector for packets without ports (not TCP/UDP, non-first
+	 * fragments): the rules that name no port. */
+	__u32 noport[BG_FAM_MAX];
+	/* Vector per connection state (enum bg_ct_class) and family. */
+	__u32 state_vec[BG_FAM_MAX][4];
 };
 
 /* bg_fw_active: array of 1, the generation packets use. */
@@ -211,6 +245,106 @@ struct bg_fw_log_event {
 	__u32 pad2;
 };
 
+/*
+ * Connection tracking (tc_conntrack writes, xdp_firewall reads).
+ *
+ * One LRU table per family, bg_ct4 and bg_ct6. The key is the 5-tuple in
+ * normal form: side 0 is the endpoint whose (address, port) compares lower
+ * (memcmp of the address, then the port in network order), so both
+ * directions of a flow find the same entry. Which side opened the flow is
+ * in the entry (BG_CTF_ORIGIN_SIDE1), not in the key. ICMP/ICMPv6 echo
+ * flows use the echo identifier as both ports.
+ */
+struct bg_ct4_key {
+	__be32 addr[2];
+	__be16 port[2];
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct bg_ct6_key {
+	__be32 addr[2][4];
+	__be16 port[2];
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Stored states. UDP and ICMP echo use NEW and ESTABLISHED only. */
+enum bg_ct_state {
+	BG_CTS_NONE = 0,
+	BG_CTS_SYN_SENT = 1,
+	BG_CTS_SYN_RECV = 2,
+	BG_CTS_ESTABLISHED = 3,
+	BG_CTS_FIN_WAIT = 4,
+	BG_CTS_CLOSE_WAIT = 5,
+	BG_CTS_LAST_ACK = 6,
+	BG_CTS_TIME_WAIT = 7,
+	BG_CTS_CLOSE = 8,
+	BG_CTS_NEW = 9,
+	BG_CTS_MAX = 10,
+};
+
+enum bg_ct_flags {
+	BG_CTF_ORIGIN_SIDE1 = 1 << 0, /* the initiator is key side 1 */
+	BG_CTF_SEEN_REPLY = 1 << 1, /* the responder has sent a packet */
+	BG_CTF_ASSURED = 1 << 2, /* established with traffic both ways */
+	BG_CTF_LOCAL = 1 << 3, /* ends in a local socket */
+	BG_CTF_MIDSTREAM = 1 << 4, /* picked up without seeing the SYN */
+	BG_CTF_COUNTED = 1 << 5, /* counted in its source's bg_ct_src* */
+	BG_CTF_EGRESS = 1 << 6, /* first seen leaving the host */
+};
+
+/* Direction index of per-direction counters: from the initiator or not. */
+#define BG_CT_DIR_ORIG 0
+#define BG_CT_DIR_REPLY 1
+
+struct bg_ct_entry {
+	__u64 first_ns; /* bpf_ktime_get_boot_ns() (+ test clock offset) */
+	__u64 last_ns;
+	__u64 packets[2]; /* [BG_CT_DIR_ORIG], [BG_CT_DIR_REPLY] */
+	__u64 bytes[2];
+	__u64 sock_cookie; /* local socket, from skb->sk on egress; 0 if none */
+	__u32 rule_id; /* firewall rule that admitted the first packet */
+	__u32 td_end[2]; /* per key side: highest seq + len sent */
+	__u32 td_maxwin[2]; /* per key side: largest window advertised */
+	__u8 td_wscale[2]; /* per key side: window scale from its SYN */
+	__u8 state; /* enum bg_ct_state */
+	__u8 flags; /* enum bg_ct_flags */
+	__u8 proto;
+	__u8 pad[3];
+	/* Reserved for NAT: the translated address and port of side 1. */
+	__be32 nat_addr[4];
+	__be16 nat_port;
+	__u16 nat_flags;
+};
+
+/* bg_ct_config: array of 1. Timeouts in seconds (index: enum below). */
+enum bg_ct_timeout {
+	BG_CTT_TCP_SYN_SENT = 0,
+	BG_CTT_TCP_SYN_RECV,
+	BG_CTT_TCP_ESTABLISHED,
+	BG_CTT_TCP_FIN_WAIT,
+	BG_CTT_TCP_CLOSE_WAIT,
+	BG_CTT_TCP_LAST_ACK,
+	BG_CTT_TCP_TIME_WAIT,
+	BG_CTT_TCP_CLOSE,
+	BG_CTT_UDP_UNREPLIED,
+	BG_CTT_UDP_REPLIED,
+	BG_CTT_ICMP,
+	BG_CTT_MAX = 12,
+};
+
+struct bg_ct_config {
+	__u32 timeout[BG_CTT_MAX]; /* seconds; 0 = the built-in default */
+	__u32 limit_states; /* cap on tracked flows; 0 = table capacity */
+	__u32 pad;
+	/* Test hook: added to the clock conntrack reads, so tests can age
+	 * entries without waiting. Always 0 in production. */
+	__s64 clock_offset_ns;
+};
+
+#define BG_CT_TABLE_MAX 262144 /* flows per family (LRU) */
+
 #define BG_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 BG_STATIC_ASSERT(sizeof(struct bg_lpm4_key) == 12, "bg_lpm4_key");
 BG_STATIC_ASSERT(sizeof(struct bg_lpm6_key) == 24, "bg_lpm6_key");
@@ -221,12 +355,17 @@ BG_STATIC_ASSERT(sizeof(struct bg_fw_rinfo_key) == 8, "bg_fw_rinfo_key");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_rinfo) == 88, "bg_fw_rinfo");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_iface_key) == 8, "bg_fw_iface_key");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_iface_val) == 8, "bg_fw_iface_val");
-BG_STATIC_ASSERT(sizeof(struct bg_fw_gen) == 200, "bg_fw_gen");
+BG_STATIC_ASSERT(sizeof(struct bg_fw_gen) == 240, "bg_fw_gen");
+BG_STATIC_ASSERT(sizeof(struct bg_lpm_port_key) == 16, "bg_lpm_port_key");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_active) == 8, "bg_fw_active");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_hit) == 16, "bg_fw_hit");
 BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 BG_STATIC_ASSERT(sizeof(struct bg_iface_key) == 16, "bg_iface_key");
 BG_STATIC_ASSERT(sizeof(struct bg_iface_val) == 24, "bg_iface_val");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_log_event) == 64, "bg_fw_log_event");
+BG_STATIC_ASSERT(sizeof(struct bg_ct4_key) == 16, "bg_ct4_key");
+BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 40, "bg_ct6_key");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 104, "bg_ct_entry");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 64, "bg_ct_config");
 
 #endif /* BG_ABI_H */

@@ -56,7 +56,7 @@ static __always_inline __u32 bg_ntohs_bounded(__be16 v)
 enum bg_parse_result {
 	BG_PARSE_OK = 0, /* IPv4/IPv6, bg_pkt filled */
 	BG_PARSE_NOT_IP = 1, /* ARP, LLDP, ...: not ours to judge */
-	BG_PARSE_ND = 2, /* IPv6 neighbour discovery: always passes */
+	BG_PARSE_ND = 2, /* IPv6 ND/MLD on the link: always passes */
 	BG_PARSE_MALFORMED = 3, /* truncated or inconsistent headers */
 };
 
@@ -256,6 +256,30 @@ static __always_inline int bg_ipv6_exthdr(__u8 nh)
 	       nh == IPPROTO_AH || nh == IPPROTO_MH;
 }
 
+/*
+ * IPv6 cannot work without neighbour discovery (ICMPv6 133-137) and, with
+ * snooping switches, multicast listener messages (130-132, 143); they pass
+ * whatever the ruleset says. Only in the form that cannot have crossed a
+ * router: ND with hop limit 255 (RFC 4861), MLD with hop limit 1 from a
+ * link-local or unspecified source (RFC 2710, 3810), code 0, unfragmented
+ * (RFC 6980). Anything else claiming these types is classified normally.
+ */
+static __always_inline int bg_link_control(struct bg_pkt *p)
+{
+	__u8 t = p->icmp_type;
+	__u32 s0 = bpf_ntohl(p->saddr[0]);
+
+	if (p->icmp_code != 0)
+		return 0;
+	if (t >= 133 && t <= 137)
+		return p->ttl == 255;
+	if (t == 130 || t == 131 || t == 132 || t == 143)
+		return p->ttl == 1 && ((s0 & 0xffc00000) == 0xfe800000 ||
+				       !(p->saddr[0] | p->saddr[1] |
+					 p->saddr[2] | p->saddr[3]));
+	return 0;
+}
+
 static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 					 void *data)
 {
@@ -325,7 +349,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 	if (bg_parse_l4(c, p, data, l4_end) != BG_PARSE_OK)
 		return BG_PARSE_MALFORMED;
 	if (nh == IPPROTO_ICMPV6 && (p->flags & BG_PKT_L4) &&
-	    p->icmp_type >= 133 && p->icmp_type <= 137)
+	    !(p->flags & BG_PKT_FRAG) && bg_link_control(p))
 		return BG_PARSE_ND;
 	return BG_PARSE_OK;
 }

@@ -4,7 +4,8 @@
  * the ruleset compiled by fwmapgen.
  *
  * Classification never walks the rules. Each field of the packet (source
- * address, destination address, ingress interface) is looked up once and
+ * and destination address, ingress interface, protocol, source and
+ * destination port) is looked up once, when some rule uses it, and
  * yields a vector of the rules that accept that value; the AND of the
  * vectors holds every matching rule and its lowest set bit is the first
  * match in file order (Linear Bit Vector Search, as in bpf-iptables). The
@@ -31,6 +32,27 @@ BG_LPM_MAP(bg_fw_src4, bg_lpm4_key);
 BG_LPM_MAP(bg_fw_dst4, bg_lpm4_key);
 BG_LPM_MAP(bg_fw_src6, bg_lpm6_key);
 BG_LPM_MAP(bg_fw_dst6, bg_lpm6_key);
+
+#define BG_PORT_MAP(_name)                               \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);     \
+		__type(key, struct bg_lpm_port_key);     \
+		__type(value, __u32);                    \
+		__uint(max_entries, BG_FW_PORT_LPM_MAX); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);    \
+		BG_PINNED;                               \
+	} _name SEC(".maps")
+
+BG_PORT_MAP(bg_fw_sport);
+BG_PORT_MAP(bg_fw_dport);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, BG_GENS *BG_FAM_MAX *BG_FW_PROTOS);
+	BG_PINNED;
+} bg_fw_proto SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -157,6 +179,62 @@ static __always_inline struct bg_fw_vec *fw_vec(__u32 gen, __u32 id)
 	return bpf_map_lookup_elem(&bg_fw_vec, &k);
 }
 
+static __always_inline int fw_port_vec(void *map, __u32 gen, __u32 fam,
+				       __be16 port, __u32 *id)
+{
+	struct bg_lpm_port_key k = { .prefixlen = 64 + 16,
+				     .gen = gen,
+				     .family = fam };
+	__u32 *v;
+
+	__builtin_memcpy(k.port, &port, 2);
+	v = bpf_map_lookup_elem(map, &k);
+	if (!v)
+		return -1;
+	*id = *v;
+	return 0;
+}
+
+/* Vector ids of the protocol and port fields (when the ruleset uses them). */
+static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
+					 struct bg_fw_gen *g, __u32 fam,
+					 struct bg_fw_vec **pv,
+					 struct bg_fw_vec **spv,
+					 struct bg_fw_vec **dpv)
+{
+	__u32 sid, did;
+
+	if (g->uses_proto) {
+		__u32 idx =
+			(gen * BG_FAM_MAX + fam) * BG_FW_PROTOS + p->l4_proto;
+		__u32 *id = bpf_map_lookup_elem(&bg_fw_proto, &idx);
+
+		if (!id)
+			return -1;
+		*pv = fw_vec(gen, *id);
+		if (!*pv)
+			return -1;
+	}
+	if (!g->uses_ports)
+		return 0;
+	/* Only TCP and UDP headers in hand have ports; everything else
+	 * (ICMP, non-first fragments) matches just the rules naming none. */
+	if ((p->flags & BG_PKT_L4) &&
+	    (p->l4_proto == IPPROTO_TCP || p->l4_proto == IPPROTO_UDP)) {
+		if (fw_port_vec(&bg_fw_sport, gen, fam, p->sport, &sid) ||
+		    fw_port_vec(&bg_fw_dport, gen, fam, p->dport, &did))
+			return -1;
+	} else {
+		sid = g->noport[fam];
+		did = sid;
+	}
+	*spv = fw_vec(gen, sid);
+	*dpv = fw_vec(gen, did);
+	if (!*spv || !*dpv)
+		return -1;
+	return 0;
+}
+
 /*
  * First matching rule of the active generation, or the default policy
  * (rule id 0) when none matches.
@@ -165,7 +243,7 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 					__u32 gen, struct bg_fw_gen *g,
 					struct fw_verdict *v)
 {
-	struct bg_fw_vec *sv, *dv, *iv;
+	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv;
 	__u32 fam = p->family & 1;
 	__u32 src_id, dst_id, nwords;
 	__u32 w;
@@ -180,8 +258,13 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	dv = fw_vec(gen, dst_id);
 	if (!sv || !dv)
 		return;
-	/* Without "on IFACE" rules the source vector stands in (x & x == x). */
+	/* A field no rule uses lets the source vector stand in (x & x == x). */
 	iv = sv;
+	pv = sv;
+	spv = sv;
+	dpv = sv;
+	if (fw_l4_vectors(p, gen, g, fam, &pv, &spv, &dpv))
+		return;
 	if (g->uses_iface) {
 		struct bg_fw_iface_key ik = { .gen = gen,
 					      .ifindex = ctx->ingress_ifindex };
@@ -203,7 +286,8 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 
 		if (w >= nwords)
 			break;
-		m = sv->w[w] & dv->w[w] & iv->w[w];
+		m = sv->w[w] & dv->w[w] & iv->w[w] & pv->w[w] & spv->w[w] &
+		    dpv->w[w];
 		if (!m)
 			continue;
 		bit = w * 64 + bg_ctz64(m);

@@ -204,6 +204,16 @@ copy_with_libs() {
 		$1 ~ /^\// { print $1 }')
 }
 
+# load_type OBJ: the `type T` arguments `bpftool prog loadall` needs for
+# OBJ, if any. libbpf 1.1 (Debian 12) cannot guess the type of sections
+# such as SEC("tc/ingress"); like bg-load, sections starting with "tc" are
+# SCHED_CLS. Objects with standard section names need nothing.
+load_type() {
+	local secs
+	secs=$(readelf -SW "$1" 2>/dev/null | grep -o ' tc/[^ ]*' || true)
+	[[ -z $secs ]] || echo "type tc"
+}
+
 # build_initrd OUT OBJ...: busybox, bpftool, /init and the objects.
 build_initrd() {
 	local out=$1 rootfs obj busybox bpftool
@@ -218,9 +228,17 @@ build_initrd() {
 	copy_with_libs "$rootfs" "$busybox"
 	copy_with_libs "$rootfs" "$bpftool"
 	[[ $bpftool = /usr/sbin/bpftool ]] || ln -sf "$bpftool" "$rootfs/usr/sbin/bpftool"
-	install -m 0755 "$INIT_TEMPLATE" "$rootfs/init"
+	# The guest's /init loads /objs/NAME.o with the extra bpftool
+	# arguments of /objs/NAME.o.args (see load_type).
+	# shellcheck disable=SC2016 # the guest's shell expands them
+	sed 's|bpftool \(-d \)\{0,1\}prog loadall "$obj" "$pin"|& $(cat "$obj.args" 2>/dev/null)|' \
+		"$INIT_TEMPLATE" >"$rootfs/init"
+	grep -q 'obj.args' "$rootfs/init" ||
+		die "$INIT_TEMPLATE changed: cannot add per-object load arguments"
+	chmod 0755 "$rootfs/init"
 	for obj in "$@"; do
 		install -m 0644 "$obj" "$rootfs/objs/"
+		load_type "$obj" >"$rootfs/objs/$(basename "$obj").args"
 	done
 	(cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$out" ||
 		die "cpio failed building the initramfs"
@@ -300,16 +318,18 @@ check_vm() {
 # check_host); prints the same BGCHECK/BGLOG lines as the guest's /init.
 host_inner() {
 	local bpffs=$1 obj name pin log
+	local -a targs
 	shift
 	mount --bind "$bpffs" /sys/fs/bpf || die "cannot bind $bpffs on /sys/fs/bpf"
 	log=$(mktemp)
 	for obj in "$@"; do
 		name=$(basename "$obj")
 		pin="/sys/fs/bpf/progs-${name%.o}"
-		if bpftool prog loadall "$obj" "$pin" >"$log" 2>&1; then
+		read -r -a targs < <(load_type "$obj"; echo)
+		if bpftool prog loadall "$obj" "$pin" "${targs[@]}" >"$log" 2>&1; then
 			echo "BGCHECK OK $name"
 		else
-			bpftool -d prog loadall "$obj" "$pin" >"$log" 2>&1 || true
+			bpftool -d prog loadall "$obj" "$pin" "${targs[@]}" >"$log" 2>&1 || true
 			echo "BGCHECK FAIL $name"
 			grep -v -e 'running in libbpf strict mode' -e 'see --legacy option' -e '^$' -e 'libbpf: unpinned map ' "$log" |
 				tail -n 60 | sed "s|^|BGLOG $name |"

@@ -38,11 +38,12 @@ done
 
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
-bg_require_tools bpftool ip jq
+bg_require_tools bpftool ip jq flock
 if ! bg_setup_bpffs check || ! bg_have_maps; then
 	bg_info "$iface: bpfguard is not running (no pinned maps under ${FW_BPFFS:-/sys/fs/bpf})"
 	exit 0
 fi
+bg_lock
 
 ifindex=""
 if bg_iface_exists "$iface"; then
@@ -66,12 +67,8 @@ if bg_iface_exists "$iface"; then
 	bg_iface_unregister "$ifindex"
 else
 	bg_warn "no such interface: $iface; forgetting it"
-	while read -r idx; do
-		bg_iface_unregister "$idx"
-	done < <(bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
-		jq -r --arg n "$iface" '.[] | select(.formatted.value.name == $n)
-			| .formatted.key.ifindex')
 fi
+bg_iface_prune
 
 left=$(bg_iface_count)
 if ((left == 0)) && ((keep == 0)); then

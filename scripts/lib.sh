@@ -130,6 +130,17 @@ bg_setup_bpffs()
 	return 0
 }
 
+# One up.sh/down.sh at a time per bpffs: two runs filling the same spare
+# generation, or a down.sh removing pins under an up.sh, would mix rulesets.
+bg_lock()
+{
+	local dir=${BG_LOCK_DIR:-/run/lock} name
+	name=bpfguard$(printf '%s' "$FW_BPFFS" | tr -c 'A-Za-z0-9' '_').lock
+	mkdir -p "$dir"
+	exec 9>"$dir/$name"
+	flock -w 60 9 || bg_die "another bpfguard command holds $dir/$name"
+}
+
 bg_map()
 {
 	printf '%s/%s' "$BG_PIN_DIR" "$1"
@@ -188,13 +199,14 @@ bg_purge_gen()
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
 	bpftool map update pinned "$(bg_map bg_fw_gens)" \
 		key hex $(bg_u32_hex "$gen") \
-		value hex $(printf '00 %.0s' {1..200}) >/dev/null
-	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_vec \
-		bg_fw_iface bg_fw_rinfo; do
+		value hex $(printf '00 %.0s' {1..240}) >/dev/null
+	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
+		bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_rinfo; do
 		case $m in
-		bg_fw_src* | bg_fw_dst*) off=4 ;;
+		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
 		*) off=0 ;;
 		esac
+		[[ -e $(bg_map "$m") ]] || continue
 		# grep/sed/awk, not jq: a 100k-entry table must purge in a second.
 		# Raw keys are the only "key" arrays in bpftool's JSON.
 		bpftool -j map dump pinned "$(bg_map "$m")" |
@@ -256,6 +268,29 @@ bg_iface_unregister()
 {
 	bpftool map delete pinned "$(bg_map bg_ifaces)" \
 		key hex $(bg_iface_key_hex "$1") 2>/dev/null || true
+}
+
+# Forget interfaces of this namespace that no longer exist (deleted or
+# renamed away). Entries of other namespaces cannot be checked from here.
+bg_iface_prune()
+{
+	local netns key idx
+	netns=$(bg_netns_id)
+	while read -r idx key; do
+		bg_iface_exists_index "$idx" && continue
+		bpftool map delete pinned "$(bg_map bg_ifaces)" key hex $key \
+			2>/dev/null || true
+	done < <(bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
+		jq -r --arg ns "$netns" '.[] |
+			select((.formatted.key.netns | tostring) == $ns) |
+			"\(.formatted.key.ifindex) " +
+			(.key | map(ltrimstr("0x")) | join(" "))')
+}
+
+bg_iface_exists_index()
+{
+	ip -j link show | jq -e --argjson i "$1" 'any(.[]; .ifindex == $i)' \
+		>/dev/null
 }
 
 bg_iface_count()
@@ -341,9 +376,12 @@ bg_apply_ruleset()
 	bg_switch_gen "$next"
 	if [[ $loaded == 1 ]]; then
 		# Packets already classifying with the old generation finish
-		# within an RCU grace period; give them far more than that.
+		# within an RCU grace period; give them far more than that. The
+		# new ruleset is live: a failed clean-up is not a failed switch
+		# (the next switch purges that generation first anyway).
 		sleep 0.05
-		bg_purge_gen "$active"
+		(bg_purge_gen "$active") ||
+			bg_warn "old generation $active not fully removed"
 	fi
 	bg_info "ruleset $rules loaded (generation $next, digest ${digest:0:16})"
 }
@@ -356,6 +394,19 @@ bg_switch_gen()
 	bpftool map update pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 \
 		value hex $(bg_u32_hex "$gen") \
 		$(bg_u32_hex $((switches + 1))) >/dev/null
+}
+
+# Program pins of older builds: attached programs live on without them
+# (ownership is recognised by the maps a program uses, not by its pin).
+bg_prune_prog_pins()
+{
+	local keep d
+	keep=$(dirname "$1")
+	for d in "$BG_PROG_PIN_DIR"/*/; do
+		d=${d%/}
+		[[ -d $d && $d != "$keep" ]] && rm -rf "$d"
+	done
+	return 0
 }
 
 # Every pin the toolkit made: shared maps and program pins.

@@ -44,24 +44,34 @@ bg_have_maps || bg_die "bpfguard is not running (no pinned maps under $BG_PIN_DI
 
 netns=$(bg_netns_id)
 
-# Interfaces: the registry, checked against what the kernel has attached.
+# Interfaces: the registry, checked against what the kernel has attached
+# (looked up by ifindex: a renamed interface is still the same one).
 ifaces_json()
 {
-	local idx name prog_id mode
+	local links idx name prog_id mode owner
+	links=$(ip -j link show)
 	bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
 		jq -r --arg ns "$netns" '.[].formatted | select((.key.netns | tostring) == $ns)
 			| "\(.key.ifindex) \(.value.name)"' |
 		while read -r idx name; do
+			name=$(jq -r --argjson i "$idx" --arg n "$name" \
+				'(.[] | select(.ifindex == $i) | .ifname) // $n' <<<"$links")
 			[[ -z $iface || $name == "$iface" ]] || continue
-			prog_id=null mode=null
+			prog_id="" mode="" owner=none
 			if bg_iface_exists "$name"; then
 				read -r prog_id mode < <(bg_xdp_attached "$name") || true
 			fi
+			if [[ -n $prog_id ]]; then
+				owner=foreign
+				bg_prog_is_ours "$prog_id" && owner=bpfguard
+			fi
 			jq -n --arg name "$name" --argjson idx "$idx" \
 				--argjson id "${prog_id:-null}" --argjson mode "${mode:-null}" \
+				--arg owner "$owner" \
 				'{name: $name, ifindex: $idx,
 				  xdp: {prog_id: $id,
-					mode: ({"1": "native", "2": "generic", "3": "offload"}[$mode | tostring] // null)}}'
+					mode: ({"1": "native", "2": "generic", "3": "offload"}[$mode | tostring] // null),
+					owner: $owner}}'
 		done | jq -s '.'
 }
 
@@ -120,9 +130,10 @@ fi
 jq -r '
 	"interfaces:",
 	(if (.interfaces | length) == 0 then "  (none in this network namespace)"
-	 else .interfaces[] | "  \(.name) (ifindex \(.ifindex)): xdp_firewall " +
+	 else .interfaces[] | "  \(.name) (ifindex \(.ifindex)): " +
 		(if .xdp.prog_id == null then "NOT ATTACHED"
-		 else "prog \(.xdp.prog_id), \(.xdp.mode)" end) end),
+		 elif .xdp.owner != "bpfguard" then "FOREIGN XDP program \(.xdp.prog_id)"
+		 else "xdp_firewall prog \(.xdp.prog_id), \(.xdp.mode)" end) end),
 	"ruleset: " + (if .ruleset.loaded then
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),

@@ -16,15 +16,16 @@ XDP firewall to IFACE. Safe to run again: with the same ruleset nothing
 changes; with another one, the maps switch to it atomically, and a ruleset
 that does not compile or load leaves the running one in place.
 
-  --rules FILE   ruleset to enforce (default: the one already running, or
-                 $BG_DEFAULT_RULES)
-  --mode MODE    XDP mode: native (driver, default) or generic (skb)
+  --rules FILE   ruleset to enforce (default: keep the one running, or load
+                 $BG_DEFAULT_RULES when none runs)
+  --mode MODE    XDP mode: native (driver) or generic (skb); default: the
+                 mode the interface runs in, native for a new one
   --force        replace an XDP program bpfguard did not attach
   -h, --help     this text
 EOF
 }
 
-iface="" rules="" mode=native force=0
+iface="" rules="" mode="" force=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -52,42 +53,57 @@ while (($#)); do
 done
 
 case $mode in
-native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
-generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
+"" | native | generic) ;;
 *) bg_die "--mode must be native or generic, not '$mode'" ;;
 esac
 
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
-bg_require_tools bpftool ip jq
+bg_require_tools bpftool ip jq flock
 bg_require_iface "$iface"
 bg_require_objects xdp_firewall.o
 bg_setup_bpffs mount
+bg_lock
 
-# The ruleset: the one named, else the one running, else the default.
-if [[ -z $rules ]] && bg_have_maps; then
-	active=$(bg_active_gen)
-	src=$(bg_gen_json "$active" | jq -r 'select(.formatted.value.loaded == 1)
-		| .formatted.value.source')
-	[[ -n $src && -r $src ]] && rules=$src
+# The ruleset: the one named; without --rules the running one stays as it
+# is (adding an interface must not reload, let alone swap, the ruleset);
+# the default only when none runs yet.
+keep_running=0
+if [[ -z $rules ]] && bg_have_maps &&
+	[[ $(bg_gen_json "$(bg_active_gen)" | jq -r '.formatted.value.loaded') == 1 ]]; then
+	keep_running=1
 fi
-rules=${rules:-$BG_DEFAULT_RULES}
-[[ -r $rules ]] || bg_die "cannot read ruleset $rules"
-"$FWMAPGEN" --check "$rules" >/dev/null ||
-	bg_die "ruleset $rules is invalid; nothing changed"
-rules=$(readlink -f "$rules")
+if ((keep_running == 0)); then
+	rules=${rules:-$BG_DEFAULT_RULES}
+	[[ -r $rules ]] || bg_die "cannot read ruleset $rules"
+	rules=$(readlink -f "$rules")
+	((${#rules} < 128)) ||
+		bg_die "ruleset path $rules is too long (127 bytes at most)"
+	"$FWMAPGEN" --check "$rules" >/dev/null ||
+		bg_die "ruleset $rules is invalid; nothing changed"
+fi
 
 # Refuse before touching anything if IFACE runs someone else's program.
+cur_id="" cur_mode=""
 read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-if [[ -n ${cur_id:-} ]] && bg_have_maps && bg_prog_is_ours "$cur_id"; then
+ours_before=0
+if [[ -n $cur_id ]] && bg_have_maps && bg_prog_is_ours "$cur_id"; then
 	ours_before=1
-else
-	ours_before=0
 fi
-if [[ -n ${cur_id:-} && $ours_before == 0 && $force == 0 ]]; then
-	name=$(bpftool -j prog show id "$cur_id" | jq -r '.name // "?"')
+if [[ -n $cur_id && $ours_before == 0 && $force == 0 ]]; then
+	name=$(bpftool -j prog show id "$cur_id" 2>/dev/null | jq -r '.name // "?"')
 	bg_die "$iface already runs XDP program $cur_id ($name) that bpfguard did not attach; use --force to replace it"
 fi
+
+# Without --mode, an interface keeps the mode it runs in.
+if [[ -z $mode ]]; then
+	mode=native
+	[[ $ours_before == 1 && $cur_mode == 2 ]] && mode=generic
+fi
+case $mode in
+native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
+generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
+esac
 
 # A first run that fails half way must not leave maps behind.
 fresh=1
@@ -102,17 +118,27 @@ trap cleanup_fresh EXIT
 
 pin=$(bg_load_prog xdp_firewall.o xdp_firewall)
 prog_id=$(bg_prog_id "$pin")
-bg_apply_ruleset "$rules"
+if ((keep_running)); then
+	bg_info "ruleset unchanged (running: $(bg_gen_json "$(bg_active_gen)" |
+		jq -r '.formatted.value.source'))"
+else
+	bg_apply_ruleset "$rules"
+fi
 
-if [[ ${cur_id:-} == "$prog_id" && ${cur_mode:-} == "$mode_num" ]]; then
+if [[ $cur_id == "$prog_id" && $cur_mode == "$mode_num" ]]; then
 	bg_info "$iface: xdp_firewall already attached (prog $prog_id, $mode)"
 else
 	# Native and generic XDP cannot coexist: moving between them leaves
 	# the interface unfiltered for a moment.
-	if [[ -n ${cur_id:-} && ${cur_mode:-} != "$mode_num" ]]; then
+	if [[ -n $cur_id && $cur_mode != "$mode_num" ]]; then
 		ip link set dev "$iface" "$other_mode" off 2>/dev/null || true
 	fi
 	if ! ip -force link set dev "$iface" "$ip_mode" pinned "$pin"; then
+		# Put the interface back the way it was before saying so.
+		if [[ $ours_before == 1 && $cur_mode != "$mode_num" ]]; then
+			ip -force link set dev "$iface" "$other_mode" pinned "$pin" ||
+				true
+		fi
 		[[ $mode == native ]] &&
 			bg_die "attaching to $iface in native mode failed (driver without XDP support? try --mode generic)"
 		bg_die "attaching to $iface failed"
@@ -120,8 +146,12 @@ else
 	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
 fi
 
+ifindex=$(bg_ifindex "$iface")
 flags=0
-prev=$(bg_iface_lookup "$(bg_ifindex "$iface")" || true)
+prev=$(bg_iface_lookup "$ifindex" || true)
 [[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
-bg_iface_register "$(bg_ifindex "$iface")" "$prog_id" "$mode_num" "$flags" \
-	"$iface"
+if ! bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface"; then
+	ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
+	bg_die "could not record $iface in bg_ifaces; detached again"
+fi
+bg_prune_prog_pins "$pin"

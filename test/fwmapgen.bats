@@ -145,7 +145,7 @@ gens_field() {
 		assert_eq "${lines[0]}" "$USAGE_LINE1"
 		assert_eq "$stderr" ""
 		[[ "$output" == *"--explain FILE 'PACKET'"* ]]
-		[[ "$output" == *"PACKET := [on IFACE] SRC -> DST"* ]]
+		[[ "$output" == *"PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]"* ]]
 	done
 	[ ! -e x ]
 }
@@ -331,14 +331,14 @@ EOF
 
 @test "error: syntax: unexpected token" {
 	rules <<<'pass from any lable "x"'
-	expect_error 1:15 'syntax error: unexpected "lable" (syntax: pass|block [log] [on IFACE] [inet|inet6] [from SRC] [to DST] [label "TEXT"])'
+	expect_error 1:15 'syntax error: unexpected "lable" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
 	# options out of order
 	rules <<<'pass from any log'
-	expect_error 1:15 'syntax error: unexpected "log" (syntax: pass|block [log] [on IFACE] [inet|inet6] [from SRC] [to DST] [label "TEXT"])'
+	expect_error 1:15 'syntax error: unexpected "log" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
 	rules <<<'drop from any'
 	expect_error 1:1 'syntax error: unexpected "drop", expected a rule (pass|block ...), table, set default or NAME = "VALUE"'
-	rules <<<'pass from'
-	expect_error 1:10 'syntax error: unexpected end of line, expected an address, <table>, { list } or any'
+	rules <<<'pass from !'
+	expect_error 1:12 "syntax error: unexpected end of line, expected an address or <table> after '!'"
 	rules <<<'set default allow'
 	expect_error 1:13 'syntax error: unexpected "allow", expected pass or block'
 	rules <<<'pass from !{ 192.0.2.1 }'
@@ -415,6 +415,136 @@ EOF
 	run --separate-stderr "$FWMAPGEN" --check conf/t.rules
 	assert_eq "$status" 1
 	assert_eq "$stderr" 'conf/lists/t.txt:1:14: unexpected "198.51.100.0/24" after the address (one address per line)'
+}
+
+@test "error: bad port" {
+	rules <<<'pass proto tcp to port 70000'
+	expect_error 1:24 'bad port "70000" (ports are numbers from 0 to 65535, ranges N:M or N-M)'
+	rules <<<'pass proto tcp to port ssh'
+	expect_error 1:24 'bad port "ssh" (ports are numbers from 0 to 65535, ranges N:M or N-M)'
+	rules <<<'pass proto udp from any port { 22, 1:x }'
+	expect_error 1:36 'bad port "1:x" (ports are numbers from 0 to 65535, ranges N:M or N-M)'
+	rules <<<'pass proto tcp to port 1:65536'
+	expect_error 1:24 'bad port "1:65536" (ports are numbers from 0 to 65535, ranges N:M or N-M)'
+	rules <<<'pass proto tcp to port { }'
+	expect_error 1:24 'empty port list (it would match nothing)'
+	rules <<<'pass proto tcp to port { 22 to any'
+	expect_error 1:29 "syntax error: unexpected \"to\", expected a port or '}'"
+	rules <<<'pass proto tcp from port'
+	expect_error 1:25 'syntax error: unexpected end of line, expected a port, N:M or { list } after "port"'
+}
+
+@test "error: reversed port range" {
+	rules <<<'pass proto udp to port 80:22'
+	expect_error 1:24 'reversed port range "80:22" (the first port must not be above the second)'
+	rules <<<'pass proto tcp from port { 1, 80-79 }'
+	expect_error 1:31 'reversed port range "80-79" (the first port must not be above the second)'
+}
+
+@test "error: port without proto tcp or udp" {
+	rules <<<'pass to port 22'
+	expect_error 1:9 '"port" needs proto tcp or proto udp'
+	rules <<<'pass proto icmp from any port 22'
+	expect_error 1:26 '"port" needs proto tcp or proto udp'
+	rules <<<'pass proto 132 to 192.0.2.1 port 22'
+	expect_error 1:29 '"port" needs proto tcp or proto udp'
+	# proto 6 and 17 are tcp and udp
+	rules <<<'pass proto 6 to port 22'
+	run "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 0
+}
+
+@test "error: bad proto" {
+	rules <<<'pass proto gre'
+	expect_error 1:12 'bad protocol "gre" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)'
+	rules <<<'pass inet proto 256 from any'
+	expect_error 1:17 'bad protocol "256" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)'
+	rules <<<'pass proto'
+	expect_error 1:11 'syntax error: unexpected end of line, expected a protocol after "proto"'
+}
+
+@test "error: bad state" {
+	rules <<<'pass state new,closed'
+	expect_error 1:16 'bad state "closed" (expected new, established, related or invalid)'
+	rules <<<'pass proto tcp state'
+	expect_error 1:21 'syntax error: unexpected end of line, expected a state (new, established, related or invalid)'
+	rules <<<'pass state new,'
+	expect_error 1:16 'syntax error: unexpected end of line, expected a state (new, established, related or invalid)'
+}
+
+@test "error: duplicate keyword" {
+	rules <<<'pass proto tcp proto udp'
+	expect_error 1:16 'duplicate keyword "proto" (a rule takes each keyword once)'
+	rules <<<'pass from any to any from 192.0.2.1'
+	expect_error 1:22 'duplicate keyword "from" (a rule takes each keyword once)'
+	rules <<<'pass inet inet6'
+	expect_error 1:11 'duplicate keyword "inet6" (a rule takes each keyword once)'
+	rules <<<'pass proto tcp to port 22 port 23'
+	expect_error 1:27 'duplicate keyword "port" (a rule takes each keyword once)'
+	rules <<<'block log log'
+	expect_error 1:11 'duplicate keyword "log" (a rule takes each keyword once)'
+	rules <<<'pass to any label "a" label "b"'
+	expect_error 1:23 'duplicate keyword "label" (a rule takes each keyword once)'
+	# out of order is a syntax error, as before
+	rules <<<'pass from any proto tcp'
+	expect_error 1:15 'syntax error: unexpected "proto" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
+}
+
+@test "error: from or to with neither an address nor a port" {
+	rules <<<'pass from'
+	expect_error 1:6 'syntax error: "from" needs an address, a port or both'
+	rules <<<'pass  from to any'
+	expect_error 1:7 'syntax error: "from" needs an address, a port or both'
+	rules <<<'pass proto tcp from port 22 to label "x"'
+	expect_error 1:29 'syntax error: "to" needs an address, a port or both'
+	rules <<<'pass to state new'
+	expect_error 1:6 'syntax error: "to" needs an address, a port or both'
+}
+
+@test "error: proto and address family contradict" {
+	rules <<<'pass inet6 proto icmp'
+	expect_error 1:18 "proto icmp is IPv4 only: it can't be in an inet6 rule"
+	rules <<<'pass inet proto icmp6'
+	expect_error 1:17 "proto icmp6 is IPv6 only: it can't be in an inet rule"
+	rules <<<'pass inet6 proto 1'
+	expect_error 1:18 "proto 1 is IPv4 only: it can't be in an inet6 rule"
+	rules <<<'pass proto icmp from 2001:db8::1'
+	expect_error 1:22 'rule matches no address family (proto icmp: IPv4 only; from: IPv6 only)'
+	rules <<<'block proto icmp6 to { 192.0.2.1 }'
+	expect_error 1:22 'rule matches no address family (proto icmp6: IPv6 only; to: IPv4 only)'
+	# a mixed list leaves the protocol's family
+	rules <<<'block proto icmp6 to { 192.0.2.1, 2001:db8::1 }'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$output" "t.rules: 1 rules (inet 0, inet6 1), default pass, 0 table entries"
+}
+
+@test "error: state is refused where a batch is made, until conntrack exists" {
+	rules <<'EOF'
+pass proto tcp to port 22
+pass proto tcp from 192.0.2.0/24 state new,established label "x"
+EOF
+	local args
+	for args in "--pin-dir /p" "--check" "--digest"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$FWMAPGEN" $args t.rules
+		assert_eq "$status" 1
+		assert_eq "$output" ""
+		assert_eq "$stderr" "t.rules:2:34: state needs connection tracking, which this version does not have yet"
+	done
+	# a bad state list is reported as such first
+	rules <<<'pass state bogus'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" 't.rules:1:12: bad state "bogus" (expected new, established, related or invalid)'
+	# the evaluator takes it
+	rules <<'EOF'
+pass proto tcp to port 22
+pass proto tcp from 192.0.2.0/24 state new,established label "x"
+EOF
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.1:5 -> 10.0.0.1:80 state established'
+	assert_eq "$status" 0
+	assert_eq "${lines[1]}" "rule: 2 (t.rules:2)"
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.1:5 -> 10.0.0.1:80 state related'
+	assert_eq "${lines[1]}" "rule: 0 (default policy)"
 }
 
 @test "error: label longer than 63 bytes" {
@@ -748,7 +878,7 @@ EOF
 	assert_eq "$(gens_field 32 2 1)" "01 01"
 	# source: the path as given, NUL padded to 128 bytes
 	assert_eq "$(gens_field 72 9 1)" "74 2e 72 75 6c 65 73 00 00"
-	[ "$(gens_field 0 300 1 | wc -w)" -eq 200 ]
+	[ "$(gens_field 0 300 1 | wc -w)" -eq 240 ]
 	head -n 1 t.batch | grep -Eq '^# bpfguard fwmapgen: source=t\.rules gen=1 digest=[0-9a-f]{64} rules=2 inet=1 inet6=1$'
 	[ "$(grep -c '#' t.batch)" -eq 1 ]
 }
@@ -760,6 +890,139 @@ EOF
 	rules <<<'set default pass'
 	emit
 	assert_eq "$(gens_field 32 2)" "00 00"
+}
+
+# keyp GEN PLEN FAMILY PORT: a struct bg_lpm_port_key as the batch writes it
+keyp() {
+	printf '%s %s %s %02x %02x 00 00' "$(le32 $((64 + $2)))" "$(le32 "$1")" \
+		"$(le32 "$3")" $(($4 >> 8)) $(($4 & 255))
+}
+
+@test "emit: proto fills bg_fw_proto for all 256 protocols of both families" {
+	rules <<'EOF'
+pass proto tcp from 192.0.2.0/24
+block proto icmp
+pass inet6 proto 132
+block from 198.51.100.0/24
+EOF
+	emit
+	# inet bits: rules 1 2 4 -> 0 1 2; inet6: rules 3 -> 0
+	[ "$(grep -c '/bg_fw_proto ' t.batch)" -eq 512 ]
+	local p k want
+	for p in 0 1 6 17 58 132 255; do
+		k=$(le32 $(((0 * 2 + 0) * 256 + p)))
+		want="2"
+		[ "$p" = 6 ] && want="0 2"
+		[ "$p" = 1 ] && want="1 2"
+		assert_eq "$(bits bg_fw_proto "$k")" "$want"
+		k=$(le32 $(((0 * 2 + 1) * 256 + p)))
+		want=""
+		[ "$p" = 132 ] && want="0"
+		assert_eq "$(bits bg_fw_proto "$k")" "$want"
+	done
+	# keys of generation 1 are not touched
+	run ! grep -qF "/bg_fw_proto key hex $(le32 512) " t.batch
+	# uses_proto = 1, uses_ports = uses_state = 0
+	assert_eq "$(gens_field 33 4)" "00 01 00 00"
+	# the proto lines come after the address tries, before bg_fw_rules
+	[ "$(grep -n '/bg_fw_proto ' t.batch | head -n 1 | cut -d: -f1)" -gt "$(grep -n '/bg_fw_dst6 ' t.batch | tail -n 1 | cut -d: -f1)" ]
+	[ "$(grep -n '/bg_fw_proto ' t.batch | tail -n 1 | cut -d: -f1)" -lt "$(grep -n '/bg_fw_rules ' t.batch | head -n 1 | cut -d: -f1)" ]
+}
+
+@test "emit: without proto, port or state: no such entries, uses_* 0" {
+	rules <<'EOF'
+pass from 192.0.2.0/24
+block
+EOF
+	emit
+	run ! grep -qE '/bg_fw_(proto|sport|dport) ' t.batch
+	assert_eq "$(gens_field 34 3)" "00 00 00"
+	assert_eq "$(gens_field 200 40)" "$(printf '00 %.0s' {1..39})00"
+}
+
+@test "emit: port ranges become aligned prefixes of the port tries" {
+	rules <<'EOF'
+pass proto tcp to port 1024:65535
+block proto udp from 2001:db8::/32 port { 53, 67-68, 54 }
+pass proto udp to port 443
+pass proto icmp
+pass from 192.0.2.0/24
+EOF
+	emit
+	# inet bits: rules 1 3 4 5 -> 0 1 2 3; inet6: rules 1 2 3 -> 0 1 2
+	# 1024:65535 = 1024/6 2048/5 4096/4 8192/3 16384/2 32768/1
+	local plen port
+	for plen in 6 5 4 3 2 1; do
+		port=$((1 << (16 - plen)))
+		assert_eq "$(bits bg_fw_dport "$(keyp 0 "$plen" 0 "$port")")" "0 2 3"
+		assert_eq "$(bits bg_fw_dport "$(keyp 0 "$plen" 1 "$port")")" "0 1"
+	done
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 0 0 0)")" "2 3"
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 16 0 443)")" "1 2 3"
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 16 1 443)")" "1 2"
+	[ "$(grep -c "/bg_fw_dport key hex $(le32 $((64 + 6)))" t.batch)" -eq 2 ]
+	# { 53, 54, 67-68 } merges to 53:54 (53/16 54/16) and 67/16 68/16
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 0 1 0)")" "0 2"
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 16 1 53)")" "0 1 2"
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 16 1 54)")" "0 1 2"
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 16 1 67)")" "0 1 2"
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 16 1 68)")" "0 1 2"
+	[ "$(grep -c '/bg_fw_sport ' t.batch)" -eq 6 ]
+	# inet has no sport prefix but /0
+	assert_eq "$(bits bg_fw_sport "$(keyp 0 0 0 0)")" "0 1 2 3"
+	# noport: the rules that name no port at all
+	local v
+	read -ra v <<<"$(gens_field 200 8)"
+	assert_eq "$(vec_bits $((16#${v[0]})))" "2 3"
+	assert_eq "$(vec_bits $((16#${v[4]})))" ""
+	assert_eq "$(gens_field 34 3)" "01 01 00"
+	# the port lines come right after the address tries
+	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | uniq | tr '\n' ,)" \
+		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_hits,/p/bg_fw_gens,"
+}
+
+@test "emit: the whole port space, single ports at the edges" {
+	rules <<'EOF'
+pass proto tcp to port 0:65535
+pass proto tcp to port { 0, 65535 }
+pass proto tcp to port 1:65534
+EOF
+	emit
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 0 0 0)")" "0"
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 16 0 0)")" "0 1"
+	assert_eq "$(bits bg_fw_dport "$(keyp 0 16 0 65535)")" "0 1"
+	# 1:65534 is 30 prefixes; with the /0 and the two edges: 33 per family
+	[ "$(grep -c "/bg_fw_dport key hex .. 00 00 00 $(le32 0) $(le32 0) " t.batch)" -eq 33 ]
+	run "$FWMAPGEN" --eval t.rules <<'EOF'
+tcp 192.0.2.1:1 -> 192.0.2.2:0
+tcp 192.0.2.1:1 -> 192.0.2.2:65535
+tcp 192.0.2.1:1 -> 192.0.2.2:7
+tcp 192.0.2.1 -> 192.0.2.2 frag
+udp 192.0.2.1:1 -> 192.0.2.2:7
+EOF
+	assert_eq "$(tr '\n' , <<<"$output")" "pass 1,pass 1,pass 1,pass 0,pass 0,"
+}
+
+@test "emit: state vectors, with FWMAPGEN_EXPERIMENTAL_STATE" {
+	rules <<'EOF'
+pass state established,related
+block proto tcp state invalid
+pass from 192.0.2.0/24
+EOF
+	FWMAPGEN_EXPERIMENTAL_STATE=1 emit
+	# uses_proto 1, uses_ports 0, uses_state 1
+	assert_eq "$(gens_field 34 3)" "01 00 01"
+	local v
+	read -ra v <<<"$(gens_field 208 32)"
+	# inet: bits 0 1 2; inet6: bits 0 1; per class new est rel inv
+	assert_eq "$(vec_bits $((16#${v[0]})))" "2"
+	assert_eq "$(vec_bits $((16#${v[4]})))" "0 2"
+	assert_eq "$(vec_bits $((16#${v[8]})))" "0 2"
+	assert_eq "$(vec_bits $((16#${v[12]})))" "1 2"
+	assert_eq "$(vec_bits $((16#${v[16]})))" ""
+	assert_eq "$(vec_bits $((16#${v[20]})))" "0"
+	assert_eq "$(vec_bits $((16#${v[24]})))" "0"
+	assert_eq "$(vec_bits $((16#${v[28]})))" "1"
 }
 
 @test "digest: stable across --gen and --pin-dir, changes with a rule" {
@@ -843,11 +1106,15 @@ EOF
 	for m in src6 dst6; do
 		bpftool map create "$d/bg_fw_$m" type lpm_trie key 24 value 4 entries 1048576 name "bg_fw_$m" flags 1
 	done
+	for m in sport dport; do
+		bpftool map create "$d/bg_fw_$m" type lpm_trie key 16 value 4 entries 65536 name "bg_fw_$m" flags 1
+	done
+	bpftool map create "$d/bg_fw_proto" type array key 4 value 4 entries 1024 name bg_fw_proto
 	bpftool map create "$d/bg_fw_iface" type hash key 8 value 8 entries 1024 name bg_fw_iface
 	bpftool map create "$d/bg_fw_rules" type array key 4 value 8 entries 16384 name bg_fw_rules
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
-	bpftool map create "$d/bg_fw_gens" type array key 4 value 200 entries 2 name bg_fw_gens
+	bpftool map create "$d/bg_fw_gens" type array key 4 value 240 entries 2 name bg_fw_gens
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	"$FWMAPGEN" --gen 1 --pin-dir "$d" -o cc.batch crosscheck.rules 2>/dev/null
 	run bpftool batch file cc.batch
@@ -870,6 +1137,19 @@ EOF
 	[[ "$flat" == *"value: 01 00 00 00 15 00 00 00 "* ]]
 	dig=$("$FWMAPGEN" --digest crosscheck.rules 2>/dev/null | sed 's/../& /g')
 	[[ "$flat" == *" ${dig% } "* ]]
+	# ports and protocols into generation 0
+	cp "$FIXTURES/crosscheck-l4.rules" .
+	FWMAPGEN_EXPERIMENTAL_STATE=1 "$FWMAPGEN" --gen 0 --pin-dir "$d" -o l4.batch crosscheck-l4.rules
+	run bpftool batch file l4.batch
+	assert_eq "$status" 0
+	assert_eq "${lines[-1]}" "processed $(($(wc -l <l4.batch) - 1)) commands"
+	# port 8085 of inet: longest match 8080/13 (8080:8087)
+	want=$(grep -F "/bg_fw_dport key hex $(le32 $((64 + 13))) $(le32 0) $(le32 0) 1f 90 00 00 value hex " l4.batch)
+	want=${want##*value hex }
+	read -ra key <<<"$(le32 $((64 + 16))) $(le32 0) $(le32 0) 1f 95 00 00"
+	run bpftool map lookup pinned "$d/bg_fw_dport" key hex "${key[@]}"
+	assert_eq "$status" 0
+	assert_eq "${output##*value: }" "$want"
 }
 
 # ---------------------------------------------------------------- evaluator
@@ -959,6 +1239,91 @@ EOF
 	assert_eq "$stderr" "<stdin>:2: bad packet: SRC and DST are not of the same family"
 }
 
+@test "explain: proto, ports, fragments, packets without a protocol" {
+	rules <<'EOF'
+set default block
+pass proto tcp to 192.0.2.1 port 22 label "ssh"
+pass proto udp from port { 53, 5353 } to port 1024:65535
+block proto icmp
+pass inet6 proto icmp6
+pass proto 132 to port 9 # not allowed
+EOF
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" 't.rules:6:19: "port" needs proto tcp or proto udp'
+	sed -i '$d' t.rules
+	echo 'pass proto 253' >>t.rules
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'tcp 198.51.100.1:40000 -> 192.0.2.1:22'
+	assert_eq "$status" 0
+	assert_eq "$output" 'verdict: pass
+rule: 1 (t.rules:2)
+label: "ssh"
+text: pass proto tcp to 192.0.2.1 port 22 label "ssh"'
+	run --separate-stderr "$FWMAPGEN" --eval t.rules <<'EOF'
+tcp 198.51.100.1:40000 -> 192.0.2.1:23
+6 198.51.100.1:40000 -> 192.0.2.1:22
+tcp 198.51.100.1 -> 192.0.2.1 frag
+udp [2001:db8::53]:53 -> [2001:db8::1]:1024
+udp [2001:db8::53]:53 -> [2001:db8::1]:1023
+udp 192.0.2.53 -> 192.0.2.1 frag
+17 192.0.2.53:5353 -> 192.0.2.1:65535 state established
+icmp 192.0.2.1 -> 192.0.2.2
+icmp 192.0.2.1 -> 192.0.2.2 frag
+icmp6 [::1] -> ::2
+58 ::1 -> ::2 state invalid
+192.0.2.1 -> 192.0.2.2
+on lo 253 [::1] -> [::2] frag
+47 192.0.2.1 -> 192.0.2.2
+EOF
+	assert_eq "$status" 0
+	assert_eq "$(tr '\n' , <<<"$output")" "block 0,pass 1,block 0,pass 2,block 0,block 0,pass 2,block 3,block 3,pass 4,pass 4,pass 5,pass 5,block 0,"
+}
+
+@test "explain: state matches the connection class, default new" {
+	rules <<'EOF'
+block state invalid
+pass proto tcp to port 22 state new
+pass state established,related
+EOF
+	run --separate-stderr "$FWMAPGEN" --eval t.rules <<'EOF'
+tcp 192.0.2.1:1 -> 192.0.2.2:22
+tcp 192.0.2.1:1 -> 192.0.2.2:22 state new
+tcp 192.0.2.1:1 -> 192.0.2.2:22 state invalid
+tcp 192.0.2.1:1 -> 192.0.2.2:80 state established
+udp [::1]:1 -> [::2]:22 state related
+tcp 192.0.2.1:1 -> 192.0.2.2:80
+192.0.2.1 -> 192.0.2.2 state related frag
+192.0.2.1 -> 192.0.2.2 frag state invalid
+EOF
+	assert_eq "$status" 0
+	assert_eq "$(tr '\n' , <<<"$output")" "pass 2,pass 2,block 1,pass 3,pass 3,pass 0,pass 3,block 1,"
+}
+
+@test "eval: bad packets with protocols and ports" {
+	rules <<<'pass'
+	local -a bad=(
+		'icmp 192.0.2.1:5 -> 192.0.2.2|a port needs protocol tcp or udp'
+		'192.0.2.1:5 -> 192.0.2.2:6|a port needs protocol tcp or udp'
+		'tcp 192.0.2.1:5 -> 192.0.2.2:6 frag|a non-first fragment (frag) has no ports'
+		'tcp 192.0.2.1 -> 192.0.2.2|a tcp or udp packet needs SRC:PORT and DST:PORT (or frag)'
+		'udp 192.0.2.1:5 -> 192.0.2.2|a tcp or udp packet needs SRC:PORT and DST:PORT (or frag)'
+		'tcp [::1]:70000 -> [::2]:1|bad port in "[::1]:70000" (0 to 65535)'
+		'tcp [::1] :1 -> [::2]:1|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]'
+		'tcp [192.0.2.1]:1 -> 192.0.2.2:1|bad address "[192.0.2.1]:1" (no prefix length here)'
+		'192.0.2.1 -> 192.0.2.2 state closed|bad state "closed" (new, established, related or invalid)'
+		'sctp 192.0.2.1 -> 192.0.2.2|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]'
+		'192.0.2.1 -> 192.0.2.2 frag frag|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag]'
+	)
+	local c
+	for c in "${bad[@]}"; do
+		run --separate-stderr "$FWMAPGEN" --eval t.rules <<<"${c%%|*}"
+		assert_eq "$status" 1
+		assert_eq "$stderr" "<stdin>:1: bad packet: ${c#*|}"
+		run --separate-stderr "$FWMAPGEN" --explain t.rules "${c%%|*}"
+		assert_eq "$status" 2
+		assert_eq "$stderr" "fwmapgen: bad PACKET: ${c#*|} (see fwmapgen --help)"
+	done
+}
+
 @test "eval: 100k packets quickly" {
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	awk 'BEGIN { for (i = 0; i < 100000; i++)
@@ -1018,6 +1383,42 @@ EOF
 	grep -qx 'pass 1' eval.out
 	grep -qx 'block 0' eval.out
 	run ! grep -qx "block 3" eval.out
+}
+
+@test "crosscheck: kernel simulation agrees with --eval on proto, ports and state" {
+	cp "$FIXTURES/crosscheck-l4.rules" .
+	local lo
+	lo=$(cat /sys/class/net/lo/ifindex)
+	awk -v n=6000 -f "$FIXTURES/packets-l4.awk" >p.txt
+	# rules the random packets rarely reach
+	cat >>p.txt <<'EOF'
+udp [2001:0db8:0001:0000:0000:0000:0000:0001]:500 -> [2001:0db8:0002:0000:0000:0000:0000:0001]:500
+tcp 192.0.2.9:40000 -> 198.51.100.1:0
+udp 192.0.2.9:40000 -> 198.51.100.1:0
+tcp 192.0.2.66:1023 -> 192.0.2.1:22
+tcp 192.0.2.66:1024 -> 192.0.2.1:22 state established
+tcp 192.0.2.66:1024 -> 192.0.2.1:8080 state established
+on lo 132 192.0.2.9 -> 198.51.100.1 frag
+EOF
+	[ "$(wc -l <p.txt)" -eq 6007 ]
+	# state is compiled only on request until the kernel side exists
+	FWMAPGEN_EXPERIMENTAL_STATE=1 "$FWMAPGEN" --pin-dir /p crosscheck-l4.rules >cc.batch
+	"$FWMAPGEN" --eval crosscheck-l4.rules <p.txt >eval.out
+	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
+	[ "$(wc -l <sim.out)" -eq 6007 ]
+	diff eval.out sim.out
+	# not vacuous: every rule decides some packet, and the default too
+	[ "$(sort -u eval.out | wc -l)" -eq 20 ]
+	grep -q '^map update pinned /p/bg_fw_sport ' cc.batch
+	grep -q '^map update pinned /p/bg_fw_dport ' cc.batch
+	grep -q '^map update pinned /p/bg_fw_proto ' cc.batch
+	# the same ruleset without state: every packet of a class other than
+	# "new" that a state rule decided now gets a verdict without it
+	grep -v 'state' crosscheck-l4.rules >nostate.rules
+	"$FWMAPGEN" --pin-dir /p nostate.rules >ns.batch
+	"$FWMAPGEN" --eval nostate.rules <p.txt >eval.out
+	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" ns.batch p.txt >sim.out
+	diff eval.out sim.out
 }
 
 # ---------------------------------------------------------------- capacity

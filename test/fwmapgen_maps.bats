@@ -12,6 +12,7 @@ setup()
 
 teardown()
 {
+	netns_del "${UNS:-}"
 	bpffs_teardown
 }
 
@@ -33,18 +34,24 @@ active_gen()
 # Read back every "map update" line of batch $1; count entries per map.
 check_batch()
 {
-	local batch=$1 verb pinned path k hex rest key value got n=0
+	local batch=$1 verb pinned path k hex rest key value got n=0 bad=0
 	declare -A want_count=()
 	while read -r verb _ pinned path k hex rest; do
-		[[ $verb == map && $pinned == pinned && $k == key && $hex == hex ]] ||
-			fail "unexpected batch line: $verb $pinned $path"
+		if [[ $verb != map || $pinned != pinned || $k != key || $hex != hex ]]; then
+			echo "unexpected batch line: $verb $pinned $path"
+			bad=1
+			continue
+		fi
 		key=${rest%% value hex *}
 		value=${rest#* value hex }
 		# shellcheck disable=SC2086
 		got=$(bpftool -j map lookup pinned "$path" key hex $key |
 			jq -r 'if .values then [.values[].value | map(ltrimstr("0x")) | join(" ")] | unique | join("|")
 				else .value | map(ltrimstr("0x")) | join(" ") end')
-		[[ $got == "$value" ]] || fail "$(basename "$path") key $key: want $value, got $got"
+		if [[ $got != "$value" ]]; then
+			echo "$(basename "$path") key $key: want $value, got $got"
+			bad=1
+		fi
 		want_count[$path]=$((${want_count[$path]:-0} + 1))
 		n=$((n + 1))
 	done < <(grep -v '^#' "$batch")
@@ -60,9 +67,12 @@ check_batch()
 		have=$(bpftool -j map dump pinned "$path" |
 			jq --argjson off "$off" --arg g "$(printf '0x%02x' "$gen")" \
 				'[.[] | select(.key[$off] == $g)] | length')
-		[ "$have" -eq "${want_count[$path]}" ] ||
-			fail "$(basename "$path"): $have entries of generation $gen, batch has ${want_count[$path]}"
+		if [ "$have" -ne "${want_count[$path]}" ]; then
+			echo "$(basename "$path"): $have entries of generation $gen, batch has ${want_count[$path]}"
+			bad=1
+		fi
 	done
+	return $bad
 }
 
 @test "every emitted entry is in the maps, byte for byte, and nothing else" {
@@ -125,7 +135,6 @@ check_batch()
 	ip netns add "$UNS"
 	run bash -c "'$PY' '$PKT' 'udp4(src=\"192.0.2.55\")' 'udp4(src=\"192.0.2.56\")' |
 		nsenter --net=/run/netns/$UNS '$PY' '$BG_REPO/test/lib/fwcheck.py' --bpffs '$FW_BPFFS'"
-	ip netns del "$UNS"
 	[ "${lines[0]}" = "XDP_DROP 1 SAME" ] || fail "$output"
 	[ "${lines[1]}" = "XDP_PASS 0 SAME" ] || fail "$output"
 	load_rules "$(ruleset small <<<'pass from any')"

@@ -23,12 +23,12 @@ teardown()
 		[ "$status" -eq 0 ] || fail "$s: $output"
 		[[ ${output,,} == *usage:* ]] || fail "$s: $output"
 	done
-	run "$BG_REPO/install.sh" --help
-	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
-	run "$BG_REPO/bench/run.sh" --help
-	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
-	run "$BG_BUILD/bg-load" --help
-	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
+	for c in "$BG_REPO/install.sh" "$BG_REPO/bench/run.sh" \
+		"$BG_BUILD/bg-load" "$BG_BUILD/bg-events"; do
+		run "$c" --help
+		[ "$status" -eq 0 ] || fail "$c: $output"
+		[[ $output == Usage:* ]] || fail "$c: $output"
+	done
 	run "$FWMAPGEN" --help
 	[ "$status" -eq 0 ]
 }
@@ -53,7 +53,7 @@ teardown()
 @test "bpffs missing" {
 	mkdir -p "$BG_TMP/plain"
 	for s in up status; do
-		run env FW_BPFFS="$BG_TMP/plain" "$BG_REPO/scripts/$s.sh" lo
+		run in_dut env FW_BPFFS="$BG_TMP/plain" "$BG_REPO/scripts/$s.sh" dut0
 		[ "$status" -ne 0 ]
 		[[ $output == *"bpffs missing"* ]] || fail "$s: $output"
 	done
@@ -70,7 +70,7 @@ teardown()
 }
 
 @test "objects not built" {
-	run env BG_OBJ_DIR="$BG_TMP/none" "$BG_REPO/scripts/up.sh" lo
+	run in_dut env BG_OBJ_DIR="$BG_TMP/none" "$BG_REPO/scripts/up.sh" dut0
 	[ "$status" -ne 0 ]
 	[[ $output == *"objects not built"* ]] || fail "$output"
 }

@@ -99,6 +99,27 @@ static void explain_map_conflict(struct bpf_object *obj, const char *pin_root)
 	}
 }
 
+/*
+ * libbpf 1.1 knows SEC("tc") but not SEC("tc/ingress") or SEC("tc/egress")
+ * (newer versions take those for TCX): give programs whose type libbpf left
+ * unspecified the type their section name means to iproute2.
+ */
+static void set_default_types(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (bpf_program__type(prog) != BPF_PROG_TYPE_UNSPEC || !sec)
+			continue;
+		if (!strncmp(sec, "tc", 2))
+			bpf_program__set_type(prog, BPF_PROG_TYPE_SCHED_CLS);
+		else if (!strncmp(sec, "xdp", 3))
+			bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -158,6 +179,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	set_default_types(obj);
 	err = bpf_object__load(obj);
 	if (err) {
 		explain_map_conflict(obj, pin_root);

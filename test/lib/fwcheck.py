@@ -40,7 +40,7 @@ def main():
     gens = bpfrun.obj_get(os.path.join(globals_dir, "bg_fw_gens"))
 
     gen = struct.unpack("<I", bpfrun.map_lookup(active, struct.pack("<I", 0), 8)[:4])[0]
-    ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), 200)
+    ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), 240)
     nids = struct.unpack("<I", ginfo[4:8])[0]
     base = gen * HITS_PER_GEN
 

@@ -6,8 +6,8 @@ usage: randfw.py --repo DIR --bpffs DIR [--seeds N] [--first-seed S]
                  [--packets N] [--ifaces A,B]
 
 For each seed: write a random ruleset (CIDRs that overlap a lot, negation,
-tables mixing families, inline lists, inet/inet6, "on IFACE", default
-policy), load it with the project's own scripts/lib.sh (as up.sh does),
+tables mixing families, inline lists, inet/inet6, "on IFACE", protocols,
+port lists and ranges, default policy), load it with the project's own scripts/lib.sh (as up.sh does),
 then run random frames through the pinned xdp_firewall with
 BPF_PROG_TEST_RUN and compare verdict and rule id with
 `fwmapgen --eval`. Prints one line per seed; exits 1 on the first
@@ -54,6 +54,27 @@ def fmt(net):
     return str(net.network_address) if full and random.random() < 0.5 else str(net)
 
 
+PORTS = [0, 1, 22, 53, 79, 80, 81, 443, 1023, 1024, 8080, 65534, 65535]
+
+
+def rand_port(rng):
+    p = rng.choice(PORTS)
+    return min(65535, max(0, p + rng.choice([0, 0, 0, -1, 1])))
+
+
+def rand_range(rng):
+    a, b = sorted((rand_port(rng), rand_port(rng)))
+    if rng.random() < 0.5 or a == b:
+        return str(a)
+    return "%d%s%d" % (a, rng.choice([":", "-"]), b)
+
+
+def rand_ports(rng):
+    if rng.random() < 0.6:
+        return rand_range(rng)
+    return "{ %s }" % ", ".join(rand_range(rng) for _ in range(rng.randint(1, 3)))
+
+
 def rand_set(rng, fams):
     return [rand_prefix(rng, rng.choice(fams)) for _ in range(rng.randint(0, 5))]
 
@@ -86,8 +107,21 @@ def gen_ruleset(rng, ifaces):
             restrict = "inet" if fam == 4 else "inet6"
             words.append(restrict)
             allowed = {fam}
+        proto = None
+        if rng.random() < 0.45:
+            proto = rng.choice(["tcp", "udp", "tcp", "udp", "icmp", "icmp6", "47"])
+            words += ["proto", proto]
+            if proto == "icmp":
+                allowed &= {4}
+            elif proto == "icmp6":
+                allowed &= {6}
         for kw in ("from", "to"):
+            ports = None
+            if proto in ("tcp", "udp") and rng.random() < 0.5:
+                ports = rand_ports(rng)
             if rng.random() < 0.3:
+                if ports:
+                    words += [kw, "port", ports]
                 continue
             choice = rng.random()
             neg = "!" if rng.random() < 0.25 else ""
@@ -107,6 +141,8 @@ def gen_ruleset(rng, ifaces):
                         for _ in range(rng.randint(1, 4))]
                 words += [kw, "{ %s }" % ", ".join(fmt(n) for n in nets)]
                 allowed &= fams_of(nets)
+            if ports:
+                words += ["port", ports]
         # A rule whose addresses leave no family is an error: draw again.
         if not allowed:
             continue
@@ -115,26 +151,53 @@ def gen_ruleset(rng, ifaces):
     return "\n".join(lines) + "\n"
 
 
-def frame(rng, src, dst):
+def frame(rng, src, dst, proto, sport, dport, frag):
+    """An Ethernet frame; frag: a non-first fragment (no L4 header)."""
     payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 16)))
-    proto = rng.choice([6, 17])
-    if proto == 17:
-        l4 = struct.pack("!HHHH", rng.randrange(65536), rng.randrange(65536),
-                         8 + len(payload), 0) + payload
+    if frag:
+        l4 = payload + bytes(8)
+    elif proto == 17:
+        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    elif proto == 6:
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 2, 8192, 0,
+                         0) + payload
+    elif proto in (1, 58):
+        l4 = struct.pack("!BBHHH", 8 if proto == 1 else 128, 0, 0, 1, 1) + payload
     else:
-        l4 = struct.pack("!HHIIBBHHH", rng.randrange(65536), rng.randrange(65536),
-                         1, 0, 5 << 4, 2, 8192, 0, 0) + payload
+        l4 = payload + bytes(8)
     tags = b""
     for _ in range(rng.choice([0, 0, 0, 1, 2])):
         tags += struct.pack("!HH", 0x8100, rng.randrange(1, 4095))
     eth = bytes.fromhex("020000000002020000000001")
     if src.version == 4:
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64,
+        fragoff = 10 if frag else 0
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, fragoff, 64,
                          proto, 0, src.packed, dst.packed)
         return eth + tags + b"\x08\x00" + ip + l4
+    if frag:
+        fh = struct.pack("!BBHI", proto, 0, (10 << 3), 7)
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(fh) + len(l4), 44, 64,
+                         src.packed, dst.packed)
+        return eth + tags + b"\x86\xdd" + ip + fh + l4
     ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), proto, 64, src.packed,
                      dst.packed)
     return eth + tags + b"\x86\xdd" + ip + l4
+
+
+def packet_spec(iface, proto, src, dst, sport, dport, frag):
+    """The same packet in fwmapgen --eval syntax."""
+    name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(proto, str(proto))
+
+    def ep(a, port):
+        if port is None:
+            return str(a)
+        return ("[%s]:%d" if a.version == 6 else "%s:%d") % (a, port)
+
+    has_ports = proto in (6, 17) and not frag
+    return "%s%s %s -> %s%s\n" % (
+        "on %s " % iface if iface else "", name,
+        ep(src, sport if has_ports else None),
+        ep(dst, dport if has_ports else None), " frag" if frag else "")
 
 
 def load(repo, rules):
@@ -180,7 +243,7 @@ def main():
         active = bpfrun.obj_get(os.path.join(gdir, "bg_fw_active"))
         gens = bpfrun.obj_get(os.path.join(gdir, "bg_fw_gens"))
         gen = struct.unpack("<I", bpfrun.map_lookup(active, struct.pack("<I", 0), 8)[:4])[0]
-        nids = struct.unpack("<I", bpfrun.map_lookup(gens, struct.pack("<I", gen), 200)[4:8])[0]
+        nids = struct.unpack("<I", bpfrun.map_lookup(gens, struct.pack("<I", gen), 240)[4:8])[0]
 
         def counters():
             return [sum(struct.unpack("<Q", v[:8])[0] for v in
@@ -192,15 +255,16 @@ def main():
             fam = rng.choice([4, 6])
             src, dst = rand_addr(rng, fam), rand_addr(rng, fam)
             iface = rng.choice(ifaces) if ifaces else None
-            pkts.append((iface, src, dst))
-        query = "".join("%s%s -> %s\n" % ("on %s " % i if i else "", s, d)
-                        for i, s, d in pkts)
+            proto = rng.choice([6, 6, 17, 17, 1 if fam == 4 else 58, 47, 253])
+            frag = rng.random() < 0.1
+            pkts.append((iface, proto, src, dst, rand_port(rng), rand_port(rng), frag))
+        query = "".join(packet_spec(*p) for p in pkts)
         ref = subprocess.run([fwmapgen, "--eval", rules], input=query,
                              capture_output=True, text=True, check=True).stdout.split("\n")
 
         before = counters()
-        for n, (iface, src, dst) in enumerate(pkts):
-            data = frame(rng, src, dst)
+        for n, (iface, proto, src, dst, sport, dport, frag) in enumerate(pkts):
+            data = frame(rng, src, dst, proto, sport, dport, frag)
             runner = bpfrun.ProgRunner(prog, ingress_ifindex=ifindex.get(iface))
             ret, out, _ = runner.run(data)
             after = counters()

@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""ctcheck: drive tc_conntrack through BPF_PROG_TEST_RUN and check results.
+
+usage: ctcheck.py --bpffs DIR --progs DIR < SCRIPT
+
+SCRIPT: one command per line, "COMMAND [:: EXPECTED]" ('#' lines and blank
+lines skipped). Every failed expectation is printed; exit status 1 if any.
+
+  in EXPR [@iif=N] [@if=N] :: CLASS   run the ingress program on the frame
+  eg EXPR [@iif=N] [@if=N] :: CLASS   run the egress program
+        EXPR: a test/lib/pkt.py builder expression. CLASS: NEW,
+        ESTABLISHED, RELATED, INVALID or NONE (no class counter moved:
+        untracked or skipped). Also checked every time: return value
+        TC_ACT_UNSPEC (-1) and output frame == input frame.
+  entry PROTO A APORT B BPORT :: absent | FIELD=VALUE ...
+        the entry of that flow (either direction). Fields: state (name),
+        flags (exact comma list or -), origin (the initiator's address),
+        pkts=ORIG/REPLY, bytes=ORIG/REPLY, rule, cookie (0 or nonzero)
+  clock SECONDS        advance the conntrack clock (bg_ct_config offset)
+  timeout IDX SECONDS  set bg_ct_config.timeout[IDX]
+  limit N              set bg_ct_config.limit_states
+  ifidx N              add ifindex N to bg_ct_ifidx
+  sweep                run the tc/sweep program
+  stat NAME :: N       a bg_ct_stats counter (summed over CPUs)
+  src ADDR :: N        bg_ct_src4/6 counter of ADDR (0 when absent)
+  live :: N            bg_ct_live
+  count :: N           entries in bg_ct4 + bg_ct6
+"""
+import argparse
+import ipaddress
+import os
+import shlex
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfrun  # noqa: E402
+import pkt  # noqa: E402
+
+STATS = ["new", "established", "related", "invalid", "over_limit", "evicted",
+         "expired", "midstream", "created", "skipped", "untracked", "sweeps"]
+CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
+STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
+          "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
+FLAGS = ["ORIGIN_SIDE1", "SEEN_REPLY", "ASSURED", "LOCAL", "MIDSTREAM",
+         "COUNTED", "EGRESS"]
+PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
+ENTRY_FMT = "<7QI2I2I2B3B3x16sHH"
+ENTRY_SIZE = 104
+SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
+
+
+class Checker:
+    def __init__(self, bpffs, progs):
+        g = os.path.join(bpffs, "tc", "globals")
+        self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
+            "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
+            "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx")}
+        self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
+                  for n in ("ingress", "egress", "sweep")}
+        self.errors = 0
+
+    # ---------------------------------------------------------- maps
+    def stat(self, name):
+        idx = STATS.index(name)
+        vals = bpfrun.map_lookup_percpu(self.m["bg_ct_stats"], struct.pack("<I", idx), 8)
+        return sum(struct.unpack("<Q", v[:8])[0] for v in vals)
+
+    def config(self):
+        return bytearray(bpfrun.map_lookup(self.m["bg_ct_config"], struct.pack("<I", 0), 64))
+
+    def set_config(self, cfg):
+        bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", 0), bytes(cfg))
+
+    def key(self, proto, a, ap, b, bp):
+        a, b = ipaddress.ip_address(a), ipaddress.ip_address(b)
+        sa, sb = (a.packed, struct.pack(">H", ap)), (b.packed, struct.pack(">H", bp))
+        lo, hi = (sa, sb) if sa <= sb else (sb, sa)
+        k = lo[0] + hi[0] + lo[1] + hi[1] + bytes([PROTOS[proto], 0, 0, 0])
+        return ("bg_ct4" if a.version == 4 else "bg_ct6"), k, lo[0]
+
+    def entry(self, proto, a, ap, b, bp):
+        mname, k, lo = self.key(proto, a, int(ap), b, int(bp))
+        raw = bpfrun.map_lookup(self.m[mname], k, ENTRY_SIZE)
+        if raw is None:
+            return None
+        f = struct.unpack(ENTRY_FMT, raw)
+        flags = f[15]
+        alen = 4 if mname == "bg_ct4" else 16
+        side1 = k[alen:2 * alen]
+        init = side1 if flags & 1 else k[:alen]
+        return {
+            "state": STATES[f[14]] if f[14] < len(STATES) else str(f[14]),
+            "flags": ",".join(n for i, n in enumerate(FLAGS) if flags & (1 << i)) or "-",
+            "origin": str(ipaddress.ip_address(init)),
+            "pkts": "%d/%d" % (f[2], f[3]),
+            "bytes": "%d/%d" % (f[4], f[5]),
+            "cookie": "0" if f[6] == 0 else "nonzero",
+            "rule": str(f[7]),
+        }
+
+    def count(self):
+        return sum(1 for n in ("bg_ct4", "bg_ct6") for _ in bpfrun.map_keys(self.m[n]))
+
+    # ---------------------------------------------------------- runs
+    def run(self, prog, frame, iif=0, ifi=0):
+        ctx = bytearray(SKB_CTX)
+        struct.pack_into("<I", ctx, 36, iif)
+        struct.pack_into("<I", ctx, 40, ifi)
+        before = [self.stat(n) for n in ("new", "established", "related", "invalid")]
+        ret, out, _ = bpfrun.test_run(self.p[prog], frame, ctx=bytes(ctx))
+        after = [self.stat(n) for n in ("new", "established", "related", "invalid")]
+        moved = [CLASSES[i] for i in range(4) if after[i] != before[i]]
+        cls = moved[0] if len(moved) == 1 else "NONE" if not moved else "MANY"
+        ret = ret - (1 << 32) if ret >= 1 << 31 else ret
+        return cls, ret, out == frame
+
+    def fail(self, lineno, line, msg):
+        self.errors += 1
+        print("line %d: %s: %s" % (lineno, line, msg), flush=True)
+
+    def do(self, lineno, line):
+        cmd, _, want = line.partition(" :: ")
+        want = want.strip()
+        words = cmd.split(None, 1)
+        op = words[0]
+        rest = words[1] if len(words) > 1 else ""
+        got = None
+        if op in ("in", "eg"):
+            iif = ifi = 0
+            parts = rest.split(" @")
+            expr = parts[0]
+            for opt in parts[1:]:
+                k, v = opt.split("=")
+                if k == "iif":
+                    iif = int(v)
+                elif k == "if":
+                    ifi = int(v)
+            frame = eval(expr, vars(pkt))  # noqa: S307 (test input)
+            cls, ret, same = self.run("ingress" if op == "in" else "egress",
+                                      frame, iif, ifi)
+            if ret != -1:
+                self.fail(lineno, line, "return value %d, want -1" % ret)
+            if not same:
+                self.fail(lineno, line, "the program changed the frame")
+            got = cls
+        elif op == "entry":
+            a = shlex.split(rest)
+            e = self.entry(*a)
+            if want == "absent":
+                got = "absent" if e is None else "present %r" % e
+            elif e is None:
+                got = "absent"
+            else:
+                bad = []
+                for kv in want.split():
+                    k, v = kv.split("=", 1)
+                    if e.get(k) != v:
+                        bad.append("%s=%s" % (k, e.get(k)))
+                got = want if not bad else " ".join(bad) + " (entry %r)" % e
+        elif op == "clock":
+            cfg = self.config()
+            off = struct.unpack_from("<q", cfg, 56)[0] + int(float(rest) * 1e9)
+            struct.pack_into("<q", cfg, 56, off)
+            self.set_config(cfg)
+        elif op == "timeout":
+            idx, sec = map(int, rest.split())
+            cfg = self.config()
+            struct.pack_into("<I", cfg, 4 * idx, sec)
+            self.set_config(cfg)
+        elif op == "limit":
+            cfg = self.config()
+            struct.pack_into("<I", cfg, 48, int(rest))
+            self.set_config(cfg)
+        elif op == "ifidx":
+            bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
+                              struct.pack("<I", 1))
+        elif op == "sweep":
+            ret, _, _ = bpfrun.test_run(self.p["sweep"], pkt.udp4(), ctx=bytes(SKB_CTX))
+        elif op == "stat":
+            got = str(self.stat(rest.strip()))
+        elif op == "src":
+            a = ipaddress.ip_address(rest.strip())
+            m = self.m["bg_ct_src4" if a.version == 4 else "bg_ct_src6"]
+            v = bpfrun.map_lookup(m, a.packed, 8)
+            got = str(struct.unpack("<q", v)[0] if v else 0)
+        elif op == "live":
+            v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", 0), 8)
+            got = str(struct.unpack("<q", v)[0])
+        elif op == "count":
+            got = str(self.count())
+        else:
+            self.fail(lineno, line, "unknown command")
+            return
+        if want and got != want:
+            self.fail(lineno, line, "got %s" % got)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bpffs", required=True)
+    ap.add_argument("--progs", required=True)
+    args = ap.parse_args()
+    c = Checker(args.bpffs, args.progs)
+    n = 0
+    for lineno, line in enumerate(sys.stdin, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        n += 1
+        try:
+            c.do(lineno, line)
+        except Exception as e:  # noqa: BLE001 (report, count, go on)
+            c.fail(lineno, line, "%s: %s" % (type(e).__name__, e))
+    if not n:
+        sys.exit("ctcheck: empty script")
+    sys.exit(1 if c.errors else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Properties of every built BPF object and the maps it pins.
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+}
+
+teardown()
+{
+	bpffs_teardown
+}
+
+@test "every pinned map: bg_ prefix, unique in 15 characters, BTF for key and value" {
+	local o names
+	for o in "$BG_BUILD"/*.o; do
+		"$BG_BUILD/bg-load" --bpffs "$FW_BPFFS" "$o" \
+			"$FW_BPFFS/objs/$(basename "$o" .o)" >/dev/null ||
+			fail "bg-load $o failed"
+	done
+	names=$(ls "$FW_BPFFS/tc/globals")
+	[ -n "$names" ]
+	for n in $names; do
+		[[ $n == bg_* ]] || fail "map $n lacks the bg_ prefix"
+		info=$(bpftool -j map show pinned "$FW_BPFFS/tc/globals/$n")
+		[ "$(jq -r .name <<<"$info")" = "${n:0:15}" ] || fail "$n: $info"
+		if [ "$(jq -r .type <<<"$info")" != ringbuf ]; then
+			jq -e '.btf_id > 0' <<<"$info" >/dev/null || fail "$n has no BTF"
+		fi
+	done
+	dups=$(printf '%s\n' $names | cut -c1-15 | sort | uniq -d)
+	[ -z "$dups" ] || fail "names not unique in 15 characters: $dups"
+	# bpftool shows named fields for a map with BTF
+	bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_gens" |
+		jq -e '.[0].formatted.value | has("default_action")' >/dev/null
+}
+
+@test "every program section holds exactly one program (iproute2 picks by section)" {
+	for o in "$BG_BUILD"/*.o; do
+		# index and name of the program sections
+		secs=$(readelf -SW "$o" |
+			sed -n 's/^ *\[ *\([0-9]*\)\] \([^ ]*\) .*/\1 \2/p' |
+			grep -E ' (xdp|tc|classifier|uprobe)' || true)
+		[ -n "$secs" ] || fail "$o: no program section"
+		while read -r idx name; do
+			n=$(readelf -sW "$o" | awk -v i="$idx" \
+				'$4 == "FUNC" && $5 == "GLOBAL" && $7 == i' | wc -l)
+			[ "$n" -eq 1 ] || fail "$o: section $name holds $n programs"
+		done <<<"$secs"
+	done
+}
