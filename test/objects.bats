@@ -30,7 +30,7 @@ teardown()
 			jq -e '.btf_id > 0' <<<"$info" >/dev/null || fail "$n has no BTF"
 		fi
 	done
-	dups=$(printf '%s\n' $names | cut -c1-15 | sort | uniq -d)
+	dups=$(cut -c1-15 <<<"$names" | sort | uniq -d)
 	[ -z "$dups" ] || fail "names not unique in 15 characters: $dups"
 	# bpftool shows named fields for a map with BTF
 	bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_gens" |
