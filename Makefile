@@ -21,13 +21,16 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
 	-Wall -Werror -Wno-unused-function -Iheaders -I$(ARCH_INC)
-USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders
 EXTRA_BPF_CFLAGS ?=
+# Table sizes (-DBG_...) must agree between the programs and fwmapgen.
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders \
+	$(filter -DBG_%,$(EXTRA_BPF_CFLAGS))
 
 BPF_SRCS := $(wildcard progs/*.c)
 BPF_OBJS := $(patsubst progs/%.c,$(BUILD)/%.o,$(BPF_SRCS))
 BENCH_SRCS := $(wildcard bench/*.bpf.c)
-BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS))
+BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
+	$(BUILD)/bench/tc_conntrack_newflow.o
 HEADERS := $(wildcard headers/*.h)
 
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
@@ -36,7 +39,8 @@ FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
 HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events
 
 SCRIPTS := $(wildcard scripts/*.sh)
-INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh scripts/demo.sh
+INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
+	scripts/conntrack.sh scripts/demo.sh
 BATS ?= bats
 
 .PHONY: all deps test bench demo lint check-kernels install uninstall clean
@@ -52,6 +56,11 @@ $(BUILD)/%.o: progs/%.c $(HEADERS) | $(BUILD)
 $(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# make bench: conntrack with a new flow on every run.
+$(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
 
 $(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
@@ -91,7 +100,7 @@ install: all
 	ln -sf ../lib/bpfguard/bin/fwmapgen $(DESTDIR)$(PREFIX)/sbin/fwmapgen
 	ln -sf ../lib/bpfguard/bin/bg-events \
 		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
-	for s in up down status; do \
+	for s in up down status conntrack; do \
 		ln -sf ../lib/bpfguard/scripts/$$s.sh \
 			$(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/bpfguard/bpfguard.rules ] || \
@@ -102,7 +111,7 @@ uninstall:
 	rm -rf $(LIBDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/fwmapgen \
 		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
-	for s in up down status; do \
+	for s in up down status conntrack; do \
 		rm -f $(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
 
 clean:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Write a minimal Ethernet/IP/UDP frame for make bench (no scapy needed).
 
-usage: mkpkt.py SRC DST OUTFILE   (both IPv4 or both IPv6)
+usage: mkpkt.py SRC DST OUTFILE [tcp FLAGS SPORT DPORT]
+       (both IPv4 or both IPv6; UDP 40000 -> 53 unless tcp is given,
+        FLAGS e.g. S, A, SA)
 """
 import ipaddress
 import struct
@@ -17,24 +19,35 @@ def csum(data: bytes) -> int:
     return ~s & 0xFFFF
 
 
-def frame(src: str, dst: str) -> bytes:
+TCP_FLAGS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
+
+
+def frame(src: str, dst: str, tcp=None) -> bytes:
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     payload = b"bpfguard-bench" + bytes(18)
+    proto = 17
     udp = struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload
+    if tcp:
+        flags, sport, dport = tcp
+        bits = sum(TCP_FLAGS[c] for c in flags)
+        udp = struct.pack("!HHIIBBHHH", int(sport), int(dport), 1000, 5000,
+                          5 << 4, bits, 65535, 0, 0) + payload
+        proto = 6
     eth = bytes.fromhex("020000000002" "020000000001")
     if s.version == 4:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64,
-                         17, 0, s.packed, d.packed)
+                         proto, 0, s.packed, d.packed)
         ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
         return eth + b"\x08\x00" + ip + udp
-    ip = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64, s.packed,
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(udp), proto, 64, s.packed,
                      d.packed)
     return eth + b"\x86\xdd" + ip + udp
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] in ("-h", "--help"):
+    if len(sys.argv) not in (4, 8) or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
+    tcp = sys.argv[5:8] if len(sys.argv) == 8 else None
     with open(sys.argv[3], "wb") as f:
-        f.write(frame(sys.argv[1], sys.argv[2]))
+        f.write(frame(sys.argv[1], sys.argv[2], tcp))

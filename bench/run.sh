@@ -17,8 +17,10 @@ Usage: bench/run.sh [--repeat N] [--out FILE]
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
 IPv4 and IPv6, for a packet matching the last rule and one matching none,
-next to a no-op XDP program. Results go to stdout and FILE
-(default build/bench.txt).
+next to a no-op XDP program; tc_conntrack for a packet of an established
+flow and of a new flow, next to a no-op TC program; the capacity of a
+100,000-entry table. Results go to stdout and FILE (default
+build/bench.txt).
 EOF
 }
 
@@ -137,6 +139,36 @@ for fam in 4 6; do
 		done | tee -a "$out"
 	done
 done
+
+# Connection tracking on TC ingress: a packet of an established flow (the
+# reply direction of a flow picked up from egress), and a packet of a new
+# flow on every run (a bench-only build draws a fresh source per run), next
+# to a TC no-op. The firewall's phase 0 against a populated table too.
+"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/tc_noop.o" \
+	"$FW_BPFFS/bench" >/dev/null
+ct=$(bg_load_prog tc_conntrack.o bg_ct_egress)
+ctdir=$(dirname "$ct")
+"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/tc_conntrack_newflow.o" \
+	"$FW_BPFFS/bench/newflow" >/dev/null
+mkpkt 192.0.2.1 198.51.100.1 "$work/out.pkt" tcp A 40000 80
+mkpkt 198.51.100.1 192.0.2.1 "$work/in.pkt" tcp A 80 40000
+mkpkt 198.51.100.1 192.0.2.1 "$work/syn.pkt" tcp S 80 40000
+bpftool prog run pinned "$ctdir/bg_ct_egress" data_in "$work/out.pkt" >/dev/null
+tcnoop=$(measure "$FW_BPFFS/bench/tc_noop" "$work/in.pkt")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+{
+	printf '\n# connection tracking (TC ingress) and the firewall with conntrack\n'
+	printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
+	printf '%-22s %-22s %9s %9s\n' tc_noop - "$tcnoop" 1.00
+	ns=$(measure "$ctdir/bg_ct_ingress" "$work/in.pkt")
+	printf '%-22s %-22s %9s %9s\n' tc_conntrack "established flow" "$ns" "$(ratio "$ns" "$tcnoop")"
+	ns=$(measure "$FW_BPFFS/bench/newflow/bg_ct_ingress" "$work/syn.pkt")
+	printf '%-22s %-22s %9s %9s\n' tc_conntrack "new flow (SYN)" "$ns" "$(ratio "$ns" "$tcnoop")"
+	echo "pass from any" >"$work/ct.rules"
+	bg_apply_ruleset "$work/ct.rules"
+	ns=$(measure "$fw" "$work/in.pkt")
+	printf '%-22s %-22s %9s %9s\n' xdp_firewall "established (phase 0)" "$ns" "$(ratio "$ns" "$noop")"
+} | tee -a "$out"
 
 # Capacity: a 100,000-entry blocklist (half IPv4 /32s, half IPv6 /64s):
 # compile, load, and switch away again (which purges its generation), with

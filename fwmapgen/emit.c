@@ -260,6 +260,25 @@ static void emit_hits(struct emitter *e)
 	}
 }
 
+/*
+ * Conntrack settings: "set timeout" and "set limit states", 0 where unset
+ * (the kernel's built-in default). Not keyed by generation: the settings
+ * are global, so loading a generation overwrites them before it becomes
+ * active, and an all-zero entry puts the defaults back. Always emitted,
+ * and part of the digest like any other line.
+ */
+static void emit_ct_config(struct emitter *e)
+{
+	struct bg_ct_config cfg;
+	uint32_t key = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.timeout, e->rs->ct_timeout, sizeof(cfg.timeout));
+	cfg.limit_states = e->rs->ct_limit_states;
+	cfg.clock_offset_ns = 0;
+	map_line(e, "bg_ct_config", &key, sizeof(key), &cfg, sizeof(cfg));
+}
+
 /* Last: loaded = 1 tells the loader every other entry is in. */
 static void emit_gen(struct emitter *e)
 {
@@ -304,6 +323,7 @@ static void emit_all(struct emitter *e)
 	emit_rules(e);
 	emit_rinfo(e);
 	emit_hits(e);
+	emit_ct_config(e);
 	emit_gen(e);
 }
 

@@ -16,10 +16,11 @@
 #define FAMF_BOTH (BG_FAMF_INET | BG_FAMF_INET6)
 
 /*
- * "state" needs the kernel's connection tracking, which does not exist yet:
- * until it does, only --explain and --eval accept rules using it.
+ * "state" needs the kernel's connection tracking (tc_conntrack keeps the
+ * table, xdp_firewall reads each packet's class). At 0, only --explain and
+ * --eval would accept rules using it.
  */
-#define FW_HAVE_CONNTRACK 0
+#define FW_HAVE_CONNTRACK 1
 
 #define PROTO_ANY (-1) /* rule without "proto" */
 #define PROTO_TCP 6
@@ -118,6 +119,10 @@ struct ruleset {
 	int uses_proto;
 	int uses_ports;
 	int uses_state;
+	/* "set timeout" and "set limit states": struct bg_ct_config, 0: unset */
+	uint32_t ct_timeout[BG_CTT_MAX];
+	uint32_t ct_limit_states;
+	int ntimeouts; /* timeouts set */
 	size_t table_entries;
 	size_t ntables;
 };
@@ -153,7 +158,7 @@ void addrset_add(struct addrset *set, const struct prefix *p);
 void addrset_finish(struct addrset *set);
 
 /* parser.c */
-/* @allow_state: accept "state" (only the evaluator can use it for now) */
+/* @allow_state: accept "state" (always, with FW_HAVE_CONNTRACK) */
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state);
 int proto_fams(int proto);
 int proto_parse(const char *s, size_t n);

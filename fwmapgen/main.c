@@ -218,11 +218,16 @@ static char *pin_dir_of(const struct opts *o)
 
 static void print_check(const struct ruleset *rs)
 {
-	printf("%s: %zu rules (inet %d, inet6 %d), default %s, %zu table entries\n",
+	printf("%s: %zu rules (inet %d, inet6 %d), default %s, %zu table entries",
 	       rs->path, rs->nrules, rs->nfam[BG_FAM_INET],
 	       rs->nfam[BG_FAM_INET6],
 	       rs->default_action == BG_ACT_BLOCK ? "block" : "pass",
 	       rs->table_entries);
+	if (rs->ntimeouts)
+		printf(", %d timeouts set", rs->ntimeouts);
+	if (rs->ct_limit_states)
+		printf(", limit states %u", rs->ct_limit_states);
+	printf("\n");
 }
 
 static const char *action_name(uint8_t action)
@@ -338,15 +343,13 @@ static int do_emit(const struct opts *o, const struct ruleset *rs)
 }
 
 /*
- * "state" compiles, but no kernel program uses it yet: only the evaluator
- * takes it, unless FWMAPGEN_EXPERIMENTAL_STATE is set (the tests of the
- * compiled state vectors).
+ * "state" compiles in every mode now that the kernel tracks connections;
+ * without FW_HAVE_CONNTRACK only the evaluator would take it.
  */
 static int allow_state(const struct opts *o)
 {
 	return FW_HAVE_CONNTRACK || o->mode == MODE_EXPLAIN ||
-	       o->mode == MODE_EVAL ||
-	       getenv("FWMAPGEN_EXPERIMENTAL_STATE") != NULL;
+	       o->mode == MODE_EVAL;
 }
 
 int main(int argc, char **argv)

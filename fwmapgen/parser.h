@@ -27,6 +27,8 @@ struct loader {
 	struct names macros;
 	struct names tables;
 	int default_line;
+	int timeout_line[BG_CTT_MAX]; /* where each "set timeout" was */
+	int limit_line; /* where "set limit states" was */
 	int line; /* first line of the statement being parsed */
 	int allow_state; /* "state" accepted (evaluator modes) */
 };

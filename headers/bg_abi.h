@@ -70,6 +70,7 @@ enum bg_fw_stat {
 	BG_STAT_FRAGMENT = 5, /* non-first fragments seen (any verdict) */
 	BG_STAT_NO_RULESET = 6, /* passed: no ruleset loaded yet */
 	BG_STAT_LOG_LOST = 7, /* log events dropped: ring buffer full */
+	BG_STAT_CT_PASS = 8, /* passed: established/related (conntrack) */
 	BG_STAT_MAX = 16,
 };
 
@@ -206,6 +207,7 @@ struct bg_xdp_meta {
 
 #define BG_META_F_LOG (1 << 0)
 #define BG_META_F_DEFAULT (1 << 1) /* passed by the default policy */
+#define BG_META_F_CT (1 << 2) /* passed as established/related */
 
 /*
  * bg_ifaces: hash, the interfaces the toolkit runs on (written by up.sh,
@@ -343,7 +345,14 @@ struct bg_ct_config {
 	__s64 clock_offset_ns;
 };
 
-#define BG_CT_TABLE_MAX 262144 /* flows per family (LRU) */
+/*
+ * Flows per family. LRU tables are preallocated: ~190 bytes per IPv4 and
+ * ~215 per IPv6 flow, so 65536 costs ~26 MiB in all. Fixed at build time:
+ * make EXTRA_BPF_CFLAGS=-DBG_CT_TABLE_MAX=N (and down.sh first).
+ */
+#ifndef BG_CT_TABLE_MAX
+#define BG_CT_TABLE_MAX 65536
+#endif
 
 #define BG_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 BG_STATIC_ASSERT(sizeof(struct bg_lpm4_key) == 12, "bg_lpm4_key");

@@ -51,11 +51,11 @@ enum bg_ct_stat {
  * address computation of an aligned stack object into an OR, which the
  * verifier refuses on pointers; the barrier forces an ADD.
  */
-#define BG_IDX(arr, i)                                                  \
-	(*({                                                            \
-		__u64 __o = ((__u64)(i)&1) * sizeof((arr)[0]);          \
-		bg_barrier_var(__o);                                    \
-		(__typeof__(&(arr)[0]))((void *)(arr) + __o);           \
+#define BG_IDX(arr, i)                                         \
+	(*({                                                   \
+		__u64 __o = ((__u64)(i)&1) * sizeof((arr)[0]); \
+		bg_barrier_var(__o);                           \
+		(__typeof__(&(arr)[0]))((void *)(arr) + __o);  \
 	}))
 
 #define BG_CT_NS 1000000000ULL
@@ -143,9 +143,8 @@ static __always_inline __u32 bg_ct_timeout_idx(__u8 proto, __u8 state,
 }
 
 /* Timeout in ns; timeouts: bg_ct_config.timeout (may be NULL). */
-static __always_inline __u64 bg_ct_timeout_ns(const __u32 *timeouts,
-					      __u8 proto, __u8 state,
-					      __u8 flags)
+static __always_inline __u64 bg_ct_timeout_ns(const __u32 *timeouts, __u8 proto,
+					      __u8 state, __u8 flags)
 {
 	__u32 idx = bg_ct_timeout_idx(proto, state, flags);
 	__u32 t = 0;
@@ -174,8 +173,8 @@ static __always_inline int bg_ct_expired(const struct bg_ct_config *cfg,
  * first, then the port bytes (network order).
  */
 static __always_inline int bg_ct_key4(struct bg_ct4_key *k, __be32 saddr,
-				      __be32 daddr, __be16 sport,
-				      __be16 dport, __u8 proto)
+				      __be32 daddr, __be16 sport, __be16 dport,
+				      __u8 proto)
 {
 	__u32 s = bpf_ntohl(saddr), d = bpf_ntohl(daddr);
 	__u16 sp = bpf_ntohs(sport), dp = bpf_ntohs(dport);
@@ -287,8 +286,8 @@ static __always_inline int bg_ct_pkt_key(const struct bg_pkt *p,
 }
 
 /* Look an entry up; NULL if absent. Does not check expiry. */
-static __always_inline struct bg_ct_entry *
-bg_ct_lookup(__u8 family, union bg_ct_key *k)
+static __always_inline struct bg_ct_entry *bg_ct_lookup(__u8 family,
+							union bg_ct_key *k)
 {
 	if (family == BG_FAM_INET)
 		return bpf_map_lookup_elem(&bg_ct4, &k->k4);
@@ -405,17 +404,17 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 
 #define BG_TCPB(f) (1ULL << (f))
 /* Valid flag combinations (ECE/CWR ignored), as Linux's tcp_valid_flags. */
-#define BG_TCP_VALID_FLAGS                                                    \
-	(BG_TCPB(BG_TCP_SYN) | BG_TCPB(BG_TCP_SYN | BG_TCP_URG) |             \
-	 BG_TCPB(BG_TCP_SYN | BG_TCP_ACK) | BG_TCPB(BG_TCP_RST) |             \
-	 BG_TCPB(BG_TCP_RST | BG_TCP_ACK) |                                   \
-	 BG_TCPB(BG_TCP_RST | BG_TCP_ACK | BG_TCP_PSH) |                      \
-	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK) |                                   \
-	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_URG) |                      \
-	 BG_TCPB(BG_TCP_ACK) | BG_TCPB(BG_TCP_ACK | BG_TCP_URG) |             \
-	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_PSH) |                      \
-	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_PSH | BG_TCP_URG) |         \
-	 BG_TCPB(BG_TCP_ACK | BG_TCP_PSH) |                                   \
+#define BG_TCP_VALID_FLAGS                                                     \
+	(BG_TCPB(BG_TCP_SYN) | BG_TCPB(BG_TCP_SYN | BG_TCP_URG) |              \
+	 BG_TCPB(BG_TCP_SYN | BG_TCP_ACK) | BG_TCPB(BG_TCP_RST) |              \
+	 BG_TCPB(BG_TCP_RST | BG_TCP_ACK) |                                    \
+	 BG_TCPB(BG_TCP_RST | BG_TCP_ACK | BG_TCP_PSH) |                       \
+	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK) |                                    \
+	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_URG) | BG_TCPB(BG_TCP_ACK) | \
+	 BG_TCPB(BG_TCP_ACK | BG_TCP_URG) |                                    \
+	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_PSH) |                       \
+	 BG_TCPB(BG_TCP_FIN | BG_TCP_ACK | BG_TCP_PSH | BG_TCP_URG) |          \
+	 BG_TCPB(BG_TCP_ACK | BG_TCP_PSH) |                                    \
 	 BG_TCPB(BG_TCP_ACK | BG_TCP_PSH | BG_TCP_URG))
 
 static __always_inline int bg_ct_tcp_flags_valid(__u8 flags)
@@ -463,8 +462,7 @@ static __always_inline void bg_ct_td_init(struct bg_ct_entry *e, __u32 side,
  * initialised and MIDSTREAM flows (window scale unknown) are liberal.
  * On success the sender's end and largest window are updated.
  */
-static __always_inline int bg_ct_tcp_in_window(struct bg_ct_entry *e,
-					       __u32 snd,
+static __always_inline int bg_ct_tcp_in_window(struct bg_ct_entry *e, __u32 snd,
 					       const struct bg_ct_seg *s)
 {
 	__u32 rcv = (snd ^ 1) & 1, win, maxack;
@@ -476,15 +474,20 @@ static __always_inline int bg_ct_tcp_in_window(struct bg_ct_entry *e,
 	if (!BG_IDX(e->td_maxwin, snd)) {
 		bg_ct_td_init(e, snd, s);
 		BG_IDX(e->td_maxwin, snd) = win ? win : 1;
-	} else if (!(e->flags & BG_CTF_MIDSTREAM) && BG_IDX(e->td_maxwin, rcv)) {
-		if (bg_after(s->seq, BG_IDX(e->td_end, snd) + BG_IDX(e->td_maxwin, rcv)))
+	} else if (!(e->flags & BG_CTF_MIDSTREAM) &&
+		   BG_IDX(e->td_maxwin, rcv)) {
+		if (bg_after(s->seq, BG_IDX(e->td_end, snd) +
+					     BG_IDX(e->td_maxwin, rcv)))
 			return 0;
-		if (bg_before(s->end, BG_IDX(e->td_end, snd) - BG_IDX(e->td_maxwin, rcv)))
+		if (bg_before(s->end, BG_IDX(e->td_end, snd) -
+					      BG_IDX(e->td_maxwin, rcv)))
 			return 0;
 	}
 	if ((s->flags & BG_TCP_ACK) && BG_IDX(e->td_maxwin, rcv) &&
 	    !(e->flags & BG_CTF_MIDSTREAM)) {
-		maxack = BG_IDX(e->td_maxwin, snd) > 66000 ? BG_IDX(e->td_maxwin, snd) : 66000;
+		maxack = BG_IDX(e->td_maxwin, snd) > 66000 ?
+				 BG_IDX(e->td_maxwin, snd) :
+				 66000;
 		if (bg_after(s->ack, BG_IDX(e->td_end, rcv)))
 			return 0;
 		if (bg_before(s->ack, BG_IDX(e->td_end, rcv) - maxack))

@@ -164,7 +164,8 @@ struct sweep_ctx {
 };
 
 static __always_inline long sweep_one(struct bpf_map *map, const void *key,
-		      struct bg_ct_entry *e, struct sweep_ctx *c)
+				      struct bg_ct_entry *e,
+				      struct sweep_ctx *c)
 {
 	__u64 to = bg_ct_timeout_ns(c->timeout, e->proto, e->state, e->flags);
 
@@ -441,6 +442,11 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 		stat_inc(BG_CT_STAT_UNTRACKED, 1);
 		return -1;
 	}
+#ifdef BG_BENCH_NEWFLOW
+	/* make bench only: every run is a flow never seen before. */
+	p.sport = (__be16)bpf_get_prandom_u32();
+	p.saddr[0] ^= bpf_get_prandom_u32() & bpf_htonl(0xffff);
+#endif
 	cfg = bpf_map_lookup_elem(&bg_ct_config, &zero);
 	now = bg_ct_now(cfg);
 	arm_timer();
@@ -509,7 +515,7 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 				e.state = BG_CTS_SYN_SENT;
 				bg_ct_td_init(&e, side, &seg);
 			} else if (egress && (f & ~(BG_TCP_PSH | BG_TCP_URG)) ==
-							     BG_TCP_ACK) {
+						     BG_TCP_ACK) {
 				/* Loose pick-up of an existing session. */
 				e.state = BG_CTS_ESTABLISHED;
 				e.flags |= BG_CTF_MIDSTREAM;
@@ -543,7 +549,8 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 			void *meta = (void *)(long)skb->data_meta;
 
 			if (meta + sizeof(struct bg_xdp_meta) <= data)
-				e.rule_id = ((struct bg_xdp_meta *)meta)->rule_id;
+				e.rule_id =
+					((struct bg_xdp_meta *)meta)->rule_id;
 			if (local_sock(skb, &p))
 				e.flags |= BG_CTF_LOCAL;
 		} else if (skb->sk) {

@@ -17,6 +17,7 @@
 #include "bg_abi.h"
 #include "bg_common.h"
 #include "bg_parse.h"
+#include "bg_ct.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -241,9 +242,9 @@ static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
  */
 static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 					__u32 gen, struct bg_fw_gen *g,
-					struct fw_verdict *v)
+					__u32 ct_class, struct fw_verdict *v)
 {
-	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv;
+	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
 	__u32 fam = p->family & 1;
 	__u32 src_id, dst_id, nwords;
 	__u32 w;
@@ -263,8 +264,14 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	pv = sv;
 	spv = sv;
 	dpv = sv;
+	stv = sv;
 	if (fw_l4_vectors(p, gen, g, fam, &pv, &spv, &dpv))
 		return;
+	if (g->uses_state) {
+		stv = fw_vec(gen, g->state_vec[fam][ct_class & 3]);
+		if (!stv)
+			return;
+	}
 	if (g->uses_iface) {
 		struct bg_fw_iface_key ik = { .gen = gen,
 					      .ifindex = ctx->ingress_ifindex };
@@ -287,7 +294,7 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 		if (w >= nwords)
 			break;
 		m = sv->w[w] & dv->w[w] & iv->w[w] & pv->w[w] & spv->w[w] &
-		    dpv->w[w];
+		    dpv->w[w] & stv->w[w];
 		if (!m)
 			continue;
 		bit = w * 64 + bg_ctz64(m);
@@ -343,6 +350,76 @@ static __always_inline void fw_log(struct xdp_md *ctx, struct bg_pkt *p,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * Phase 0: the packet's connection class from the conntrack table that
+ * tc_conntrack maintains (read-only here: TC commits state). Sets *pass for
+ * what netfilter would call ESTABLISHED or RELATED: the reply direction of
+ * a tracked flow, any packet of a flow that has seen a reply, and ICMP
+ * errors quoting a tracked flow.
+ */
+static __always_inline __u32 fw_ct_class(void *data, void *data_end,
+					 struct bg_pkt *p, int *pass,
+					 __u32 *ct_rule)
+{
+	struct bg_ct_config *cfg;
+	struct bg_ct_entry *e;
+	union bg_ct_key k;
+	__u32 zero = 0, cls;
+	int side, origin;
+
+	*pass = 0;
+	if (bg_ct_icmp_err_key(data, data_end, p, &k) >= 0) {
+		e = bg_ct_lookup(p->family, &k);
+		cls = BG_CT_RELATED;
+	} else {
+		if ((p->flags & BG_PKT_L4) && p->l4_proto == IPPROTO_TCP &&
+		    !bg_ct_tcp_flags_valid(p->tcp_flags))
+			return BG_CT_INVALID;
+		side = bg_ct_pkt_key(p, &k);
+		if (side < 0)
+			return BG_CT_NEW;
+		e = bg_ct_lookup(p->family, &k);
+		if (!e)
+			return BG_CT_NEW;
+		origin = (e->flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
+		if (side == origin && !(e->flags & BG_CTF_SEEN_REPLY))
+			return BG_CT_NEW;
+		cls = BG_CT_ESTABLISHED;
+	}
+	/* An ICMP error quoting no flow is not related to anything. */
+	if (!e)
+		return BG_CT_INVALID;
+	/* The clock only when an entry was found: most packets of a flood
+	 * find none. An expired entry counts as absent. */
+	cfg = bpf_map_lookup_elem(&bg_ct_config, &zero);
+	if (bg_ct_expired(cfg, e, bg_ct_now(cfg)))
+		return cls == BG_CT_RELATED ? BG_CT_INVALID : BG_CT_NEW;
+	*pass = 1;
+	*ct_rule = e->rule_id;
+	return cls;
+}
+
+/*
+ * XDP -> TC metadata in front of the packet: the rule that passed it. A
+ * driver without metadata support just doesn't get it; the verdict stands.
+ */
+static __always_inline void fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
+					  __u16 flags)
+{
+	struct bg_xdp_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return;
+	m = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(m + 1) > data)
+		return;
+	m->rule_id = rule_id;
+	m->flags = flags;
+	m->status = 0;
+}
+
 SEC("xdp")
 int xdp_firewall(struct xdp_md *ctx)
 {
@@ -353,8 +430,8 @@ int xdp_firewall(struct xdp_md *ctx)
 	struct fw_verdict v;
 	struct bg_fw_active *act;
 	struct bg_fw_gen *g;
-	__u32 zero = 0, gen;
-	int ret;
+	__u32 zero = 0, gen, ct_class, ct_rule = 0;
+	int ret, ct_pass;
 
 	ret = bg_parse(data, data_end, &p, 0, 0);
 	if (ret == BG_PARSE_MALFORMED) {
@@ -381,7 +458,16 @@ int xdp_firewall(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
-	fw_classify(ctx, &p, gen, g, &v);
+	/* Phase 0: established and related traffic skips the rules. */
+	ct_class = fw_ct_class(data, data_end, &p, &ct_pass, &ct_rule);
+	if (ct_pass) {
+		fw_count(BG_STAT_CT_PASS);
+		fw_count(BG_STAT_PASS);
+		fw_write_meta(ctx, ct_rule, BG_META_F_CT);
+		return XDP_PASS;
+	}
+
+	fw_classify(ctx, &p, gen, g, ct_class, &v);
 	fw_account(gen, &v, len);
 	if (v.flags & BG_RULE_F_LOG)
 		fw_log(ctx, &p, &v, len);
@@ -391,6 +477,9 @@ int xdp_firewall(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	fw_count(BG_STAT_PASS);
+	fw_write_meta(ctx, v.rule_id,
+		      (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
+			      (v.rule_id ? 0 : BG_META_F_DEFAULT));
 	return XDP_PASS;
 }
 

@@ -60,6 +60,9 @@ if bg_iface_exists "$iface"; then
 			bg_warn "$iface runs XDP program $cur_id that bpfguard did not attach; left alone"
 		fi
 	fi
+	bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
+	bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
+	bg_ct_ifidx_del "$ifindex"
 	reg=$(bg_iface_lookup "$ifindex" || true)
 	if [[ -n $reg ]] && (($(jq -r '.flags' <<<"$reg") & 1)); then
 		tc qdisc del dev "$iface" clsact 2>/dev/null || true

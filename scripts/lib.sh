@@ -309,15 +309,20 @@ bg_xdp_attached()
 }
 
 # Does program $1 use our maps? Then bpfguard attached it, whichever
-# build it came from.
+# build it came from. Every bpfguard program reads one of these.
 bg_prog_is_ours()
 {
-	local active
-	active=$(bg_map_id bg_fw_active) || return 1
-	[[ -n $active ]] || return 1
-	bpftool -j prog show id "$1" 2>/dev/null |
-		jq -e --argjson m "$active" '(.map_ids // []) | index($m) != null' \
-			>/dev/null
+	local ids m id
+	ids=$(bpftool -j prog show id "$1" 2>/dev/null | jq -c '.map_ids // []') ||
+		return 1
+	for m in bg_fw_active bg_ct_config; do
+		[[ -e $(bg_map "$m") ]] || continue
+		id=$(bg_map_id "$m")
+		[[ -n $id ]] || continue
+		jq -e --argjson m "$id" 'index($m) != null' <<<"$ids" >/dev/null &&
+			return 0
+	done
+	return 1
 }
 
 # Pinned program of the current objects, loaded on first use. The pin
@@ -400,13 +405,78 @@ bg_switch_gen()
 # (ownership is recognised by the maps a program uses, not by its pin).
 bg_prune_prog_pins()
 {
-	local keep d
-	keep=$(dirname "$1")
+	local d p keep
 	for d in "$BG_PROG_PIN_DIR"/*/; do
 		d=${d%/}
-		[[ -d $d && $d != "$keep" ]] && rm -rf "$d"
+		[[ -d $d ]] || continue
+		keep=0
+		for p in "$@"; do
+			[[ $d == "$(dirname "$p")" ]] && keep=1
+		done
+		((keep)) || rm -rf "$d"
 	done
 	return 0
+}
+
+# TC programs run in a fixed order on every interface: the filter priority
+# ("pref") of each is part of the interface contract (README: TC programs).
+# shellcheck disable=SC2034 # used by up.sh and down.sh
+BG_PREF_CONNTRACK=10
+
+# clsact qdisc on $1; prints 1 when this call created it (down.sh then
+# removes it again), 0 when it was there.
+bg_clsact_ensure()
+{
+	if tc -j qdisc show dev "$1" | jq -e 'any(.[]; .kind == "clsact")' \
+		>/dev/null; then
+		echo 0
+	else
+		tc qdisc add dev "$1" clsact || bg_die "cannot add a clsact qdisc to $1"
+		echo 1
+	fi
+}
+
+# Program id of the TC filter at pref $3 on $1 direction $2, if any.
+bg_tc_prog_id()
+{
+	tc -j filter show dev "$1" "$2" pref "$3" 2>/dev/null |
+		jq -r 'map(.options.prog.id // empty) | first // empty'
+}
+
+# Attach pinned program $4 at pref $3 (replacing what bpfguard had there).
+bg_tc_attach()
+{
+	local dev=$1 dir=$2 pref=$3 pin=$4
+	tc filter replace dev "$dev" "$dir" pref "$pref" handle 1 bpf da \
+		object-pinned "$pin" ||
+		bg_die "cannot attach $(basename "$pin") to $dev $dir"
+}
+
+bg_tc_detach()
+{
+	local dev=$1 dir=$2 pref=$3 id
+	id=$(bg_tc_prog_id "$dev" "$dir" "$pref")
+	[[ -n $id ]] || return 0
+	if bg_prog_is_ours "$id"; then
+		tc filter del dev "$dev" "$dir" pref "$pref" 2>/dev/null || true
+	else
+		bg_warn "$dev $dir pref $pref runs program $id that bpfguard did not attach; left alone"
+	fi
+}
+
+# Interfaces conntrack treats as bpfguard's own (egress skips what came in
+# through one of them: it was tracked on ingress already).
+bg_ct_ifidx_set()
+{
+	bpftool map update pinned "$(bg_map bg_ct_ifidx)" \
+		key hex $(bg_u32_hex "$1") value hex 01 00 00 00
+}
+
+bg_ct_ifidx_del()
+{
+	[[ -e $(bg_map bg_ct_ifidx) ]] || return 0
+	bpftool map delete pinned "$(bg_map bg_ct_ifidx)" \
+		key hex $(bg_u32_hex "$1") 2>/dev/null || true
 }
 
 # Every pin the toolkit made: shared maps and program pins.

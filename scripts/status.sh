@@ -91,7 +91,7 @@ counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
 	map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
 	| map({(.key | tostring): .v}) | add
 	| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
-	   fragment: ."5", no_ruleset: ."6", log_lost: ."7"}')
+	   fragment: ."5", no_ruleset: ."6", log_lost: ."7", ct_pass: ."8"}')
 
 nids=$(jq -r '.rules' <<<"$ruleset")
 base=$((gen * 8193))
@@ -116,11 +116,44 @@ rules=$(jq -c -n --argjson info "$rinfo" --argjson hits "$hits" \
 		  else $i[$h.id | tostring] end
 		| . + {packets: $h.packets, bytes: $h.bytes})')
 
+# Connection tracking: fill level against capacity, flows per state, and
+# the conntrack counters (indexes: enum bg_ct_stat in headers/bg_ct.h).
+conntrack_json()
+{
+	local flows cap4 cap6 live limit stats
+	[[ -e $(bg_map bg_ct4) ]] || {
+		echo null
+		return
+	}
+	flows=$("$(dirname "$(readlink -f "$0")")/conntrack.sh" --json)
+	cap4=$(bpftool -j map show pinned "$(bg_map bg_ct4)" | jq .max_entries)
+	cap6=$(bpftool -j map show pinned "$(bg_map bg_ct6)" | jq .max_entries)
+	live=$(bpftool -j map lookup pinned "$(bg_map bg_ct_live)" \
+		key hex 00 00 00 00 | jq '.formatted.value')
+	limit=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
+		key hex 00 00 00 00 | jq '.formatted.value.limit_states')
+	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" | jq -c '
+		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
+		| map({(.key | tostring): .v}) | add
+		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
+		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
+		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11"}')
+	jq -n -c --argjson f "$flows" --argjson c4 "$cap4" --argjson c6 "$cap6" \
+		--argjson live "$live" --argjson limit "$limit" \
+		--argjson stats "$stats" '
+		{flows: ($f | length), live_entries: $live,
+		 capacity: {inet: $c4, inet6: $c6},
+		 limit: (if $limit == 0 then null else $limit end),
+		 per_state: ($f | group_by(.proto + "/" + .state)
+			| map({(.[0].proto + "/" + .[0].state): length}) | add // {}),
+		 counters: $stats}'
+}
+
 status=$(jq -n --arg bpffs "$FW_BPFFS" --argjson ifaces "$(ifaces_json)" \
 	--argjson ruleset "$ruleset" --argjson counters "$counters" \
-	--argjson rules "$rules" \
+	--argjson rules "$rules" --argjson ct "$(conntrack_json)" \
 	'{bpffs: $bpffs, interfaces: $ifaces, ruleset: $ruleset,
-	  counters: $counters, rules: $rules}')
+	  counters: $counters, rules: $rules, conntrack: $ct}')
 
 if ((json)); then
 	printf '%s\n' "$status"
@@ -138,6 +171,10 @@ jq -r '
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
+	(if .conntrack == null then empty else
+	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
+	 (if .conntrack.limit then ", limit \(.conntrack.limit)" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",
+	 "  per state: " + (.conntrack.per_state | to_entries | map("\(.key) \(.value)") | join(", ")) end),
 	"rules:"' <<<"$status"
 jq -r '
 	(["id", "line", "action", "packets", "bytes", "label"] | @tsv),

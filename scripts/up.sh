@@ -61,7 +61,7 @@ esac
 bg_require_root
 bg_require_tools bpftool ip jq flock
 bg_require_iface "$iface"
-bg_require_objects xdp_firewall.o
+bg_require_objects xdp_firewall.o tc_conntrack.o
 bg_setup_bpffs mount
 bg_lock
 
@@ -146,12 +146,23 @@ else
 	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
 fi
 
+# Connection tracking on TC ingress and egress (the firewall's phase 0
+# reads its table). Only a clsact qdisc this run creates is ours to remove.
 ifindex=$(bg_ifindex "$iface")
 flags=0
 prev=$(bg_iface_lookup "$ifindex" || true)
 [[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
+ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
+ct_out=$(dirname "$ct_in")/bg_ct_egress
+if [[ $(bg_clsact_ensure "$iface") == 1 ]]; then
+	flags=$((flags | 1))
+fi
+bg_ct_ifidx_set "$ifindex"
+bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
+bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
+bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
 if ! bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface"; then
 	ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
 	bg_die "could not record $iface in bg_ifaces; detached again"
 fi
-bg_prune_prog_pins "$pin"
+bg_prune_prog_pins "$pin" "$ct_in"

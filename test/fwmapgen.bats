@@ -518,7 +518,7 @@ EOF
 	assert_eq "$output" "t.rules: 1 rules (inet 0, inet6 1), default pass, 0 table entries"
 }
 
-@test "error: state is refused where a batch is made, until conntrack exists" {
+@test "state compiles in every mode, now that conntrack exists" {
 	rules <<'EOF'
 pass proto tcp to port 22
 pass proto tcp from 192.0.2.0/24 state new,established label "x"
@@ -527,14 +527,20 @@ EOF
 	for args in "--pin-dir /p" "--check" "--digest"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr "$FWMAPGEN" $args t.rules
-		assert_eq "$status" 1
-		assert_eq "$output" ""
-		assert_eq "$stderr" "t.rules:2:34: state needs connection tracking, which this version does not have yet"
+		assert_eq "$status" 0
+		assert_eq "$stderr" ""
 	done
-	# a bad state list is reported as such first
-	rules <<<'pass state bogus'
 	run --separate-stderr "$FWMAPGEN" --check t.rules
-	assert_eq "$stderr" 't.rules:1:12: bad state "bogus" (expected new, established, related or invalid)'
+	assert_eq "$output" "t.rules: 2 rules (inet 2, inet6 1), default pass, 0 table entries"
+	emit
+	# uses_proto 1, uses_ports 1, uses_state 1
+	assert_eq "$(gens_field 34 3)" "01 01 01"
+	# FWMAPGEN_EXPERIMENTAL_STATE is gone: it changes nothing
+	FWMAPGEN_EXPERIMENTAL_STATE=1 "$FWMAPGEN" --pin-dir /p t.rules >x.batch
+	cmp t.batch x.batch
+	# a bad state list is still an error
+	rules <<<'pass state bogus'
+	expect_error 1:12 'bad state "bogus" (expected new, established, related or invalid)'
 	# the evaluator takes it
 	rules <<'EOF'
 pass proto tcp to port 22
@@ -673,7 +679,7 @@ text: pass on lo inet6 from <t>'
 	rules <<<'pass'
 	FW_BPFFS=/mnt/bpf run --separate-stderr "$FWMAPGEN" t.rules
 	assert_eq "$status" 0
-	[ "$(grep -c '^map update pinned /mnt/bpf/tc/globals/bg_fw_' <<<"$output")" -eq "$(grep -vc '^#' <<<"$output")" ]
+	[ "$(grep -c '^map update pinned /mnt/bpf/tc/globals/bg_' <<<"$output")" -eq "$(grep -vc '^#' <<<"$output")" ]
 	run --separate-stderr "$FWMAPGEN" t.rules
 	grep -q '^map update pinned /sys/fs/bpf/tc/globals/bg_fw_gens key hex 00 00 00 00 value hex 01 ' <<<"$output"
 	run --separate-stderr "$FWMAPGEN" --pin-dir /x/y/ t.rules
@@ -703,7 +709,7 @@ EOF
 	rules </dev/null
 	emit
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
-		" 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
+		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
 	assert_eq "$(lpm_vec bg_fw_src4 "$(key4 0 0 0.0.0.0)")" 0
 	assert_eq "$(lpm_vec bg_fw_dst6 "20 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..15})00")" 0
 	assert_eq "$(vec_bits 0)" ""
@@ -978,7 +984,7 @@ EOF
 	assert_eq "$(gens_field 34 3)" "01 01 00"
 	# the port lines come right after the address tries
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | uniq | tr '\n' ,)" \
-		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_hits,/p/bg_fw_gens,"
+		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_hits,/p/bg_ct_config,/p/bg_fw_gens,"
 }
 
 @test "emit: the whole port space, single ports at the edges" {
@@ -1003,13 +1009,13 @@ EOF
 	assert_eq "$(tr '\n' , <<<"$output")" "pass 1,pass 1,pass 1,pass 0,pass 0,"
 }
 
-@test "emit: state vectors, with FWMAPGEN_EXPERIMENTAL_STATE" {
+@test "emit: state vectors" {
 	rules <<'EOF'
 pass state established,related
 block proto tcp state invalid
 pass from 192.0.2.0/24
 EOF
-	FWMAPGEN_EXPERIMENTAL_STATE=1 emit
+	emit
 	# uses_proto 1, uses_ports 0, uses_state 1
 	assert_eq "$(gens_field 34 3)" "01 00 01"
 	local v
@@ -1023,6 +1029,193 @@ EOF
 	assert_eq "$(vec_bits $((16#${v[20]})))" "0"
 	assert_eq "$(vec_bits $((16#${v[24]})))" "0"
 	assert_eq "$(vec_bits $((16#${v[28]})))" "1"
+}
+
+@test "emit: state vectors of a small ruleset, decoded" {
+	rules <<'EOF'
+pass proto tcp to port 22 state new
+pass state established,related
+block state invalid
+EOF
+	emit
+	# uses_iface 0, uses_proto 1, uses_ports 1, uses_state 1
+	assert_eq "$(gens_field 33 4)" "00 01 01 01"
+	# both families: bits 0 1 2; per family new, established, related,
+	# invalid: the vector id of the rules that class leaves in
+	local v
+	read -ra v <<<"$(gens_field 208 32)"
+	assert_eq "$(vec_bits $((16#${v[0]})))" "0"
+	assert_eq "$(vec_bits $((16#${v[4]})))" "1"
+	assert_eq "$(vec_bits $((16#${v[8]})))" "1"
+	assert_eq "$(vec_bits $((16#${v[12]})))" "2"
+	assert_eq "$(vec_bits $((16#${v[16]})))" "0"
+	assert_eq "$(vec_bits $((16#${v[20]})))" "1"
+	assert_eq "$(vec_bits $((16#${v[24]})))" "1"
+	assert_eq "$(vec_bits $((16#${v[28]})))" "2"
+	# the same vector ids in both families
+	assert_eq "${v[*]:0:16}" "${v[*]:16:16}"
+}
+
+# ---------------------------------------------------------------- conntrack settings
+
+# ct_config: the value bytes of the bg_ct_config line of t.batch
+ct_config() {
+	value_bytes bg_ct_config "00 00 00 00"
+}
+
+@test "conntrack: bg_ct_config with timeouts and a limit, before bg_fw_gens" {
+	rules <<'EOF'
+set timeout tcp.syn_sent 30
+set timeout tcp.established 432000
+set timeout udp.replied 180
+set timeout icmp 4294967
+set timeout tcp.close 1
+set limit states 1000
+pass state established,related
+EOF
+	emit --gen 1
+	# timeout[12] by enum bg_ct_timeout, limit_states, pad, clock_offset_ns
+	local want
+	want="$(le32 30) $(le32 0) $(le32 432000) $(le32 0) $(le32 0) $(le32 0)"
+	want+=" $(le32 0) $(le32 1) $(le32 0) $(le32 180) $(le32 4294967) $(le32 0)"
+	want+=" $(le32 1000) $(le32 0) $(le32 0) $(le32 0)"
+	assert_eq "$(ct_config)" "$want"
+	# one line, not keyed by generation, right before the bg_fw_gens line
+	[ "$(grep -c '/bg_ct_config ' t.batch)" -eq 1 ]
+	tail -n 2 t.batch | head -n 1 | grep -q '^map update pinned /p/bg_ct_config key hex 00 00 00 00 value hex '
+	tail -n 1 t.batch | grep -q '^map update pinned /p/bg_fw_gens key hex 01 00 00 00 '
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$output" "t.rules: 1 rules (inet 1, inet6 1), default pass, 0 table entries, 5 timeouts set, limit states 1000"
+	# every name, in enum order
+	local names=(tcp.syn_sent tcp.syn_recv tcp.established tcp.fin_wait
+		tcp.close_wait tcp.last_ack tcp.time_wait tcp.close
+		udp.unreplied udp.replied icmp) i
+	for i in "${!names[@]}"; do
+		echo "set timeout ${names[i]} $((100 + i))"
+	done >t.rules
+	emit
+	want=""
+	for i in "${!names[@]}"; do
+		want+="$(le32 $((100 + i))) "
+	done
+	assert_eq "$(ct_config)" "$want$(le32 0) $(printf '00 %.0s' {1..15})00"
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 0 table entries, 11 timeouts set"
+	# a limit alone, at the table size
+	rules <<<"set limit states 65536"
+	emit
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..48})$(le32 65536) $(printf '00 %.0s' {1..11})00"
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 0 table entries, limit states 65536"
+}
+
+@test "conntrack: bg_ct_config is all zeros (defaults) without settings" {
+	rules <<'EOF'
+pass proto tcp to port 22
+EOF
+	emit
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..63})00"
+	[ "$(grep -c '/bg_ct_config ' t.batch)" -eq 1 ]
+	tail -n 2 t.batch | head -n 1 | grep -q '^map update pinned /p/bg_ct_config key hex 00 00 00 00 value hex '
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$output" "t.rules: 1 rules (inet 1, inet6 1), default pass, 0 table entries"
+	rules </dev/null
+	emit
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..63})00"
+}
+
+@test "conntrack: the digest changes with a timeout or the limit" {
+	local d0 d1 d2 d3
+	rules <<<'pass state established'
+	d0=$("$FWMAPGEN" --digest t.rules)
+	rules <<'EOF'
+set timeout tcp.established 3600
+pass state established
+EOF
+	d1=$("$FWMAPGEN" --digest t.rules)
+	rules <<'EOF'
+set timeout tcp.established 3601
+pass state established
+EOF
+	d2=$("$FWMAPGEN" --digest t.rules)
+	rules <<'EOF'
+set limit states 100
+pass state established
+EOF
+	d3=$("$FWMAPGEN" --digest t.rules)
+	[ "$d0" != "$d1" ] && [ "$d1" != "$d2" ] && [ "$d0" != "$d2" ]
+	[ "$d3" != "$d0" ] && [ "$d3" != "$d1" ]
+	# the same setting, elsewhere and through a macro (the rule stays on
+	# line 2: its line is in bg_fw_rinfo)
+	rules <<'EOF'
+S = "3601"
+pass state established
+set timeout tcp.established $S
+EOF
+	assert_eq "$("$FWMAPGEN" --digest t.rules)" "$d2"
+	# and the header carries the digest
+	emit
+	head -n 1 t.batch | grep -q "digest=$d2 "
+}
+
+@test "error: set timeout" {
+	rules <<<'set timeout tcp.established'
+	expect_error 1:28 'syntax error: unexpected end of line, expected a number of seconds'
+	rules <<<'set timeout'
+	expect_error 1:12 'syntax error: unexpected end of line, expected a timeout name (tcp.syn_sent, tcp.syn_recv, tcp.established, tcp.fin_wait, tcp.close_wait, tcp.last_ack, tcp.time_wait, tcp.close, udp.unreplied, udp.replied or icmp)'
+	rules <<<'set timeout tcp.estab 30'
+	expect_error 1:13 'unknown timeout "tcp.estab" (expected tcp.syn_sent, tcp.syn_recv, tcp.established, tcp.fin_wait, tcp.close_wait, tcp.last_ack, tcp.time_wait, tcp.close, udp.unreplied, udp.replied or icmp)'
+	rules <<<'set timeout udp 30'
+	expect_error 1:13 'unknown timeout "udp" (expected tcp.syn_sent, tcp.syn_recv, tcp.established, tcp.fin_wait, tcp.close_wait, tcp.last_ack, tcp.time_wait, tcp.close, udp.unreplied, udp.replied or icmp)'
+	rules <<<'set timeout icmp 30s'
+	expect_error 1:18 'bad timeout "30s" (expected a number of seconds)'
+	rules <<<'set timeout icmp -1'
+	expect_error 1:18 'bad timeout "-1" (expected a number of seconds)'
+	rules <<<'set timeout icmp 0'
+	expect_error 1:18 "timeout icmp can't be 0 (1..4294967 seconds; leave it unset for the default)"
+	rules <<<'set timeout udp.unreplied 4294968'
+	expect_error 1:27 'timeout udp.unreplied of 4294968 seconds is out of range (1..4294967)'
+	rules <<<'set timeout udp.unreplied 99999999999999999999999'
+	expect_error 1:27 'timeout udp.unreplied of 99999999999999999999999 seconds is out of range (1..4294967)'
+	rules <<<'set timeout icmp 30 60'
+	expect_error 1:21 'syntax error: unexpected "60" (syntax: set timeout NAME SECONDS)'
+	rules <<'EOF'
+set timeout tcp.time_wait 60
+set timeout icmp 30
+  set timeout tcp.time_wait 120
+EOF
+	expect_error 3:15 'timeout tcp.time_wait already set on line 1'
+	rules <<<'set bogus 1'
+	expect_error 1:5 'syntax error: unexpected "bogus", expected default, timeout or limit after "set"'
+	# macros expand in settings
+	rules <<'EOF'
+T = "3600"
+set timeout tcp.established $T
+EOF
+	emit
+	assert_eq "$(ct_config | cut -d' ' -f9-12)" "$(le32 3600)"
+}
+
+@test "error: set limit states" {
+	rules <<<'set limit states 0'
+	expect_error 1:18 'limit states 0 is out of range (1..65536, the table size)'
+	rules <<<'set limit states 65537'
+	expect_error 1:18 'limit states 65537 is out of range (1..65536, the table size)'
+	rules <<<'set limit states 4294967296'
+	expect_error 1:18 'limit states 4294967296 is out of range (1..65536, the table size)'
+	rules <<<'set limit states many'
+	expect_error 1:18 'bad limit "many" (expected a number of states)'
+	rules <<<'set limit states'
+	expect_error 1:17 'syntax error: unexpected end of line, expected a number of states'
+	rules <<<'set limit flows 10'
+	expect_error 1:11 'syntax error: unexpected "flows", expected "states" after "set limit"'
+	rules <<<'set limit states 10 20'
+	expect_error 1:21 'syntax error: unexpected "20" (syntax: set limit states N)'
+	rules <<'EOF'
+set limit states 10
+set limit states 10
+EOF
+	expect_error 2:1 'limit states already set on line 1'
 }
 
 @test "digest: stable across --gen and --pin-dir, changes with a rule" {
@@ -1115,6 +1308,7 @@ EOF
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
 	bpftool map create "$d/bg_fw_gens" type array key 4 value 240 entries 2 name bg_fw_gens
+	bpftool map create "$d/bg_ct_config" type array key 4 value 64 entries 1 name bg_ct_config
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	"$FWMAPGEN" --gen 1 --pin-dir "$d" -o cc.batch crosscheck.rules 2>/dev/null
 	run bpftool batch file cc.batch
@@ -1139,7 +1333,7 @@ EOF
 	[[ "$flat" == *" ${dig% } "* ]]
 	# ports and protocols into generation 0
 	cp "$FIXTURES/crosscheck-l4.rules" .
-	FWMAPGEN_EXPERIMENTAL_STATE=1 "$FWMAPGEN" --gen 0 --pin-dir "$d" -o l4.batch crosscheck-l4.rules
+	"$FWMAPGEN" --gen 0 --pin-dir "$d" -o l4.batch crosscheck-l4.rules
 	run bpftool batch file l4.batch
 	assert_eq "$status" 0
 	assert_eq "${lines[-1]}" "processed $(($(wc -l <l4.batch) - 1)) commands"
@@ -1401,8 +1595,7 @@ tcp 192.0.2.66:1024 -> 192.0.2.1:8080 state established
 on lo 132 192.0.2.9 -> 198.51.100.1 frag
 EOF
 	[ "$(wc -l <p.txt)" -eq 6007 ]
-	# state is compiled only on request until the kernel side exists
-	FWMAPGEN_EXPERIMENTAL_STATE=1 "$FWMAPGEN" --pin-dir /p crosscheck-l4.rules >cc.batch
+	"$FWMAPGEN" --pin-dir /p crosscheck-l4.rules >cc.batch
 	"$FWMAPGEN" --eval crosscheck-l4.rules <p.txt >eval.out
 	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
 	[ "$(wc -l <sim.out)" -eq 6007 ]

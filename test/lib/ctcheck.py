@@ -26,6 +26,13 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   src ADDR :: N        bg_ct_src4/6 counter of ADDR (0 when absent)
   live :: N            bg_ct_live
   count :: N           entries in bg_ct4 + bg_ct6
+  forget PROTO A APORT B BPORT   delete an entry behind conntrack's back
+                       (what an LRU eviction does)
+  armed :: N           bg_ct_timer's "armed" word
+
+Expressions may also use q4(SRC, DST, PROTO, SPORT, DPORT) and q6(...):
+the IP + L4 header bytes an ICMP error quotes (PROTO 6, 17, 1 or 58; an
+ICMP echo request with identifier SPORT for 1 and 58).
 """
 import argparse
 import ipaddress
@@ -51,12 +58,34 @@ ENTRY_SIZE = 104
 SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
 
 
+def q4(src, dst, proto, sport, dport):
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+
+    l4 = {6: lambda: TCP(sport=sport, dport=dport, flags="S"),
+          17: lambda: UDP(sport=sport, dport=dport),
+          1: lambda: ICMP(type=8, id=sport)}[proto]()
+    return bytes(IP(src=src, dst=dst) / l4)
+
+
+def q6(src, dst, proto, sport, dport):
+    from scapy.layers.inet import TCP, UDP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
+
+    l4 = {6: lambda: TCP(sport=sport, dport=dport, flags="S"),
+          17: lambda: UDP(sport=sport, dport=dport),
+          58: lambda: ICMPv6EchoRequest(id=sport)}[proto]()
+    return bytes(IPv6(src=src, dst=dst) / l4)
+
+
+EVAL_NS = dict(vars(pkt), q4=q4, q6=q6)
+
+
 class Checker:
     def __init__(self, bpffs, progs):
         g = os.path.join(bpffs, "tc", "globals")
         self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
             "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
-            "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx")}
+            "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx", "bg_ct_timer")}
         self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
                   for n in ("ingress", "egress", "sweep")}
         self.errors = 0
@@ -137,7 +166,7 @@ class Checker:
                     iif = int(v)
                 elif k == "if":
                     ifi = int(v)
-            frame = eval(expr, vars(pkt))  # noqa: S307 (test input)
+            frame = eval(expr, EVAL_NS)  # noqa: S307 (test input)
             cls, ret, same = self.run("ingress" if op == "in" else "egress",
                                       frame, iif, ifi)
             if ret != -1:
@@ -188,6 +217,12 @@ class Checker:
         elif op == "live":
             v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", 0), 8)
             got = str(struct.unpack("<q", v)[0])
+        elif op == "forget":
+            mname, k, _ = self.key(*[int(x) if x.isdigit() else x for x in rest.split()])
+            bpfrun.map_delete(self.m[mname], k)
+        elif op == "armed":
+            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), 32)
+            got = str(struct.unpack_from("<Q", v, 16)[0])
         elif op == "count":
             got = str(self.count())
         else:

@@ -4,11 +4,14 @@
 
 usage: fwcheck.py --bpffs DIR [--ifindex N]
     stdin:  one packet per line as hex ('#' lines and blank lines skipped)
-    stdout: "VERDICT RULE SAME|CHANGED" per packet, e.g. "XDP_DROP 3 SAME"
+    stdout: "VERDICT RULE SAME|CHANGED|NOMETA|BADMETA" per packet,
+            e.g. "XDP_DROP 3 SAME"
 
 The rule id comes from the per-rule hit counters of the active generation
 (the one counter that moved), so the program is observed exactly as it
-runs; SAME says the output frame equals the input frame byte for byte.
+runs; SAME says the output frame equals the input frame byte for byte and,
+for a packet passed by a rule or the default policy, that the XDP metadata
+in front of it (struct bg_xdp_meta, for TC) names that same rule.
 """
 import argparse
 import glob
@@ -20,8 +23,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfrun  # noqa: E402
 
 HITS_PER_GEN = 8193
+META_LEN = 8  # struct bg_xdp_meta
 NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX",
          4: "XDP_REDIRECT"}
+
+
+def judge(ret, rule, pkt, out):
+    """SAME, or what differs: the frame, or the metadata of a passed packet."""
+    if len(out) == len(pkt) + META_LEN and out[META_LEN:] == pkt:
+        meta_rule = struct.unpack("<IHH", out[:META_LEN])[0]
+        if ret == 2 and rule.isdigit() and meta_rule == int(rule):
+            return "SAME"
+        return "BADMETA(%d)" % meta_rule
+    if out != pkt:
+        return "CHANGED"
+    # Passed by a rule (or the default): TC must get the rule id.
+    if ret == 2 and rule.isdigit():
+        return "NOMETA"
+    return "SAME"
 
 
 def main():
@@ -63,8 +82,7 @@ def main():
         moved = [i for i in range(len(after)) if after[i] != before[i]]
         before = after
         rule = str(moved[0]) if len(moved) == 1 else "none" if not moved else "many"
-        print(NAMES.get(ret, str(ret)), rule, "SAME" if out == pkt else "CHANGED",
-              flush=True)
+        print(NAMES.get(ret, str(ret)), rule, judge(ret, rule, pkt, out), flush=True)
 
 
 if __name__ == "__main__":

@@ -272,6 +272,10 @@ def main():
             before = after
             got = "%s %s" % ({1: "block", 2: "pass"}.get(ret, "ret%d" % ret),
                              moved[0] if len(moved) == 1 else moved)
+            # A passed frame carries struct bg_xdp_meta {rule_id, ...} in front.
+            if ret == 2 and len(out) == len(data) + 8 and \
+                    struct.unpack("<I", out[:4])[0] == (moved[0] if len(moved) == 1 else -1):
+                out = out[8:]
             if got != ref[n] or out != data:
                 print("seed %d: packet %s: kernel '%s', reference '%s'%s\n--- ruleset\n%s"
                       % (seed, query.split("\n")[n], got, ref[n],
