@@ -18,7 +18,8 @@ sweep has not removed yet are not listed.
   --flush      delete the listed flows (all of them without --src)
   --json       an array of objects: proto, state, src, dst, sport, dport,
                packets {orig, reply}, bytes {orig, reply}, rule, age,
-               expires, flags
+               expires, flags, assured, local (ends in a local socket),
+               socket_cookie (the local socket; 0 for forwarded flows)
   -h, --help   this text
 EOF2
 }
@@ -122,6 +123,7 @@ BEGIN {
 	match(v, /"last_ns":[0-9]+/); last = substr(v, RSTART + 10, RLENGTH - 10) + 0
 	match(v, /"first_ns":[0-9]+/); first = substr(v, RSTART + 11, RLENGTH - 11) + 0
 	match(v, /"rule_id":[0-9]+/); rule = substr(v, RSTART + 10, RLENGTH - 10) + 0
+	match(v, /"sock_cookie":[0-9]+/); cookie = substr(v, RSTART + 14, RLENGTH - 14)
 	match(v, /"packets":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 11, RLENGTH - 12), pk, ",")
 	match(v, /"bytes":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 9, RLENGTH - 10), by, ",")
 	if (proto == 6) ti = state
@@ -133,7 +135,7 @@ BEGIN {
 	else { s = a0; d = a1; sp = p0; dp = p1 }
 	pname = proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmp6" : proto
 	st = (state >= 1 && state <= 9) ? sname[state] : "none"
-	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"family\":%d,\"key\":\"%s\"}\n", pname, st, s, d, sp, dp, pk[1], pk[2], by[1], by[2], rule, (now - first) / 1e9, left, flags, fam, $2
+	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"assured\":%s,\"local\":%s,\"socket_cookie\":%s,\"family\":%d,\"key\":\"%s\"}\n", pname, st, s, d, sp, dp, pk[1], pk[2], by[1], by[2], rule, (now - first) / 1e9, left, flags, (int(flags / 4) % 2) ? "true" : "false", (int(flags / 8) % 2) ? "true" : "false", cookie, fam, $2
 }' | jq -s --arg src "$src" '
 	map(select($src == "" or .src == $src or .dst == $src))')
 
@@ -154,5 +156,5 @@ if ((json)); then
 	jq 'map(del(.key, .family))' <<<"$list"
 	exit 0
 fi
-jq -r '.[] | "\(.proto) \(.state) src=\(.src) dst=\(.dst) sport=\(.sport) dport=\(.dport) packets=\(.packets.orig)/\(.packets.reply) bytes=\(.bytes.orig)/\(.bytes.reply) rule=\(.rule) age=\(.age)s expires=\(.expires)s"' <<<"$list"
+jq -r '.[] | "\(.proto) \(.state) src=\(.src) dst=\(.dst) sport=\(.sport) dport=\(.dport) packets=\(.packets.orig)/\(.packets.reply) bytes=\(.bytes.orig)/\(.bytes.reply) rule=\(.rule) age=\(.age)s expires=\(.expires)s" + (if .assured then " [ASSURED]" else "" end) + (if .local then " [LOCAL]" else "" end)' <<<"$list"
 printf '%s flow(s)\n' "$(jq length <<<"$list")"
