@@ -130,8 +130,12 @@ static __always_inline int bg_parse_eth(struct bg_cursor *c, struct bg_pkt *p,
 			return BG_PARSE_MALFORMED;
 		if ((void *)(vh + 1) > c->end)
 			return BG_PARSE_MALFORMED;
-		p->vlan_id[p->vlan_depth & (BG_MAX_VLAN - 1)] =
-			bpf_ntohs(vh->tci) & 0x0fff;
+		/* Constant indexes: the 6.1 verifier rejects a variable one
+		 * into a stack array. */
+		if (p->vlan_depth == 0)
+			p->vlan_id[0] = bpf_ntohs(vh->tci) & 0x0fff;
+		else
+			p->vlan_id[1] = bpf_ntohs(vh->tci) & 0x0fff;
 		p->vlan_depth++;
 		type = vh->encap_proto;
 		c->pos = vh + 1;

@@ -56,6 +56,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	inet_ntop(af, e->daddr, dst, sizeof(dst));
 	if (!if_indextoname(e->ifindex, ifname))
 		ifname[0] = '\0';
+	/* Interface names may hold '"' or '\\': keep the JSON valid. */
+	for (char *c = ifname; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			*c = '_';
 	printf("{\"ts_ns\":%llu,\"rule\":%u,\"action\":\"%s\",\"ifindex\":%u,"
 	       "\"iface\":\"%s\",\"proto\":%u,\"src\":\"%s\",\"dst\":\"%s\","
 	       "\"sport\":%u,\"dport\":%u,\"len\":%u}\n",
@@ -94,12 +98,28 @@ int main(int argc, char **argv)
 		case 'b':
 			bpffs = optarg;
 			break;
-		case 'c':
-			max_events = strtol(optarg, NULL, 10);
+		case 'c': {
+			char *end;
+
+			max_events = strtol(optarg, &end, 10);
+			if (*end || max_events < 1) {
+				fprintf(stderr, "bg-events: --count needs a "
+						"number >= 1\n");
+				return 2;
+			}
 			break;
-		case 't':
-			timeout = strtod(optarg, NULL);
+		}
+		case 't': {
+			char *end;
+
+			timeout = strtod(optarg, &end);
+			if (*end || timeout < 0) {
+				fprintf(stderr, "bg-events: --timeout needs "
+						"seconds >= 0\n");
+				return 2;
+			}
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -131,6 +151,7 @@ int main(int argc, char **argv)
 	if (!rb) {
 		fprintf(stderr, "bg-events: cannot map %s: %s\n", path,
 			strerror(errno));
+		close(fd);
 		return 1;
 	}
 	signal(SIGINT, on_signal);
