@@ -19,8 +19,8 @@ EOF2
 runtime=(bpftool iproute2 jq libbpf1 bsdextrautils)
 build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
-	iperf3 socat ethtool shellcheck clang-format qemu-system-x86
-	busybox-static cpio)
+	iperf3 ethtool shellcheck clang-format qemu-system-x86
+	busybox-static cpio conntrack nftables socat)
 
 case ${1:---all} in
 -h | --help)

@@ -106,10 +106,9 @@ hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
 		 | {id: (.key - $lo),
 		    packets: ([.values[].value.packets] | add),
 		    bytes: ([.values[].value.bytes] | add)}]')
-rules=$(jq -c -n --argjson info "$rinfo" --argjson hits "$hits" \
-	--argjson rs "$ruleset" '
-	($info | map({(.id | tostring): .}) | add // {}) as $i
-	| $hits | sort_by(.id) | map(. as $h
+rules=$(printf '%s\n' "$rinfo" "$hits" | jq -c -s --argjson rs "$ruleset" '
+	(.[0] | map({(.id | tostring): .}) | add // {}) as $i
+	| .[1] | sort_by(.id) | map(. as $h
 		| if .id == 0 then
 			{id: 0, line: null, label: "default policy",
 			 action: $rs.default, iface: ""}
@@ -138,22 +137,27 @@ conntrack_json()
 		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
 		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
 		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11"}')
-	jq -n -c --argjson f "$flows" --argjson c4 "$cap4" --argjson c6 "$cap6" \
+	# The flow list goes through stdin: a busy table outgrows the size
+	# of one command-line argument.
+	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \
 		--argjson live "$live" --argjson limit "$limit" \
 		--argjson stats "$stats" '
-		{flows: ($f | length), live_entries: $live,
+		{flows: length, live_entries: $live,
 		 capacity: {inet: $c4, inet6: $c6},
 		 limit: (if $limit == 0 then null else $limit end),
-		 per_state: ($f | group_by(.proto + "/" + .state)
+		 per_state: (group_by(.proto + "/" + .state)
 			| map({(.[0].proto + "/" + .[0].state): length}) | add // {}),
-		 counters: $stats}'
+		 counters: $stats}' <<<"$flows"
 }
 
-status=$(jq -n --arg bpffs "$FW_BPFFS" --argjson ifaces "$(ifaces_json)" \
-	--argjson ruleset "$ruleset" --argjson counters "$counters" \
-	--argjson rules "$rules" --argjson ct "$(conntrack_json)" \
-	'{bpffs: $bpffs, interfaces: $ifaces, ruleset: $ruleset,
-	  counters: $counters, rules: $rules, conntrack: $ct}')
+# One object from parts; the parts come through stdin (a ruleset of
+# thousands of rules outgrows a command-line argument).
+status=$({
+	ifaces_json
+	printf '%s\n' "$ruleset" "$counters" "$rules"
+	conntrack_json
+} | jq -s --arg bpffs "$FW_BPFFS" '{bpffs: $bpffs, interfaces: .[0],
+	ruleset: .[1], counters: .[2], rules: .[3], conntrack: .[4]}')
 
 if ((json)); then
 	printf '%s\n' "$status"

@@ -108,12 +108,23 @@ esac
 # A first run that fails half way must not leave maps behind.
 fresh=1
 bg_have_maps && fresh=0
+ct_attached=0 created_clsact=0
 cleanup_fresh()
 {
-	if [[ $? != 0 && $fresh == 1 && $(bg_iface_count || echo 0) == 0 ]]; then
+	local rc=$?
+	((rc != 0)) || return 0
+	# Never leave a half-attached interface: conntrack without the firewall.
+	if ((ct_attached)) && [[ -z $(bg_iface_lookup "$ifindex" || true) ]]; then
+		bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
+		bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
+		((created_clsact)) && tc qdisc del dev "$iface" clsact 2>/dev/null
+	fi
+	if [[ $fresh == 1 && $(bg_iface_count || echo 0) == 0 ]]; then
 		bg_remove_pins
 	fi
+	return 0
 }
+ifindex=""
 trap cleanup_fresh EXIT
 
 pin=$(bg_load_prog xdp_firewall.o xdp_firewall)
@@ -124,6 +135,29 @@ if ((keep_running)); then
 else
 	bg_apply_ruleset "$rules"
 fi
+
+# Connection tracking on TC ingress and egress first: by the time the
+# firewall's phase 0 looks, the flows already open on this interface have
+# been picked up from their egress segments (attaching the firewall first
+# would drop their replies until then). Only a clsact qdisc this run
+# creates is ours to remove.
+ifindex=$(bg_ifindex "$iface")
+flags=0
+prev=$(bg_iface_lookup "$ifindex" || true)
+[[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
+ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
+ct_out=$(dirname "$ct_in")/bg_ct_egress
+if [[ $(bg_clsact_ensure "$iface") == 1 ]]; then
+	flags=$((flags | 1))
+	created_clsact=1
+fi
+bg_ct_ifidx_set "$ifindex"
+ct_attached=1
+bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
+bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
+bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
+# Give open flows a moment to send a segment and be picked up.
+[[ $cur_id == "$prog_id" ]] || sleep "${BG_PICKUP_WAIT:-0.5}"
 
 if [[ $cur_id == "$prog_id" && $cur_mode == "$mode_num" ]]; then
 	bg_info "$iface: xdp_firewall already attached (prog $prog_id, $mode)"
@@ -146,21 +180,6 @@ else
 	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
 fi
 
-# Connection tracking on TC ingress and egress (the firewall's phase 0
-# reads its table). Only a clsact qdisc this run creates is ours to remove.
-ifindex=$(bg_ifindex "$iface")
-flags=0
-prev=$(bg_iface_lookup "$ifindex" || true)
-[[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
-ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
-ct_out=$(dirname "$ct_in")/bg_ct_egress
-if [[ $(bg_clsact_ensure "$iface") == 1 ]]; then
-	flags=$((flags | 1))
-fi
-bg_ct_ifidx_set "$ifindex"
-bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
-bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
-bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
 if ! bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface"; then
 	ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
 	bg_die "could not record $iface in bg_ifaces; detached again"
