@@ -7,7 +7,7 @@ usage: randfw.py --repo DIR --bpffs DIR [--seeds N] [--first-seed S]
 
 For each seed: write a random ruleset (CIDRs that overlap a lot, negation,
 tables mixing families, inline lists, inet/inet6, "on IFACE", protocols,
-port lists and ranges, default policy), load it with the project's own scripts/lib.sh (as up.sh does),
+port lists and ranges, connection states, default policy), load it with the project's own scripts/lib.sh (as up.sh does),
 then run random frames through the pinned xdp_firewall with
 BPF_PROG_TEST_RUN and compare verdict and rule id with
 `fwmapgen --eval`. Prints one line per seed; exits 1 on the first
@@ -143,6 +143,9 @@ def gen_ruleset(rng, ifaces):
                 allowed &= fams_of(nets)
             if ports:
                 words += ["port", ports]
+        if rng.random() < 0.2:
+            words += ["state", ",".join(rng.sample(
+                ["new", "established", "related", "invalid"], rng.randint(1, 2)))]
         # A rule whose addresses leave no family is an error: draw again.
         if not allowed:
             continue
@@ -151,16 +154,17 @@ def gen_ruleset(rng, ifaces):
     return "\n".join(lines) + "\n"
 
 
-def frame(rng, src, dst, proto, sport, dport, frag):
-    """An Ethernet frame; frag: a non-first fragment (no L4 header)."""
+def frame(rng, src, dst, proto, sport, dport, frag, invalid=False):
+    """An Ethernet frame; frag: a non-first fragment (no L4 header);
+    invalid: TCP with an impossible flag combination (SYN+FIN)."""
     payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 16)))
     if frag:
         l4 = payload + bytes(8)
     elif proto == 17:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     elif proto == 6:
-        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 2, 8192, 0,
-                         0) + payload
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4,
+                         3 if invalid else 2, 8192, 0, 0) + payload
     elif proto in (1, 58):
         l4 = struct.pack("!BBHHH", 8 if proto == 1 else 128, 0, 0, 1, 1) + payload
     else:
@@ -184,8 +188,11 @@ def frame(rng, src, dst, proto, sport, dport, frag):
     return eth + tags + b"\x86\xdd" + ip + l4
 
 
-def packet_spec(iface, proto, src, dst, sport, dport, frag):
-    """The same packet in fwmapgen --eval syntax."""
+def packet_spec(iface, proto, src, dst, sport, dport, frag, invalid=False):
+    """The same packet in fwmapgen --eval syntax. The connection table is
+    empty, so the firewall's class is new, or invalid for impossible TCP
+    flags (established and related never reach the rules: phase 0 passes
+    them first)."""
     name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(proto, str(proto))
 
     def ep(a, port):
@@ -194,10 +201,11 @@ def packet_spec(iface, proto, src, dst, sport, dport, frag):
         return ("[%s]:%d" if a.version == 6 else "%s:%d") % (a, port)
 
     has_ports = proto in (6, 17) and not frag
-    return "%s%s %s -> %s%s\n" % (
+    return "%s%s %s -> %s%s%s\n" % (
         "on %s " % iface if iface else "", name,
         ep(src, sport if has_ports else None),
-        ep(dst, dport if has_ports else None), " frag" if frag else "")
+        ep(dst, dport if has_ports else None), " frag" if frag else "",
+        " state invalid" if invalid else "")
 
 
 def load(repo, rules):
@@ -257,14 +265,16 @@ def main():
             iface = rng.choice(ifaces) if ifaces else None
             proto = rng.choice([6, 6, 17, 17, 1 if fam == 4 else 58, 47, 253])
             frag = rng.random() < 0.1
-            pkts.append((iface, proto, src, dst, rand_port(rng), rand_port(rng), frag))
+            invalid = proto == 6 and not frag and rng.random() < 0.15
+            pkts.append((iface, proto, src, dst, rand_port(rng), rand_port(rng), frag,
+                         invalid))
         query = "".join(packet_spec(*p) for p in pkts)
         ref = subprocess.run([fwmapgen, "--eval", rules], input=query,
                              capture_output=True, text=True, check=True).stdout.split("\n")
 
         before = counters()
-        for n, (iface, proto, src, dst, sport, dport, frag) in enumerate(pkts):
-            data = frame(rng, src, dst, proto, sport, dport, frag)
+        for n, (iface, proto, src, dst, sport, dport, frag, invalid) in enumerate(pkts):
+            data = frame(rng, src, dst, proto, sport, dport, frag, invalid)
             runner = bpfrun.ProgRunner(prog, ingress_ifindex=ifindex.get(iface))
             ret, out, _ = runner.run(data)
             after = counters()
