@@ -15,7 +15,7 @@ Build a lab (namespaces bgdemo-edge and bgdemo-net joined by a veth pair,
 addresses from 192.0.2.0/24 and 2001:db8:d::/64, a private bpffs under
 /run), bring bpfguard up on the edge with the default ruleset, send
 real traffic (ping, HTTP with curl, spoofed martian sources with hping3),
-print status.sh, and tear everything down again.
+print status.sh and conntrack.sh, and tear everything down again.
 
   --keep      leave the lab up (tear down later with: $BG_PROG --down)
   --down      tear down a lab left by --keep
@@ -115,6 +115,9 @@ step "why: fwmapgen --explain"
 
 step "status.sh"
 edge "$SCRIPTS/status.sh"
+
+step "conntrack.sh: the flows tc_conntrack tracks"
+edge "$SCRIPTS/conntrack.sh"
 
 if ((keep)); then
 	step "lab kept: FW_BPFFS=$FW_BPFFS nsenter --net=/run/netns/$EDGE $SCRIPTS/status.sh"
