@@ -173,24 +173,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # Capacity: a 100,000-entry blocklist (half IPv4 /32s, half IPv6 /64s):
 # compile, load, and switch away again (which purges its generation), with
 # the kernel memory it holds while loaded (unreclaimable slab delta).
-mkblocklist()
-{
-	python3 - "$1" <<'PY'
-import ipaddress, random, sys
-r = random.Random(7)
-with open(sys.argv[1], "w") as f:
-    for i in range(100000):
-        if i % 2:
-            f.write("%s\n" % ipaddress.ip_address(0xC6336400 + r.randrange(1 << 20)))
-        else:
-            f.write("2001:db8:%x:%x::/64\n" % (r.randrange(65536), r.randrange(65536)))
-PY
-}
 slab_kb() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-mkblocklist "$work/block.txt"
+python3 "$BG_ROOT/bench/mkblocklist.py" "$work/block.txt"
 printf 'table <block> file "block.txt"\nblock from <block>\n' >"$work/big.rules"
 echo "pass from any" >"$work/small.rules"
 bg_apply_ruleset "$work/small.rules"

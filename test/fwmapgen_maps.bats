@@ -112,17 +112,8 @@ check_batch()
 }
 
 @test "a 100,000-entry table loads, classifies, and is purged by the next switch" {
-	/usr/bin/python3 - "$BG_TMP/big.txt" <<-'PY'
-		import ipaddress, random, sys
-		r = random.Random(3)
-		with open(sys.argv[1], "w") as f:
-		    for i in range(100000):
-		        if i % 2:
-		            f.write("%s\n" % ipaddress.ip_address(0xC6336400 + r.randrange(1 << 20)))
-		        else:
-		            f.write("2001:db8:%x:%x::/64\n" % (r.randrange(65536), r.randrange(65536)))
-		    f.write("192.0.2.55\n")
-	PY
+	"$PY" "$BG_REPO/bench/mkblocklist.py" "$BG_TMP/big.txt" 100000 3
+	echo 192.0.2.55 >>"$BG_TMP/big.txt"
 	rules=$(ruleset big <<-'EOF'
 		table <block> file "big.txt"
 		block from <block>
