@@ -597,6 +597,9 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 	    p.l4_proto == IPPROTO_TCP)
 		uncount(p.family, &k, &e);
 
+	/* last_ns first: a reader pairing the new state with the old
+	 * timestamp could see a short timeout expire early. */
+	ep->last_ns = now;
 	ep->state = e.state;
 	ep->flags = e.flags;
 	ep->pad[0] = e.pad[0];
@@ -606,7 +609,6 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 	ep->td_maxwin[1] = e.td_maxwin[1];
 	ep->td_wscale[0] = e.td_wscale[0];
 	ep->td_wscale[1] = e.td_wscale[1];
-	ep->last_ns = now;
 	if (dir == BG_CT_DIR_ORIG) {
 		__sync_fetch_and_add(&ep->packets[0], 1);
 		__sync_fetch_and_add(&ep->bytes[0], skb->len);

@@ -365,7 +365,7 @@ static __always_inline __u32 fw_ct_class(void *data, void *data_end,
 	struct bg_ct_entry *e;
 	union bg_ct_key k;
 	__u32 zero = 0, cls;
-	int side, origin;
+	int side, origin, syn, tcp;
 
 	*pass = 0;
 	if (bg_ct_icmp_err_key(data, data_end, p, &k) >= 0) {
@@ -378,12 +378,37 @@ static __always_inline __u32 fw_ct_class(void *data, void *data_end,
 		side = bg_ct_pkt_key(p, &k);
 		if (side < 0)
 			return BG_CT_NEW;
+		syn = (p->flags & BG_PKT_L4) && p->l4_proto == IPPROTO_TCP &&
+		      (p->tcp_flags & (BG_TCP_SYN | BG_TCP_ACK)) == BG_TCP_SYN;
 		e = bg_ct_lookup(p->family, &k);
-		if (!e)
+		if (!e) {
+			/* A TCP segment other than a SYN of a flow nobody
+			 * opened: a scan or a stale peer, not a new flow. */
+			if (p->l4_proto == IPPROTO_TCP &&
+			    (p->flags & BG_PKT_L4) && !syn)
+				return BG_CT_INVALID;
 			return BG_CT_NEW;
+		}
+		/* A SYN opens a flow: the rules decide it again, whatever
+		 * an old entry for the same tuple says (a closed flow
+		 * reopened, a retransmission before any reply). A SYN
+		 * inside a live flow is an attack, not a packet of it, and
+		 * so is anything but a SYN of a flow that was reset. */
+		if (syn) {
+			if (e->state == BG_CTS_TIME_WAIT ||
+			    e->state == BG_CTS_CLOSE ||
+			    e->state == BG_CTS_SYN_SENT ||
+			    e->state == BG_CTS_SYN_RECV)
+				return BG_CT_NEW;
+			return BG_CT_INVALID;
+		}
+		tcp = p->l4_proto == IPPROTO_TCP;
+		if (e->state == BG_CTS_CLOSE)
+			return BG_CT_INVALID;
 		origin = (e->flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
+		/* Before any reply the initiator sends nothing but SYNs. */
 		if (side == origin && !(e->flags & BG_CTF_SEEN_REPLY))
-			return BG_CT_NEW;
+			return tcp ? BG_CT_INVALID : BG_CT_NEW;
 		cls = BG_CT_ESTABLISHED;
 	}
 	/* An ICMP error quoting no flow is not related to anything. */

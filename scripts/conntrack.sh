@@ -140,14 +140,15 @@ BEGIN {
 	map(select($src == "" or .src == $src or .dst == $src))')
 
 if ((flush)); then
-	jq -r '.[] | "map delete pinned \(if .family == 4 then "bg_ct4" else "bg_ct6" end) key hex \(.key)"' \
-		<<<"$list" | sed "s|pinned |pinned $BG_PIN_DIR/|" >"${TMPDIR:-/tmp}/bgflush.$$"
-	n=$(wc -l <"${TMPDIR:-/tmp}/bgflush.$$")
-	if ((n > 0)); then
-		bpftool batch file "${TMPDIR:-/tmp}/bgflush.$$" >/dev/null ||
-			bg_warn "some flows were gone already"
-	fi
-	rm -f "${TMPDIR:-/tmp}/bgflush.$$"
+	# One delete at a time: a flow may end on its own meanwhile. The live
+	# and per-source counters are reconciled by the next kernel sweep.
+	n=0
+	while read -r table key; do
+		# shellcheck disable=SC2086 # one argument per key byte
+		bpftool map delete pinned "$BG_PIN_DIR/$table" key hex $key \
+			2>/dev/null && n=$((n + 1))
+	done < <(jq -r '.[] | "\(if .family == 4 then "bg_ct4" else "bg_ct6" end) \(.key)"' \
+		<<<"$list")
 	bg_info "flushed $n flow(s)"
 	exit 0
 fi

@@ -280,6 +280,7 @@ bg_iface_prune()
 		bg_iface_exists_index "$idx" && continue
 		bpftool map delete pinned "$(bg_map bg_ifaces)" key hex $key \
 			2>/dev/null || true
+		bg_ct_ifidx_del "$idx"
 	done < <(bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
 		jq -r --arg ns "$netns" '.[] |
 			select((.formatted.key.netns | tostring) == $ns) |

@@ -117,7 +117,10 @@ cleanup_fresh()
 	if ((ct_attached)) && [[ -z $(bg_iface_lookup "$ifindex" || true) ]]; then
 		bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
 		bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-		((created_clsact)) && tc qdisc del dev "$iface" clsact 2>/dev/null
+		bg_ct_ifidx_del "$ifindex"
+		if ((created_clsact)); then
+			tc qdisc del dev "$iface" clsact 2>/dev/null || true
+		fi
 	fi
 	if [[ $fresh == 1 && $(bg_iface_count || echo 0) == 0 ]]; then
 		bg_remove_pins

@@ -4,8 +4,8 @@
 
 usage: fwcheck.py --bpffs DIR [--ifindex N]
     stdin:  one packet per line as hex ('#' lines and blank lines skipped)
-    stdout: "VERDICT RULE SAME|CHANGED|NOMETA|BADMETA" per packet,
-            e.g. "XDP_DROP 3 SAME"
+    stdout: "VERDICT RULE SAME|CT|CHANGED|NOMETA|BADMETA" per packet,
+            e.g. "XDP_DROP 3 SAME"; "XDP_PASS none CT": passed by phase 0
 
 The rule id comes from the per-rule hit counters of the active generation
 (the one counter that moved), so the program is observed exactly as it
@@ -24,6 +24,7 @@ import bpfrun  # noqa: E402
 
 HITS_PER_GEN = 8193
 META_LEN = 8  # struct bg_xdp_meta
+META_F_CT = 1 << 2  # BG_META_F_CT
 NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX",
          4: "XDP_REDIRECT"}
 
@@ -31,9 +32,12 @@ NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX",
 def judge(ret, rule, pkt, out):
     """SAME, or what differs: the frame, or the metadata of a passed packet."""
     if len(out) == len(pkt) + META_LEN and out[META_LEN:] == pkt:
-        meta_rule = struct.unpack("<IHH", out[:META_LEN])[0]
+        meta_rule, meta_flags, _ = struct.unpack("<IHH", out[:META_LEN])
         if ret == 2 and rule.isdigit() and meta_rule == int(rule):
             return "SAME"
+        # Passed by phase 0 (conntrack): no rule counter moved.
+        if ret == 2 and rule == "none" and meta_flags & META_F_CT:
+            return "CT"
         return "BADMETA(%d)" % meta_rule
     if out != pkt:
         return "CHANGED"
