@@ -5,6 +5,7 @@
 # Everything happens in a private bpffs; nothing is attached to any
 # interface and no packet leaves the test-run harness.
 set -euo pipefail
+# shellcheck disable=SC2034 # read by lib.sh
 BG_PROG=bench
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
@@ -60,6 +61,7 @@ mkdir "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
 FW_BPFFS=$work/bpffs
 bg_setup_bpffs mount
+# shellcheck disable=SC2034 # read by lib.sh
 BG_QUIET=1
 
 # Median ns/run of 5 runs of program $1 on packet file $2.

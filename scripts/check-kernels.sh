@@ -294,24 +294,32 @@ check_vm() {
 	label=${kver%-amd64}
 	info "guest kernel $kver (Debian $(sed -n 's/^BGCHECK KERNEL [^ ]* \(.*\)/\1/p' "$clean" | head -n 1))"
 
-	for obj in "$@"; do
-		name=$(basename "$obj")
-		if grep -qxF "BGCHECK OK $name" "$clean"; then
-			echo "$label: OK $name"
-		elif grep -qxF "BGCHECK FAIL $name" "$clean"; then
-			echo "$label: FAIL $name"
-			print_log "$name" "$clean"
-			FAILURES=$((FAILURES + 1))
-		else
-			echo "$label: FAIL $name (no result: the VM stopped before it)"
-			FAILURES=$((FAILURES + 1))
-		fi
-	done
+	report "$label" "$clean" "$@"
 	if ! grep -qxF "BGCHECK DONE" "$clean"; then
 		echo "$label: FAIL VM did not reach BGCHECK DONE (qemu exit $rc); console tail:"
 		tail -n 30 "$console" | tr -d '\r' | sed "s/^/$LOG_INDENT/"
 		FAILURES=$((FAILURES + 1))
 	fi
+}
+
+# report LABEL RESULTS OBJ...: one line per object from the BGCHECK lines
+# of RESULTS (guest console or host run); counts FAILURES.
+report() {
+	local label=$1 results=$2 obj name
+	shift 2
+	for obj in "$@"; do
+		name=$(basename "$obj")
+		if grep -qxF "BGCHECK OK $name" "$results"; then
+			echo "$label: OK $name"
+		elif grep -qxF "BGCHECK FAIL $name" "$results"; then
+			echo "$label: FAIL $name"
+			print_log "$name" "$results"
+			FAILURES=$((FAILURES + 1))
+		else
+			echo "$label: FAIL $name (no result: the run stopped before it)"
+			FAILURES=$((FAILURES + 1))
+		fi
+	done
 }
 
 # host_inner BPFFS OBJ...: runs inside a private mount namespace (see
@@ -341,7 +349,7 @@ host_inner() {
 
 # check_host OBJ...: load on the running kernel (counts FAILURES).
 check_host() {
-	local out label obj name
+	local out label
 	[[ $(id -u) -eq 0 ]] || die "loading BPF on the host needs root"
 	HOST_BPFFS=$(mktemp -d "${TMPDIR:-/tmp}/bpfguard-bpffs.XXXXXX")
 	mount -t bpf bpf "$HOST_BPFFS" || die "cannot mount a bpffs on $HOST_BPFFS"
@@ -353,19 +361,7 @@ check_host() {
 		bash "$SELF" --_host-inner "$HOST_BPFFS" "$@" >"$out" 2>&1 ||
 		die "private mount namespace failed: $(tail -n 1 "$out")"
 	label="host $(uname -r)"
-	for obj in "$@"; do
-		name=$(basename "$obj")
-		if grep -qxF "BGCHECK OK $name" "$out"; then
-			echo "$label: OK $name"
-		elif grep -qxF "BGCHECK FAIL $name" "$out"; then
-			echo "$label: FAIL $name"
-			print_log "$name" "$out"
-			FAILURES=$((FAILURES + 1))
-		else
-			echo "$label: FAIL $name (no result)"
-			FAILURES=$((FAILURES + 1))
-		fi
-	done
+	report "$label" "$out" "$@"
 }
 
 # ------------------------------------------------------------------- main

@@ -140,15 +140,22 @@ BEGIN {
 	map(select($src == "" or .src == $src or .dst == $src))')
 
 if ((flush)); then
-	# One delete at a time: a flow may end on its own meanwhile. The live
-	# and per-source counters are reconciled by the next kernel sweep.
-	n=0
-	while read -r table key; do
-		# shellcheck disable=SC2086 # one argument per key byte
-		bpftool map delete pinned "$BG_PIN_DIR/$table" key hex $key \
-			2>/dev/null && n=$((n + 1))
-	done < <(jq -r '.[] | "\(if .family == 4 then "bg_ct4" else "bg_ct6" end) \(.key)"' \
-		<<<"$list")
+	# One bpftool batch for all of them. A flow may end on its own
+	# meanwhile (gone either way), and bpftool stops a batch at the first
+	# failed command: only then go flow by flow. The live and per-source counters are
+	# reconciled by the next kernel sweep.
+	batch=$(mktemp "${TMPDIR:-/tmp}/bgflush.XXXXXX")
+	jq -r --arg d "$BG_PIN_DIR" '.[] | "map delete pinned \($d)/\(if .family == 4 then "bg_ct4" else "bg_ct6" end) key hex \(.key)"' \
+		<<<"$list" >"$batch"
+	n=$(wc -l <"$batch")
+	if ((n > 0)) && ! bpftool batch file "$batch" >/dev/null 2>&1; then
+		while read -r _ _ _ path _ _ key; do
+			# shellcheck disable=SC2086 # one argument per key byte
+			bpftool map delete pinned "$path" key hex $key 2>/dev/null ||
+				true
+		done <"$batch"
+	fi
+	rm -f "$batch"
 	bg_info "flushed $n flow(s)"
 	exit 0
 fi

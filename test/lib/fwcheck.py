@@ -47,46 +47,58 @@ def judge(ret, rule, pkt, out):
     return "SAME"
 
 
+class Firewall:
+    """The pinned xdp_firewall of a bpffs and its active generation's rule
+    counters: run() classifies one frame and says which rule decided it."""
+
+    def __init__(self, bpffs):
+        gdir = os.path.join(bpffs, "tc", "globals")
+        progs = glob.glob(os.path.join(bpffs, "bpfguard", "*", "xdp_firewall"))
+        if len(progs) != 1:
+            sys.exit("fwcheck: expected one pinned xdp_firewall, found %r" % progs)
+        self.prog = bpfrun.obj_get(progs[0])
+        self.hits = bpfrun.obj_get(os.path.join(gdir, "bg_fw_hits"))
+        active = bpfrun.obj_get(os.path.join(gdir, "bg_fw_active"))
+        gens = bpfrun.obj_get(os.path.join(gdir, "bg_fw_gens"))
+        gen = struct.unpack("<I", bpfrun.map_lookup(active, struct.pack("<I", 0), 8)[:4])[0]
+        ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), 240)
+        self.nids = struct.unpack("<I", ginfo[4:8])[0]
+        self.base = gen * HITS_PER_GEN
+        self.runners = {}
+        self.before = self.counters()
+
+    def counters(self):
+        out = []
+        for rid in range(self.nids + 1):
+            vals = bpfrun.map_lookup_percpu(self.hits, struct.pack("<I", self.base + rid), 16)
+            out.append(sum(struct.unpack("<Q", v[:8])[0] for v in vals))
+        return out
+
+    def run(self, pkt, ifindex=None):
+        """(retval, rule id as a string or "none"/"many", judge(...))."""
+        if ifindex not in self.runners:
+            self.runners[ifindex] = bpfrun.ProgRunner(self.prog, ingress_ifindex=ifindex)
+        ret, out, _ = self.runners[ifindex].run(pkt)
+        after = self.counters()
+        moved = [i for i in range(len(after)) if after[i] != self.before[i]]
+        self.before = after
+        rule = str(moved[0]) if len(moved) == 1 else "none" if not moved else "many"
+        return ret, rule, judge(ret, rule, pkt, out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bpffs", required=True)
     ap.add_argument("--ifindex", type=int, default=None)
     args = ap.parse_args()
 
-    globals_dir = os.path.join(args.bpffs, "tc", "globals")
-    progs = glob.glob(os.path.join(args.bpffs, "bpfguard", "*", "xdp_firewall"))
-    if len(progs) != 1:
-        sys.exit("fwcheck: expected one pinned xdp_firewall, found %r" % progs)
-    prog = bpfrun.obj_get(progs[0])
-    hits = bpfrun.obj_get(os.path.join(globals_dir, "bg_fw_hits"))
-    active = bpfrun.obj_get(os.path.join(globals_dir, "bg_fw_active"))
-    gens = bpfrun.obj_get(os.path.join(globals_dir, "bg_fw_gens"))
-
-    gen = struct.unpack("<I", bpfrun.map_lookup(active, struct.pack("<I", 0), 8)[:4])[0]
-    ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), 240)
-    nids = struct.unpack("<I", ginfo[4:8])[0]
-    base = gen * HITS_PER_GEN
-
-    def counters():
-        out = []
-        for rid in range(nids + 1):
-            vals = bpfrun.map_lookup_percpu(hits, struct.pack("<I", base + rid), 16)
-            out.append(sum(struct.unpack("<Q", v[:8])[0] for v in vals))
-        return out
-
-    runner = bpfrun.ProgRunner(prog, ingress_ifindex=args.ifindex)
-    before = counters()
+    fw = Firewall(args.bpffs)
     for line in sys.stdin:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        pkt = bytes.fromhex(line)
-        ret, out, _ = runner.run(pkt)
-        after = counters()
-        moved = [i for i in range(len(after)) if after[i] != before[i]]
-        before = after
-        rule = str(moved[0]) if len(moved) == 1 else "none" if not moved else "many"
-        print(NAMES.get(ret, str(ret)), rule, judge(ret, rule, pkt, out), flush=True)
+        ret, rule, verdict = fw.run(bytes.fromhex(line), args.ifindex)
+        print(NAMES.get(ret, str(ret)), rule, verdict, flush=True)
 
 
 if __name__ == "__main__":
