@@ -100,14 +100,14 @@ void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
 {
 	struct prefix p;
 	char fixed[INET6_ADDRSTRLEN + 8];
-	int len = n > 200 ? 200 : (int)n;
+	const char *text = EXCERPT(s, n);
 
 	switch (err) {
 	case ADDR_BAD_PREFIX:
 		prefix_parse(s, n, &p);
 		snprintf(buf, size,
-			 "bad prefix length in \"%.*s\" (%s allows /0 to /%d)",
-			 len, s, p.fam == BG_FAM_INET ? "IPv4" : "IPv6",
+			 "bad prefix length in \"%s\" (%s allows /0 to /%d)",
+			 text, p.fam == BG_FAM_INET ? "IPv4" : "IPv6",
 			 addr_bits(p.fam));
 		break;
 	case ADDR_HOST_BITS:
@@ -115,11 +115,11 @@ void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
 		clear_host_bits(&p);
 		prefix_format(&p, fixed, sizeof(fixed));
 		snprintf(buf, size,
-			 "host bits set in \"%.*s\" (did you mean %s?)", len, s,
+			 "host bits set in \"%s\" (did you mean %s?)", text,
 			 fixed);
 		break;
 	default:
-		snprintf(buf, size, "bad address \"%.*s\"", len, s);
+		snprintf(buf, size, "bad address \"%s\"", text);
 		break;
 	}
 }

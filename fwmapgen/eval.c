@@ -177,14 +177,14 @@ static int packet_endpoint(const char *s, size_t n, struct prefix *p,
 		goto bad;
 	if (has_port &&
 	    packet_port(colon + 1, (size_t)(s + n - colon - 1), port)) {
-		snprintf(err, size, "bad port in \"%.*s\" (0 to 65535)",
-			 n > 60 ? 60 : (int)n, s);
+		snprintf(err, size, "bad port in \"%s\" (0 to 65535)",
+			 EXCERPT(s, n));
 		return -1;
 	}
 	return has_port;
 bad:
-	snprintf(err, size, "bad address \"%.*s\" (no prefix length here)",
-		 n > 60 ? 60 : (int)n, s);
+	snprintf(err, size, "bad address \"%s\" (no prefix length here)",
+		 EXCERPT(s, n));
 	return -1;
 }
 
@@ -277,9 +277,8 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 			if (st < 0) {
 				snprintf(
 					err, size,
-					"bad state \"%.*s\" (new, established, related or invalid)",
-					wn[i + 1] > 40 ? 40 : (int)wn[i + 1],
-					w[i + 1]);
+					"bad state \"%s\" (new, established, related or invalid)",
+					EXCERPT(w[i + 1], wn[i + 1]));
 				return -1;
 			}
 			pk->state = st;

@@ -132,7 +132,25 @@ void *xcalloc(size_t n, size_t size);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrndup(const char *s, size_t n);
 void *grow(void *p, size_t *cap, size_t n, size_t size);
-char *slurp(const char *path, size_t *len);
+/*
+ * Size limits of what fwmapgen reads. A ruleset is held with a position
+ * per byte (9 bytes each), so it gets the smaller one; table files hold
+ * the big lists (100,000 entries are about 2 MiB).
+ */
+#define RULESET_MAX (16u << 20)
+#define RULESET_MAX_TEXT "16 MiB"
+#define TABLE_FILE_MAX (64u << 20)
+#define TABLE_FILE_MAX_TEXT "64 MiB"
+/* read_file() errors that are not errno values */
+#define READ_NOT_REGULAR (-1)
+#define READ_TOO_BIG (-2)
+int read_file(const char *path, size_t max, char **data, size_t *len);
+/* Input quoted in a message: this many bytes at most, escaped. */
+#define EXCERPT_MAX 32
+#define EXCERPT_SIZE (EXCERPT_MAX * 4 + sizeof("..."))
+const char *excerpt(const char *s, size_t n, char *buf);
+/* An excerpt in a buffer that lives until the end of the enclosing block */
+#define EXCERPT(s, n) excerpt((s), (n), (char[EXCERPT_SIZE]){ 0 })
 void die_at(const char *file, struct pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 void warn_at(const char *file, struct pos pos, const char *fmt, ...)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading logical lines, expanding macros and splitting into tokens. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,16 +106,13 @@ static struct lline *lfile_new_line(struct lfile *lf, int line)
 	return ll;
 }
 
-/* Returns 0, or an errno value when the file can't be read. */
-int lfile_read(const char *path, struct lfile *lf)
+/* Split the text of a ruleset into logical lines. */
+void lfile_read(const char *data, size_t len, struct lfile *lf)
 {
-	size_t len, off = 0;
+	size_t off = 0;
 	struct lline *ll = NULL;
 	int line = 0, cont = 0;
-	char *data = slurp(path, &len);
 
-	if (!data)
-		return errno;
 	memset(lf, 0, sizeof(*lf));
 	while (off < len) {
 		const char *nl = memchr(data + off, '\n', len - off);
@@ -128,8 +124,6 @@ int lfile_read(const char *path, struct lfile *lf)
 		cont = add_physical(ll, data + off, n, line);
 		off += n + 1;
 	}
-	free(data);
-	return 0;
 }
 
 /*

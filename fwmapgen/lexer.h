@@ -50,7 +50,7 @@ struct token {
 typedef const char *(*macro_fn)(void *ctx, const char *name, size_t n,
 				struct pos at);
 
-int lfile_read(const char *path, struct lfile *lf);
+void lfile_read(const char *data, size_t len, struct lfile *lf);
 void lline_push(struct lline *ll, char c, struct pos p);
 void lline_free(struct lline *ll);
 int is_blank(int c);

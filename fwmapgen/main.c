@@ -239,7 +239,7 @@ static int do_explain(const struct ruleset *rs, const char *packet)
 {
 	const struct rule *r;
 	struct packet pk;
-	char err[128];
+	char err[256];
 
 	if (packet_parse(packet, &pk, err, sizeof(err)))
 		usage_error("bad PACKET: %s", err);
@@ -261,7 +261,7 @@ static int do_eval(const struct ruleset *rs)
 {
 	static char obuf[1 << 16];
 	size_t cap = 0;
-	char *line = NULL, err[128];
+	char *line = NULL, err[256];
 	const struct rule *r;
 	struct packet pk;
 	long lineno = 0;

@@ -61,22 +61,25 @@ int accept_word(struct cursor *c, const char *word)
 	return 1;
 }
 
+/* The message text of a token; @size: at least DESCRIBE_SIZE. */
+#define DESCRIBE_SIZE (EXCERPT_SIZE + 16)
+
 static void describe(const struct token *t, char *buf, size_t size)
 {
-	int n = t->n > 60 ? 60 : (int)t->n;
+	const char *text = EXCERPT(t->s, t->n);
 
 	switch (t->type) {
 	case T_EOL:
 		snprintf(buf, size, "end of line");
 		break;
 	case T_STRING:
-		snprintf(buf, size, "string \"%.*s\"", n, t->s);
+		snprintf(buf, size, "string \"%s\"", text);
 		break;
 	case T_TABLE:
-		snprintf(buf, size, "<%.*s>", n, t->s);
+		snprintf(buf, size, "<%s>", text);
 		break;
 	case T_WORD:
-		snprintf(buf, size, "\"%.*s\"", n, t->s);
+		snprintf(buf, size, "\"%s\"", text);
 		break;
 	default:
 		snprintf(buf, size, "'%c'", t->s[0]);
@@ -86,7 +89,7 @@ static void describe(const struct token *t, char *buf, size_t size)
 
 void unexpected(struct cursor *c, const char *expected)
 {
-	char what[80];
+	char what[DESCRIBE_SIZE];
 
 	describe(peek(c), what, sizeof(what));
 	die_at(c->ld->file, peek(c)->pos,
@@ -95,7 +98,7 @@ void unexpected(struct cursor *c, const char *expected)
 
 void expect_eol(struct cursor *c, const char *syntax)
 {
-	char what[80];
+	char what[DESCRIBE_SIZE];
 
 	if (peek(c)->type == T_EOL)
 		return;
@@ -171,14 +174,14 @@ static const char *macro_value(void *ctx, const char *name, size_t n,
 	struct named *m = names_find(&ld->macros, name, n);
 
 	if (!m)
-		die_at(ld->file, at, "unknown macro $%.*s", (int)n, name);
+		die_at(ld->file, at, "unknown macro $%s", EXCERPT(name, n));
 	if (!m->defined && m->line == ld->line)
-		die_at(ld->file, at, "macro $%.*s refers to itself", (int)n,
-		       name);
+		die_at(ld->file, at, "macro $%s refers to itself",
+		       EXCERPT(name, n));
 	if (!m->defined)
 		die_at(ld->file, at,
-		       "macro $%.*s used before its definition on line %d",
-		       (int)n, name, m->line);
+		       "macro $%s used before its definition on line %d",
+		       EXCERPT(name, n), m->line);
 	return m->value;
 }
 
@@ -194,8 +197,8 @@ static void define_macro(struct loader *ld, const struct lline *ll,
 
 	if (m && m->defined)
 		die_at(ld->file, ll->p[start],
-		       "duplicate macro %.*s (first defined on line %d)",
-		       (int)len, ll->s + start, m->line);
+		       "duplicate macro %s (first defined on line %d)",
+		       EXCERPT(ll->s + start, len), m->line);
 	while (is_blank(ll->s[i]))
 		i++;
 	/* macro_def_name() saw the '=' */
@@ -240,10 +243,8 @@ static const char *const timeout_names[BG_CTT_MAX] = {
 	[BG_CTT_ICMP] = "icmp",
 };
 
-static int tok_len(const struct token *t)
-{
-	return t->n > 60 ? 60 : (int)t->n;
-}
+/* A token's text for a message: a short excerpt, escaped. */
+#define TOK_TEXT(t) EXCERPT((t)->s, (t)->n)
 
 /*
  * A decimal number; -1 if @t is not one. Values past 2^32 saturate there,
@@ -299,8 +300,8 @@ static void parse_set_timeout(struct cursor *c)
 			break;
 	if (i == BG_CTT_MAX)
 		die_at(ld->file, name->pos,
-		       "unknown timeout \"%.*s\" (expected " TIMEOUT_NAMES ")",
-		       tok_len(name), name->s);
+		       "unknown timeout \"%s\" (expected " TIMEOUT_NAMES ")",
+		       TOK_TEXT(name));
 	take(c);
 	num = peek(c);
 	if (num->type == T_EOL)
@@ -308,16 +309,16 @@ static void parse_set_timeout(struct cursor *c)
 	v = parse_number(num);
 	if (v < 0)
 		die_at(ld->file, num->pos,
-		       "bad timeout \"%.*s\" (expected a number of seconds)",
-		       tok_len(num), num->s);
+		       "bad timeout \"%s\" (expected a number of seconds)",
+		       TOK_TEXT(num));
 	if (v == 0)
 		die_at(ld->file, num->pos,
 		       "timeout %s can't be 0 (1..%d seconds; leave it unset for the default)",
 		       timeout_names[i], TIMEOUT_MAX);
 	if (v > TIMEOUT_MAX)
 		die_at(ld->file, num->pos,
-		       "timeout %s of %.*s seconds is out of range (1..%d)",
-		       timeout_names[i], tok_len(num), num->s, TIMEOUT_MAX);
+		       "timeout %s of %s seconds is out of range (1..%d)",
+		       timeout_names[i], TOK_TEXT(num), TIMEOUT_MAX);
 	take(c);
 	expect_eol(c, "set timeout NAME SECONDS");
 	if (ld->timeout_line[i])
@@ -343,12 +344,12 @@ static void parse_set_limit(struct cursor *c, const struct token *kw)
 	v = parse_number(num);
 	if (v < 0)
 		die_at(ld->file, num->pos,
-		       "bad limit \"%.*s\" (expected a number of states)",
-		       tok_len(num), num->s);
+		       "bad limit \"%s\" (expected a number of states)",
+		       TOK_TEXT(num));
 	if (v < 1 || v > BG_CT_TABLE_MAX)
 		die_at(ld->file, num->pos,
-		       "limit states %.*s is out of range (1..%d, the table size)",
-		       tok_len(num), num->s, BG_CT_TABLE_MAX);
+		       "limit states %s is out of range (1..%d, the table size)",
+		       TOK_TEXT(num), BG_CT_TABLE_MAX);
 	take(c);
 	expect_eol(c, "set limit states N");
 	if (ld->limit_line)
@@ -466,8 +467,8 @@ static void parse_iface(struct cursor *c, struct rule *r)
 		unexpected(c, "an interface name after \"on\"");
 	if (t->n >= BG_IFNAMSIZ)
 		die_at(c->ld->file, t->pos,
-		       "interface name \"%.*s\" is longer than %d bytes",
-		       (int)t->n, t->s, BG_IFNAMSIZ - 1);
+		       "interface name \"%s\" is longer than %d bytes",
+		       TOK_TEXT(t), BG_IFNAMSIZ - 1);
 	memcpy(r->iface, t->s, t->n);
 	r->ifindex = if_nametoindex(r->iface);
 	if (!r->ifindex)
@@ -576,13 +577,13 @@ static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
 	p = proto_parse(t->s, t->n);
 	if (p < 0)
 		die_at(c->ld->file, t->pos,
-		       "bad protocol \"%.*s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
-		       t->n > 60 ? 60 : (int)t->n, t->s);
+		       "bad protocol \"%s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
+		       TOK_TEXT(t));
 	fams = proto_fams(p);
 	if (only && !(only & fams))
 		die_at(c->ld->file, t->pos,
-		       "proto %.*s is %s only: it can't be in an %s rule",
-		       (int)t->n, t->s, fams == BG_FAMF_INET ? "IPv4" : "IPv6",
+		       "proto %s is %s only: it can't be in an %s rule",
+		       TOK_TEXT(t), fams == BG_FAMF_INET ? "IPv4" : "IPv6",
 		       family_name(only == BG_FAMF_INET6));
 	r->proto = p;
 	r->fams &= (uint8_t)fams;
@@ -605,14 +606,14 @@ static void port_range(struct cursor *c, const struct token *t,
 	if (parse_num(t->s, n1, 65535, &r.lo) ||
 	    (sep && parse_num(sep + 1, t->n - n1 - 1, 65535, &r.hi)))
 		die_at(c->ld->file, t->pos,
-		       "bad port \"%.*s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
-		       t->n > 60 ? 60 : (int)t->n, t->s);
+		       "bad port \"%s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
+		       TOK_TEXT(t));
 	if (!sep)
 		r.hi = r.lo;
 	if (r.lo > r.hi)
 		die_at(c->ld->file, t->pos,
-		       "reversed port range \"%.*s\" (the first port must not be above the second)",
-		       (int)t->n, t->s);
+		       "reversed port range \"%s\" (the first port must not be above the second)",
+		       TOK_TEXT(t));
 	pl->v = grow(pl->v, &pl->cap, pl->n, sizeof(*pl->v));
 	pl->v[pl->n++] = r;
 }
@@ -684,8 +685,8 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 static void duplicate(struct cursor *c, const struct token *t)
 {
 	die_at(c->ld->file, t->pos,
-	       "duplicate keyword \"%.*s\" (a rule takes each keyword once)",
-	       (int)t->n, t->s);
+	       "duplicate keyword \"%s\" (a rule takes each keyword once)",
+	       TOK_TEXT(t));
 }
 
 /* from|to [SRC|DST] [port PORTS]: at least one of the two */
@@ -697,8 +698,8 @@ static void parse_endpoint(struct cursor *c, struct rule *r, int fld,
 	if (!tok_is(t, "port")) {
 		if (t->type == T_EOL || (is_keyword(t) && !tok_is(t, "any")))
 			die_at(c->ld->file, kw->pos,
-			       "syntax error: \"%.*s\" needs an address, a port or both",
-			       (int)kw->n, kw->s);
+			       "syntax error: \"%s\" needs an address, a port or both",
+			       TOK_TEXT(kw));
 		r->f[fld].any = 0;
 		parse_field(c, r, fld, only);
 	}
@@ -734,8 +735,8 @@ static void parse_state(struct cursor *c, struct rule *r,
 				break;
 		if (i == BG_CT_CLASSES)
 			die_at(c->ld->file, t->pos,
-			       "bad state \"%.*s\" (expected new, established, related or invalid)",
-			       t->n > 60 ? 60 : (int)t->n, t->s);
+			       "bad state \"%s\" (expected new, established, related or invalid)",
+			       TOK_TEXT(t));
 		r->states |= (uint8_t)(1 << i);
 		take(c);
 		if (peek(c)->type != T_COMMA)
@@ -861,7 +862,8 @@ static void parse_line(struct loader *ld, const struct lline *ll)
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 {
 	struct loader ld = { 0 };
-	size_t i;
+	size_t i, len;
+	char *data;
 	int err;
 
 	memset(rs, 0, sizeof(*rs));
@@ -870,9 +872,15 @@ void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 	ld.rs = rs;
 	ld.file = path;
 	ld.allow_state = allow_state;
-	err = lfile_read(path, &ld.lf);
+	err = read_file(path, RULESET_MAX, &data, &len);
+	if (err == READ_NOT_REGULAR)
+		die("%s: ruleset is not a regular file", path);
+	if (err == READ_TOO_BIG)
+		die("%s: ruleset is larger than " RULESET_MAX_TEXT, path);
 	if (err)
 		die("%s: cannot read ruleset: %s", path, strerror(err));
+	lfile_read(data, len, &ld.lf);
+	free(data);
 	prescan(&ld);
 	for (i = 0; i < ld.lf.n; i++) {
 		parse_line(&ld, &ld.lf.l[i]);

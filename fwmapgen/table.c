@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Tables: "table <NAME> { ... }" and "table <NAME> file "PATH"". */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +29,9 @@ void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 		die_at(ld->file, t->pos, "%s", msg);
 	}
 	if (only && !(only & (1 << p->fam)))
-		die_at(ld->file, t->pos, "%s address \"%.*s\" in an %s rule",
-		       p->fam == BG_FAM_INET ? "IPv4" : "IPv6", (int)t->n, t->s,
-		       family_name(only == BG_FAMF_INET6));
+		die_at(ld->file, t->pos, "%s address \"%s\" in an %s rule",
+		       p->fam == BG_FAM_INET ? "IPv4" : "IPv6",
+		       EXCERPT(t->s, t->n), family_name(only == BG_FAMF_INET6));
 }
 
 /* A rule keyword inside { } means a '}' is missing, not a bad address. */
@@ -111,8 +110,8 @@ static void table_file_line(struct addrset *set, const char *path, int line,
 		k++;
 	if (k < n)
 		die_at(path, (struct pos){ line, (int)k + 1 },
-		       "unexpected \"%.*s\" after the address (one address per line)",
-		       (int)(n - k), s + k);
+		       "unexpected \"%s\" after the address (one address per line)",
+		       EXCERPT(s + k, n - k));
 	err = prefix_parse(s + i, j - i, &p);
 	if (err) {
 		addr_err_msg(err, s + i, j - i, msg, sizeof(msg));
@@ -125,12 +124,20 @@ static void load_table_file(struct loader *ld, int set, const struct token *t)
 {
 	char *path = table_path(ld->file, t->s, t->n);
 	size_t len, off = 0;
-	int line = 0;
-	char *data = slurp(path, &len);
+	int line = 0, err;
+	char *data;
 
-	if (!data)
+	err = read_file(path, TABLE_FILE_MAX, &data, &len);
+	if (err == READ_NOT_REGULAR)
+		die_at(ld->file, t->pos,
+		       "table file \"%s\" is not a regular file", path);
+	if (err == READ_TOO_BIG)
+		die_at(ld->file, t->pos,
+		       "table file \"%s\" is larger than " TABLE_FILE_MAX_TEXT,
+		       path);
+	if (err)
 		die_at(ld->file, t->pos, "cannot read table file \"%s\": %s",
-		       path, strerror(errno));
+		       path, strerror(err));
 	while (off < len) {
 		const char *nl = memchr(data + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (data + off)) : len - off;
@@ -158,8 +165,8 @@ void parse_table(struct cursor *c)
 	tb = names_find(&ld->tables, name->s, name->n);
 	if (tb && tb->defined)
 		die_at(ld->file, name->pos,
-		       "duplicate table <%.*s> (first defined on line %d)",
-		       (int)name->n, name->s, tb->line);
+		       "duplicate table <%s> (first defined on line %d)",
+		       EXCERPT(name->s, name->n), tb->line);
 	if (!tb)
 		tb = names_add(&ld->tables, name->s, name->n, ld->line);
 	set = new_set(ld->rs);
@@ -186,11 +193,11 @@ int table_ref(struct cursor *c, const struct token *t)
 	struct named *tb = names_find(&ld->tables, t->s, t->n);
 
 	if (!tb)
-		die_at(ld->file, t->pos, "unknown table <%.*s>", (int)t->n,
-		       t->s);
+		die_at(ld->file, t->pos, "unknown table <%s>",
+		       EXCERPT(t->s, t->n));
 	if (!tb->defined)
 		die_at(ld->file, t->pos,
-		       "table <%.*s> used before its definition on line %d",
-		       (int)t->n, t->s, tb->line);
+		       "table <%s> used before its definition on line %d",
+		       EXCERPT(t->s, t->n), tb->line);
 	return tb->set;
 }

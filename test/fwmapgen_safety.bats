@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# fwmapgen runs as root: what it writes must not replace device nodes,
+# FIFOs or symbolic links, what it reads must be a bounded regular text
+# file, and its errors must not echo more than a short excerpt of input.
+# Needs build/fwmapgen and root (mknod, a private mount namespace).
+
+# Rulesets quote $MACROS literally; bats sets $stderr.
+# shellcheck disable=SC2016,SC2154
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	FWMAPGEN="$BATS_TEST_DIRNAME/../build/fwmapgen"
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# Write standard input to the ruleset file (default t.rules).
+rules() {
+	cat >"${1:-t.rules}"
+}
+
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		printf 'expected: <%s>\nactual:   <%s>\n' "$2" "$1" >&2
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- reading
+
+@test "a table file that is a FIFO or a device is refused, without hanging" {
+	mkfifo t.fifo
+	rules <<<'table <t> file "t.fifo"'
+	run --separate-stderr timeout 5 "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" 't.rules:1:16: table file "t.fifo" is not a regular file'
+	rules <<<'table <t> file "/dev/zero"'
+	run --separate-stderr bash -c 'ulimit -v 131072; timeout 5 "$1" --check t.rules' \
+		bg-test "$FWMAPGEN"
+	assert_eq "$status" 1
+	assert_eq "$stderr" 't.rules:1:16: table file "/dev/zero" is not a regular file'
+	# a directory keeps its own message
+	mkdir d.txt
+	rules <<<'table <t> file "d.txt"'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" 't.rules:1:16: cannot read table file "d.txt": Is a directory'
+}
+
+@test "a ruleset that is a FIFO or a device is refused, without hanging" {
+	mkfifo r.fifo
+	run --separate-stderr timeout 5 "$FWMAPGEN" --check r.fifo
+	assert_eq "$status" 1
+	assert_eq "$stderr" "r.fifo: ruleset is not a regular file"
+	run --separate-stderr bash -c 'ulimit -v 131072; timeout 5 "$1" --digest /dev/zero' \
+		bg-test "$FWMAPGEN"
+	assert_eq "$status" 1
+	assert_eq "$stderr" "/dev/zero: ruleset is not a regular file"
+}
+
+@test "table files up to 64 MiB, rulesets up to 16 MiB" {
+	# exactly 64 MiB of comments: accepted
+	{
+		head -c $((64 * 1024 * 1024 - 1)) /dev/zero | tr '\0' '#'
+		echo
+	} >max.txt
+	rules <<<'table <t> file "max.txt"'
+	run --separate-stderr timeout 20 "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 0
+	echo >>max.txt
+	run --separate-stderr timeout 20 "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" 't.rules:1:16: table file "max.txt" is larger than 64 MiB'
+	truncate -s 1G huge.txt
+	rules <<<'table <t> file "huge.txt"'
+	run --separate-stderr bash -c 'ulimit -v 131072; timeout 5 "$1" --check t.rules' \
+		bg-test "$FWMAPGEN"
+	assert_eq "$status" 1
+	assert_eq "$stderr" 't.rules:1:16: table file "huge.txt" is larger than 64 MiB'
+	truncate -s $((16 * 1024 * 1024 + 1)) big.rules
+	run --separate-stderr timeout 5 "$FWMAPGEN" --check big.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "big.rules: ruleset is larger than 16 MiB"
+}
+
+@test "errors echo at most 32 bytes of input, escaped" {
+	local secret='root:$y$j9T$SALTsaltSALTsalt$HASHhashHASHhashHASHhash:19000:0:99999:7:::'
+	printf '%s\n' "$secret" >shadow.txt
+	rules <<<'table <t> file "shadow.txt"'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "shadow.txt:1:1: bad address \"${secret:0:32}...\""
+	[[ $stderr != *"${secret:32:8}"* ]]
+	# the same for words of the ruleset
+	rules <<<"pass from ${secret//\$/x}"
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.rules:1:11: bad address \"root:xyxj9TxSALTsaltSALTsaltxHAS...\""
+	printf '192.0.2.1 %s\n' "$secret" >shadow.txt
+	rules <<<'table <t> file "shadow.txt"'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "shadow.txt:1:11: unexpected \"${secret:0:32}...\" after the address (one address per line)"
+	rules <<<'pass from any label "x" extra-words-that-go-on-and-on-and-on-and-on'
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	[[ $stderr == *'unexpected "extra-words-that-go-on-and-on-an..." (syntax: '* ]]
+	# a packet line with control bytes: escaped, never sent raw to a terminal
+	rules <<<'pass'
+	run --separate-stderr "$FWMAPGEN" --eval t.rules < <(printf '\033[2J\\" -> 192.0.2.1\n')
+	assert_eq "$status" 1
+	assert_eq "$stderr" '<stdin>:1: bad packet: bad address "\x1b[2J\x5c\x22" (no prefix length here)'
+}
