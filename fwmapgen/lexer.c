@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading logical lines, expanding macros and splitting into tokens. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +10,12 @@
 int is_blank(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Printable ASCII: all a label, a path or an address may hold. */
+int is_print(int c)
+{
+	return c >= 0x20 && c <= 0x7e;
 }
 
 int is_ident_start(int c)
@@ -53,33 +61,63 @@ static void lline_truncate(struct lline *ll, size_t n)
 		ll->s[n] = '\0';
 }
 
+/* Keep the first error of a logical line, reported when it is parsed. */
+static void lline_error(struct lline *ll, struct pos p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ll->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ll->err, sizeof(ll->err), fmt, ap);
+	va_end(ap);
+	ll->errpos = p;
+}
+
 /*
  * Append one physical line without its comment. Returns 1 when it ends in
  * a continuation backslash. A '#' inside quotes is text, so quotes are
- * tracked here; a string can't span lines.
+ * tracked here; a string can't span lines. A NUL byte is an error even in
+ * a comment (C string functions would stop at it), and a quoted string is
+ * printable ASCII: a label with other bytes is shown by bpftool as an
+ * array of numbers, and status.sh fails on it.
  */
 static int add_physical(struct lline *ll, const char *s, size_t n, int line)
 {
 	size_t i, start = ll->n;
 	struct pos quote = { 0, 0 };
+	const char *nul;
 	int inq = 0;
 
 	for (i = 0; i < n; i++) {
 		struct pos p = { line, (int)i + 1 };
+		unsigned char c = (unsigned char)s[i];
 
-		if (s[i] == '"') {
+		if (!c) {
+			lline_error(ll, p, "NUL byte in a ruleset");
+			continue;
+		}
+		if (c == '"') {
 			inq = !inq;
 			quote = p;
-		} else if (s[i] == '#' && !inq) {
+		} else if (c == '#' && !inq) {
 			break;
+		} else if (inq && !is_print(c)) {
+			lline_error(
+				ll, p,
+				"byte 0x%02x in a quoted string is not printable ASCII (0x20 to 0x7e)",
+				c);
 		}
 		lline_push(ll, s[i], p);
 	}
+	nul = i < n ? memchr(s + i, '\0', n - i) : NULL;
+	if (nul)
+		lline_error(ll, (struct pos){ line, (int)(nul - s) + 1 },
+			    "NUL byte in a ruleset");
 	if (inq) {
-		if (!ll->err) {
-			ll->err = "unterminated string (missing closing '\"')";
-			ll->errpos = quote;
-		}
+		lline_error(
+			ll, quote,
+			"syntax error: unterminated string (missing closing '\"')");
 		return 0;
 	}
 	while (ll->n > start && is_blank(ll->s[ll->n - 1]))

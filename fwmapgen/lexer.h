@@ -17,7 +17,7 @@ struct lline {
 	size_t cap;
 	int line; /* first physical line */
 	/* Reader errors are reported when the line is parsed, in file order. */
-	const char *err;
+	char err[96]; /* the first one of the line; "" when none */
 	struct pos errpos;
 };
 
@@ -54,6 +54,7 @@ void lfile_read(const char *data, size_t len, struct lfile *lf);
 void lline_push(struct lline *ll, char c, struct pos p);
 void lline_free(struct lline *ll);
 int is_blank(int c);
+int is_print(int c);
 int is_ident_start(int c);
 int is_ident(int c);
 void expand_macros(const char *file, const struct lline *in, size_t from,

@@ -848,8 +848,8 @@ static void parse_line(struct loader *ld, const struct lline *ll)
 	size_t start, len;
 
 	ld->line = ll->line;
-	if (ll->err)
-		die_at(ld->file, ll->errpos, "syntax error: %s", ll->err);
+	if (ll->err[0])
+		die_at(ld->file, ll->errpos, "%s", ll->err);
 	if (is_empty(ll))
 		return;
 	len = macro_def_name(ll, &start);

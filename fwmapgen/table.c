@@ -98,8 +98,25 @@ static void table_file_line(struct addrset *set, const char *path, int line,
 	struct prefix p;
 	char msg[320];
 
+	/*
+	 * A NUL would end the address early ("192.0.2.1\0garbage" read as
+	 * 192.0.2.1); other bytes than printable ASCII and blanks can't be
+	 * in an address. A comment may hold any text but NUL.
+	 */
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		struct pos p = { line, (int)i + 1 };
+
+		if (!c)
+			die_at(path, p, "NUL byte in a table file");
+		if ((!hash || s + i < hash) && !is_print(c) && !is_blank(c))
+			die_at(path, p,
+			       "byte 0x%02x is not printable ASCII (0x20 to 0x7e)",
+			       c);
+	}
 	if (hash)
 		n = (size_t)(hash - s);
+	i = 0;
 	while (i < n && is_blank(s[i]))
 		i++;
 	if (i == n)

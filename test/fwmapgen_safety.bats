@@ -107,3 +107,62 @@ assert_eq() {
 	assert_eq "$status" 1
 	assert_eq "$stderr" '<stdin>:1: bad packet: bad address "\x1b[2J\x5c\x22" (no prefix length here)'
 }
+
+# ---------------------------------------------------------------- bytes
+
+@test "labels and quoted strings take printable ASCII only" {
+	rules < <(printf 'pass label "ab\001c"\n')
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "t.rules:1:15: byte 0x01 in a quoted string is not printable ASCII (0x20 to 0x7e)"
+	rules < <(printf 'pass from any label "caf\303\251"\n')
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "t.rules:1:25: byte 0xc3 in a quoted string is not printable ASCII (0x20 to 0x7e)"
+	rules < <(printf 'X = "192.0.2.1\t"\n')
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.rules:1:15: byte 0x09 in a quoted string is not printable ASCII (0x20 to 0x7e)"
+	# outside quotes such bytes were already errors
+	rules < <(printf 'pass from any \001\n')
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.rules:1:15: unexpected byte 0x01"
+	# comments may hold any text but NUL
+	rules < <(printf '# caf\303\251 \001\npass label "cafe" # caf\303\251\n')
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 0
+}
+
+@test "a NUL byte anywhere in the ruleset is an error" {
+	local r
+	for r in 'pass\0 from any|1:5' 'pass label "a\0b"|1:14' \
+		'pass\n# a comment \0 here\n|2:13' 'pass \\\n\0|2:1'; do
+		# printf's escapes make the bytes
+		# shellcheck disable=SC2059
+		rules < <(printf "${r%|*}")
+		run --separate-stderr "$FWMAPGEN" --check t.rules
+		assert_eq "$status" 1
+		assert_eq "$stderr" "t.rules:${r#*|}: NUL byte in a ruleset"
+	done
+}
+
+@test "table lines take printable ASCII, blanks and comments; no NUL" {
+	rules <<<'table <t> file "t.txt"'
+	printf '192.0.2.1\0garbage\n' >t.txt
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "t.txt:1:10: NUL byte in a table file"
+	printf '192.0.2.1\n# a comment \0\n' >t.txt
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.txt:2:13: NUL byte in a table file"
+	printf '192.0.2.1\n198.51.100.1\033\n' >t.txt
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.txt:2:13: byte 0x1b is not printable ASCII (0x20 to 0x7e)"
+	printf '192.0.2.1\n\302\240198.51.100.1\n' >t.txt
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$stderr" "t.txt:2:1: byte 0xc2 is not printable ASCII (0x20 to 0x7e)"
+	# tabs, CRLF line ends and any text in comments are fine
+	printf '192.0.2.1\r\n\t198.51.100.0/24\t# caf\303\251\r\n' >t.txt
+	run --separate-stderr "$FWMAPGEN" --check t.rules
+	assert_eq "$status" 0
+	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 2 table entries"
+}
