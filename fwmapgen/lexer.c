@@ -171,9 +171,9 @@ void lfile_read(const char *data, size_t len, struct lfile *lf)
  */
 void expand_macros(const char *file, const struct lline *in, size_t from,
 		   size_t to, int in_quotes, struct lline *out, macro_fn fn,
-		   void *ctx)
+		   void *ctx, size_t *total)
 {
-	size_t i = from, j;
+	size_t i = from, j, len;
 	const char *v;
 	int inq = 0;
 
@@ -193,7 +193,15 @@ void expand_macros(const char *file, const struct lline *in, size_t from,
 		while (j < to && is_ident(in->s[j]))
 			j++;
 		v = fn(ctx, in->s + i + 1, j - i - 1, in->p[i]);
-
+		len = strlen(v);
+		if (out->n + len > EXPAND_LINE_MAX)
+			die_at(file, in->p[i],
+			       "macro expansion makes the line longer than " EXPAND_LINE_MAX_TEXT);
+		if (*total + len > EXPAND_TOTAL_MAX)
+			die_at(file, in->p[i],
+			       "macro expansion exceeds " EXPAND_TOTAL_MAX_TEXT
+			       " in all");
+		*total += len;
 		while (*v)
 			lline_push(out, *v++, in->p[i]);
 		i = j;

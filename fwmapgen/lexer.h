@@ -57,9 +57,22 @@ int is_blank(int c);
 int is_print(int c);
 int is_ident_start(int c);
 int is_ident(int c);
+/*
+ * Macro expansion is bounded: nested macros grow tenfold a level, so 430
+ * bytes once made 2.4 GB. A line with its macros expanded stays under
+ * EXPAND_LINE_MAX (a list of 10,000 addresses is about 200 KB), and all
+ * that macros add over a ruleset under EXPAND_TOTAL_MAX, the size of the
+ * biggest ruleset.
+ */
+#define EXPAND_LINE_MAX (1u << 20)
+#define EXPAND_LINE_MAX_TEXT "1 MiB"
+#define EXPAND_TOTAL_MAX RULESET_MAX
+#define EXPAND_TOTAL_MAX_TEXT RULESET_MAX_TEXT
+
+/* @total: bytes macros added so far, over the whole ruleset */
 void expand_macros(const char *file, const struct lline *in, size_t from,
 		   size_t to, int in_quotes, struct lline *out, macro_fn fn,
-		   void *ctx);
+		   void *ctx, size_t *total);
 size_t tokenize(const char *file, const struct lline *ll, struct token **out);
 int tok_is(const struct token *t, const char *word);
 char *collapse(const struct lline *ll);

@@ -212,8 +212,8 @@ static void define_macro(struct loader *ld, const struct lline *ll,
 	expect_eol(&c, "NAME = \"VALUE\"");
 	t = &c.t[2];
 	from = (size_t)(t->s - ll->s);
-	expand_macros(ld->file, ll, from, from + t->n, 1, &val, macro_value,
-		      ld);
+	expand_macros(ld->file, ll, from, from + t->n, 1, &val, macro_value, ld,
+		      &ld->expanded);
 	if (!m)
 		m = names_add(&ld->macros, ll->s + start, len, ld->line);
 	m->value = val.n ? xstrndup(val.s, val.n) : xstrndup("", 0);
@@ -814,7 +814,8 @@ static void parse_statement(struct loader *ld, const struct lline *raw)
 	struct token *t;
 
 	ex.line = raw->line;
-	expand_macros(ld->file, raw, 0, raw->n, 0, &ex, macro_value, ld);
+	expand_macros(ld->file, raw, 0, raw->n, 0, &ex, macro_value, ld,
+		      &ld->expanded);
 	tokenize(ld->file, &ex, &c.t);
 	t = peek(&c);
 	if (t->type == T_EOL)

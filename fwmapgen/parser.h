@@ -31,6 +31,7 @@ struct loader {
 	int limit_line; /* where "set limit states" was */
 	int line; /* first line of the statement being parsed */
 	int allow_state; /* "state" accepted (evaluator modes) */
+	size_t expanded; /* bytes macros added, bounded by EXPAND_TOTAL_MAX */
 };
 
 struct cursor {

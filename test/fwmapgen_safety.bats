@@ -108,6 +108,47 @@ assert_eq() {
 	assert_eq "$stderr" '<stdin>:1: bad packet: bad address "\x1b[2J\x5c\x22" (no prefix length here)'
 }
 
+# ---------------------------------------------------------------- macros
+
+@test "macro expansion is capped: a nested-macro bomb fails fast and small" {
+	local m
+	{
+		echo 'A = "aaaaaaaaaa"'
+		for m in B:A C:B D:C E:D F:E G:F H:G; do
+			printf '%s = "%s"\n' "${m%:*}" "$(printf "\$${m#*:}%.0s" {1..10})"
+		done
+		echo 'pass from $H'
+	} >bomb.rules
+	run --separate-stderr bash -c 'ulimit -v 131072; timeout 5 "$1" --check bomb.rules' \
+		bg-test "$FWMAPGEN"
+	assert_eq "$status" 1
+	assert_eq "$stderr" "bomb.rules:7:8: macro expansion makes the line longer than 1 MiB"
+	# under the line cap, but too much in all
+	{
+		head -n 6 bomb.rules
+		for m in {10..30}; do
+			printf 'G%s = "$F"\n' "$m"
+		done
+	} >wide.rules
+	run --separate-stderr bash -c 'ulimit -v 131072; timeout 5 "$1" --check wide.rules' \
+		bg-test "$FWMAPGEN"
+	assert_eq "$status" 1
+	assert_eq "$stderr" "wide.rules:22:8: macro expansion exceeds 16 MiB in all"
+	# a big list in a macro, used by a few rules, is fine
+	{
+		printf 'L = "{'
+		for m in {0..9999}; do
+			printf ' 10.%d.%d.0/24,' $((m / 256)) $((m % 256))
+		done
+		echo ' }"'
+		for m in {1..8}; do
+			echo "pass proto $m from \$L"
+		done
+	} >list.rules
+	run --separate-stderr timeout 20 "$FWMAPGEN" --check list.rules
+	assert_eq "$status" 0
+}
+
 # ---------------------------------------------------------------- bytes
 
 @test "labels and quoted strings take printable ASCII only" {
