@@ -860,11 +860,36 @@ static void parse_line(struct loader *ld, const struct lline *ll)
 		parse_statement(ld, ll);
 }
 
+/*
+ * Table paths are relative to the directory of the real ruleset file, as
+ * up.sh sees it (readlink -f): through a symbolic link, --check and a load
+ * read the same tables. Messages name that directory as given when it is
+ * the same one, else by its real path.
+ */
+static void ruleset_dirs(struct loader *ld, const char *path, const char *real)
+{
+	const char *slash = strrchr(real, '/'), *gslash = strrchr(path, '/');
+	size_t n = (size_t)(slash - real) + 1;
+	size_t gn = gslash ? (size_t)(gslash - path) + 1 : 0;
+	char *given = gn ? xstrndup(path, gn) : xstrndup(".", 1);
+	char *greal = realpath(given, NULL);
+	size_t g = greal ? strlen(greal) : 0;
+
+	ld->dir = xstrndup(real, n);
+	if (greal && ((g == n - 1 && !memcmp(greal, real, g)) ||
+		      (n == 1 && !strcmp(greal, "/"))))
+		ld->shown_dir = xstrndup(path, gn);
+	else
+		ld->shown_dir = xstrndup(real, n);
+	free(greal);
+	free(given);
+}
+
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 {
 	struct loader ld = { 0 };
+	char *data, *real;
 	size_t i, len;
-	char *data;
 	int err;
 
 	memset(rs, 0, sizeof(*rs));
@@ -873,7 +898,11 @@ void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 	ld.rs = rs;
 	ld.file = path;
 	ld.allow_state = allow_state;
-	err = read_file(path, RULESET_MAX, &data, &len);
+	real = realpath(path, NULL);
+	if (!real)
+		die("%s: cannot read ruleset: %s", path, strerror(errno));
+	ruleset_dirs(&ld, path, real);
+	err = read_file(real, RULESET_MAX, &data, &len);
 	if (err == READ_NOT_REGULAR)
 		die("%s: ruleset is not a regular file", path);
 	if (err == READ_TOO_BIG)
@@ -888,4 +917,7 @@ void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 		lline_free(&ld.lf.l[i]);
 	}
 	free(ld.lf.l);
+	free(ld.dir);
+	free(ld.shown_dir);
+	free(real);
 }

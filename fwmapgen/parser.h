@@ -22,7 +22,14 @@ struct names {
 
 struct loader {
 	struct ruleset *rs;
-	const char *file;
+	const char *file; /* the ruleset as given, for messages */
+	/*
+	 * Relative table paths: @dir is the directory of the real ruleset
+	 * file, "/"-terminated; @shown_dir the same directory as messages
+	 * name it ("" for the current directory).
+	 */
+	char *dir;
+	char *shown_dir;
 	struct lfile lf;
 	struct names macros;
 	struct names tables;

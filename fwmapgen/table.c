@@ -74,18 +74,17 @@ void parse_list(struct cursor *c, int set, uint8_t only)
 	take(c);
 }
 
-/* PATH is relative to the directory of the ruleset file. */
-static char *table_path(const char *rules, const char *p, size_t n)
+/* @dir + PATH, or PATH alone when it is absolute. */
+static char *table_path(const char *dir, const char *p, size_t n)
 {
-	const char *slash = strrchr(rules, '/');
-	size_t dir = slash ? (size_t)(slash - rules) + 1 : 0;
+	size_t d = strlen(dir);
 	char *out;
 
-	if ((n && p[0] == '/') || !dir)
+	if (n && p[0] == '/')
 		return xstrndup(p, n);
-	out = xcalloc(dir + n + 1, 1);
-	memcpy(out, rules, dir);
-	memcpy(out + dir, p, n);
+	out = xcalloc(d + n + 1, 1);
+	memcpy(out, dir, d);
+	memcpy(out + d, p, n);
 	return out;
 }
 
@@ -139,12 +138,14 @@ static void table_file_line(struct addrset *set, const char *path, int line,
 
 static void load_table_file(struct loader *ld, int set, const struct token *t)
 {
-	char *path = table_path(ld->file, t->s, t->n);
+	/* read from the real directory, named as the user knows it */
+	char *real = table_path(ld->dir, t->s, t->n);
+	char *path = table_path(ld->shown_dir, t->s, t->n);
 	size_t len, off = 0;
 	int line = 0, err;
 	char *data;
 
-	err = read_file(path, TABLE_FILE_MAX, &data, &len);
+	err = read_file(real, TABLE_FILE_MAX, &data, &len);
 	if (err == READ_NOT_REGULAR)
 		die_at(ld->file, t->pos,
 		       "table file \"%s\" is not a regular file", path);
@@ -165,6 +166,7 @@ static void load_table_file(struct loader *ld, int set, const struct token *t)
 	}
 	free(data);
 	free(path);
+	free(real);
 }
 
 void parse_table(struct cursor *c)

@@ -207,3 +207,48 @@ assert_eq() {
 	assert_eq "$status" 0
 	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 2 table entries"
 }
+
+# ---------------------------------------------------------------- paths
+
+@test "a symlinked ruleset reads the tables beside the real file, in every mode" {
+	mkdir -p real/lists other/lists
+	rules real/t.rules <<'EOF'
+table <t> file "lists/t.txt"
+pass from <t> label "t"
+EOF
+	printf '192.0.2.0/24\n198.51.100.0/24\n' >real/lists/t.txt
+	# a decoy beside the link: broken, so reading it would fail
+	printf 'not-an-address\n' >other/lists/t.txt
+	ln -s ../real/t.rules other/t.rules
+	run --separate-stderr "$FWMAPGEN" --check other/t.rules
+	assert_eq "$status" 0
+	assert_eq "$output" "other/t.rules: 1 rules (inet 1, inet6 0), default pass, 2 table entries"
+	run --separate-stderr "$FWMAPGEN" --digest other/t.rules
+	assert_eq "$status" 0
+	local digest=$output
+	run --separate-stderr "$FWMAPGEN" --explain other/t.rules '198.51.100.7 -> 203.0.113.1'
+	assert_eq "$status" 0
+	assert_eq "${lines[1]}" "rule: 1 (other/t.rules:2)"
+	run --separate-stderr "$FWMAPGEN" --eval other/t.rules <<<'198.51.100.7 -> 203.0.113.1'
+	assert_eq "$output" "pass 1"
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o out.batch other/t.rules
+	assert_eq "$status" 0
+	# the same entries as from the real path (the source path differs)
+	"$FWMAPGEN" --pin-dir /p real/t.rules >want
+	diff <(grep -v -e '^#' -e bg_fw_gens want) \
+		<(grep -v -e '^#' -e bg_fw_gens out.batch)
+	# the decoy is good now, but differs: still not read
+	printf '203.0.113.0/24\n' >other/lists/t.txt
+	run --separate-stderr "$FWMAPGEN" --eval other/t.rules <<<'203.0.113.7 -> 192.0.2.1'
+	assert_eq "$output" "pass 0"
+	assert_eq "$("$FWMAPGEN" --digest other/t.rules)" "$digest"
+	# an error in the real table names the file that was read
+	printf 'bad\n' >real/lists/t.txt
+	run --separate-stderr "$FWMAPGEN" --check other/t.rules
+	assert_eq "$status" 1
+	assert_eq "$stderr" "$(realpath real)/lists/t.txt:1:1: bad address \"bad\""
+	# through a symlinked directory the path as given still names it
+	ln -s real linkdir
+	run --separate-stderr "$FWMAPGEN" --check linkdir/t.rules
+	assert_eq "$stderr" 'linkdir/lists/t.txt:1:1: bad address "bad"'
+}
