@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* fwmapgen command line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,10 @@ static const char usage_text[] =
 	"  --gen N        generation to fill, 0 or 1 (default 0)\n"
 	"  --pin-dir DIR  where the maps are pinned\n"
 	"                 (default $FW_BPFFS/tc/globals, FW_BPFFS=/sys/fs/bpf)\n"
-	"  -o OUT         write the batch to OUT (atomically, only on success)\n"
-	"                 instead of standard output\n"
+	"  -o OUT         write the batch to OUT instead of standard output,\n"
+	"                 only on success: a regular file is replaced\n"
+	"                 atomically (its mode kept), a character device or\n"
+	"                 FIFO written into; a symbolic link is refused\n"
 	"  --check        validate FILE, print a one-line summary\n"
 	"  --explain      the verdict of the reference evaluator for PACKET\n"
 	"  --eval         one PACKET per line on standard input, prints\n"
@@ -297,24 +300,26 @@ static int do_digest(const struct ruleset *rs)
 	return 0;
 }
 
-/* Write to a temporary file beside OUT, rename it over OUT when complete. */
-static int write_atomic(const char *out, const struct ruleset *rs,
+/*
+ * Write to a temporary file beside OUT, rename it over OUT when complete.
+ * mkstemp() creates it with O_EXCL: a symbolic link planted at the
+ * temporary name is never followed, only skipped.
+ */
+static int write_atomic(const char *out, mode_t mode, const struct ruleset *rs,
 			const struct compiled *c, unsigned int gen,
 			const char *pin_dir, const uint8_t *digest)
 {
 	size_t n = strlen(out) + sizeof(".tmp.XXXXXX");
 	char *tmp = xcalloc(n, 1);
-	mode_t mask = umask(0);
 	FILE *f;
 	int fd;
 
-	umask(mask);
 	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		die("fwmapgen: %s: %s", tmp, strerror(errno));
 	f = fdopen(fd, "w");
-	if (!f || fchmod(fd, 0666 & ~mask) ||
+	if (!f || fchmod(fd, mode) ||
 	    batch_write(f, rs, c, gen, pin_dir, digest) || fsync(fd) ||
 	    fclose(f) || rename(tmp, out)) {
 		int err = errno;
@@ -326,6 +331,70 @@ static int write_atomic(const char *out, const struct ruleset *rs,
 	return 0;
 }
 
+/* A character device or a FIFO: write into it, as "> OUT" would. */
+static int write_into(const char *out, const struct ruleset *rs,
+		      const struct compiled *c, unsigned int gen,
+		      const char *pin_dir, const uint8_t *digest)
+{
+	int fd = open(out, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		die("fwmapgen: -o %s: %s", out, strerror(errno));
+	/* replaced since lstat(): neither truncate nor append to a file */
+	if (fstat(fd, &st) || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
+		die("fwmapgen: -o %s: changed while being opened", out);
+	f = fdopen(fd, "w");
+	if (!f || batch_write(f, rs, c, gen, pin_dir, digest) || fclose(f))
+		die("fwmapgen: writing %s: %s", out, strerror(errno));
+	return 0;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "directory";
+	if (S_ISBLK(mode))
+		return "block device";
+	return S_ISSOCK(mode) ? "socket" : "special file";
+}
+
+/*
+ * -o OUT runs as root, so what is at OUT decides: a regular file (or
+ * nothing) is replaced atomically, keeping its permissions; a character
+ * device or a FIFO is written into (renaming over /dev/null would replace
+ * the host's /dev/null with a file); a symbolic link is refused rather
+ * than followed to wherever it points, and so are directories, block
+ * devices (a batch written onto a disk destroys it) and sockets.
+ */
+static int write_out(const char *out, const struct ruleset *rs,
+		     const struct compiled *c, unsigned int gen,
+		     const char *pin_dir, const uint8_t *digest)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (lstat(out, &st)) {
+		if (errno != ENOENT)
+			die("fwmapgen: -o %s: %s", out, strerror(errno));
+		mask = umask(0);
+		umask(mask);
+		return write_atomic(out, 0666 & ~mask, rs, c, gen, pin_dir,
+				    digest);
+	}
+	if (S_ISLNK(st.st_mode))
+		die("fwmapgen: -o %s: is a symbolic link (-o follows none: name the file itself)",
+		    out);
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+		return write_into(out, rs, c, gen, pin_dir, digest);
+	if (!S_ISREG(st.st_mode))
+		die("fwmapgen: -o %s: is a %s (-o writes a regular file, a character device or a FIFO)",
+		    out, file_kind(st.st_mode));
+	return write_atomic(out, st.st_mode & 0777, rs, c, gen, pin_dir,
+			    digest);
+}
+
 static int do_emit(const struct opts *o, const struct ruleset *rs)
 {
 	char *pin_dir = pin_dir_of(o);
@@ -335,7 +404,7 @@ static int do_emit(const struct opts *o, const struct ruleset *rs)
 	compile(rs, &c);
 	batch_digest(rs, &c, digest);
 	if (o->out)
-		return write_atomic(o->out, rs, &c, o->gen, pin_dir, digest);
+		return write_out(o->out, rs, &c, o->gen, pin_dir, digest);
 	if (batch_write(stdout, rs, &c, o->gen, pin_dir, digest))
 		die("fwmapgen: writing standard output: %s", strerror(errno));
 	free(pin_dir);

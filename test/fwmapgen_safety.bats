@@ -26,6 +26,102 @@ assert_eq() {
 	fi
 }
 
+# ---------------------------------------------------------------- -o OUT
+
+@test "-o /dev/null writes into the device and leaves it a character device" {
+	rules <<<'pass from 192.0.2.0/24'
+	# A private /dev: were /dev/null replaced, only this copy would be.
+	run --separate-stderr unshare -m --propagation private bash -c '
+		mount -t tmpfs bg-dev /dev && mknod -m 666 /dev/null c 1 3 &&
+		"$1" --pin-dir /p -o /dev/null t.rules &&
+		stat -c %F /dev/null && ls /dev' bg-test "$FWMAPGEN"
+	assert_eq "$status" 0
+	assert_eq "$stderr" ""
+	# still the device, and no temporary file was left beside it
+	assert_eq "$output" "character special file
+null"
+	# the same with a device node of our own
+	mknod -m 666 null c 1 3
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o null t.rules
+	assert_eq "$status" 0
+	assert_eq "$(stat -c %F null)" "character special file"
+	[ -z "$(ls null.tmp.* 2>/dev/null)" ]
+}
+
+@test "-o FIFO writes into the FIFO" {
+	rules <<<'pass from 192.0.2.0/24'
+	"$FWMAPGEN" --pin-dir /p t.rules >want
+	mkfifo out.fifo
+	timeout 10 cat out.fifo >got &
+	run --separate-stderr timeout 10 "$FWMAPGEN" --pin-dir /p -o out.fifo t.rules
+	wait
+	assert_eq "$status" 0
+	assert_eq "$stderr" ""
+	[ -p out.fifo ]
+	cmp want got
+	[ -z "$(ls out.fifo.tmp.* 2>/dev/null)" ]
+}
+
+@test "-o refuses a symbolic link and leaves its target alone" {
+	rules <<<'pass from 192.0.2.0/24'
+	echo keep >target
+	ln -s target link
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o link t.rules
+	assert_eq "$status" 1
+	assert_eq "$output" ""
+	assert_eq "$stderr" "fwmapgen: -o link: is a symbolic link (-o follows none: name the file itself)"
+	[ -L link ]
+	assert_eq "$(cat target)" keep
+	# a dangling link: its target is not created either
+	ln -s absent dangling
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o dangling t.rules
+	assert_eq "$status" 1
+	[ -L dangling ]
+	[ ! -e absent ]
+	[ -z "$(ls ./*.tmp.* 2>/dev/null)" ]
+}
+
+@test "-o refuses a directory, a block device and a socket" {
+	rules <<<'pass from 192.0.2.0/24'
+	mkdir dir
+	mknod blk b 7 200
+	/usr/bin/python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("sock")'
+	local t kind
+	for t in dir:directory 'blk:block device' sock:socket; do
+		kind=${t#*:}
+		t=${t%%:*}
+		run --separate-stderr "$FWMAPGEN" --pin-dir /p -o "$t" t.rules
+		assert_eq "$status" 1
+		assert_eq "$stderr" "fwmapgen: -o $t: is a $kind (-o writes a regular file, a character device or a FIFO)"
+	done
+	[ -d dir ]
+	[ -b blk ]
+	[ -S sock ]
+	[ -z "$(ls ./*.tmp.* 2>/dev/null)" ]
+}
+
+@test "-o replaces a regular file atomically and keeps its mode" {
+	rules <<<'pass from 192.0.2.0/24'
+	"$FWMAPGEN" --pin-dir /p t.rules >want
+	echo old >out.batch
+	chmod 600 out.batch
+	ln out.batch old-link
+	local ino
+	ino=$(stat -c %i out.batch)
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o out.batch t.rules
+	assert_eq "$status" 0
+	cmp want out.batch
+	assert_eq "$(stat -c %a out.batch)" 600
+	# a new file was renamed over it: the old inode is untouched
+	[ "$(stat -c %i out.batch)" != "$ino" ]
+	assert_eq "$(cat old-link)" old
+	[ -z "$(ls out.batch.tmp.* 2>/dev/null)" ]
+	# a new file gets 0666 less the umask, as before
+	run --separate-stderr "$FWMAPGEN" --pin-dir /p -o new.batch t.rules
+	assert_eq "$status" 0
+	assert_eq "$(stat -c %a new.batch)" "$(printf '%o' $((0666 & ~$(umask))))"
+}
+
 # ---------------------------------------------------------------- reading
 
 @test "a table file that is a FIFO or a device is refused, without hanging" {
