@@ -262,20 +262,19 @@ static void emit_hits(struct emitter *e)
 
 /*
  * Conntrack settings: "set timeout" and "set limit states", 0 where unset
- * (the kernel's built-in default). Not keyed by generation: the settings
- * are global, so loading a generation overwrites them before it becomes
- * active, and an all-zero entry puts the defaults back. Always emitted,
- * and part of the digest like any other line.
+ * (the kernel's built-in default), in the generation's own entry: they
+ * take effect with the switch to the generation, like its rules. Always
+ * emitted (an all-zero entry puts the defaults back), and part of the
+ * digest like any other line.
  */
 static void emit_ct_config(struct emitter *e)
 {
 	struct bg_ct_config cfg;
-	uint32_t key = 0;
+	uint32_t key = e->gen;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.timeout, e->rs->ct_timeout, sizeof(cfg.timeout));
 	cfg.limit_states = e->rs->ct_limit_states;
-	cfg.clock_offset_ns = 0;
 	map_line(e, "bg_ct_config", &key, sizeof(key), &cfg, sizeof(cfg));
 }
 

@@ -251,15 +251,23 @@ struct bg_fw_log_event {
  * Connection tracking (tc_conntrack writes, xdp_firewall reads).
  *
  * One LRU table per family, bg_ct4 and bg_ct6. The key is the 5-tuple in
- * normal form: side 0 is the endpoint whose (address, port) compares lower
- * (memcmp of the address, then the port in network order), so both
- * directions of a flow find the same entry. Which side opened the flow is
- * in the entry (BG_CTF_ORIGIN_SIDE1), not in the key. ICMP/ICMPv6 echo
- * flows use the echo identifier as both ports.
+ * normal form plus the VLAN ids: side 0 is the endpoint whose (address,
+ * port) compares lower (memcmp of the address, then the port in network
+ * order), so both directions of a flow find the same entry. Which side
+ * opened the flow is in the entry (BG_CTF_ORIGIN_SIDE1), not in the key.
+ * ICMP/ICMPv6 echo flows use the echo identifier as both ports.
+ *
+ * The VLAN ids are part of the key (a zone, as Linux's conntrack zones):
+ * a flow tracked on one VLAN is a different flow on another, so a host on
+ * VLAN 200 cannot ride a flow of the untagged network. The interface is
+ * not in the key, because the two directions of a forwarded flow arrive on
+ * two interfaces; the entry records where each direction is expected
+ * (bg_ct_entry.ifindex) and packets from anywhere else are INVALID.
  */
 struct bg_ct4_key {
 	__be32 addr[2];
 	__be16 port[2];
+	__u16 vlan[2]; /* 802.1Q/802.1ad ids, outermost first; 0: none */
 	__u8 proto;
 	__u8 pad[3];
 };
@@ -267,6 +275,7 @@ struct bg_ct4_key {
 struct bg_ct6_key {
 	__be32 addr[2][4];
 	__be16 port[2];
+	__u16 vlan[2];
 	__u8 proto;
 	__u8 pad[3];
 };
@@ -293,34 +302,60 @@ enum bg_ct_flags {
 	BG_CTF_LOCAL = 1 << 3, /* ends in a local socket */
 	BG_CTF_MIDSTREAM = 1 << 4, /* picked up without seeing the SYN */
 	BG_CTF_COUNTED = 1 << 5, /* counted in its source's bg_ct_src* */
-	BG_CTF_EGRESS = 1 << 6, /* first seen leaving the host */
+	BG_CTF_EGRESS = 1 << 6, /* opened leaving the host (TC egress) */
 };
 
-/* Direction index of per-direction counters: from the initiator or not. */
+/* TCP bookkeeping per key side (bg_ct_entry.tcp_flags). */
+enum bg_ct_tcp_flags {
+	BG_CT_TF_FIN0 = 1 << 0, /* side 0 has sent a FIN */
+	BG_CT_TF_FIN1 = 1 << 1,
+	BG_CT_TF_ACK0 = 1 << 2, /* side 0 has sent an ACK: td_maxack[0] set */
+	BG_CT_TF_ACK1 = 1 << 3,
+};
+
+/* Direction index of per-direction fields: from the initiator or not. */
 #define BG_CT_DIR_ORIG 0
 #define BG_CT_DIR_REPLY 1
 
 struct bg_ct_entry {
+	/* Unique per flow (CPU id in the top byte, a per-CPU count below):
+	 * a writer that finds another flow_id after taking the lock knows
+	 * its entry was deleted and reused meanwhile. */
+	__u64 flow_id;
 	__u64 first_ns; /* bpf_ktime_get_boot_ns() (+ test clock offset) */
 	__u64 last_ns;
-	__u64 packets[2]; /* [BG_CT_DIR_ORIG], [BG_CT_DIR_REPLY] */
+	__u64 packets[2]; /* [BG_CT_DIR_ORIG], [BG_CT_DIR_REPLY]; segments */
 	__u64 bytes[2];
 	__u64 sock_cookie; /* local socket, from skb->sk on egress; 0 if none */
+	/* Sequence lock: odd while tc_conntrack updates the entry. Writers
+	 * take it with a compare-and-swap, readers retry on a change. */
+	__u32 seq;
 	__u32 rule_id; /* firewall rule that admitted the first packet */
 	__u32 td_end[2]; /* per key side: highest seq + len sent */
 	__u32 td_maxwin[2]; /* per key side: largest window advertised */
+	__u32 td_maxack[2]; /* per key side: highest ACK sent */
+	/*
+	 * Per direction, where its packets are expected: [ORIG] is the
+	 * interface the initiator's packets arrive on (a flow opened at TC
+	 * ingress) or leave by (opened at egress); [REPLY] the interface
+	 * replies arrive on, 0 while not known (a flow to a local socket has
+	 * none: its replies are made here).
+	 */
+	__u32 ifindex[2];
 	__u8 td_wscale[2]; /* per key side: window scale from its SYN */
 	__u8 state; /* enum bg_ct_state */
 	__u8 flags; /* enum bg_ct_flags */
 	__u8 proto;
-	__u8 pad[3];
+	__u8 tcp_flags; /* enum bg_ct_tcp_flags */
+	__u8 pad[2];
 	/* Reserved for NAT: the translated address and port of side 1. */
 	__be32 nat_addr[4];
 	__be16 nat_port;
 	__u16 nat_flags;
+	__u32 pad2;
 };
 
-/* bg_ct_config: array of 1. Timeouts in seconds (index: enum below). */
+/* Timeouts (bg_ct_config.timeout index). */
 enum bg_ct_timeout {
 	BG_CTT_TCP_SYN_SENT = 0,
 	BG_CTT_TCP_SYN_RECV,
@@ -336,23 +371,48 @@ enum bg_ct_timeout {
 	BG_CTT_MAX = 12,
 };
 
+/*
+ * bg_ct_config: array of BG_GENS, the conntrack settings of each ruleset
+ * generation ("set timeout", "set limit states"). Conntrack reads the
+ * entry of the generation bg_fw_active names, so new settings take effect
+ * with the same store that switches the rules, not before.
+ */
 struct bg_ct_config {
 	__u32 timeout[BG_CTT_MAX]; /* seconds; 0 = the built-in default */
-	__u32 limit_states; /* cap on tracked flows; 0 = table capacity */
+	__u32 limit_states; /* cap on flows per family; 0 = the capacity */
 	__u32 pad;
-	/* Test hook: added to the clock conntrack reads, so tests can age
-	 * entries without waiting. Always 0 in production. */
-	__s64 clock_offset_ns;
 };
 
 /*
- * Flows per family. LRU tables are preallocated: ~190 bytes per IPv4 and
- * ~215 per IPv6 flow, so 65536 costs ~26 MiB in all. Fixed at build time:
- * make EXTRA_BPF_CFLAGS=-DBG_CT_TABLE_MAX=N (and down.sh first).
+ * bg_ct_live: array of BG_FAM_MAX, the flows of each family. Monotonic
+ * counters only, each changed by one atomic add when an insert or delete
+ * has succeeded: live = inserted - deleted - evicted is exact but for the
+ * operations in flight on other CPUs, and never below zero.
+ */
+struct bg_ct_count {
+	__u64 inserted; /* entries conntrack created */
+	__u64 deleted; /* entries conntrack deleted (expired, replaced) */
+	__u64 evicted; /* entries found missing by the sweep (LRU, flush) */
+};
+
+/* bg_ct_clock: array of 1, __s64 nanoseconds added to conntrack's clock.
+ * A test hook (tests age entries without waiting); 0 in production. */
+
+/*
+ * Flows per family: "set limit states" may go up to BG_CT_TABLE_MAX. The
+ * LRU tables hold a quarter more (BG_CT_LRU_SLACK), because the kernel's
+ * LRU keeps up to ~256 free entries per CPU on local lists and evicts once
+ * its shared list runs dry: with the slack it never has to evict a flow
+ * below the limit on machines of up to 64 CPUs (at the default size). So
+ * an LRU table's max_entries is 5/4 of what conntrack tracks in it. ~210
+ * bytes per IPv4 and ~235 per IPv6 entry preallocated: ~36 MiB in all by
+ * default. Fixed at build time: make EXTRA_BPF_CFLAGS=-DBG_CT_TABLE_MAX=N
+ * (a multiple of 4; and down.sh first).
  */
 #ifndef BG_CT_TABLE_MAX
 #define BG_CT_TABLE_MAX 65536
 #endif
+#define BG_CT_LRU_SLACK (BG_CT_TABLE_MAX / 4)
 
 #define BG_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 BG_STATIC_ASSERT(sizeof(struct bg_lpm4_key) == 12, "bg_lpm4_key");
@@ -372,9 +432,10 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 BG_STATIC_ASSERT(sizeof(struct bg_iface_key) == 16, "bg_iface_key");
 BG_STATIC_ASSERT(sizeof(struct bg_iface_val) == 24, "bg_iface_val");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_log_event) == 64, "bg_fw_log_event");
-BG_STATIC_ASSERT(sizeof(struct bg_ct4_key) == 16, "bg_ct4_key");
-BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 40, "bg_ct6_key");
-BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 104, "bg_ct_entry");
-BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 64, "bg_ct_config");
+BG_STATIC_ASSERT(sizeof(struct bg_ct4_key) == 20, "bg_ct4_key");
+BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 44, "bg_ct6_key");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 136, "bg_ct_entry");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 56, "bg_ct_config");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_count) == 24, "bg_ct_count");
 
 #endif /* BG_ABI_H */

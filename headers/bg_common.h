@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "bg_abi.h"
+#include "bg_compiler.h"
 
 /* Pinned under <bpffs>/tc/globals so XDP and TC objects share it by name. */
 #define BG_PINNED __uint(pinning, LIBBPF_PIN_BY_NAME)
@@ -26,34 +27,16 @@ struct {
 	BG_PINNED;
 } bg_ifaces SEC(".maps");
 
-/* Index of the lowest set bit; BPF has no ctz instruction. x != 0. */
-static __always_inline __u32 bg_ctz64(__u64 x)
-{
-	__u32 n = 0;
-
-	if (!(x & 0xffffffffULL)) {
-		n += 32;
-		x >>= 32;
-	}
-	if (!(x & 0xffff)) {
-		n += 16;
-		x >>= 16;
-	}
-	if (!(x & 0xff)) {
-		n += 8;
-		x >>= 8;
-	}
-	if (!(x & 0xf)) {
-		n += 4;
-		x >>= 4;
-	}
-	if (!(x & 0x3)) {
-		n += 2;
-		x >>= 2;
-	}
-	if (!(x & 0x1))
-		n += 1;
-	return n;
-}
+/*
+ * The generation of the ruleset packets use (fwmapgen fills the other one,
+ * up.sh flips this). Shared: conntrack reads its settings through it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_fw_active);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_fw_active SEC(".maps");
 
 #endif /* BG_COMMON_H */

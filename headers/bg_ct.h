@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Connection tracking helpers shared by tc_conntrack (which writes the
- * tables) and xdp_firewall (which reads them): the tables, key normal
- * form, expiry, the TCP state machine as a pure function, and the key of
- * the flow an ICMP/ICMPv6 error quotes. Everything works on data/data_end
- * and struct bg_pkt, so it is usable from XDP and TC alike.
+ * Connection tracking logic shared by tc_conntrack (which writes the
+ * tables) and xdp_firewall (which reads them): key normal form, expiry,
+ * the TCP state machine and the classification of one packet against an
+ * entry. Pure functions of their arguments: no maps, no helpers, so the
+ * same code runs in XDP, in TC and in the userspace unit test
+ * (test/unit/ct_test.c). The tables and the functions that use them are in
+ * bg_ct_maps.h.
  */
 #ifndef BG_CT_H
 #define BG_CT_H
 
 #include <linux/types.h>
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 #include "bg_abi.h"
-#include "bg_common.h"
+#include "bg_compiler.h"
 #include "bg_parse.h"
 
 /* Index into bg_ct_stats (per-CPU u64). */
@@ -24,80 +26,32 @@ enum bg_ct_stat {
 	BG_CT_STAT_RELATED = 2, /* ICMP errors quoting a tracked flow */
 	BG_CT_STAT_INVALID = 3, /* packets classified INVALID */
 	BG_CT_STAT_OVER_LIMIT = 4, /* new flows not tracked: limit_states */
-	BG_CT_STAT_EVICTED = 5, /* entries the LRU dropped (seen by sweeps) */
+	BG_CT_STAT_EVICTED = 5, /* entries found missing by the sweep */
 	BG_CT_STAT_EXPIRED = 6, /* entries deleted because they timed out */
 	BG_CT_STAT_MIDSTREAM = 7, /* TCP flows picked up without a SYN */
 	BG_CT_STAT_CREATED = 8, /* entries created */
 	BG_CT_STAT_SKIPPED = 9, /* egress packets from a bpfguard interface */
 	BG_CT_STAT_UNTRACKED = 10, /* not IP, malformed, fragments, other L4 */
-	BG_CT_STAT_SWEEPS = 11, /* sweep runs */
+	BG_CT_STAT_SWEEPS = 11, /* sweep ticks */
+	BG_CT_STAT_WRONG_IFACE = 12, /* INVALID: arrived from the wrong side */
+	BG_CT_STAT_RST_IGNORED = 13, /* in-window RST not at the exact seq */
+	BG_CT_STAT_LOCK_BUSY = 14, /* update given up: entry locked too long */
 	BG_CT_STAT_MAX = 16,
 };
 
-/*
- * Internal TCP bookkeeping kept in bg_ct_entry.pad[0] (the ABI has no
- * field for it): which key sides have sent a FIN. Reported upstream as an
- * ABI gap; the layout is unchanged.
- */
-#define BG_CT_TF_FIN0 (1 << 0)
-#define BG_CT_TF_FIN1 (1 << 1)
-#define bg_ct_tflags(e) ((e)->pad[0])
-
 /* td_wscale value meaning "this side's SYN had no window scale option". */
 #define BG_CT_WS_NONE 0xff
-
-/*
- * arr[i] for a variable i (0 or 1) in a stack struct: clang turns the
- * address computation of an aligned stack object into an OR, which the
- * verifier refuses on pointers; the barrier forces an ADD.
- */
-#define BG_IDX(arr, i)                                         \
-	(*({                                                   \
-		__u64 __o = ((__u64)(i)&1) * sizeof((arr)[0]); \
-		bg_barrier_var(__o);                           \
-		(__typeof__(&(arr)[0]))((void *)(arr) + __o);  \
-	}))
+/* The largest scale (RFC 7323): assumed for flows picked up mid-stream,
+ * whose SYNs (and real scales) were never seen. */
+#define BG_CT_WS_MAX 14
 
 #define BG_CT_NS 1000000000ULL
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct bg_ct4_key);
-	__type(value, struct bg_ct_entry);
-	__uint(max_entries, BG_CT_TABLE_MAX);
-	BG_PINNED;
-} bg_ct4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct bg_ct6_key);
-	__type(value, struct bg_ct_entry);
-	__uint(max_entries, BG_CT_TABLE_MAX);
-	BG_PINNED;
-} bg_ct6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct bg_ct_config);
-	__uint(max_entries, 1);
-	BG_PINNED;
-} bg_ct_config SEC(".maps");
 
 /* Both keys of a flow, whichever family. */
 union bg_ct_key {
 	struct bg_ct4_key k4;
 	struct bg_ct6_key k6;
 };
-
-static __always_inline __u64 bg_ct_now(const struct bg_ct_config *cfg)
-{
-	__u64 now = bpf_ktime_get_boot_ns();
-
-	if (cfg)
-		now += cfg->clock_offset_ns;
-	return now;
-}
 
 static __always_inline __u32 bg_ct_default_timeout(__u32 idx)
 {
@@ -157,24 +111,23 @@ static __always_inline __u64 bg_ct_timeout_ns(const __u32 *timeouts, __u8 proto,
 	return (__u64)t * BG_CT_NS;
 }
 
-/* An expired entry is to be treated as absent. */
-static __always_inline int bg_ct_expired(const struct bg_ct_config *cfg,
+/* An expired entry is absent, for every reader and writer alike. */
+static __always_inline int bg_ct_expired(const __u32 *timeouts,
 					 const struct bg_ct_entry *e, __u64 now)
 {
-	__u64 to = bg_ct_timeout_ns(cfg ? cfg->timeout : 0, e->proto, e->state,
-				    e->flags);
+	__u64 to = bg_ct_timeout_ns(timeouts, e->proto, e->state, e->flags);
 
 	return (__s64)(now - e->last_ns) > (__s64)to;
 }
 
 /*
- * Normal form of an IPv4 5-tuple. Returns the key side of the sender
- * (0 or 1): side 0 is the lower (address, port), address bytes compared
- * first, then the port bytes (network order).
+ * Normal form of an IPv4 5-tuple on VLANs vlan[0..1]. Returns the key side
+ * of the sender (0 or 1): side 0 is the lower (address, port), address
+ * bytes compared first, then the port bytes (network order).
  */
 static __always_inline int bg_ct_key4(struct bg_ct4_key *k, __be32 saddr,
 				      __be32 daddr, __be16 sport, __be16 dport,
-				      __u8 proto)
+				      __u8 proto, const __u16 *vlan)
 {
 	__u32 s = bpf_ntohl(saddr), d = bpf_ntohl(daddr);
 	__u16 sp = bpf_ntohs(sport), dp = bpf_ntohs(dport);
@@ -182,6 +135,8 @@ static __always_inline int bg_ct_key4(struct bg_ct4_key *k, __be32 saddr,
 
 	k->proto = proto;
 	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	k->vlan[0] = vlan[0];
+	k->vlan[1] = vlan[1];
 	if (swap) {
 		k->addr[0] = daddr;
 		k->addr[1] = saddr;
@@ -199,7 +154,8 @@ static __always_inline int bg_ct_key4(struct bg_ct4_key *k, __be32 saddr,
 /* IPv6: the same, addresses as four big-endian words. */
 static __always_inline int bg_ct_key6(struct bg_ct6_key *k, const __be32 *saddr,
 				      const __be32 *daddr, __be16 sport,
-				      __be16 dport, __u8 proto)
+				      __be16 dport, __u8 proto,
+				      const __u16 *vlan)
 {
 	int swap = 0, decided = 0, i;
 
@@ -217,6 +173,8 @@ static __always_inline int bg_ct_key6(struct bg_ct6_key *k, const __be32 *saddr,
 
 	k->proto = proto;
 	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	k->vlan[0] = vlan[0];
+	k->vlan[1] = vlan[1];
 	if (swap) {
 		__builtin_memcpy(k->addr[0], daddr, 16);
 		__builtin_memcpy(k->addr[1], saddr, 16);
@@ -229,6 +187,13 @@ static __always_inline int bg_ct_key6(struct bg_ct6_key *k, const __be32 *saddr,
 	k->port[0] = sport;
 	k->port[1] = dport;
 	return 0;
+}
+
+/* The VLAN ids of a parsed packet as the key holds them. */
+static __always_inline void bg_ct_vlans(const struct bg_pkt *p, __u16 *vlan)
+{
+	vlan[0] = p->vlan_depth > 0 ? p->vlan_id[0] : 0;
+	vlan[1] = p->vlan_depth > 1 ? p->vlan_id[1] : 0;
 }
 
 static __always_inline int bg_ct_icmp_echo(__u8 proto, __u8 type)
@@ -251,6 +216,18 @@ static __always_inline int bg_ct_icmp_error(__u8 proto, __u8 type)
 	return type >= 1 && type <= 4;
 }
 
+/* An ICMP/ICMPv6 error of the packet's own family. */
+static __always_inline int bg_ct_is_icmp_error(const struct bg_pkt *p)
+{
+	if (!(p->flags & BG_PKT_L4) || (p->flags & BG_PKT_FRAG_LATER))
+		return 0;
+	if (p->family == BG_FAM_INET)
+		return p->l4_proto == IPPROTO_ICMP &&
+		       bg_ct_icmp_error(IPPROTO_ICMP, p->icmp_type);
+	return p->l4_proto == IPPROTO_ICMPV6 &&
+	       bg_ct_icmp_error(IPPROTO_ICMPV6, p->icmp_type);
+}
+
 /*
  * Key of the flow a parsed packet belongs to. Returns the sender's key
  * side (0/1), or -1 when the packet is not trackable: no L4 header (later
@@ -260,6 +237,7 @@ static __always_inline int bg_ct_pkt_key(const struct bg_pkt *p,
 					 union bg_ct_key *k)
 {
 	__be16 sport = p->sport, dport = p->dport;
+	__u16 vlan[2];
 
 	if (!(p->flags & BG_PKT_L4) || (p->flags & BG_PKT_FRAG_LATER))
 		return -1;
@@ -278,65 +256,43 @@ static __always_inline int bg_ct_pkt_key(const struct bg_pkt *p,
 	default:
 		return -1;
 	}
+	bg_ct_vlans(p, vlan);
 	if (p->family == BG_FAM_INET)
 		return bg_ct_key4(&k->k4, p->saddr[0], p->daddr[0], sport,
-				  dport, p->l4_proto);
+				  dport, p->l4_proto, vlan);
 	return bg_ct_key6(&k->k6, p->saddr, p->daddr, sport, dport,
-			  p->l4_proto);
-}
-
-/* Look an entry up; NULL if absent. Does not check expiry. */
-static __always_inline struct bg_ct_entry *bg_ct_lookup(__u8 family,
-							union bg_ct_key *k)
-{
-	if (family == BG_FAM_INET)
-		return bpf_map_lookup_elem(&bg_ct4, &k->k4);
-	return bpf_map_lookup_elem(&bg_ct6, &k->k6);
-}
-
-/* Lookup that treats an expired entry as absent (for readers). */
-static __always_inline struct bg_ct_entry *
-bg_ct_lookup_live(__u8 family, union bg_ct_key *k,
-		  const struct bg_ct_config *cfg, __u64 now)
-{
-	struct bg_ct_entry *e = bg_ct_lookup(family, k);
-
-	if (e && bg_ct_expired(cfg, e, now))
-		return NULL;
-	return e;
+			  p->l4_proto, vlan);
 }
 
 /*
  * Key of the flow an ICMP/ICMPv6 error quotes (p: the parsed error,
- * data/data_end: the frame). The quoted packet must have been sent by the
- * error's destination (the error goes back to the sender) and carry a
- * TCP/UDP header (ports) or an ICMP echo request. IPv6: the quoted header
- * must be followed directly by the L4 header (no extension headers).
- * Returns the quoted packet's sender side, or -1.
+ * data/data_end: the frame), on the error's VLANs. The quoted packet must
+ * have been sent by the error's destination (the error goes back to the
+ * sender) and carry a TCP/UDP header (ports) or an ICMP echo request.
+ * IPv6: the quoted header must be followed directly by the L4 header (no
+ * extension headers). Returns the quoted packet's sender side, or -1.
  */
 static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 					      const struct bg_pkt *p,
 					      union bg_ct_key *k)
 {
 	__u32 off = p->l4_off;
+	__u16 vlan[2];
 	__u8 *l4;
 	__be16 sport, dport;
 	__u8 proto;
 
-	if (!(p->flags & BG_PKT_L4) || (p->flags & BG_PKT_FRAG))
-		return -1;
-	if (!bg_ct_icmp_error(p->l4_proto, p->icmp_type))
+	if (!bg_ct_is_icmp_error(p) || (p->flags & BG_PKT_FRAG))
 		return -1;
 	if (off > 512)
 		return -1;
 	off += 8; /* the ICMP header */
+	bg_ct_vlans(p, vlan);
 
 	if (p->family == BG_FAM_INET) {
 		struct iphdr *iph = data + off;
 		__u32 hlen;
 
-		if (p->l4_proto != IPPROTO_ICMP)
-			return -1;
 		if ((void *)(iph + 1) > data_end)
 			return -1;
 		if (iph->version != 4 || iph->ihl < 5)
@@ -360,13 +316,11 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 			return -1;
 		}
 		return bg_ct_key4(&k->k4, iph->saddr, iph->daddr, sport, dport,
-				  proto);
+				  proto, vlan);
 	} else {
 		struct ipv6hdr *ip6h = data + off;
 		__be32 s[4], d[4];
 
-		if (p->l4_proto != IPPROTO_ICMPV6)
-			return -1;
 		if ((void *)(ip6h + 1) > data_end)
 			return -1;
 		if (ip6h->version != 6)
@@ -389,8 +343,46 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 		} else if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
 			return -1;
 		}
-		return bg_ct_key6(&k->k6, s, d, sport, dport, proto);
+		return bg_ct_key6(&k->k6, s, d, sport, dport, proto, vlan);
 	}
+}
+
+/* ------------------------------------------------- where packets come from */
+
+/*
+ * May a packet of direction dir (BG_CT_DIR_*) of this flow arrive where it
+ * did? egress: the packet leaves through TC egress (made here, or
+ * forwarded after its own ingress was judged): always. ifindex: the
+ * interface an ingress packet arrived on.
+ *
+ * A flow opened at ingress expects its initiator's packets on the
+ * interface it was opened on and replies anywhere else, once learnt (the
+ * interface a forwarded packet of it left by); a flow to a local socket
+ * has no ingress reply at all (replies are made here). A flow opened at
+ * egress expects replies where it left and no initiator packet from
+ * outside. So a forged packet from the initiator's side that claims to be
+ * a reply, the trick of a spoofed first packet, is not part of the flow.
+ */
+static __always_inline int bg_ct_iface_ok(const struct bg_ct_entry *e,
+					  __u32 dir, int egress, __u32 ifindex)
+{
+	if (egress)
+		return 1;
+	if (e->flags & BG_CTF_EGRESS)
+		return dir == BG_CT_DIR_REPLY &&
+		       ifindex == e->ifindex[BG_CT_DIR_REPLY];
+	if (dir == BG_CT_DIR_ORIG)
+		return ifindex == e->ifindex[BG_CT_DIR_ORIG];
+	return e->ifindex[BG_CT_DIR_REPLY] != 0 &&
+	       ifindex == e->ifindex[BG_CT_DIR_REPLY];
+}
+
+/* Direction of a packet sent by key side `side` (BG_CT_DIR_*). */
+static __always_inline __u32 bg_ct_dir(const struct bg_ct_entry *e, __u32 side)
+{
+	__u32 orig = (e->flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
+
+	return (side & 1) == orig ? BG_CT_DIR_ORIG : BG_CT_DIR_REPLY;
 }
 
 /* ------------------------------------------------------------- TCP */
@@ -422,6 +414,12 @@ static __always_inline int bg_ct_tcp_flags_valid(__u8 flags)
 	return (BG_TCP_VALID_FLAGS >> (flags & 0x3f)) & 1;
 }
 
+/* A SYN that opens a connection (URG tolerated, as Linux does). */
+static __always_inline int bg_ct_tcp_is_syn(__u8 flags)
+{
+	return (flags & 0x3f & ~BG_TCP_URG) == BG_TCP_SYN;
+}
+
 /* One TCP segment, as the state machine needs it (host byte order). */
 struct bg_ct_seg {
 	__u32 seq;
@@ -430,8 +428,41 @@ struct bg_ct_seg {
 	__u32 win; /* unscaled window field */
 	__u8 flags;
 	__u8 wscale; /* window scale option of a SYN, BG_CT_WS_NONE if none */
-	__u8 pad[2];
+	__u8 doff; /* header length in 4-byte words */
+	__u8 pad;
 };
+
+/*
+ * The segment of a parsed TCP packet (p has BG_PKT_L4, l4_proto TCP). The
+ * window scale option is the caller's to read (only SYNs carry it): it is
+ * left BG_CT_WS_NONE. -1 when the header is not at hand.
+ */
+static __always_inline int bg_ct_seg_parse(void *data, void *data_end,
+					   const struct bg_pkt *p,
+					   struct bg_ct_seg *s)
+{
+	__u32 off = p->l4_off, hlen, plen;
+	struct tcphdr *th;
+
+	if (off > 512)
+		return -1;
+	th = data + off;
+	if ((void *)(th + 1) > data_end)
+		return -1;
+	hlen = th->doff * 4;
+	plen = p->l3_len - (off - p->l3_off);
+	if (plen < hlen)
+		return -1;
+	s->flags = p->tcp_flags;
+	s->seq = bpf_ntohl(th->seq);
+	s->ack = bpf_ntohl(th->ack_seq);
+	s->win = bpf_ntohs(th->window);
+	s->end = s->seq + (plen - hlen) + !!(s->flags & BG_TCP_SYN) +
+		 !!(s->flags & BG_TCP_FIN);
+	s->wscale = BG_CT_WS_NONE;
+	s->doff = th->doff;
+	return 0;
+}
 
 #define bg_before(a, b) ((__s32)((a) - (b)) < 0)
 #define bg_after(a, b) bg_before(b, a)
@@ -440,7 +471,7 @@ static __always_inline __u32 bg_ct_ws(const struct bg_ct_entry *e, __u32 side)
 {
 	__u8 ws = BG_IDX(e->td_wscale, side & 1);
 
-	return ws > 14 ? 0 : ws;
+	return ws > BG_CT_WS_MAX ? 0 : ws;
 }
 
 /* Initialise one side's window data from a segment it sent. */
@@ -458,58 +489,104 @@ static __always_inline void bg_ct_td_init(struct bg_ct_entry *e, __u32 side,
  * Simplified tcp_in_window: the segment must lie within what the receiver
  * can have allowed (seq <= sender's end + receiver's largest window, end
  * not older than one window), and its ACK must not acknowledge data the
- * receiver never sent or data older than one ack window. Sides not yet
- * initialised and MIDSTREAM flows (window scale unknown) are liberal.
- * On success the sender's end and largest window are updated.
+ * receiver never sent or data older than one ack window. A side not yet
+ * seen is learnt from its first segment. Read-only: bg_ct_tcp_track()
+ * records the segment.
  */
-static __always_inline int bg_ct_tcp_in_window(struct bg_ct_entry *e, __u32 snd,
+static __always_inline int bg_ct_tcp_in_window(const struct bg_ct_entry *e,
+					       __u32 snd,
 					       const struct bg_ct_seg *s)
 {
-	__u32 rcv = (snd ^ 1) & 1, win, maxack;
+	__u32 rcv = (snd ^ 1) & 1, maxack, swin, rwin, send, win;
 
 	snd &= 1;
-	win = s->win;
-	if (!(s->flags & BG_TCP_SYN))
-		win <<= bg_ct_ws(e, snd);
-	if (!BG_IDX(e->td_maxwin, snd)) {
-		bg_ct_td_init(e, snd, s);
-		BG_IDX(e->td_maxwin, snd) = win ? win : 1;
-	} else if (!(e->flags & BG_CTF_MIDSTREAM) &&
-		   BG_IDX(e->td_maxwin, rcv)) {
-		if (bg_after(s->seq, BG_IDX(e->td_end, snd) +
-					     BG_IDX(e->td_maxwin, rcv)))
+	swin = BG_IDX(e->td_maxwin, snd);
+	rwin = BG_IDX(e->td_maxwin, rcv);
+	send = BG_IDX(e->td_end, snd);
+	if (!swin) {
+		/* The sender's first segment (a flow picked up mid-stream):
+		 * its own window bounds what it may acknowledge, as the
+		 * segment will set it. */
+		win = s->win;
+		if (!(s->flags & BG_TCP_SYN))
+			win <<= bg_ct_ws(e, snd);
+		maxack = win > 66000 ? win : 66000;
+	} else {
+		maxack = swin > 66000 ? swin : 66000;
+	}
+	if (swin && rwin) {
+		if (bg_after(s->seq, send + rwin))
 			return 0;
-		if (bg_before(s->end, BG_IDX(e->td_end, snd) -
-					      BG_IDX(e->td_maxwin, rcv)))
+		if (bg_before(s->end, send - rwin))
 			return 0;
 	}
-	if ((s->flags & BG_TCP_ACK) && BG_IDX(e->td_maxwin, rcv) &&
-	    !(e->flags & BG_CTF_MIDSTREAM)) {
-		maxack = BG_IDX(e->td_maxwin, snd) > 66000 ?
-				 BG_IDX(e->td_maxwin, snd) :
-				 66000;
+	if ((s->flags & BG_TCP_ACK) && rwin) {
 		if (bg_after(s->ack, BG_IDX(e->td_end, rcv)))
 			return 0;
 		if (bg_before(s->ack, BG_IDX(e->td_end, rcv) - maxack))
 			return 0;
 	}
+	return 1;
+}
+
+/* Record an accepted segment: the sender's end, window and highest ACK. */
+static __always_inline void bg_ct_tcp_track(struct bg_ct_entry *e, __u32 snd,
+					    const struct bg_ct_seg *s)
+{
+	__u32 win = s->win;
+	__u8 ackbit;
+
+	snd &= 1;
+	ackbit = snd ? BG_CT_TF_ACK1 : BG_CT_TF_ACK0;
+	if (!(s->flags & BG_TCP_SYN))
+		win <<= bg_ct_ws(e, snd);
+	if (!BG_IDX(e->td_maxwin, snd)) {
+		bg_ct_td_init(e, snd, s);
+		BG_IDX(e->td_maxwin, snd) = win ? win : 1;
+	}
 	if (bg_after(s->end, BG_IDX(e->td_end, snd)))
 		BG_IDX(e->td_end, snd) = s->end;
 	if (win > BG_IDX(e->td_maxwin, snd))
 		BG_IDX(e->td_maxwin, snd) = win;
-	return 1;
+	if (s->flags & BG_TCP_ACK) {
+		if (!(e->tcp_flags & ackbit) ||
+		    bg_after(s->ack, BG_IDX(e->td_maxack, snd)))
+			BG_IDX(e->td_maxack, snd) = s->ack;
+		e->tcp_flags |= ackbit;
+	}
 }
 
 /*
- * The TCP state machine: a pure function of an existing entry (a copy,
- * updated in place on success) and one segment sent by key side snd.
- * Returns the packet's class (enum bg_ct_class). On BG_CT_INVALID the
- * entry must be left as it was (the caller discards the copy).
- * Entries in TIME_WAIT/CLOSE reopened by a SYN are the caller's business
- * (they are replaced by a new entry before this is called).
+ * Is a RST from side snd at the exact sequence the receiver expects (RFC
+ * 5961 3.2)? That is the sender's next sequence (td_end) or what the
+ * receiver last acknowledged (td_maxack). A blind attacker has to hit one
+ * of two 32-bit numbers; anything else, even within the window, is left
+ * to the endpoint, which answers with a challenge ACK.
+ */
+static __always_inline int bg_ct_tcp_rst_exact(const struct bg_ct_entry *e,
+					       __u32 snd,
+					       const struct bg_ct_seg *s)
+{
+	__u32 rcv = (snd ^ 1) & 1;
+	__u8 rack = rcv ? BG_CT_TF_ACK1 : BG_CT_TF_ACK0;
+
+	snd &= 1;
+	if (BG_IDX(e->td_maxwin, snd) && s->seq == BG_IDX(e->td_end, snd))
+		return 1;
+	return (e->tcp_flags & rack) && s->seq == BG_IDX(e->td_maxack, rcv);
+}
+
+/*
+ * The TCP state machine: one segment sent by key side snd against a copy
+ * of an existing entry, updated in place. Returns the packet's class
+ * (enum bg_ct_class); on BG_CT_INVALID the copy must be discarded. Sets
+ * *ignore for a packet that passes but changes nothing (a RST that is in
+ * the window but not exact: the endpoint decides). A SYN reopening a
+ * TIME_WAIT or CLOSE flow is the caller's business (bg_ct_reopens()).
  */
 static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
-					  const struct bg_ct_seg *s)
+					  const struct bg_ct_seg *s,
+					  int *ignore)
 {
 	__u8 f = s->flags, st = e->state;
 	__u32 orig = (e->flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
@@ -521,20 +598,31 @@ static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
 		return BG_CT_INVALID;
 
 	if (f & BG_TCP_RST) {
-		if (!bg_ct_tcp_in_window(e, snd, s))
-			return BG_CT_INVALID;
+		if (st == BG_CTS_SYN_SENT) {
+			/* Only the SYN's own answer may refuse it: a RST
+			 * from the responder must acknowledge the SYN. */
+			if (reply && (!(f & BG_TCP_ACK) ||
+				      s->ack != BG_IDX(e->td_end, orig & 1)))
+				return BG_CT_INVALID;
+			if (!reply && s->seq != BG_IDX(e->td_end, orig & 1))
+				return BG_CT_INVALID;
+		} else {
+			if (!bg_ct_tcp_in_window(e, snd, s))
+				return BG_CT_INVALID;
+			if (!bg_ct_tcp_rst_exact(e, snd, s)) {
+				*ignore = 1;
+				goto done;
+			}
+		}
 		ns = BG_CTS_CLOSE;
 	} else if ((f & BG_TCP_SYN) && !(f & BG_TCP_ACK)) {
 		if (st != BG_CTS_SYN_SENT)
 			return BG_CT_INVALID;
-		if (!reply) {
-			/* Retransmitted SYN: stays SYN_SENT. */
-			bg_ct_td_init(e, snd, s);
-		} else {
-			/* Simultaneous open: both sides sent a SYN. */
-			bg_ct_td_init(e, snd, s);
+		/* A retransmission stays SYN_SENT; the other side's SYN is a
+		 * simultaneous open. */
+		bg_ct_td_init(e, snd, s);
+		if (reply)
 			ns = BG_CTS_SYN_RECV;
-		}
 	} else if (f & BG_TCP_SYN) { /* SYN+ACK */
 		if (st == BG_CTS_SYN_SENT && reply) {
 			if (s->ack != BG_IDX(e->td_end, orig & 1))
@@ -563,20 +651,24 @@ static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
 		if (st == BG_CTS_SYN_RECV || st == BG_CTS_ESTABLISHED)
 			ns = BG_CTS_FIN_WAIT;
 		else if ((st == BG_CTS_FIN_WAIT || st == BG_CTS_CLOSE_WAIT) &&
-			 !(bg_ct_tflags(e) & mybit))
+			 !(e->tcp_flags & mybit))
 			ns = BG_CTS_LAST_ACK; /* the second FIN */
-		bg_ct_tflags(e) |= mybit;
+		e->tcp_flags |= mybit;
+		bg_ct_tcp_track(e, snd, s);
 	} else { /* ACK, possibly with data */
 		if (st == BG_CTS_SYN_SENT)
 			return BG_CT_INVALID;
 		if (!bg_ct_tcp_in_window(e, snd, s))
 			return BG_CT_INVALID;
-		if (st == BG_CTS_SYN_RECV)
+		/* Established when the initiator acknowledges the SYN+ACK,
+		 * not on an ACK of the responder's own. */
+		if (st == BG_CTS_SYN_RECV && !reply)
 			ns = BG_CTS_ESTABLISHED;
-		else if (st == BG_CTS_FIN_WAIT && !(bg_ct_tflags(e) & mybit))
+		else if (st == BG_CTS_FIN_WAIT && !(e->tcp_flags & mybit))
 			ns = BG_CTS_CLOSE_WAIT; /* the peer acked the FIN */
 		else if (st == BG_CTS_LAST_ACK)
 			ns = BG_CTS_TIME_WAIT;
+		bg_ct_tcp_track(e, snd, s);
 	}
 
 	e->state = ns;
@@ -584,9 +676,112 @@ static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
 		e->flags |= BG_CTF_SEEN_REPLY;
 	if (ns == BG_CTS_ESTABLISHED && (e->flags & BG_CTF_SEEN_REPLY))
 		e->flags |= BG_CTF_ASSURED;
+done:
 	if (reply || (e->flags & BG_CTF_SEEN_REPLY))
 		return BG_CT_ESTABLISHED;
 	return BG_CT_NEW;
+}
+
+/* A SYN for a tuple whose flow is over: a new flow, the old entry goes. */
+static __always_inline int bg_ct_reopens(const struct bg_ct_entry *e,
+					 const struct bg_pkt *p)
+{
+	return p->l4_proto == IPPROTO_TCP &&
+	       (e->state == BG_CTS_TIME_WAIT || e->state == BG_CTS_CLOSE) &&
+	       bg_ct_tcp_is_syn(p->tcp_flags);
+}
+
+/* ----------------------------------------------------- classification */
+
+/*
+ * Class of a trackable packet (bg_ct_pkt_key() >= 0) that has no live
+ * entry, and the state of the entry it opens (*state; BG_CTS_NONE: it
+ * opens none). A TCP segment other than a SYN opens nothing, except one
+ * the host sends (egress) that shows an established session: picked up
+ * mid-stream, like Linux's loose tracking.
+ */
+static __always_inline int bg_ct_new_class(const struct bg_pkt *p, int egress,
+					   __u8 *state, int *midstream)
+{
+	__u8 f = p->tcp_flags & 0x3f;
+
+	*state = BG_CTS_NONE;
+	*midstream = 0;
+	if (p->l4_proto == IPPROTO_TCP) {
+		if (!bg_ct_tcp_flags_valid(f))
+			return BG_CT_INVALID;
+		if (bg_ct_tcp_is_syn(f)) {
+			*state = BG_CTS_SYN_SENT;
+			return BG_CT_NEW;
+		}
+		if (egress && (f & ~(BG_TCP_PSH | BG_TCP_URG)) == BG_TCP_ACK) {
+			*state = BG_CTS_ESTABLISHED;
+			*midstream = 1;
+			return BG_CT_ESTABLISHED;
+		}
+		return BG_CT_INVALID;
+	}
+	if (p->l4_proto == IPPROTO_UDP) {
+		*state = BG_CTS_NEW;
+		return BG_CT_NEW;
+	}
+	/* ICMP echo: a reply without its request is not a flow. */
+	if (!bg_ct_icmp_echo_request(p->l4_proto, p->icmp_type))
+		return BG_CT_INVALID;
+	*state = BG_CTS_NEW;
+	return BG_CT_NEW;
+}
+
+/*
+ * One packet of a live entry: e is a copy, updated in place (the caller
+ * stores it back unless the class is BG_CT_INVALID or *ignore is set).
+ * side: the sender's key side; egress/ifindex: where the packet is (see
+ * bg_ct_iface_ok). *wrong_iface is set when that alone made it INVALID.
+ */
+static __always_inline int bg_ct_step(struct bg_ct_entry *e,
+				      const struct bg_pkt *p,
+				      const struct bg_ct_seg *s, __u32 side,
+				      int egress, __u32 ifindex, int *ignore,
+				      int *wrong_iface)
+{
+	__u32 dir = bg_ct_dir(e, side);
+
+	*ignore = 0;
+	*wrong_iface = 0;
+	if (!bg_ct_iface_ok(e, dir, egress, ifindex)) {
+		*wrong_iface = 1;
+		return BG_CT_INVALID;
+	}
+	if (p->l4_proto == IPPROTO_TCP)
+		return bg_ct_tcp_step(e, side, s, ignore);
+	/* UDP and echo: requests one way, replies the other. */
+	if (p->l4_proto != IPPROTO_UDP &&
+	    bg_ct_icmp_echo_request(p->l4_proto, p->icmp_type) !=
+		    (dir == BG_CT_DIR_ORIG))
+		return BG_CT_INVALID;
+	if (dir == BG_CT_DIR_REPLY) {
+		e->flags |= BG_CTF_SEEN_REPLY;
+		e->state = BG_CTS_ESTABLISHED;
+	} else if (e->flags & BG_CTF_SEEN_REPLY) {
+		e->flags |= BG_CTF_ASSURED;
+	}
+	return (e->flags & BG_CTF_SEEN_REPLY) ? BG_CT_ESTABLISHED : BG_CT_NEW;
+}
+
+/*
+ * An ICMP error quoting a live entry (e, copy or entry): RELATED when it
+ * arrives where packets going opposite to the quoted one are expected
+ * (the error travels back to the quoted packet's sender), else INVALID.
+ * quoted_side: bg_ct_icmp_err_key()'s result.
+ */
+static __always_inline int bg_ct_related(const struct bg_ct_entry *e,
+					 __u32 quoted_side, int egress,
+					 __u32 ifindex)
+{
+	__u32 dir = bg_ct_dir(e, quoted_side) ^ 1;
+
+	return bg_ct_iface_ok(e, dir, egress, ifindex) ? BG_CT_RELATED :
+							 BG_CT_INVALID;
 }
 
 #endif /* BG_CT_H */

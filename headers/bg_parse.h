@@ -23,6 +23,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "bg_compiler.h"
 
 #define BG_MAX_VLAN 2
 /* More extension headers than this is treated as an attack, not a packet. */
@@ -32,14 +33,7 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 
-/*
- * The 6.1 verifier loses the range of a value after a byte swap; the mask
- * that gives it back would be dropped by the compiler as redundant, so it
- * must happen after a barrier. Needed before adding a length to a packet
- * pointer.
- */
-#define bg_barrier_var(v) asm volatile("" : "+r"(v))
-
+/* A byte-swapped 16-bit length with its range restored (bg_barrier_var). */
 static __always_inline __u32 bg_ntohs_bounded(__be16 v)
 {
 	__u32 x = bpf_ntohs(v);
@@ -62,12 +56,51 @@ enum bg_pkt_flags {
 	BG_PKT_FRAG = 1 << 0, /* part of a fragmented datagram */
 	BG_PKT_FRAG_LATER = 1 << 1, /* not the first fragment: no L4 header */
 	BG_PKT_L4 = 1 << 2, /* l4 fields below are valid */
+	BG_PKT_ND_UNICAST = 1 << 3, /* ND to a global address: see below */
 };
+
+/* bg_parse() flags */
+enum bg_parse_flags {
+	/*
+	 * The frame is a GSO/GRO super-packet (TC only): an IPv4 total
+	 * length or IPv6 payload length of 0 means "the rest of the packet"
+	 * (BIG TCP, over 64 KiB), as the stack itself reads it.
+	 */
+	BG_PARSE_F_GSO = 1 << 0,
+};
+
+/*
+ * l4_proto of a non-first IPv6 fragment whose Fragment header names
+ * another extension header: the upper-layer protocol is only in the first
+ * fragment, so it is unknown here (IANA reserves 255). Rules naming a
+ * protocol never match it; rules naming none do.
+ */
+#define BG_PROTO_UNKNOWN 255
+
+/* Packets longer than this (2^28 - 1) are taken as this long. */
+#define BG_PARSE_MAX_LEN 0x0fffffff
 
 struct bg_cursor {
 	void *pos;
-	void *end;
+	void *end; /* end of the bytes at hand */
+	void *claim_end; /* end of the packet (may lie beyond end) */
+	__u32 gso; /* 1: BIG TCP, a 0 length field means the rest of it */
 };
+
+/*
+ * The length a datagram length field v means. A BIG TCP packet (a GSO
+ * packet over 64 KiB, TC only) carries 0 there, meaning the rest of the
+ * packet: the checks of its headers need no more than 64 KiB of it, and
+ * bg_parse() sets the true length at the end.
+ */
+static __always_inline __u32 bg_len_field(const struct bg_cursor *c, __u32 v)
+{
+	/* Without a branch: each one here doubles what the verifier walks
+	 * in the rest of the parser. v < 2^16, c->gso is 0 or 1. */
+	__u32 zero = ((v - 1) >> 31) & 1;
+
+	return v | ((0 - (zero & c->gso)) & 0xffff);
+}
 
 struct bg_pkt {
 	__u8 family; /* enum bg_family */
@@ -77,7 +110,7 @@ struct bg_pkt {
 	__u16 vlan_id[BG_MAX_VLAN]; /* outermost first */
 	__u16 l3_off; /* offset of the IP header from the frame start */
 	__u16 l4_off; /* offset of the L4 header (valid with BG_PKT_L4) */
-	__u16 l3_len; /* IP datagram length claimed by the header */
+	__u32 l3_len; /* IP datagram length (over 64 KiB: BIG TCP on TC) */
 	__u8 ttl; /* TTL or hop limit */
 	__u8 tcp_flags; /* FIN..CWR byte, with BG_PKT_L4 and TCP */
 	__be16 sport; /* TCP/UDP ports; ICMP id in sport */
@@ -143,9 +176,9 @@ static __always_inline int bg_parse_eth(struct bg_cursor *c, struct bg_pkt *p,
 }
 
 /*
- * First L4 header. It must lie inside both the frame and the datagram the
- * IP header claims (l4_end): a header cut short by either is malformed, the
- * tiny-fragment trick included.
+ * First L4 header. It must lie inside both the bytes at hand (c->end) and
+ * the datagram the IP header claims (l4_end): a header cut short by either
+ * is malformed, the tiny-fragment trick included.
  */
 static __always_inline int bg_parse_l4(struct bg_cursor *c, struct bg_pkt *p,
 				       void *data, void *l4_end)
@@ -204,6 +237,7 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 					 void *data)
 {
 	struct iphdr *iph = c->pos;
+	void *l4_end;
 	__u32 hlen, tot;
 	__u16 frag;
 
@@ -212,11 +246,12 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 	if (iph->version != 4 || iph->ihl < 5)
 		return BG_PARSE_MALFORMED;
 	hlen = iph->ihl * 4;
-	tot = bg_ntohs_bounded(iph->tot_len);
-	/* The frame may carry link padding after the datagram, never less. */
-	if (tot < hlen || (void *)iph + tot > c->end)
-		return BG_PARSE_MALFORMED;
 	if ((void *)iph + hlen > c->end)
+		return BG_PARSE_MALFORMED;
+	tot = bg_len_field(c, bg_ntohs_bounded(iph->tot_len));
+	l4_end = (void *)iph + tot;
+	/* Link padding after the datagram is fine, never less. */
+	if (tot < hlen || l4_end > c->claim_end)
 		return BG_PARSE_MALFORMED;
 
 	p->family = 0; /* BG_FAM_INET */
@@ -236,7 +271,7 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 		}
 	}
 	c->pos = (void *)iph + hlen;
-	return bg_parse_l4(c, p, data, (void *)iph + tot);
+	return bg_parse_l4(c, p, data, l4_end);
 }
 
 struct bg_ipv6_opt_hdr {
@@ -262,19 +297,31 @@ static __always_inline int bg_ipv6_exthdr(__u8 nh)
  * IPv6 cannot work without neighbour discovery (ICMPv6 133-137) and, with
  * snooping switches, multicast listener messages (130-132, 143); they pass
  * whatever the ruleset says. Only in the form that cannot have crossed a
- * router: ND with hop limit 255 (RFC 4861), MLD with hop limit 1 from a
- * link-local or unspecified source (RFC 2710, 3810), code 0, unfragmented
- * (RFC 6980). Anything else claiming these types is classified normally.
+ * router and will not cross one: ND with hop limit 255 (RFC 4861) sent to
+ * a link-local or link-scope multicast address, MLD with hop limit 1 from
+ * a link-local or unspecified source (RFC 2710, 3810), code 0,
+ * unfragmented (RFC 6980). ND to any other address (a unicast neighbour
+ * probe, or an attempt to have a gateway forward ND) is BG_PARSE_ND only
+ * when the caller finds it is not to be forwarded: the parser flags it
+ * BG_PKT_ND_UNICAST and returns BG_PARSE_OK. Anything else claiming these
+ * types is classified normally.
  */
 static __always_inline int bg_link_control(struct bg_pkt *p)
 {
 	__u8 t = p->icmp_type;
-	__u32 s0 = bpf_ntohl(p->saddr[0]);
+	__u32 s0 = bpf_ntohl(p->saddr[0]), d0 = bpf_ntohl(p->daddr[0]);
 
 	if (p->icmp_code != 0)
 		return 0;
-	if (t >= 133 && t <= 137)
-		return p->ttl == 255;
+	if (t >= 133 && t <= 137) {
+		if (p->ttl != 255)
+			return 0;
+		if ((d0 & 0xffc00000) == 0xfe800000 ||
+		    (d0 & 0xffff0000) == 0xff020000)
+			return 1;
+		p->flags |= BG_PKT_ND_UNICAST;
+		return 0;
+	}
 	if (t == 130 || t == 131 || t == 132 || t == 143)
 		return p->ttl == 1 && ((s0 & 0xffc00000) == 0xfe800000 ||
 				       !(p->saddr[0] | p->saddr[1] |
@@ -287,6 +334,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 {
 	struct ipv6hdr *ip6h = c->pos;
 	void *l4_end;
+	__u32 plen;
 	__u8 nh;
 	int i;
 
@@ -294,13 +342,14 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 		return BG_PARSE_MALFORMED;
 	if (ip6h->version != 6)
 		return BG_PARSE_MALFORMED;
-	l4_end = (void *)(ip6h + 1) + bg_ntohs_bounded(ip6h->payload_len);
-	if (l4_end > c->end)
+	plen = bg_len_field(c, bg_ntohs_bounded(ip6h->payload_len));
+	l4_end = (void *)(ip6h + 1) + plen;
+	if (l4_end > c->claim_end)
 		return BG_PARSE_MALFORMED;
 
 	p->family = 1; /* BG_FAM_INET6 */
 	p->l3_off = (void *)ip6h - data;
-	p->l3_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	p->l3_len = sizeof(*ip6h) + plen;
 	p->ttl = ip6h->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6h->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6h->daddr, 16);
@@ -318,18 +367,22 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 			return BG_PARSE_MALFORMED;
 		if (nh == IPPROTO_FRAGMENT) {
 			struct bg_ipv6_frag_hdr *fh = c->pos;
-			__u16 off;
+			__u16 fo;
 
 			if ((void *)(fh + 1) > c->end ||
 			    (void *)(fh + 1) > l4_end)
 				return BG_PARSE_MALFORMED;
-			off = bpf_ntohs(fh->frag_off);
+			fo = bpf_ntohs(fh->frag_off);
 			p->flags |= BG_PKT_FRAG;
 			nh = fh->nexthdr;
 			c->pos = fh + 1;
-			if (off & 0xfff8) {
+			if (fo & 0xfff8) {
 				p->flags |= BG_PKT_FRAG_LATER;
-				p->l4_proto = nh;
+				/* Headers after the Fragment header are in
+				 * the first fragment only. */
+				p->l4_proto = bg_ipv6_exthdr(nh) ?
+						      BG_PROTO_UNKNOWN :
+						      nh;
 				return BG_PARSE_OK;
 			}
 			continue;
@@ -357,17 +410,35 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 }
 
 /*
- * Parse a frame. skb_vlan_tags: tags already taken out of the packet by
- * the stack (0 or 1, TC ingress only); skb_vlan_id: the id of that tag.
+ * Parse a frame: data..data_end are the bytes at hand, pkt_len the true
+ * length of the packet from data (XDP: the same; TC: skb->len, which is
+ * more when the payload is in pages, as in GRO and TSO packets). The IP
+ * header's length claims are checked against pkt_len, reads against
+ * data_end. skb_vlan_tags: tags already taken out of the packet by the
+ * stack (0 or 1, TC: skb->vlan_present); skb_vlan_id: the id of that tag.
+ * flags: enum bg_parse_flags.
  */
-static __always_inline int bg_parse(void *data, void *data_end,
+static __always_inline int bg_parse(void *data, void *data_end, __u32 pkt_len,
 				    struct bg_pkt *p, __u8 skb_vlan_tags,
-				    __u16 skb_vlan_id)
+				    __u16 skb_vlan_id, __u32 flags)
 {
 	struct bg_cursor c = { .pos = data, .end = data_end };
 	__be16 proto;
 	int ret;
 
+	/*
+	 * Claims are compared as packet pointers, which the verifier takes
+	 * with variable offsets below 2^29 (and prunes far better than the
+	 * same checks on scalar offsets). Beyond the bytes at hand they are
+	 * only compared, never read.
+	 */
+	if (pkt_len > BG_PARSE_MAX_LEN)
+		pkt_len = BG_PARSE_MAX_LEN;
+	bg_barrier_var(pkt_len);
+	pkt_len &= BG_PARSE_MAX_LEN;
+	c.claim_end = data + pkt_len;
+	/* 1 for a GSO packet over 64 KiB (pkt_len < 2^28), branch-free. */
+	c.gso = (flags & BG_PARSE_F_GSO) & ((0xffff - pkt_len) >> 31);
 	if (skb_vlan_tags) {
 		p->vlan_id[0] = skb_vlan_id & 0x0fff;
 		p->vlan_depth = 1;
@@ -376,10 +447,16 @@ static __always_inline int bg_parse(void *data, void *data_end,
 	if (ret != BG_PARSE_OK)
 		return ret;
 	if (proto == bpf_htons(ETH_P_IP))
-		return bg_parse_ipv4(&c, p, data);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return bg_parse_ipv6(&c, p, data);
-	return BG_PARSE_NOT_IP;
+		ret = bg_parse_ipv4(&c, p, data);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ret = bg_parse_ipv6(&c, p, data);
+	else
+		return BG_PARSE_NOT_IP;
+	/* A BIG TCP datagram (bg_len_field) is the rest of the packet. */
+	if (c.gso && ret != BG_PARSE_MALFORMED &&
+	    p->l3_len == (p->family ? sizeof(struct ipv6hdr) : 0) + 0xffff)
+		p->l3_len = pkt_len - p->l3_off;
+	return ret;
 }
 
 #endif /* BG_PARSE_H */

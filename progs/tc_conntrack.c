@@ -3,16 +3,17 @@
  * tc_conntrack: connection tracking at TC ingress and egress.
  *
  * Every IPv4/IPv6 TCP, UDP and ICMP echo flow gets one entry in bg_ct4 or
- * bg_ct6 (key in normal form, see bg_abi.h), with a TCP state machine,
- * per-direction counters and timeouts close to Linux's nf_conntrack. A
- * packet is tracked once: at ingress always, at egress only if it did not
- * come in through an interface bpfguard runs on (bg_ct_ifidx). ICMP errors
- * quoting a tracked flow are RELATED. The programs never decide anything:
- * they always return TC_ACT_UNSPEC.
+ * bg_ct6 (key in normal form with the VLAN ids, see bg_abi.h), with a TCP
+ * state machine, per-direction counters, timeouts close to Linux's
+ * nf_conntrack, and the interfaces each direction is expected on. A packet
+ * is tracked once: at ingress always, at egress only if it did not come in
+ * through an interface bpfguard runs on (bg_ct_ifidx). ICMP errors quoting
+ * a tracked flow are RELATED. The programs never decide anything: they
+ * always return TC_ACT_UNSPEC.
  *
- * Expired entries are treated as absent and deleted by a sweep that a
- * bpf_timer runs every BG_CT_SWEEP_SEC seconds (armed by the first packet);
- * the tc/sweep program runs the same sweep on demand (tests, tools).
+ * Expired entries are absent to every reader; a bpf_timer sweeps them out
+ * a bounded slice at a time. The tc/sweep program runs the sweep on demand
+ * and flushes flows for conntrack.sh (through BPF_PROG_TEST_RUN).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -21,10 +22,19 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 #include "bg_ct.h"
+#include "bg_ct_maps.h"
 
-#define BG_CT_SWEEP_SEC 5
-#define BG_CT_SRC_MAX 65536
+#define BG_CT_SRC_MAX (2 * BG_CT_TABLE_MAX)
 #define CLOCK_MONOTONIC 1
+
+/* Sweep: a tick every second, every 100 ms while a pass is under way. */
+#define BG_CT_SWEEP_NS (1000ULL * 1000 * 1000)
+#define BG_CT_SWEEP_FAST_NS (100ULL * 1000 * 1000)
+/* Entries a tick examines per family: bounds the work done in softirq. */
+#define BG_CT_SWEEP_BUDGET 1024
+/* A flow refused at the limit brings the next tick forward, at most this
+ * often. */
+#define BG_CT_KICK_NS (100ULL * 1000 * 1000)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -34,12 +44,12 @@ struct {
 	BG_PINNED;
 } bg_ct_stats SEC(".maps");
 
-/* Live entries in both tables (exact, atomically updated). */
+/* Flows per family (struct bg_ct_count). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
+	__type(value, struct bg_ct_count);
+	__uint(max_entries, BG_FAM_MAX);
 	BG_PINNED;
 } bg_ct_live SEC(".maps");
 
@@ -73,21 +83,48 @@ struct {
 	BG_PINNED;
 } bg_ct_ifidx SEC(".maps");
 
-struct bg_ct_timer_val {
+/* The sweep: its timer and where the current pass is, per family. */
+struct bg_ct_sweep_state {
 	struct bpf_timer timer;
 	__u64 armed; /* 1 once bpf_timer_init succeeded */
-	__u64 runs; /* sweeps the timer ran */
+	__u64 runs; /* ticks the timer ran */
+	__u64 kick_ns; /* when a refused flow last brought a tick forward */
+	__u32 cursor[BG_FAM_MAX]; /* entries of the pass already examined */
+	__u64 pass_inserted[BG_FAM_MAX]; /* bg_ct_count at the pass start */
+	__u64 pass_deleted[BG_FAM_MAX];
+	__u64 pass_seen[BG_FAM_MAX]; /* entries found alive in the pass */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, struct bg_ct_timer_val);
+	__type(value, struct bg_ct_sweep_state);
 	__uint(max_entries, 1);
 	BG_PINNED;
 } bg_ct_timer SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx, __u64 n)
+/*
+ * Per-CPU room for the entry being worked on: the 6.1 verifier allows 512
+ * bytes of stack across the chain of calls (program, bg_ct_track_pkt,
+ * bpf_loop callback), and an entry is 136 of them. TC runs with bottom
+ * halves off, so no other run of ours can use a CPU's slot meanwhile.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_ct_entry);
+	__uint(max_entries, 1);
+} bg_ct_scratch SEC(".maps");
+
+/* Per-CPU flow id counter (the CPU id goes in the top byte). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} bg_ct_ids SEC(".maps");
+
+static __always_inline void bg_ct_count(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&bg_ct_stats, &idx);
 
@@ -95,59 +132,111 @@ static __always_inline void stat_inc(__u32 idx, __u64 n)
 		*v += n;
 }
 
-static __always_inline void live_add(__s64 n)
+static __always_inline struct bg_ct_count *live_of(__u32 fam)
 {
-	__u32 zero = 0;
-	__u64 *v = bpf_map_lookup_elem(&bg_ct_live, &zero);
-
-	if (v)
-		__sync_fetch_and_add(v, n);
+	fam &= 1;
+	return bpf_map_lookup_elem(&bg_ct_live, &fam);
 }
 
-static __always_inline __u64 live_get(void)
+/* Live flows of a family: never below zero, even with updates in flight. */
+static __always_inline __u64 live_get(__u32 fam)
+{
+	struct bg_ct_count *c = live_of(fam);
+	__s64 n;
+
+	if (!c)
+		return 0;
+	n = (__s64)(c->inserted - c->deleted - c->evicted);
+	return n > 0 ? n : 0;
+}
+
+static __always_inline void live_inserted(__u32 fam)
+{
+	struct bg_ct_count *c = live_of(fam);
+
+	if (c)
+		__sync_fetch_and_add(&c->inserted, 1);
+}
+
+static __always_inline void live_deleted(__u32 fam)
+{
+	struct bg_ct_count *c = live_of(fam);
+
+	if (c)
+		__sync_fetch_and_add(&c->deleted, 1);
+}
+
+static __always_inline __u64 next_flow_id(void)
 {
 	__u32 zero = 0;
-	__u64 *v = bpf_map_lookup_elem(&bg_ct_live, &zero);
+	__u64 *v = bpf_map_lookup_elem(&bg_ct_ids, &zero);
+	__u64 cpu = bpf_get_smp_processor_id() & 0xff;
 
-	return v ? *v : 0;
+	if (!v)
+		return 0;
+	*v += 1;
+	return (cpu << 56) | (*v & 0x00ffffffffffffffULL);
+}
+
+/* One less flow of a source: never below zero (tried twice: a lost race
+ * costs one count, a wrap would cost the source every new flow). */
+static __always_inline int src_dec_once(__u64 *v)
+{
+	__u64 old = bg_ct_read_once(*v);
+
+	return !old || __sync_val_compare_and_swap(v, old, old - 1) == old;
+}
+
+static __always_inline void src_dec(__u64 *v)
+{
+	if (!src_dec_once(v))
+		src_dec_once(v);
+}
+
+static __always_inline void src_add_at(void *map, const void *addr, int up)
+{
+	__u64 *v = bpf_map_lookup_elem(map, addr), one = 1;
+
+	if (!v && up) {
+		if (!bpf_map_update_elem(map, addr, &one, BPF_NOEXIST))
+			return;
+		/* Another CPU created it first: count on its entry. */
+		v = bpf_map_lookup_elem(map, addr);
+	}
+	if (!v)
+		return;
+	if (up)
+		__sync_fetch_and_add(v, 1);
+	else
+		src_dec(v);
 }
 
 /* Per-source counter of the initiator of key k (family fam). */
-static __always_inline void src_add(__u8 fam, const void *key, __u8 eflags,
-				    __s64 n)
+static __always_inline void src_add(__u8 fam, const union bg_ct_key *k,
+				    __u8 eflags, int up)
 {
 	__u32 side = (eflags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
-	__u64 *v, one = 1;
 
 	if (fam == BG_FAM_INET) {
-		const struct bg_ct4_key *k = key;
-		__be32 a = BG_IDX(k->addr, side);
+		__be32 a = BG_IDX(k->k4.addr, side);
 
-		v = bpf_map_lookup_elem(&bg_ct_src4, &a);
-		if (v)
-			__sync_fetch_and_add(v, n);
-		else if (n > 0)
-			bpf_map_update_elem(&bg_ct_src4, &a, &one, BPF_NOEXIST);
+		src_add_at(&bg_ct_src4, &a, up);
 	} else {
-		const struct bg_ct6_key *k = key;
 		struct bg_ct_addr6 a;
 
-		__builtin_memcpy(a.a, side ? k->addr[1] : k->addr[0], 16);
-		v = bpf_map_lookup_elem(&bg_ct_src6, &a);
-		if (v)
-			__sync_fetch_and_add(v, n);
-		else if (n > 0)
-			bpf_map_update_elem(&bg_ct_src6, &a, &one, BPF_NOEXIST);
+		__builtin_memcpy(a.a, side ? k->k6.addr[1] : k->k6.addr[0],
+				 16);
+		src_add_at(&bg_ct_src6, &a, up);
 	}
 }
 
-/* An entry leaves the live set (closed for good, or deleted). */
-static __always_inline void uncount(__u8 fam, const void *key,
+/* An entry (held locked, or a copy) leaves the live set of its source. */
+static __always_inline void uncount(__u8 fam, const union bg_ct_key *k,
 				    struct bg_ct_entry *e)
 {
 	if (e->flags & BG_CTF_COUNTED) {
 		e->flags &= ~BG_CTF_COUNTED;
-		src_add(fam, key, e->flags, -1);
+		src_add(fam, k, e->flags, 0);
 	}
 }
 
@@ -157,91 +246,244 @@ struct bpf_map;
 
 struct sweep_ctx {
 	__u64 now;
-	__u64 seen;
 	__u32 timeout[BG_CTT_MAX];
-	__u32 fam;
-	__u32 pad;
+	__u32 idx; /* position in this run's iteration */
+	__u32 start; /* entries to skip: examined by earlier ticks */
+	__u32 budget; /* entries to examine */
+	__u32 stopped;
+	__u32 examined;
+	__u32 deleted;
+	__u32 flush_any; /* flush: every flow, else those with addr */
+	__u64 seen;
+	__be32 addr[4];
 };
 
-static __always_inline long sweep_one(struct bpf_map *map, const void *key,
-				      struct bg_ct_entry *e,
-				      struct sweep_ctx *c)
+/*
+ * Delete an entry the caller holds locked (a writer holding it would
+ * update a freed entry); 0 when deleted, else it is unlocked again.
+ */
+static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
+					struct bg_ct_entry *e, __u32 fam)
 {
-	__u64 to = bg_ct_timeout_ns(c->timeout, e->proto, e->state, e->flags);
+	union bg_ct_key k;
 
-	if ((__s64)(c->now - e->last_ns) > (__s64)to) {
-		if (e->flags & BG_CTF_COUNTED) {
-			e->flags &= ~BG_CTF_COUNTED;
-			src_add(c->fam, key, e->flags, -1);
-		}
-		if (!bpf_map_delete_elem(map, key)) {
-			live_add(-1);
-			stat_inc(BG_CT_STAT_EXPIRED, 1);
-		}
-		return 0;
+	if (fam == BG_FAM_INET)
+		__builtin_memcpy(&k.k4, key, sizeof(k.k4));
+	else
+		__builtin_memcpy(&k.k6, key, sizeof(k.k6));
+	uncount(fam, &k, e);
+	if (bpf_map_delete_elem(map, key)) {
+		bg_ct_unlock(e);
+		return -1;
 	}
-	c->seen++;
+	live_deleted(fam);
 	return 0;
 }
 
-static long sweep4(struct bpf_map *map, const void *key, void *val, void *ctx)
+static __always_inline long expire_one(struct bpf_map *map, const void *key,
+				       struct bg_ct_entry *e,
+				       struct sweep_ctx *c, __u32 fam)
 {
-	return sweep_one(map, key, val, ctx);
+	if (c->idx++ < c->start)
+		return 0;
+	if (c->examined >= c->budget) {
+		c->stopped = 1;
+		return 1;
+	}
+	c->examined++;
+	if (!bg_ct_expired(c->timeout, e, c->now)) {
+		c->seen++;
+		return 0;
+	}
+	/* Busy: a writer is on it right now; the next pass sees it. */
+	if (bg_ct_trylock(e)) {
+		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		c->seen++;
+		return 0;
+	}
+	if (!bg_ct_expired(c->timeout, e, c->now)) {
+		bg_ct_unlock(e);
+		c->seen++;
+		return 0;
+	}
+	if (sweep_delete(map, key, e, fam)) {
+		c->seen++;
+		return 0;
+	}
+	c->deleted++;
+	bg_ct_count(BG_CT_STAT_EXPIRED, 1);
+	return 0;
 }
 
-static long sweep6(struct bpf_map *map, const void *key, void *val, void *ctx)
+static long expire4(struct bpf_map *map, const void *key, void *val, void *ctx)
 {
-	struct sweep_ctx *c = ctx;
+	return expire_one(map, key, val, ctx, BG_FAM_INET);
+}
 
-	c->fam = BG_FAM_INET6;
-	return sweep_one(map, key, val, ctx);
+static long expire6(struct bpf_map *map, const void *key, void *val, void *ctx)
+{
+	return expire_one(map, key, val, ctx, BG_FAM_INET6);
+}
+
+/* Does a flush select this key (every flow, or addr on either side)? */
+static __always_inline int flush_match(const struct sweep_ctx *c,
+				       const void *key, __u32 fam)
+{
+	if (c->flush_any)
+		return 1;
+	if (fam == BG_FAM_INET) {
+		const struct bg_ct4_key *k = key;
+
+		return k->addr[0] == c->addr[0] || k->addr[1] == c->addr[0];
+	} else {
+		const struct bg_ct6_key *k = key;
+		const __be32 *a = c->addr;
+
+		return (k->addr[0][0] == a[0] && k->addr[0][1] == a[1] &&
+			k->addr[0][2] == a[2] && k->addr[0][3] == a[3]) ||
+		       (k->addr[1][0] == a[0] && k->addr[1][1] == a[1] &&
+			k->addr[1][2] == a[2] && k->addr[1][3] == a[3]);
+	}
+}
+
+static __always_inline long flush_one(struct bpf_map *map, const void *key,
+				      struct bg_ct_entry *e,
+				      struct sweep_ctx *c, __u32 fam)
+{
+	if (!flush_match(c, key, fam))
+		return 0;
+	if (bg_ct_trylock(e)) {
+		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		return 0;
+	}
+	if (!sweep_delete(map, key, e, fam))
+		c->deleted++;
+	return 0;
+}
+
+static long flush4(struct bpf_map *map, const void *key, void *val, void *ctx)
+{
+	return flush_one(map, key, val, ctx, BG_FAM_INET);
+}
+
+static long flush6(struct bpf_map *map, const void *key, void *val, void *ctx)
+{
+	return flush_one(map, key, val, ctx, BG_FAM_INET6);
 }
 
 /*
- * Delete every expired entry of both tables, then reconcile the live
- * counter with what is really there: the difference is what the LRU
- * evicted behind our back.
+ * The end of a pass over a family: whatever the live count holds beyond
+ * what the pass can account for was lost behind conntrack's back (an LRU
+ * eviction, an entry deleted from userspace). Flows created or deleted
+ * during the pass may or may not have been examined (deletions shift
+ * positions), so they are all given the benefit of the doubt: the
+ * correction is a lower bound, exact on a quiet table, and never makes
+ * the count too small. ins0/del0: the counts when the pass began.
  */
-static __always_inline void sweep(void)
+static __always_inline void sweep_reconcile(__u32 fam, __u64 seen, __u64 ins0,
+					    __u64 del0)
 {
-	struct sweep_ctx c = {};
-	__u32 zero = 0, i;
-	struct bg_ct_config *cfg = bpf_map_lookup_elem(&bg_ct_config, &zero);
-	__u64 live, *lv;
+	struct bg_ct_count *c = live_of(fam);
+	__u64 ins, del, live, slack;
 
-	c.now = bg_ct_now(cfg);
-	if (cfg) {
-#pragma unroll
-		for (i = 0; i < BG_CTT_MAX; i++)
-			c.timeout[i] = cfg->timeout[i];
-	}
-	c.fam = BG_FAM_INET;
-	bpf_for_each_map_elem(&bg_ct4, sweep4, &c, 0);
-	bpf_for_each_map_elem(&bg_ct6, sweep6, &c, 0);
-	stat_inc(BG_CT_STAT_SWEEPS, 1);
-
-	lv = bpf_map_lookup_elem(&bg_ct_live, &zero);
-	if (!lv)
+	if (!c)
 		return;
-	live = *lv;
-	if (live > c.seen) {
-		stat_inc(BG_CT_STAT_EVICTED, live - c.seen);
-		__sync_fetch_and_add(lv, -(__s64)(live - c.seen));
+	ins = c->inserted;
+	del = c->deleted;
+	live = ins - del - c->evicted;
+	slack = seen + (ins - ins0) + (del - del0);
+	if ((__s64)live > 0 && live > slack) {
+		__sync_fetch_and_add(&c->evicted, live - slack);
+		bg_ct_count(BG_CT_STAT_EVICTED, live - slack);
 	}
 }
 
-static int timer_cb(void *map, int *key, struct bg_ct_timer_val *t)
+static __always_inline void sweep_run(struct sweep_ctx *c, __u32 fam)
 {
-	sweep();
+	c->idx = 0;
+	c->examined = 0;
+	c->deleted = 0;
+	c->seen = 0;
+	c->stopped = 0;
+	if (fam == BG_FAM_INET)
+		bpf_for_each_map_elem(&bg_ct4, expire4, c, 0);
+	else
+		bpf_for_each_map_elem(&bg_ct6, expire6, c, 0);
+}
+
+/* A whole pass over a family now (tests, tools). */
+static __always_inline void sweep_full(struct sweep_ctx *c, __u32 fam)
+{
+	struct bg_ct_count *cnt = live_of(fam);
+	__u64 ins0 = cnt ? cnt->inserted : 0, del0 = cnt ? cnt->deleted : 0;
+
+	c->start = bg_opaque(0);
+	c->budget = bg_opaque(0xffffffff);
+	sweep_run(c, fam);
+	sweep_reconcile(fam, c->seen, ins0, del0);
+}
+
+/* The timer's slice of the current pass; 1 when the pass goes on. */
+static __always_inline int sweep_tick(struct bg_ct_sweep_state *st,
+				      struct sweep_ctx *c, __u32 fam)
+{
+	struct bg_ct_count *cnt;
+
+	fam &= 1;
+	c->start = BG_IDX(st->cursor, fam);
+	c->budget = bg_opaque(BG_CT_SWEEP_BUDGET);
+	sweep_run(c, fam);
+	BG_IDX(st->pass_seen, fam) += c->seen;
+	if (c->stopped) {
+		/* Resume after what was examined and is still there. */
+		BG_IDX(st->cursor, fam) = c->start + c->examined - c->deleted;
+		return 1;
+	}
+	sweep_reconcile(fam, BG_IDX(st->pass_seen, fam),
+			BG_IDX(st->pass_inserted, fam),
+			BG_IDX(st->pass_deleted, fam));
+	cnt = live_of(fam);
+	if (cnt) {
+		BG_IDX(st->pass_inserted, fam) = cnt->inserted;
+		BG_IDX(st->pass_deleted, fam) = cnt->deleted;
+	}
+	BG_IDX(st->cursor, fam) = 0;
+	BG_IDX(st->pass_seen, fam) = 0;
+	return 0;
+}
+
+static __always_inline void sweep_init(struct sweep_ctx *c)
+{
+	struct bg_ct_config *cfg = bg_ct_cfg();
+	__u32 i;
+
+	c->now = bg_ct_now();
+	if (cfg) {
+#pragma unroll
+		for (i = 0; i < BG_CTT_MAX; i++)
+			c->timeout[i] = cfg->timeout[i];
+	}
+}
+
+static int timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
+{
+	struct sweep_ctx c = {};
+	int more;
+
+	sweep_init(&c);
+	more = sweep_tick(t, &c, BG_FAM_INET);
+	more |= sweep_tick(t, &c, BG_FAM_INET6);
+	bg_ct_count(BG_CT_STAT_SWEEPS, 1);
 	t->runs++;
-	bpf_timer_start(&t->timer, BG_CT_SWEEP_SEC * BG_CT_NS, 0);
+	bpf_timer_start(&t->timer, more ? BG_CT_SWEEP_FAST_NS : BG_CT_SWEEP_NS,
+			0);
 	return 0;
 }
 
 static __always_inline void arm_timer(void)
 {
 	__u32 zero = 0;
-	struct bg_ct_timer_val *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
+	struct bg_ct_sweep_state *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
 
 	if (!t || t->armed)
 		return;
@@ -250,7 +492,24 @@ static __always_inline void arm_timer(void)
 	/* -EBUSY: another CPU initialised it first; start anyway. */
 	bpf_timer_init(&t->timer, &bg_ct_timer, CLOCK_MONOTONIC);
 	bpf_timer_set_callback(&t->timer, timer_cb);
-	bpf_timer_start(&t->timer, BG_CT_SWEEP_SEC * BG_CT_NS, 0);
+	bpf_timer_start(&t->timer, BG_CT_SWEEP_NS, 0);
+}
+
+/* The table is at its limit: bring the next sweep tick forward. */
+static __always_inline void kick_sweep(__u64 now)
+{
+	__u32 zero = 0;
+	struct bg_ct_sweep_state *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
+	__u64 last;
+
+	if (!t || !t->armed)
+		return;
+	last = t->kick_ns;
+	if (now - last < BG_CT_KICK_NS)
+		return;
+	if (__sync_val_compare_and_swap(&t->kick_ns, last, now) != last)
+		return;
+	bpf_timer_start(&t->timer, 0, 0);
 }
 
 /* ------------------------------------------------------------ TCP */
@@ -297,58 +556,45 @@ static __always_inline __u8 tcp_wscale(struct __sk_buff *skb, __u32 off,
 	return BG_CT_WS_NONE;
 }
 
-static __always_inline int tcp_seg(struct __sk_buff *skb, void *data,
-				   void *data_end, const struct bg_pkt *p,
-				   struct bg_ct_seg *s)
-{
-	__u32 off = p->l4_off, hlen, plen;
-	struct tcphdr *th;
-
-	if (off > 512)
-		return -1;
-	th = data + off;
-	if ((void *)(th + 1) > data_end)
-		return -1;
-	hlen = th->doff * 4;
-	plen = p->l3_len - (p->l4_off - p->l3_off);
-	if (plen < hlen)
-		return -1;
-	s->flags = p->tcp_flags;
-	s->seq = bpf_ntohl(th->seq);
-	s->ack = bpf_ntohl(th->ack_seq);
-	s->win = bpf_ntohs(th->window);
-	s->end = s->seq + (plen - hlen) + !!(s->flags & BG_TCP_SYN) +
-		 !!(s->flags & BG_TCP_FIN);
-	s->wscale = BG_CT_WS_NONE;
-	if (s->flags & BG_TCP_SYN)
-		s->wscale = tcp_wscale(skb, off, th->doff);
-	return 0;
-}
-
 /* ---------------------------------------------------------- main path */
 
-static __always_inline int ct_insert(__u8 fam, union bg_ct_key *k,
-				     struct bg_ct_entry *e)
-{
-	if (fam == BG_FAM_INET)
-		return bpf_map_update_elem(&bg_ct4, &k->k4, e, BPF_NOEXIST);
-	return bpf_map_update_elem(&bg_ct6, &k->k6, e, BPF_NOEXIST);
-}
+/* One packet on its way through tracking. */
+struct ct_pkt {
+	struct bg_pkt p;
+	struct bg_ct_seg seg;
+	__u64 now;
+	__u32 side; /* the sender's key side */
+	__u32 ifindex; /* the device of this hook */
+	__u32 segs; /* GSO/GRO segments this skb stands for */
+	__u32 len;
+	int egress;
+	int learn; /* egress of a packet tracked at its ingress */
+};
 
-static __always_inline int ct_delete(__u8 fam, union bg_ct_key *k)
-{
-	if (fam == BG_FAM_INET)
-		return bpf_map_delete_elem(&bg_ct4, &k->k4);
-	return bpf_map_delete_elem(&bg_ct6, &k->k6);
-}
+/*
+ * Headers first. GRO and TSO packets keep their headers in the linear
+ * part and the payload in pages; pulling them whole would copy up to
+ * 64 KiB (more with BIG TCP) per packet. Only the headers are pulled, and
+ * only when the linear part is shorter than the packet and than
+ * BG_CT_PULL bytes, enough for Ethernet, two VLAN tags, IPv4 with options
+ * or IPv6 with some extension headers, and TCP with options (a packet
+ * whose headers are longer stays untracked). The parser checks the
+ * lengths the headers claim against skb->len, not against what is linear.
+ */
+#define BG_CT_PULL 192
 
-/* Remove an entry that timed out or is being replaced. */
-static __always_inline void ct_remove(__u8 fam, union bg_ct_key *k,
-				      struct bg_ct_entry *e)
+static __always_inline int ct_parse(struct __sk_buff *skb, struct bg_pkt *p)
 {
-	uncount(fam, k, e);
-	if (!ct_delete(fam, k))
-		live_add(-1);
+	__u32 len = skb->len, lin = skb->data_end - skb->data;
+	void *data, *data_end;
+
+	if (lin < len && lin < BG_CT_PULL)
+		bpf_skb_pull_data(skb, len < BG_CT_PULL ? len : BG_CT_PULL);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return bg_parse(data, data_end, len, p, skb->vlan_present ? 1 : 0,
+			skb->vlan_tci & 0x0fff,
+			skb->gso_size ? BG_PARSE_F_GSO : 0);
 }
 
 /* A local socket for the flow of an ingress packet? */
@@ -384,246 +630,339 @@ static __always_inline int local_sock(struct __sk_buff *skb,
 	return 1;
 }
 
-static __always_inline void count_class(int cls)
+static __always_inline int count_class(int cls)
 {
 	switch (cls) {
 	case BG_CT_NEW:
-		stat_inc(BG_CT_STAT_NEW, 1);
+		bg_ct_count(BG_CT_STAT_NEW, 1);
 		break;
 	case BG_CT_ESTABLISHED:
-		stat_inc(BG_CT_STAT_ESTABLISHED, 1);
+		bg_ct_count(BG_CT_STAT_ESTABLISHED, 1);
 		break;
 	case BG_CT_RELATED:
-		stat_inc(BG_CT_STAT_RELATED, 1);
+		bg_ct_count(BG_CT_STAT_RELATED, 1);
 		break;
 	default:
-		stat_inc(BG_CT_STAT_INVALID, 1);
+		bg_ct_count(BG_CT_STAT_INVALID, 1);
 	}
+	return cls;
+}
+
+static __always_inline int ct_insert(__u8 fam, union bg_ct_key *k,
+				     struct bg_ct_entry *e)
+{
+	if (fam == BG_FAM_INET)
+		return bpf_map_update_elem(&bg_ct4, &k->k4, e, BPF_NOEXIST);
+	return bpf_map_update_elem(&bg_ct6, &k->k6, e, BPF_NOEXIST);
+}
+
+/* Delete a locked entry (expired, or replaced by a new flow). */
+static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
+				      struct bg_ct_entry *ep)
+{
+	int err;
+
+	uncount(c->p.family, k, ep);
+	if (c->p.family == BG_FAM_INET)
+		err = bpf_map_delete_elem(&bg_ct4, &k->k4);
+	else
+		err = bpf_map_delete_elem(&bg_ct6, &k->k6);
+	if (!err)
+		live_deleted(c->p.family);
+	else
+		bg_ct_unlock(ep);
+}
+
+/*
+ * A packet with no live entry: maybe the first of a new flow. The entry
+ * records where the flow was opened, so that its replies are accepted
+ * from the other side only (bg_ct_iface_ok).
+ */
+static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
+				       union bg_ct_key *k,
+				       struct bg_ct_config *cfg,
+				       struct bg_ct_entry *ne)
+{
+	__u64 limit;
+	__u8 state;
+	int cls, mid;
+
+	__builtin_memset(ne, 0, sizeof(*ne));
+
+	cls = bg_ct_new_class(&c->p, c->egress, &state, &mid);
+	if (state == BG_CTS_NONE)
+		return count_class(cls);
+
+	limit = cfg && cfg->limit_states ? cfg->limit_states : BG_CT_TABLE_MAX;
+	if (limit > BG_CT_TABLE_MAX)
+		limit = BG_CT_TABLE_MAX;
+	if (live_get(c->p.family) >= limit) {
+		bg_ct_count(BG_CT_STAT_OVER_LIMIT, 1);
+		kick_sweep(c->now);
+		return count_class(cls);
+	}
+
+	ne->flow_id = next_flow_id();
+	ne->proto = c->p.l4_proto;
+	ne->state = state;
+	ne->first_ns = c->now;
+	ne->last_ns = c->now;
+	ne->flags = c->side ? BG_CTF_ORIGIN_SIDE1 : 0;
+	ne->td_wscale[0] = ne->td_wscale[1] = BG_CT_WS_NONE;
+	ne->ifindex[BG_CT_DIR_ORIG] = c->ifindex;
+	if (c->egress) {
+		/* Opened leaving the host: replies arrive where it left. */
+		ne->flags |= BG_CTF_EGRESS;
+		ne->ifindex[BG_CT_DIR_REPLY] = c->ifindex;
+	}
+	if (c->p.l4_proto == IPPROTO_TCP) {
+		if (mid) {
+			/* The SYNs, with the real scales, were never seen. */
+			ne->flags |= BG_CTF_MIDSTREAM;
+			ne->td_wscale[0] = ne->td_wscale[1] = BG_CT_WS_MAX;
+			bg_ct_tcp_track(ne, c->side, &c->seg);
+		} else {
+			bg_ct_td_init(ne, c->side, &c->seg);
+		}
+	}
+	ne->packets[BG_CT_DIR_ORIG] = c->segs;
+	ne->bytes[BG_CT_DIR_ORIG] = c->len;
+	if (!c->egress) {
+		void *meta = (void *)(long)skb->data_meta;
+		void *data = (void *)(long)skb->data;
+
+		if (meta + sizeof(struct bg_xdp_meta) <= data)
+			ne->rule_id = ((struct bg_xdp_meta *)meta)->rule_id;
+		if (local_sock(skb, &c->p))
+			ne->flags |= BG_CTF_LOCAL;
+	} else if (skb->sk) {
+		ne->sock_cookie = bpf_get_socket_cookie(skb);
+	}
+	ne->flags |= BG_CTF_COUNTED;
+	if (ct_insert(c->p.family, k, ne)) {
+		/* Another CPU created it first (or the table is full): the
+		 * next packet finds that entry. */
+		return count_class(cls);
+	}
+	live_inserted(c->p.family);
+	src_add(c->p.family, k, ne->flags, 1);
+	bg_ct_count(BG_CT_STAT_CREATED, 1);
+	if (mid)
+		bg_ct_count(BG_CT_STAT_MIDSTREAM, 1);
+	return count_class(cls);
+}
+
+/*
+ * A packet of a live entry, under the entry's lock: the state machine on a
+ * copy, then the copy stored back. Returns the class, or -2 when the entry
+ * turned out to be gone (expired, reopened, reused): a new flow then.
+ */
+static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
+				     union bg_ct_key *k, struct bg_ct_entry *ep,
+				     struct bg_ct_config *cfg,
+				     struct bg_ct_entry *cp)
+{
+	__u64 id = ep->flow_id;
+	int cls, ignore, wrong;
+	__u32 dir;
+
+	if (bg_ct_lock(ep)) {
+		/* Someone holds it far too long: judge on a copy, commit
+		 * nothing. */
+		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		bg_ct_read(ep, cp);
+		if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now))
+			return count_class(BG_CT_INVALID);
+		cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress,
+				 c->ifindex, &ignore, &wrong);
+		return count_class(cls);
+	}
+	if (ep->flow_id != id) {
+		/* Deleted and reused for another flow since the lookup. */
+		bg_ct_unlock(ep);
+		return -2;
+	}
+	__builtin_memcpy(cp, ep, sizeof(*cp));
+	if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now)) {
+		bg_ct_count(BG_CT_STAT_EXPIRED, 1);
+		ct_remove(c, k, ep);
+		return -2;
+	}
+	if (bg_ct_reopens(cp, &c->p)) {
+		ct_remove(c, k, ep);
+		return -2;
+	}
+	cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress, c->ifindex,
+			 &ignore, &wrong);
+	if (cls == BG_CT_INVALID || ignore) {
+		bg_ct_unlock(ep);
+		if (wrong)
+			bg_ct_count(BG_CT_STAT_WRONG_IFACE, 1);
+		if (ignore)
+			bg_ct_count(BG_CT_STAT_RST_IGNORED, 1);
+		return count_class(cls);
+	}
+	if (c->p.l4_proto == IPPROTO_TCP &&
+	    (cp->state == BG_CTS_TIME_WAIT || cp->state == BG_CTS_CLOSE))
+		uncount(c->p.family, k, cp);
+
+	dir = bg_ct_dir(cp, c->side);
+	ep->last_ns = c->now;
+	ep->state = cp->state;
+	ep->flags = cp->flags;
+	ep->tcp_flags = cp->tcp_flags;
+	ep->td_end[0] = cp->td_end[0];
+	ep->td_end[1] = cp->td_end[1];
+	ep->td_maxwin[0] = cp->td_maxwin[0];
+	ep->td_maxwin[1] = cp->td_maxwin[1];
+	ep->td_maxack[0] = cp->td_maxack[0];
+	ep->td_maxack[1] = cp->td_maxack[1];
+	ep->td_wscale[0] = cp->td_wscale[0];
+	ep->td_wscale[1] = cp->td_wscale[1];
+	if (dir == BG_CT_DIR_ORIG) {
+		ep->packets[0] += c->segs;
+		ep->bytes[0] += c->len;
+	} else {
+		ep->packets[1] += c->segs;
+		ep->bytes[1] += c->len;
+	}
+	bg_ct_unlock(ep);
+	if (c->egress && !ep->sock_cookie && skb->sk)
+		ep->sock_cookie = bpf_get_socket_cookie(skb);
+	return count_class(cls);
+}
+
+/* An ICMP error: RELATED when it quotes a live flow and comes from where
+ * that flow's packets may come from. */
+static __always_inline int ct_icmp_error(struct ct_pkt *c, union bg_ct_key *k,
+					 void *data, void *data_end,
+					 struct bg_ct_config *cfg)
+{
+	struct bg_ct_entry *ep, e;
+	int s = bg_ct_icmp_err_key(data, data_end, &c->p, k), cls;
+
+	if (s < 0)
+		return count_class(BG_CT_INVALID);
+	ep = bg_ct_lookup(c->p.family, k);
+	if (!ep)
+		return count_class(BG_CT_INVALID);
+	bg_ct_read(ep, &e);
+	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, c->now))
+		return count_class(BG_CT_INVALID);
+	cls = bg_ct_related(&e, s, c->egress, c->ifindex);
+	if (cls == BG_CT_INVALID)
+		bg_ct_count(BG_CT_STAT_WRONG_IFACE, 1);
+	return count_class(cls);
+}
+
+/*
+ * A forwarded packet leaving through egress that was tracked at its
+ * ingress: not tracked again, but if it is the initiator's and its flow
+ * does not know yet where replies will come from, this interface is it.
+ * Never the interface the flow was opened on: replies arriving where the
+ * initiator's packets arrive is the spoofed-initiator trick, and a flow
+ * that really goes in and out one interface is not supported.
+ */
+static __always_inline int ct_learn_reply_iface(struct ct_pkt *c,
+						union bg_ct_key *k)
+{
+	struct bg_ct_entry *ep = bg_ct_lookup(c->p.family, k);
+
+	if (!ep || (ep->flags & BG_CTF_EGRESS) ||
+	    ep->ifindex[BG_CT_DIR_REPLY] ||
+	    ep->ifindex[BG_CT_DIR_ORIG] == c->ifindex ||
+	    bg_ct_dir(ep, c->side) != BG_CT_DIR_ORIG)
+		return -1;
+	__sync_val_compare_and_swap(&ep->ifindex[BG_CT_DIR_REPLY], 0,
+				    c->ifindex);
+	return -1;
+}
+
+/*
+ * Everything after parsing. A global function: the verifier checks it
+ * once, with its inputs unknown, instead of once for every way the parser
+ * can end; the parser alone has hundreds of those.
+ */
+__noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct ct_pkt *c)
+{
+	union bg_ct_key k; /* on this stack: 6.1 takes no map key from *c */
+	struct bg_ct_entry *e;
+	struct bg_ct_config *cfg;
+	__u32 zero = 0;
+	struct bg_ct_entry *ep;
+	void *data, *data_end;
+	int s, cls;
+
+	e = bpf_map_lookup_elem(&bg_ct_scratch, &zero);
+	if (!skb || !c || !e)
+		return -1;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	cfg = bg_ct_cfg();
+	c->now = bg_ct_now();
+	c->ifindex = skb->ifindex;
+	c->len = skb->len;
+	c->segs = skb->gso_segs ? skb->gso_segs : 1;
+	arm_timer();
+
+	if (c->learn) {
+		bg_ct_count(BG_CT_STAT_SKIPPED, 1);
+		s = bg_ct_pkt_key(&c->p, &k);
+		if (s < 0)
+			return -1;
+		c->side = s & 1;
+		return ct_learn_reply_iface(c, &k);
+	}
+	if (bg_ct_is_icmp_error(&c->p))
+		return ct_icmp_error(c, &k, data, data_end, cfg);
+
+	s = bg_ct_pkt_key(&c->p, &k);
+	if (s < 0) {
+		bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
+		return -1;
+	}
+	c->side = s & 1;
+	if (c->p.l4_proto == IPPROTO_TCP) {
+		if (bg_ct_seg_parse(data, data_end, &c->p, &c->seg) < 0) {
+			bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
+			return -1;
+		}
+		if (c->seg.flags & BG_TCP_SYN)
+			c->seg.wscale =
+				tcp_wscale(skb, c->p.l4_off, c->seg.doff);
+	}
+
+	ep = bg_ct_lookup(c->p.family, &k);
+	if (ep) {
+		cls = ct_update(skb, c, &k, ep, cfg, e);
+		if (cls != -2)
+			return cls;
+	}
+	return ct_new_flow(skb, c, &k, cfg, e);
 }
 
 /* Track one packet; returns its class (enum bg_ct_class) or -1. */
 static __always_inline int track(struct __sk_buff *skb, int egress)
 {
-	struct bg_pkt p = {};
-	union bg_ct_key k = {};
-	struct bg_ct_seg seg = {};
-	struct bg_ct_entry *ep, e;
-	struct bg_ct_config *cfg;
-	void *data, *data_end;
-	__u32 zero = 0, dir, side;
-	__u64 now;
-	int s, cls, ret;
+	struct ct_pkt c = {};
+	__u32 ifi;
 
-	if (egress && skb->ingress_ifindex) {
-		__u32 ifi = skb->ingress_ifindex;
-
-		if (bpf_map_lookup_elem(&bg_ct_ifidx, &ifi)) {
-			stat_inc(BG_CT_STAT_SKIPPED, 1);
-			return -1;
-		}
-	}
-	/* GSO and paged skbs: the headers and the IP length check need the
-	 * bytes in the linear part. */
-	if (skb->data_end - skb->data < skb->len)
-		bpf_skb_pull_data(skb, skb->len);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-
-	/*
-	 * A VLAN tag the stack already took out (skb->vlan_tci at TC
-	 * ingress) is simply not in the bytes: the VLAN is not part of the
-	 * flow key, so both forms track the same. Passing the tag count to
-	 * bg_parse would only tighten its depth limit (and its vlan_id store
-	 * at a variable index trips the 6.1 verifier after clang's
-	 * pointer-or optimisation).
-	 */
-	ret = bg_parse(data, data_end, &p, 0, 0);
-	if (ret != BG_PARSE_OK && ret != BG_PARSE_ND) {
-		stat_inc(BG_CT_STAT_UNTRACKED, 1);
+	if (ct_parse(skb, &c.p) != BG_PARSE_OK) {
+		bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
 		return -1;
 	}
 #ifdef BG_BENCH_NEWFLOW
 	/* make bench only: every run is a flow never seen before. */
-	p.sport = (__be16)bpf_get_prandom_u32();
-	p.saddr[0] ^= bpf_get_prandom_u32() & bpf_htonl(0xffff);
+	c.p.sport = (__be16)bpf_get_prandom_u32();
+	c.p.saddr[0] ^= bpf_get_prandom_u32() & bpf_htonl(0xffff);
 #endif
-	cfg = bpf_map_lookup_elem(&bg_ct_config, &zero);
-	now = bg_ct_now(cfg);
-	arm_timer();
-
-	if ((p.flags & BG_PKT_L4) &&
-	    (p.l4_proto == IPPROTO_ICMP || p.l4_proto == IPPROTO_ICMPV6) &&
-	    bg_ct_icmp_error(p.l4_proto, p.icmp_type)) {
-		s = bg_ct_icmp_err_key(data, data_end, &p, &k);
-		if (s >= 0) {
-			ep = bg_ct_lookup_live(p.family, &k, cfg, now);
-			if (ep) {
-				stat_inc(BG_CT_STAT_RELATED, 1);
-				return BG_CT_RELATED;
-			}
-		}
-		stat_inc(BG_CT_STAT_INVALID, 1);
-		return BG_CT_INVALID;
-	}
-
-	s = bg_ct_pkt_key(&p, &k);
-	if (s < 0) {
-		stat_inc(BG_CT_STAT_UNTRACKED, 1);
-		return -1;
-	}
-	side = s & 1;
-	if (p.l4_proto == IPPROTO_TCP &&
-	    tcp_seg(skb, data, data_end, &p, &seg) < 0) {
-		stat_inc(BG_CT_STAT_UNTRACKED, 1);
-		return -1;
-	}
-
-	ep = bg_ct_lookup(p.family, &k);
-	if (ep) {
-		e = *ep;
-		if (bg_ct_expired(cfg, &e, now)) {
-			stat_inc(BG_CT_STAT_EXPIRED, 1);
-			ct_remove(p.family, &k, &e);
-			ep = NULL;
-		} else if (p.l4_proto == IPPROTO_TCP &&
-			   (e.state == BG_CTS_TIME_WAIT ||
-			    e.state == BG_CTS_CLOSE) &&
-			   (seg.flags & 0x3f & ~BG_TCP_URG) == BG_TCP_SYN) {
-			/* A new connection reusing the tuple. */
-			ct_remove(p.family, &k, &e);
-			ep = NULL;
-		}
-	}
-
-	if (!ep) {
-		__u64 limit;
-
-		__builtin_memset(&e, 0, sizeof(e));
-		e.proto = p.l4_proto;
-		e.first_ns = now;
-		e.flags = side ? BG_CTF_ORIGIN_SIDE1 : 0;
-		if (egress)
-			e.flags |= BG_CTF_EGRESS;
-		e.td_wscale[0] = e.td_wscale[1] = BG_CT_WS_NONE;
-		cls = BG_CT_NEW;
-		if (p.l4_proto == IPPROTO_TCP) {
-			__u8 f = seg.flags & 0x3f;
-
-			if (!bg_ct_tcp_flags_valid(f))
-				goto invalid;
-			if ((f & ~BG_TCP_URG) == BG_TCP_SYN) {
-				e.state = BG_CTS_SYN_SENT;
-				bg_ct_td_init(&e, side, &seg);
-			} else if (egress && (f & ~(BG_TCP_PSH | BG_TCP_URG)) ==
-						     BG_TCP_ACK) {
-				/* Loose pick-up of an existing session. */
-				e.state = BG_CTS_ESTABLISHED;
-				e.flags |= BG_CTF_MIDSTREAM;
-				e.td_wscale[0] = e.td_wscale[1] = 0;
-				bg_ct_td_init(&e, side, &seg);
-				cls = BG_CT_ESTABLISHED;
-			} else {
-				/* Like Linux without nf_conntrack_tcp_loose
-				 * on this path: not a connection start. */
-				goto invalid;
-			}
-		} else if (p.l4_proto == IPPROTO_UDP) {
-			e.state = BG_CTS_NEW;
-		} else {
-			if (!bg_ct_icmp_echo_request(p.l4_proto, p.icmp_type))
-				goto invalid; /* echo reply without request */
-			e.state = BG_CTS_NEW;
-		}
-
-		limit = cfg && cfg->limit_states ? cfg->limit_states :
-						   2 * BG_CT_TABLE_MAX;
-		if (live_get() >= limit) {
-			stat_inc(BG_CT_STAT_OVER_LIMIT, 1);
-			count_class(cls);
-			return cls;
-		}
-		e.last_ns = now;
-		e.packets[BG_CT_DIR_ORIG] = 1;
-		e.bytes[BG_CT_DIR_ORIG] = skb->len;
-		if (!egress) {
-			void *meta = (void *)(long)skb->data_meta;
-
-			if (meta + sizeof(struct bg_xdp_meta) <= data)
-				e.rule_id =
-					((struct bg_xdp_meta *)meta)->rule_id;
-			if (local_sock(skb, &p))
-				e.flags |= BG_CTF_LOCAL;
-		} else if (skb->sk) {
-			e.sock_cookie = bpf_get_socket_cookie(skb);
-		}
-		e.flags |= BG_CTF_COUNTED;
-		if (ct_insert(p.family, &k, &e)) {
-			/* Lost a race with another CPU: count as seen. */
-			count_class(cls);
-			return cls;
-		}
-		live_add(1);
-		src_add(p.family, &k, e.flags, 1);
-		stat_inc(BG_CT_STAT_CREATED, 1);
-		if (e.flags & BG_CTF_MIDSTREAM)
-			stat_inc(BG_CT_STAT_MIDSTREAM, 1);
-		count_class(cls);
-		return cls;
-	}
-
-	/* Existing entry: e holds a copy of *ep. */
-	dir = (side == ((e.flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0)) ?
-		      BG_CT_DIR_ORIG :
-		      BG_CT_DIR_REPLY;
-	if (p.l4_proto == IPPROTO_TCP) {
-		cls = bg_ct_tcp_step(&e, side, &seg);
-		if (cls == BG_CT_INVALID)
-			goto invalid;
-	} else {
-		if (p.l4_proto != IPPROTO_UDP &&
-		    bg_ct_icmp_echo_request(p.l4_proto, p.icmp_type) !=
-			    (dir == BG_CT_DIR_ORIG))
-			goto invalid; /* requests one way, replies the other */
-		if (dir == BG_CT_DIR_REPLY) {
-			e.flags |= BG_CTF_SEEN_REPLY;
-			e.state = BG_CTS_ESTABLISHED;
-		} else if (e.flags & BG_CTF_SEEN_REPLY) {
-			e.flags |= BG_CTF_ASSURED;
-		}
-		cls = (e.flags & BG_CTF_SEEN_REPLY) ? BG_CT_ESTABLISHED :
-						      BG_CT_NEW;
-	}
-	if ((e.state == BG_CTS_TIME_WAIT || e.state == BG_CTS_CLOSE) &&
-	    p.l4_proto == IPPROTO_TCP)
-		uncount(p.family, &k, &e);
-
-	/* last_ns first: a reader pairing the new state with the old
-	 * timestamp could see a short timeout expire early. */
-	ep->last_ns = now;
-	ep->state = e.state;
-	ep->flags = e.flags;
-	ep->pad[0] = e.pad[0];
-	ep->td_end[0] = e.td_end[0];
-	ep->td_end[1] = e.td_end[1];
-	ep->td_maxwin[0] = e.td_maxwin[0];
-	ep->td_maxwin[1] = e.td_maxwin[1];
-	ep->td_wscale[0] = e.td_wscale[0];
-	ep->td_wscale[1] = e.td_wscale[1];
-	if (dir == BG_CT_DIR_ORIG) {
-		__sync_fetch_and_add(&ep->packets[0], 1);
-		__sync_fetch_and_add(&ep->bytes[0], skb->len);
-	} else {
-		__sync_fetch_and_add(&ep->packets[1], 1);
-		__sync_fetch_and_add(&ep->bytes[1], skb->len);
-	}
-	if (egress && !ep->sock_cookie && skb->sk)
-		ep->sock_cookie = bpf_get_socket_cookie(skb);
-	count_class(cls);
-	return cls;
-
-invalid:
-	stat_inc(BG_CT_STAT_INVALID, 1);
-	return BG_CT_INVALID;
+	c.egress = egress;
+	/* A packet that came in through a bpfguard interface was tracked
+	 * there: leaving, it only tells where its flow's replies come. */
+	ifi = skb->ingress_ifindex;
+	if (egress && ifi && bpf_map_lookup_elem(&bg_ct_ifidx, &ifi))
+		c.learn = 1;
+	return bg_ct_track_pkt(skb, &c);
 }
 
 SEC("tc/ingress")
@@ -640,12 +979,71 @@ int bg_ct_egress(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-/* Run the sweep now (tools and tests; the timer runs it periodically). */
+/*
+ * Commands for tc/sweep, given as the packet of a BPF_PROG_TEST_RUN
+ * (bpftool prog run): nothing else runs this program. No command (a
+ * frame without the magic): one timer tick.
+ */
+#define BG_CT_CMD_MAGIC 0x62674354 /* "bgCT" */
+
+enum bg_ct_cmd_op {
+	BG_CT_CMD_TICK = 0, /* the timer's bounded slice */
+	BG_CT_CMD_FULL = 1, /* a whole pass over both tables */
+	BG_CT_CMD_FLUSH = 2, /* delete every flow, or those of an address */
+};
+
+struct bg_ct_cmd {
+	__u32 magic;
+	__u32 op; /* enum bg_ct_cmd_op */
+	__u32 family; /* BG_CT_CMD_FLUSH of an address: BG_FAM_* */
+	__u32 any; /* BG_CT_CMD_FLUSH: 1 = every flow */
+	__be32 addr[4];
+};
+
+/* Run the sweep now, or flush flows (tools and tests). Returns the number
+ * of entries flushed. */
 SEC("tc/sweep")
 int bg_ct_sweep(struct __sk_buff *skb)
 {
-	sweep();
-	return TC_ACT_UNSPEC;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct bg_ct_cmd *cmd = data;
+	struct sweep_ctx c = {};
+	__u32 zero = 0, op = BG_CT_CMD_TICK, fam = 0, deleted = 0;
+	struct bg_ct_sweep_state *st;
+
+	if ((void *)(cmd + 1) <= data_end && cmd->magic == BG_CT_CMD_MAGIC) {
+		op = cmd->op;
+		fam = cmd->family;
+		c.flush_any = cmd->any;
+		__builtin_memcpy(c.addr, cmd->addr, 16);
+	}
+	sweep_init(&c);
+	if (op == BG_CT_CMD_FULL) {
+		sweep_full(&c, BG_FAM_INET);
+		sweep_full(&c, BG_FAM_INET6);
+		bg_ct_count(BG_CT_STAT_SWEEPS, 1);
+		return 0;
+	}
+	if (op == BG_CT_CMD_FLUSH) {
+		if (c.flush_any || fam == BG_FAM_INET) {
+			bpf_for_each_map_elem(&bg_ct4, flush4, &c, 0);
+			deleted += c.deleted;
+		}
+		c.deleted = 0;
+		if (c.flush_any || fam == BG_FAM_INET6) {
+			bpf_for_each_map_elem(&bg_ct6, flush6, &c, 0);
+			deleted += c.deleted;
+		}
+		return deleted;
+	}
+	st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
+	if (st) {
+		sweep_tick(st, &c, BG_FAM_INET);
+		sweep_tick(st, &c, BG_FAM_INET6);
+		bg_ct_count(BG_CT_STAT_SWEEPS, 1);
+	}
+	return 0;
 }
 
 char _license[] SEC("license") = "GPL";

@@ -18,6 +18,7 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 #include "bg_ct.h"
+#include "bg_ct_maps.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -97,14 +98,6 @@ struct {
 	__uint(max_entries, BG_GENS);
 	BG_PINNED;
 } bg_fw_gens SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct bg_fw_active);
-	__uint(max_entries, 1);
-	BG_PINNED;
-} bg_fw_active SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -352,76 +345,88 @@ static __always_inline void fw_log(struct xdp_md *ctx, struct bg_pkt *p,
 
 /*
  * Phase 0: the packet's connection class from the conntrack table that
- * tc_conntrack maintains (read-only here: TC commits state). Sets *pass for
- * what netfilter would call ESTABLISHED or RELATED: the reply direction of
- * a tracked flow, any packet of a flow that has seen a reply, and ICMP
- * errors quoting a tracked flow.
+ * tc_conntrack maintains, by the same rules (bg_ct.h) on a copy of the
+ * entry: TC commits state, XDP only reads. Sets *pass for what netfilter
+ * would call ESTABLISHED or RELATED: replies of a tracked flow and packets
+ * of a flow that has seen one, in its window and from the side they are
+ * expected on; ICMP errors quoting such a flow. An expired entry is
+ * absent. A SYN is NEW (the rules decide it again) unless it is part of a
+ * handshake under way, and INVALID inside a live flow.
  */
-static __always_inline __u32 fw_ct_class(void *data, void *data_end,
-					 struct bg_pkt *p, int *pass,
-					 __u32 *ct_rule)
+static __always_inline __u32 fw_ct_class(struct xdp_md *ctx, void *data,
+					 void *data_end, struct bg_pkt *p,
+					 int *pass, __u32 *ct_rule)
 {
 	struct bg_ct_config *cfg;
-	struct bg_ct_entry *e;
+	struct bg_ct_entry *ep, e;
+	struct bg_ct_seg seg = {};
 	union bg_ct_key k;
-	__u32 zero = 0, cls;
-	int side, origin, syn, tcp;
+	__u32 ifindex = ctx->ingress_ifindex, cls;
+	int side, ignore, wrong, mid;
+	__u8 state;
 
 	*pass = 0;
-	if (bg_ct_icmp_err_key(data, data_end, p, &k) >= 0) {
-		e = bg_ct_lookup(p->family, &k);
-		cls = BG_CT_RELATED;
-	} else {
-		if ((p->flags & BG_PKT_L4) && p->l4_proto == IPPROTO_TCP &&
-		    !bg_ct_tcp_flags_valid(p->tcp_flags))
-			return BG_CT_INVALID;
-		side = bg_ct_pkt_key(p, &k);
+	if (bg_ct_is_icmp_error(p)) {
+		side = bg_ct_icmp_err_key(data, data_end, p, &k);
 		if (side < 0)
-			return BG_CT_NEW;
-		syn = (p->flags & BG_PKT_L4) && p->l4_proto == IPPROTO_TCP &&
-		      (p->tcp_flags & (BG_TCP_SYN | BG_TCP_ACK)) == BG_TCP_SYN;
-		e = bg_ct_lookup(p->family, &k);
-		if (!e) {
-			/* A TCP segment other than a SYN of a flow nobody
-			 * opened: a scan or a stale peer, not a new flow. */
-			if (p->l4_proto == IPPROTO_TCP &&
-			    (p->flags & BG_PKT_L4) && !syn)
-				return BG_CT_INVALID;
-			return BG_CT_NEW;
-		}
-		/* A SYN opens a flow: the rules decide it again, whatever
-		 * an old entry for the same tuple says (a closed flow
-		 * reopened, a retransmission before any reply). A SYN
-		 * inside a live flow is an attack, not a packet of it, and
-		 * so is anything but a SYN of a flow that was reset. */
-		if (syn) {
-			if (e->state == BG_CTS_TIME_WAIT ||
-			    e->state == BG_CTS_CLOSE ||
-			    e->state == BG_CTS_SYN_SENT ||
-			    e->state == BG_CTS_SYN_RECV)
-				return BG_CT_NEW;
 			return BG_CT_INVALID;
-		}
-		tcp = p->l4_proto == IPPROTO_TCP;
-		if (e->state == BG_CTS_CLOSE)
+		ep = bg_ct_lookup(p->family, &k);
+		if (!ep)
 			return BG_CT_INVALID;
-		origin = (e->flags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
-		/* Before any reply the initiator sends nothing but SYNs. */
-		if (side == origin && !(e->flags & BG_CTF_SEEN_REPLY))
-			return tcp ? BG_CT_INVALID : BG_CT_NEW;
-		cls = BG_CT_ESTABLISHED;
+		bg_ct_read(ep, &e);
+		cfg = bg_ct_cfg();
+		if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()))
+			return BG_CT_INVALID;
+		cls = bg_ct_related(&e, side, 0, ifindex);
+		goto out;
 	}
-	/* An ICMP error quoting no flow is not related to anything. */
-	if (!e)
+	side = bg_ct_pkt_key(p, &k);
+	if (side < 0)
+		return BG_CT_NEW; /* not tracked: the rules decide */
+	if (p->l4_proto == IPPROTO_TCP &&
+	    bg_ct_seg_parse(data, data_end, p, &seg) < 0)
 		return BG_CT_INVALID;
+	ep = bg_ct_lookup(p->family, &k);
+	if (!ep)
+		return bg_ct_new_class(p, 0, &state, &mid);
 	/* The clock only when an entry was found: most packets of a flood
-	 * find none. An expired entry counts as absent. */
-	cfg = bpf_map_lookup_elem(&bg_ct_config, &zero);
-	if (bg_ct_expired(cfg, e, bg_ct_now(cfg)))
-		return cls == BG_CT_RELATED ? BG_CT_INVALID : BG_CT_NEW;
-	*pass = 1;
-	*ct_rule = e->rule_id;
+	 * find none. */
+	bg_ct_read(ep, &e);
+	cfg = bg_ct_cfg();
+	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()) ||
+	    bg_ct_reopens(&e, p))
+		return bg_ct_new_class(p, 0, &state, &mid);
+	cls = bg_ct_step(&e, p, &seg, side, 0, ifindex, &ignore, &wrong);
+	/* A SYN goes to the rules whatever a flow under way says of it. */
+	if (p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags) &&
+	    cls != BG_CT_INVALID)
+		return BG_CT_NEW;
+out:
+	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED) {
+		*pass = 1;
+		*ct_rule = e.rule_id;
+	}
 	return cls;
+}
+
+/*
+ * Neighbour discovery to a global address (BG_PKT_ND_UNICAST) is link
+ * control only when this host will not forward it: it is for one of our
+ * addresses, or the host forwards nothing on this interface. Otherwise a
+ * gateway would pass on, whatever the rules say, ND aimed through it.
+ */
+static __always_inline int fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
+{
+	struct bpf_fib_lookup f = {};
+	long ret;
+
+	f.family = 10; /* AF_INET6 */
+	f.ifindex = ctx->ingress_ifindex;
+	__builtin_memcpy(f.ipv6_src, p->saddr, 16);
+	__builtin_memcpy(f.ipv6_dst, p->daddr, 16);
+	ret = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+	return ret == BPF_FIB_LKUP_RET_NOT_FWDED ||
+	       ret == BPF_FIB_LKUP_RET_FWD_DISABLED;
 }
 
 /*
@@ -458,7 +463,10 @@ int xdp_firewall(struct xdp_md *ctx)
 	__u32 zero = 0, gen, ct_class, ct_rule = 0;
 	int ret, ct_pass;
 
-	ret = bg_parse(data, data_end, &p, 0, 0);
+	ret = bg_parse(data, data_end, len, &p, 0, 0, 0);
+	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
+	    fw_nd_stays(ctx, &p))
+		ret = BG_PARSE_ND;
 	if (ret == BG_PARSE_MALFORMED) {
 		fw_count(BG_STAT_MALFORMED);
 		return XDP_DROP;
@@ -484,7 +492,7 @@ int xdp_firewall(struct xdp_md *ctx)
 	}
 
 	/* Phase 0: established and related traffic skips the rules. */
-	ct_class = fw_ct_class(data, data_end, &p, &ct_pass, &ct_rule);
+	ct_class = fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
 	if (ct_pass) {
 		fw_count(BG_STAT_CT_PASS);
 		fw_count(BG_STAT_PASS);

@@ -10,16 +10,20 @@ usage()
 Usage: $BG_PROG [--json] [--src ADDR] [--flush]
 
 List the flows in bg_ct4 and bg_ct6: protocol, state, the initiator's
-addresses and ports, packets and bytes per direction, the firewall rule
-that admitted the flow, age and time left (seconds). Expired entries the
-sweep has not removed yet are not listed.
+addresses and ports, VLAN ids, packets and bytes per direction, the
+firewall rule that admitted the flow, age and time left (seconds).
+Expired entries the sweep has not removed yet are not listed.
 
   --src ADDR   only flows with ADDR on either side
-  --flush      delete the listed flows (all of them without --src)
+  --flush      delete the listed flows (all of them without --src), in
+               the kernel (tc_conntrack's tc/sweep program), so the flow
+               counters stay exact
   --json       an array of objects: proto, state, src, dst, sport, dport,
-               packets {orig, reply}, bytes {orig, reply}, rule, age,
-               expires, flags, assured, local (ends in a local socket),
-               socket_cookie (the local socket; 0 for forwarded flows)
+               vlan (ids, outermost first; [] untagged), packets {orig,
+               reply}, bytes {orig, reply}, rule, age, expires, flags,
+               assured, local (ends in a local socket), socket_cookie (the
+               local socket; 0 for forwarded flows), iface {orig, reply}
+               (ifindex each direction is expected on; 0: none yet)
   -h, --help   this text
 EOF2
 }
@@ -43,6 +47,54 @@ while (($#)); do
 	shift
 done
 
+# ADDR (IPv4 dotted quad, or IPv6 in any RFC 4291 text form) as
+# "FAMILY HEX": 4 and 8 hex digits, or 6 and 32; non-zero exit when ADDR is
+# neither.
+addr_hex()
+{
+	awk -v a="$1" '
+	function group(g) { return length(g) >= 1 && length(g) <= 4 && g ~ /^[0-9A-Fa-f]+$/ }
+	BEGIN {
+		if (a ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) {
+			split(a, o, ".")
+			for (i = 1; i <= 4; i++) if (o[i] + 0 > 255 || length(o[i]) > 3) exit 1
+			printf "4 %02x%02x%02x%02x\n", o[1], o[2], o[3], o[4]; exit 0
+		}
+		if (a !~ /^[0-9A-Fa-f:]+$/ || a ~ /:::/ || gsub(/::/, "::", a) > 1) exit 1
+		n = split(a, halves, "::")
+		nl = halves[1] == "" ? 0 : split(halves[1], l, ":")
+		nr = (n < 2 || halves[2] == "") ? 0 : split(halves[2], r, ":")
+		if (n < 2 && nl != 8) exit 1
+		if (n == 2 && nl + nr > 7) exit 1
+		out = ""
+		for (i = 1; i <= nl; i++) { if (!group(l[i])) exit 1; out = out sprintf("%4s", l[i]) }
+		for (i = nl + nr; i < 8; i++) out = out "0000"
+		for (i = 1; i <= nr; i++) { if (!group(r[i])) exit 1; out = out sprintf("%4s", r[i]) }
+		gsub(/ /, "0", out)
+		printf "6 %s\n", tolower(out)
+	}'
+}
+
+# The tc/sweep command that flushes the flows of ADDR (every flow without
+# one), as the 64 bytes of a test-run packet: struct bg_ct_cmd in
+# progs/tc_conntrack.c (magic "bgCT", op 2, family, any, addr).
+bg_ct_flush_cmd()
+{
+	local fam=0 hex="" any=1 bytes esc
+	if [[ -n $1 ]]; then
+		read -r fam hex < <(addr_hex "$1") || return 1
+		any=0
+		fam=$((fam == 4 ? 0 : 1))
+	fi
+	hex=${hex}$(printf '0%.0s' {1..32})
+	bytes="54436762 02000000 0${fam}000000 0${any}000000 ${hex:0:32}"
+	# shellcheck disable=SC2001 # every byte pair gets a \x
+	esc=$(sed 's/../\\x&/g' <<<"${bytes// /}")
+	# shellcheck disable=SC2059 # the format is \xHH escapes made here
+	printf "$esc"
+	head -c 32 /dev/zero
+}
+
 bg_require_root
 bg_require_tools bpftool jq awk
 bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
@@ -50,12 +102,12 @@ bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
 	bg_die "bpfguard is not running (no conntrack table under $BG_PIN_DIR)"
 
 # CLOCK_BOOTTIME, the clock tc_conntrack stamps entries with, plus the
-# test hook's offset.
+# test hook's offset (bg_ct_clock).
 now_ns()
 {
 	local offset
-	offset=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-		key hex 00 00 00 00 | jq '.formatted.value.clock_offset_ns')
+	offset=$(bpftool -j map lookup pinned "$(bg_map bg_ct_clock)" \
+		key hex 00 00 00 00 | jq '.formatted.value')
 	awk -v o="$offset" '{ printf "%.0f\n", $1 * 1e9 + o }' /proc/uptime
 }
 
@@ -72,12 +124,21 @@ entries()
 	done
 }
 
+# The settings of the ruleset generation packets use.
+gen=0
+bg_have_maps && gen=$(bg_active_gen)
+# shellcheck disable=SC2046 # one argument per key byte
 timeouts=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-	key hex 00 00 00 00 | jq -c '.formatted.value.timeout')
+	key hex $(bg_u32_hex "$gen") | jq -c '.formatted.value.timeout')
 
 # Render the entries: addresses from the raw key (IPv6 in RFC 5952 form),
 # the initiator's view first, state names, age and time left. The default
 # timeouts mirror bg_ct_default_timeout() in headers/bg_ct.h.
+srchex=""
+if [[ -n $src ]]; then
+	read -r _ srchex < <(addr_hex "$src") ||
+		bg_die "--src: not an IPv4 or IPv6 address: $src"
+fi
 list=$(entries | awk -F'\t' -v now="$(now_ns)" -v tmo="$timeouts" '
 function hex(h,    i, v) {
 	v = 0; h = tolower(h)
@@ -105,6 +166,7 @@ function v6(b, o,    i, w, best, bestlen, run, start, s, out) {
 	return out
 }
 function port(b, o) { return hex(b[o]) * 256 + hex(b[o+1]) }
+function ahex(b, o, n,    i, out) { out = ""; for (i = 0; i < n; i++) out = out tolower(b[o + i]); return out }
 BEGIN {
 	split("syn_sent syn_recv established fin_wait close_wait last_ack time_wait close new", sname, " ")
 	# seconds: tcp states 1..8, udp unreplied, udp replied, icmp
@@ -113,11 +175,17 @@ BEGIN {
 	for (i = 1; i <= 11; i++) t[i] = (cfg[i] + 0) ? cfg[i] + 0 : deflt[i]
 }
 {
-	fam = $1; n = split($2, b, " "); v = $3
-	proto = hex(b[fam == 4 ? 13 : 37])
+	# struct bg_ct4_key / bg_ct6_key: addr[2], port[2] (network order),
+	# vlan[2] (host order, little-endian), proto
+	fam = $1; n = split($2, b, " "); v = $3; alen = fam == 4 ? 4 : 16
+	proto = hex(b[fam == 4 ? 17 : 41])
 	a0 = fam == 4 ? v4(b, 1) : v6(b, 1)
 	a1 = fam == 4 ? v4(b, 5) : v6(b, 17)
 	p0 = port(b, fam == 4 ? 9 : 33); p1 = port(b, fam == 4 ? 11 : 35)
+	vo = fam == 4 ? 13 : 37
+	vl0 = hex(b[vo + 1]) * 256 + hex(b[vo]); vl1 = hex(b[vo + 3]) * 256 + hex(b[vo + 2])
+	vlan = vl0 ? (vl1 ? vl0 "," vl1 : vl0) : ""
+	match(v, /"ifindex":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 11, RLENGTH - 12), ifs, ",")
 	match(v, /"state":[0-9]+/); state = substr(v, RSTART + 8, RLENGTH - 8) + 0
 	match(v, /"flags":[0-9]+/); flags = substr(v, RSTART + 8, RLENGTH - 8) + 0
 	match(v, /"last_ns":[0-9]+/); last = substr(v, RSTART + 10, RLENGTH - 10) + 0
@@ -135,34 +203,33 @@ BEGIN {
 	else { s = a0; d = a1; sp = p0; dp = p1 }
 	pname = proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmp6" : proto
 	st = (state >= 1 && state <= 9) ? sname[state] : "none"
-	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"assured\":%s,\"local\":%s,\"socket_cookie\":%s,\"family\":%d,\"key\":\"%s\"}\n", pname, st, s, d, sp, dp, pk[1], pk[2], by[1], by[2], rule, (now - first) / 1e9, left, flags, (int(flags / 4) % 2) ? "true" : "false", (int(flags / 8) % 2) ? "true" : "false", cookie, fam, $2
-}' | jq -s --arg src "$src" '
-	map(select($src == "" or .src == $src or .dst == $src))')
+	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"vlan\":[%s],\"iface\":{\"orig\":%d,\"reply\":%d},\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"assured\":%s,\"local\":%s,\"socket_cookie\":%s,\"family\":%d,\"key\":\"%s\",\"a0\":\"%s\",\"a1\":\"%s\"}\n", pname, st, s, d, sp, dp, vlan, ifs[1], ifs[2], pk[1], pk[2], by[1], by[2], rule, (now - first) / 1e9, left, flags, (int(flags / 4) % 2) ? "true" : "false", (int(flags / 8) % 2) ? "true" : "false", cookie, fam, $2, ahex(b, 1, alen), ahex(b, 1 + alen, alen)
+}' | jq -s --arg src "$srchex" '
+	map(select($src == "" or .a0 == $src or .a1 == $src))')
 
 if ((flush)); then
-	# One bpftool batch for all of them. A flow may end on its own
-	# meanwhile (gone either way), and bpftool stops a batch at the first
-	# failed command: only then go flow by flow. The live and per-source counters are
-	# reconciled by the next kernel sweep.
-	batch=$(mktemp "${TMPDIR:-/tmp}/bgflush.XXXXXX")
-	jq -r --arg d "$BG_PIN_DIR" '.[] | "map delete pinned \($d)/\(if .family == 4 then "bg_ct4" else "bg_ct6" end) key hex \(.key)"' \
-		<<<"$list" >"$batch"
-	n=$(wc -l <"$batch")
-	if ((n > 0)) && ! bpftool batch file "$batch" >/dev/null 2>&1; then
-		while read -r _ _ _ path _ _ key; do
-			# shellcheck disable=SC2086 # one argument per key byte
-			bpftool map delete pinned "$path" key hex $key 2>/dev/null ||
-				true
-		done <"$batch"
-	fi
-	rm -f "$batch"
-	bg_info "flushed $n flow(s)"
+	# In the kernel: tc_conntrack's tc/sweep program takes a command as
+	# the packet of a test run and deletes the flows itself, so the live
+	# and per-source counters stay exact (a delete from here would not
+	# tell them). Its return value is the number of flows deleted.
+	prog=""
+	for p in "$BG_PROG_PIN_DIR"/*/bg_ct_sweep; do
+		[[ -e $p ]] && prog=$p && break
+	done
+	[[ -n $prog ]] || bg_die "no pinned tc_conntrack program under $BG_PROG_PIN_DIR (is bpfguard up?)"
+	cmd=$(mktemp "${TMPDIR:-/tmp}/bgflush.XXXXXX")
+	trap 'rm -f "$cmd"' EXIT
+	bg_ct_flush_cmd "$src" >"$cmd" || bg_die "--src: not an IPv4 or IPv6 address: $src"
+	out=$(bpftool prog run pinned "$prog" data_in "$cmd" repeat 1) ||
+		bg_die "flushing failed: $out"
+	n=$(sed -n 's/^Return value: \([0-9]*\).*/\1/p' <<<"$out")
+	bg_info "flushed ${n:-0} flow(s)"
 	exit 0
 fi
 
 if ((json)); then
-	jq 'map(del(.key, .family))' <<<"$list"
+	jq 'map(del(.key, .family, .a0, .a1))' <<<"$list"
 	exit 0
 fi
-jq -r '.[] | "\(.proto) \(.state) src=\(.src) dst=\(.dst) sport=\(.sport) dport=\(.dport) packets=\(.packets.orig)/\(.packets.reply) bytes=\(.bytes.orig)/\(.bytes.reply) rule=\(.rule) age=\(.age)s expires=\(.expires)s" + (if .assured then " [ASSURED]" else "" end) + (if .local then " [LOCAL]" else "" end)' <<<"$list"
+jq -r '.[] | "\(.proto) \(.state) src=\(.src) dst=\(.dst) sport=\(.sport) dport=\(.dport)" + (if (.vlan | length) > 0 then " vlan=\(.vlan | map(tostring) | join("."))" else "" end) + " packets=\(.packets.orig)/\(.packets.reply) bytes=\(.bytes.orig)/\(.bytes.reply) rule=\(.rule) age=\(.age)s expires=\(.expires)s" + (if .assured then " [ASSURED]" else "" end) + (if .local then " [LOCAL]" else "" end)' <<<"$list"
 printf '%s flow(s)\n' "$(jq length <<<"$list")"

@@ -125,24 +125,32 @@ conntrack_json()
 		return
 	}
 	flows=$("$(dirname "$(readlink -f "$0")")/conntrack.sh" --json)
-	cap4=$(bpftool -j map show pinned "$(bg_map bg_ct4)" | jq .max_entries)
-	cap6=$(bpftool -j map show pinned "$(bg_map bg_ct6)" | jq .max_entries)
-	live=$(bpftool -j map lookup pinned "$(bg_map bg_ct_live)" \
-		key hex 00 00 00 00 | jq '.formatted.value')
+	# The LRU tables hold a quarter more than conntrack fills (room the
+	# kernel's LRU keeps per CPU, BG_CT_LRU_SLACK in headers/bg_abi.h).
+	cap4=$(bpftool -j map show pinned "$(bg_map bg_ct4)" | jq '.max_entries * 4 / 5')
+	cap6=$(bpftool -j map show pinned "$(bg_map bg_ct6)" | jq '.max_entries * 4 / 5')
+	# struct bg_ct_count per family: live = inserted - deleted - evicted
+	live=$(bpftool -j map dump pinned "$(bg_map bg_ct_live)" | jq -c '
+		map(.formatted.value | .inserted - .deleted - .evicted
+			| if . < 0 then 0 else . end)
+		| {inet: .[0], inet6: .[1]}')
+	# shellcheck disable=SC2046 # one argument per key byte
 	limit=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-		key hex 00 00 00 00 | jq '.formatted.value.limit_states')
+		key hex $(bg_u32_hex "$gen") | jq '.formatted.value.limit_states')
 	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" | jq -c '
 		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
 		| map({(.key | tostring): .v}) | add
 		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
 		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
-		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11"}')
+		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11",
+		   wrong_iface: ."12", rst_ignored: ."13", lock_busy: ."14"}')
 	# The flow list goes through stdin: a busy table outgrows the size
 	# of one command-line argument.
 	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \
 		--argjson live "$live" --argjson limit "$limit" \
 		--argjson stats "$stats" '
-		{flows: length, live_entries: $live,
+		{flows: length, live_entries: ($live.inet + $live.inet6),
+		 live: $live,
 		 capacity: {inet: $c4, inet6: $c6},
 		 limit: (if $limit == 0 then null else $limit end),
 		 per_state: (group_by(.proto + "/" + .state)
@@ -177,7 +185,7 @@ jq -r '
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
 	(if .conntrack == null then empty else
 	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
-	 (if .conntrack.limit then ", limit \(.conntrack.limit)" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",
+	 (if .conntrack.limit then ", limit \(.conntrack.limit) per family" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",
 	 "  per state: " + (.conntrack.per_state | to_entries | map("\(.key) \(.value)") | join(", ")) end),
 	"rules:"' <<<"$status"
 jq -r '

@@ -1058,9 +1058,9 @@ EOF
 
 # ---------------------------------------------------------------- conntrack settings
 
-# ct_config: the value bytes of the bg_ct_config line of t.batch
+# ct_config [GEN]: the value bytes of the bg_ct_config line of t.batch
 ct_config() {
-	value_bytes bg_ct_config "00 00 00 00"
+	value_bytes bg_ct_config "0${1:-0} 00 00 00"
 }
 
 @test "conntrack: bg_ct_config with timeouts and a limit, before bg_fw_gens" {
@@ -1074,15 +1074,16 @@ set limit states 1000
 pass state established,related
 EOF
 	emit --gen 1
-	# timeout[12] by enum bg_ct_timeout, limit_states, pad, clock_offset_ns
+	# timeout[12] by enum bg_ct_timeout, limit_states, pad
 	local want
 	want="$(le32 30) $(le32 0) $(le32 432000) $(le32 0) $(le32 0) $(le32 0)"
 	want+=" $(le32 0) $(le32 1) $(le32 0) $(le32 180) $(le32 4294967) $(le32 0)"
-	want+=" $(le32 1000) $(le32 0) $(le32 0) $(le32 0)"
-	assert_eq "$(ct_config)" "$want"
-	# one line, not keyed by generation, right before the bg_fw_gens line
+	want+=" $(le32 1000) $(le32 0)"
+	assert_eq "$(ct_config 1)" "$want"
+	# one line, keyed by the generation (the settings switch with it),
+	# right before the bg_fw_gens line
 	[ "$(grep -c '/bg_ct_config ' t.batch)" -eq 1 ]
-	tail -n 2 t.batch | head -n 1 | grep -q '^map update pinned /p/bg_ct_config key hex 00 00 00 00 value hex '
+	tail -n 2 t.batch | head -n 1 | grep -q '^map update pinned /p/bg_ct_config key hex 01 00 00 00 value hex '
 	tail -n 1 t.batch | grep -q '^map update pinned /p/bg_fw_gens key hex 01 00 00 00 '
 	run --separate-stderr "$FWMAPGEN" --check t.rules
 	assert_eq "$output" "t.rules: 1 rules (inet 1, inet6 1), default pass, 0 table entries, 5 timeouts set, limit states 1000"
@@ -1098,13 +1099,13 @@ EOF
 	for i in "${!names[@]}"; do
 		want+="$(le32 $((100 + i))) "
 	done
-	assert_eq "$(ct_config)" "$want$(le32 0) $(printf '00 %.0s' {1..15})00"
+	assert_eq "$(ct_config)" "$want$(le32 0) $(printf '00 %.0s' {1..7})00"
 	run --separate-stderr "$FWMAPGEN" --check t.rules
 	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 0 table entries, 11 timeouts set"
 	# a limit alone, at the table size
 	rules <<<"set limit states 65536"
 	emit
-	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..48})$(le32 65536) $(printf '00 %.0s' {1..11})00"
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..48})$(le32 65536) $(printf '00 %.0s' {1..3})00"
 	run --separate-stderr "$FWMAPGEN" --check t.rules
 	assert_eq "$output" "t.rules: 0 rules (inet 0, inet6 0), default pass, 0 table entries, limit states 65536"
 }
@@ -1114,14 +1115,14 @@ EOF
 pass proto tcp to port 22
 EOF
 	emit
-	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..63})00"
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..55})00"
 	[ "$(grep -c '/bg_ct_config ' t.batch)" -eq 1 ]
 	tail -n 2 t.batch | head -n 1 | grep -q '^map update pinned /p/bg_ct_config key hex 00 00 00 00 value hex '
 	run --separate-stderr "$FWMAPGEN" --check t.rules
 	assert_eq "$output" "t.rules: 1 rules (inet 1, inet6 1), default pass, 0 table entries"
 	rules </dev/null
 	emit
-	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..63})00"
+	assert_eq "$(ct_config)" "$(printf '00 %.0s' {1..55})00"
 }
 
 @test "conntrack: the digest changes with a timeout or the limit" {
@@ -1308,7 +1309,7 @@ EOF
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
 	bpftool map create "$d/bg_fw_gens" type array key 4 value 240 entries 2 name bg_fw_gens
-	bpftool map create "$d/bg_ct_config" type array key 4 value 64 entries 1 name bg_ct_config
+	bpftool map create "$d/bg_ct_config" type array key 4 value 56 entries 2 name bg_ct_config
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	"$FWMAPGEN" --gen 1 --pin-dir "$d" -o cc.batch crosscheck.rules 2>/dev/null
 	run bpftool batch file cc.batch

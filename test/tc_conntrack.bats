@@ -56,11 +56,13 @@ ct()
 	done
 	run bpftool -j map show pinned "$FW_BPFFS/tc/globals/bg_ct4"
 	[ "$(jq -r .type <<<"$output")" = lru_hash ]
-	[ "$(jq .bytes_key <<<"$output")" -eq 16 ]
-	[ "$(jq .bytes_value <<<"$output")" -eq 104 ]
+	[ "$(jq .bytes_key <<<"$output")" -eq 20 ]
+	[ "$(jq .bytes_value <<<"$output")" -eq 136 ]
 	local cap
 	cap=$(sed -n 's/^#define BG_CT_TABLE_MAX \([0-9]*\).*/\1/p' "$BG_REPO/headers/bg_abi.h")
-	[ -n "$cap" ] && [ "$(jq .max_entries <<<"$output")" -eq "$cap" ]
+	[ -n "$cap" ]
+	# A quarter more than the limit: room the LRU keeps per CPU.
+	[ "$(jq .max_entries <<<"$output")" -eq $((cap * 5 / 4)) ]
 	# iproute2 attaches the sections by name
 	ip -n "$UNS" link add name ct0 type veth peer name ct1
 	tc -n "$UNS" qdisc add dev ct0 clsact
@@ -299,12 +301,25 @@ ct()
 	EOF
 }
 
-@test "VLAN: a tagged frame and an untagged one are the same flow" {
-	ct <<-'EOF'
-		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=1234, dport=53, vlans=[100]) :: NEW
+@test "VLAN: the VLAN ids are part of the flow: one tuple on three VLANs is three flows" {
+	ct <<-EOF
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=1234, dport=53) :: NEW
 		eg udp4(src="198.51.100.1", dst="192.0.2.10", sport=53, dport=1234) :: ESTABLISHED
-		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=1234, dport=53, vlans=[100, 200]) :: ESTABLISHED
-		entry udp 192.0.2.10 1234 198.51.100.1 53 :: pkts=2/1
+		entry udp 192.0.2.10 1234 198.51.100.1 53 :: state=ESTABLISHED pkts=1/1
+		# The same tuple on VLAN 200, and in QinQ 100.200: not that flow.
+		in udp4(src="198.51.100.1", dst="192.0.2.10", sport=53, dport=1234, vlans=[200]) :: NEW
+		in udp4(src="198.51.100.1", dst="192.0.2.10", sport=53, dport=1234, vlans=[100, 200]) :: NEW
+		entry udp@200 192.0.2.10 1234 198.51.100.1 53 :: state=NEW origin=198.51.100.1 pkts=1/0
+		entry udp@100.200 192.0.2.10 1234 198.51.100.1 53 :: state=NEW pkts=1/0
+		entry udp 192.0.2.10 1234 198.51.100.1 53 :: pkts=1/1
+		count :: 3
+		# A TCP segment of an untagged flow arriving on VLAN 200 is no
+		# part of it: INVALID, and the flow does not move.
+		in tcp4($C4, flags="S", seq=1000) :: NEW
+		eg tcp4($S4, flags="SA", seq=5000, ack=1001) :: ESTABLISHED
+		in tcp4($C4, flags="A", seq=1001, ack=5001, vlans=[200]) :: INVALID
+		entry $FLOW4 :: state=SYN_RECV pkts=1/1
+		entry tcp@200 192.0.2.10 40000 198.51.100.1 80 :: absent
 	EOF
 }
 
@@ -416,18 +431,30 @@ ct_timeout()
 		in tcp4(src="192.0.2.10", dst="198.51.100.1", sport=40000, flags="R", seq=1001) :: NEW
 		entry tcp 192.0.2.10 40000 198.51.100.1 80 :: state=CLOSE flags=-
 		src 192.0.2.10 :: 1
+		# One limit per family: a full IPv4 table refuses no IPv6 flow.
 		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=40000) :: NEW
+		stat over_limit :: 1
+		live4 :: 2
+		live6 :: 1
+		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=40001) :: NEW
+		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=40002) :: NEW
 		stat over_limit :: 2
+		live6 :: 2
 		limit 0
-		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=40000) :: NEW
-		src 2001:db8::10 :: 1
-		live :: 3
+		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=40002) :: NEW
+		src 2001:db8::10 :: 3
+		live :: 5
 		clock 200
 		sweep
 		src 192.0.2.10 :: 0
 		src 2001:db8::10 :: 0
 		live :: 0
-		stat expired :: 3
+		stat expired :: 5
+		# Expiring everything leaves the count at 0: nothing evicted,
+		# nothing wrapped, and new flows are taken again.
+		evicted :: 0
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=40003) :: NEW
+		live :: 1
 	EOF
 }
 

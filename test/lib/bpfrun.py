@@ -521,6 +521,12 @@ def map_lookup(map_fd, key, value_size, percpu=False):
     to get it split per CPU).
     """
     size = percpu_value_size(value_size) if percpu else value_size
+    # The kernel writes the map's whole value whatever the caller asked
+    # for: size the buffer from the map, or a stale layout corrupts memory.
+    info = map_info(map_fd)
+    if info["value_size"] != value_size:
+        raise ValueError("map %s: value is %d bytes, not %d" %
+                         (info["name"], info["value_size"], value_size))
     kbuf, kaddr = _inbuf(key)
     vbuf = ctypes.create_string_buffer(max(size, 1))
     attr = _AttrElem(map_fd=map_fd, key=kaddr, value=ctypes.addressof(vbuf))
@@ -554,6 +560,13 @@ def map_update(map_fd, key, value, flags=BPF_ANY):
     For a per-CPU map *value* must be the full per-CPU buffer (see
     :func:`map_update_percpu`).
     """
+    info = map_info(map_fd)
+    want = info["value_size"]
+    if info["percpu"]:
+        want = percpu_value_size(want)
+    if len(value) != want:
+        raise ValueError("map %s: value is %d bytes, not %d" %
+                         (info["name"], want, len(value)))
     kbuf, kaddr = _inbuf(key)
     vbuf, vaddr = _inbuf(value)
     attr = _AttrElem(map_fd=map_fd, key=kaddr, value=vaddr, flags=flags)

@@ -16,19 +16,31 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   entry PROTO A APORT B BPORT :: absent | FIELD=VALUE ...
         the entry of that flow (either direction). Fields: state (name),
         flags (exact comma list or -), origin (the initiator's address),
-        pkts=ORIG/REPLY, bytes=ORIG/REPLY, rule, cookie (0 or nonzero)
-  clock SECONDS        advance the conntrack clock (bg_ct_config offset)
-  timeout IDX SECONDS  set bg_ct_config.timeout[IDX]
-  limit N              set bg_ct_config.limit_states
+        pkts=ORIG/REPLY, bytes=ORIG/REPLY, rule, cookie (0 or nonzero),
+        ifs=ORIG/REPLY (the interfaces each direction is expected on).
+        PROTO may carry VLAN ids: tcp@100 or tcp@100.200 (outer.inner).
+  clock SECONDS        advance the conntrack clock (bg_ct_clock offset)
+  timeout IDX SECONDS  set bg_ct_config.timeout[IDX] (both generations)
+  limit N              set bg_ct_config.limit_states (both generations)
   ifidx N              add ifindex N to bg_ct_ifidx
-  sweep                run the tc/sweep program
+  sweep                a whole sweep pass now (tc/sweep, command FULL)
+  tick :: N            one timer tick of the sweep; N: entries deleted
+  flush [ADDR] :: N    tc/sweep command FLUSH (every flow, or ADDR's);
+                       N: entries deleted
   stat NAME :: N       a bg_ct_stats counter (summed over CPUs)
   src ADDR :: N        bg_ct_src4/6 counter of ADDR (0 when absent)
-  live :: N            bg_ct_live
+  live :: N            live flows, both families (bg_ct_live)
+  live4 :: N, live6 :: N   live flows of one family
+  evicted :: N         bg_ct_live's evicted, both families
   count :: N           entries in bg_ct4 + bg_ct6
   forget PROTO A APORT B BPORT   delete an entry behind conntrack's back
                        (what an LRU eviction does)
   armed :: N           bg_ct_timer's "armed" word
+
+  xdp EXPR [@if=N] :: VERDICT RULE
+        run xdp_firewall (pinned under the bpffs by up.sh's loader) on the
+        frame arriving on ifindex N: VERDICT XDP_PASS/XDP_DROP, RULE the
+        rule id whose counter moved or CT (passed by phase 0).
 
 Expressions may also use q4(SRC, DST, PROTO, SPORT, DPORT) and q6(...):
 the IP + L4 header bytes an ICMP error quotes (PROTO 6, 17, 1 or 58; an
@@ -43,18 +55,27 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfrun  # noqa: E402
+import fwcheck  # noqa: E402
 import pkt  # noqa: E402
 
 STATS = ["new", "established", "related", "invalid", "over_limit", "evicted",
-         "expired", "midstream", "created", "skipped", "untracked", "sweeps"]
+         "expired", "midstream", "created", "skipped", "untracked", "sweeps",
+         "wrong_iface", "rst_ignored", "lock_busy"]
 CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
 STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
           "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
 FLAGS = ["ORIGIN_SIDE1", "SEEN_REPLY", "ASSURED", "LOCAL", "MIDSTREAM",
          "COUNTED", "EGRESS"]
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
-ENTRY_FMT = "<7QI2I2I2B3B3x16sHH"
-ENTRY_SIZE = 104
+# struct bg_ct_entry: flow_id first last packets[2] bytes[2] sock_cookie;
+# seq rule_id td_end[2] td_maxwin[2] td_maxack[2] ifindex[2]; td_wscale[2]
+# state flags proto tcp_flags pad[2]; nat_addr nat_port nat_flags pad2
+ENTRY_FMT = "<8Q10I6B2x16sHHI"
+ENTRY_SIZE = 136
+CONFIG_SIZE = 56  # struct bg_ct_config
+COUNT_FMT = "<3Q"  # struct bg_ct_count: inserted deleted evicted
+CMD_MAGIC = 0x62674354  # BG_CT_CMD_MAGIC
+CMD_TICK, CMD_FULL, CMD_FLUSH = 0, 1, 2
 SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
 
 
@@ -85,10 +106,13 @@ class Checker:
         g = os.path.join(bpffs, "tc", "globals")
         self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
             "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
-            "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx", "bg_ct_timer")}
+            "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx", "bg_ct_timer",
+            "bg_ct_clock")}
         self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
                   for n in ("ingress", "egress", "sweep")}
         self.errors = 0
+        self.bpffs = bpffs
+        self.fw = None
 
     # ---------------------------------------------------------- maps
     def stat(self, name):
@@ -97,17 +121,39 @@ class Checker:
         return sum(struct.unpack("<Q", v[:8])[0] for v in vals)
 
     def config(self):
-        return bytearray(bpfrun.map_lookup(self.m["bg_ct_config"], struct.pack("<I", 0), 64))
+        return bytearray(bpfrun.map_lookup(self.m["bg_ct_config"], struct.pack("<I", 0),
+                                           CONFIG_SIZE))
 
     def set_config(self, cfg):
-        bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", 0), bytes(cfg))
+        for gen in (0, 1):
+            bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", gen), bytes(cfg))
+
+    def live(self, fam):
+        v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", fam), 24)
+        ins, dele, ev = struct.unpack(COUNT_FMT, v)
+        return max(ins - dele - ev, 0), ev
 
     def key(self, proto, a, ap, b, bp):
+        proto, _, vl = proto.partition("@")
+        vlans = [int(x) for x in vl.split(".")] if vl else []
+        vlans = (vlans + [0, 0])[:2]
         a, b = ipaddress.ip_address(a), ipaddress.ip_address(b)
         sa, sb = (a.packed, struct.pack(">H", ap)), (b.packed, struct.pack(">H", bp))
         lo, hi = (sa, sb) if sa <= sb else (sb, sa)
-        k = lo[0] + hi[0] + lo[1] + hi[1] + bytes([PROTOS[proto], 0, 0, 0])
+        k = (lo[0] + hi[0] + lo[1] + hi[1] + struct.pack("<HH", *vlans) +
+             bytes([PROTOS[proto], 0, 0, 0]))
         return ("bg_ct4" if a.version == 4 else "bg_ct6"), k, lo[0]
+
+    def command(self, op, addr=None):
+        """Run tc/sweep with a command; returns its return value."""
+        fam, a = 0, bytes(16)
+        if addr:
+            ip = ipaddress.ip_address(addr)
+            fam, a = (0 if ip.version == 4 else 1), ip.packed.ljust(16, b"\0")
+        data = struct.pack("<4I", CMD_MAGIC, op, fam, 0 if addr else 1) + a
+        data = data.ljust(64, b"\0")
+        ret, _, _ = bpfrun.test_run(self.p["sweep"], data, ctx=bytes(SKB_CTX))
+        return ret
 
     def entry(self, proto, a, ap, b, bp):
         mname, k, lo = self.key(proto, a, int(ap), b, int(bp))
@@ -115,18 +161,19 @@ class Checker:
         if raw is None:
             return None
         f = struct.unpack(ENTRY_FMT, raw)
-        flags = f[15]
+        flags = f[21]
         alen = 4 if mname == "bg_ct4" else 16
         side1 = k[alen:2 * alen]
         init = side1 if flags & 1 else k[:alen]
         return {
-            "state": STATES[f[14]] if f[14] < len(STATES) else str(f[14]),
+            "state": STATES[f[20]] if f[20] < len(STATES) else str(f[20]),
             "flags": ",".join(n for i, n in enumerate(FLAGS) if flags & (1 << i)) or "-",
             "origin": str(ipaddress.ip_address(init)),
-            "pkts": "%d/%d" % (f[2], f[3]),
-            "bytes": "%d/%d" % (f[4], f[5]),
-            "cookie": "0" if f[6] == 0 else "nonzero",
-            "rule": str(f[7]),
+            "pkts": "%d/%d" % (f[3], f[4]),
+            "bytes": "%d/%d" % (f[5], f[6]),
+            "cookie": "0" if f[7] == 0 else "nonzero",
+            "rule": str(f[9]),
+            "ifs": "%d/%d" % (f[16], f[17]),
         }
 
     def count(self):
@@ -174,6 +221,24 @@ class Checker:
             if not same:
                 self.fail(lineno, line, "the program changed the frame")
             got = cls
+        elif op == "xdp":
+            parts = rest.split(" @")
+            ifi = None
+            for opt in parts[1:]:
+                k, v = opt.split("=")
+                if k == "if":
+                    ifi = int(v)
+            frame = eval(parts[0], EVAL_NS)  # noqa: S307 (test input)
+            if self.fw is None:
+                self.fw = fwcheck.Firewall(self.bpffs)
+            ret, rule, verdict = self.fw.run(frame, ifi)
+            name = fwcheck.NAMES.get(ret, str(ret))
+            if verdict == "CT":
+                got = name + " CT"
+            elif verdict == "SAME":
+                got = "%s %s" % (name, rule)
+            else:
+                got = "%s %s %s" % (name, rule, verdict)
         elif op == "entry":
             a = shlex.split(rest)
             e = self.entry(*a)
@@ -189,10 +254,10 @@ class Checker:
                         bad.append("%s=%s" % (k, e.get(k)))
                 got = want if not bad else " ".join(bad) + " (entry %r)" % e
         elif op == "clock":
-            cfg = self.config()
-            off = struct.unpack_from("<q", cfg, 56)[0] + int(float(rest) * 1e9)
-            struct.pack_into("<q", cfg, 56, off)
-            self.set_config(cfg)
+            m = self.m["bg_ct_clock"]
+            off = struct.unpack("<q", bpfrun.map_lookup(m, struct.pack("<I", 0), 8))[0]
+            off += int(float(rest) * 1e9)
+            bpfrun.map_update(m, struct.pack("<I", 0), struct.pack("<q", off))
         elif op == "timeout":
             idx, sec = map(int, rest.split())
             cfg = self.config()
@@ -206,7 +271,13 @@ class Checker:
             bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
                               struct.pack("<I", 1))
         elif op == "sweep":
-            ret, _, _ = bpfrun.test_run(self.p["sweep"], pkt.udp4(), ctx=bytes(SKB_CTX))
+            self.command(CMD_FULL)
+        elif op == "tick":
+            before = self.stat("expired")
+            self.command(CMD_TICK)
+            got = str(self.stat("expired") - before)
+        elif op == "flush":
+            got = str(self.command(CMD_FLUSH, rest.strip() or None))
         elif op == "stat":
             got = str(self.stat(rest.strip()))
         elif op == "src":
@@ -215,13 +286,17 @@ class Checker:
             v = bpfrun.map_lookup(m, a.packed, 8)
             got = str(struct.unpack("<q", v)[0] if v else 0)
         elif op == "live":
-            v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", 0), 8)
-            got = str(struct.unpack("<q", v)[0])
+            got = str(self.live(0)[0] + self.live(1)[0])
+        elif op in ("live4", "live6"):
+            got = str(self.live(0 if op == "live4" else 1)[0])
+        elif op == "evicted":
+            got = str(self.live(0)[1] + self.live(1)[1])
         elif op == "forget":
-            mname, k, _ = self.key(*[int(x) if x.isdigit() else x for x in rest.split()])
+            a = rest.split()
+            mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
             bpfrun.map_delete(self.m[mname], k)
         elif op == "armed":
-            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), 32)
+            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), 96)
             got = str(struct.unpack_from("<Q", v, 16)[0])
         elif op == "count":
             got = str(self.count())

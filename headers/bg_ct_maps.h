@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The connection tracking tables shared by tc_conntrack and xdp_firewall,
+ * and what reads or writes them: lookups that treat an expired entry as
+ * absent, the settings of the active ruleset generation, and the
+ * per-entry sequence lock that keeps the two directions of a flow, handled
+ * on two CPUs at once, from losing each other's update.
+ */
+#ifndef BG_CT_MAPS_H
+#define BG_CT_MAPS_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "bg_abi.h"
+#include "bg_common.h"
+#include "bg_ct.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct bg_ct4_key);
+	__type(value, struct bg_ct_entry);
+	__uint(max_entries, BG_CT_TABLE_MAX + BG_CT_LRU_SLACK);
+	BG_PINNED;
+} bg_ct4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct bg_ct6_key);
+	__type(value, struct bg_ct_entry);
+	__uint(max_entries, BG_CT_TABLE_MAX + BG_CT_LRU_SLACK);
+	BG_PINNED;
+} bg_ct6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_ct_config);
+	__uint(max_entries, BG_GENS);
+	BG_PINNED;
+} bg_ct_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_ct_clock SEC(".maps");
+
+/* CLOCK_BOOTTIME, plus the test hook's offset (bg_ct_clock). */
+static __always_inline __u64 bg_ct_now(void)
+{
+	__u32 zero = 0;
+	__s64 *off = bpf_map_lookup_elem(&bg_ct_clock, &zero);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	return off ? now + *off : now;
+}
+
+/* Settings of the ruleset generation packets use (NULL: built-ins). */
+static __always_inline struct bg_ct_config *bg_ct_cfg(void)
+{
+	__u32 zero = 0, gen = 0;
+	struct bg_fw_active *act = bpf_map_lookup_elem(&bg_fw_active, &zero);
+
+	if (act)
+		gen = act->gen & 1;
+	return bpf_map_lookup_elem(&bg_ct_config, &gen);
+}
+
+static __always_inline const __u32 *bg_ct_timeouts(struct bg_ct_config *cfg)
+{
+	return cfg ? cfg->timeout : 0;
+}
+
+/* The entry of a key; NULL if absent. Expiry is the caller's to check. */
+static __always_inline struct bg_ct_entry *bg_ct_lookup(__u8 family,
+							union bg_ct_key *k)
+{
+	if (family == BG_FAM_INET)
+		return bpf_map_lookup_elem(&bg_ct4, &k->k4);
+	return bpf_map_lookup_elem(&bg_ct6, &k->k6);
+}
+
+#define bg_ct_read_once(x) (*(volatile __typeof__(x) *)&(x))
+#define bg_ct_compiler_barrier() asm volatile("" ::: "memory")
+
+/* One attempt at a consistent copy; 0 when it is. */
+static __always_inline int bg_ct_read_once_copy(const struct bg_ct_entry *ep,
+						struct bg_ct_entry *e)
+{
+	__u32 s1, s2;
+
+	s1 = bg_ct_read_once(ep->seq);
+	bg_ct_compiler_barrier();
+	__builtin_memcpy(e, ep, sizeof(*e));
+	bg_ct_compiler_barrier();
+	s2 = bg_ct_read_once(ep->seq);
+	return s1 == s2 && !(s1 & 1) ? 0 : -1;
+}
+
+/*
+ * A consistent copy of an entry for a reader that never writes it (XDP):
+ * tried again once if a writer held the sequence lock or the sequence
+ * moved during the copy. Then the copy is used as it is: one packet judged
+ * on a torn copy beats spinning in XDP. Returns 0 when consistent.
+ */
+static __always_inline int bg_ct_read(const struct bg_ct_entry *ep,
+				      struct bg_ct_entry *e)
+{
+	if (!bg_ct_read_once_copy(ep, e))
+		return 0;
+	return bg_ct_read_once_copy(ep, e);
+}
+
+/* Take an entry's sequence lock if it is free; 0 on success. */
+static __always_inline int bg_ct_trylock(struct bg_ct_entry *ep)
+{
+	__u32 s = bg_ct_read_once(ep->seq);
+
+	if (s & 1)
+		return -1;
+	return __sync_val_compare_and_swap(&ep->seq, s, s + 1) == s ? 0 : -1;
+}
+
+/*
+ * Bounded spin for the sequence lock. A holder is tc_conntrack on another
+ * CPU in a section of a few dozen instructions (TC runs with bottom halves
+ * off, so nothing else of ours runs on the holder's CPU meanwhile). The
+ * spin is a bpf_loop: the verifier checks its body once, where a loop in
+ * line would be walked once per iteration on every path that reaches it.
+ */
+#define BG_CT_LOCK_SPINS 64
+
+struct bg_ct_spin {
+	struct bg_ct_entry *ep;
+	int got;
+};
+
+static long bg_ct_spin_cb(__u32 i, void *ctx)
+{
+	struct bg_ct_spin *s = ctx;
+
+	if (bg_ct_trylock(s->ep))
+		return 0;
+	s->got = 1;
+	return 1;
+}
+
+/* Take an entry's lock; 0 on success (the caller must bg_ct_unlock). */
+static __always_inline int bg_ct_lock(struct bg_ct_entry *ep)
+{
+	struct bg_ct_spin s = { .ep = ep };
+
+	if (!bg_ct_trylock(ep))
+		return 0;
+	bpf_loop(BG_CT_LOCK_SPINS, bg_ct_spin_cb, &s, 0);
+	return s.got ? 0 : -1;
+}
+
+/* Release: an atomic add orders the entry's stores before it. */
+static __always_inline void bg_ct_unlock(struct bg_ct_entry *ep)
+{
+	__sync_fetch_and_add(&ep->seq, 1);
+}
+
+#endif /* BG_CT_MAPS_H */
