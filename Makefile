@@ -31,6 +31,10 @@ BPF_OBJS := $(patsubst progs/%.c,$(BUILD)/%.o,$(BPF_SRCS))
 BENCH_SRCS := $(wildcard bench/*.bpf.c)
 BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 	$(BUILD)/bench/tc_conntrack_newflow.o
+# Test-only builds of conntrack: a slow critical section, with and without
+# the entry lock (test/conntrack_race.bats).
+TEST_OBJS := $(BUILD)/test/tc_conntrack_slow.o \
+	$(BUILD)/test/tc_conntrack_slow_nolock.o
 HEADERS := $(wildcard headers/*.h)
 
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
@@ -45,7 +49,7 @@ BATS ?= bats
 
 .PHONY: all deps test bench demo lint check-kernels install uninstall clean
 
-all: $(BPF_OBJS) $(BENCH_OBJS) $(HELPERS)
+all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
 
 $(BUILD):
 	mkdir -p $(BUILD) $(BUILD)/bench
@@ -61,6 +65,14 @@ $(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
 $(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
+
+$(BUILD)/test/tc_conntrack_slow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -c $< -o $@
+
+$(BUILD)/test/tc_conntrack_slow_nolock.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
 
 $(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)

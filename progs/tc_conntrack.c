@@ -752,6 +752,15 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	return count_class(cls);
 }
 
+#ifdef BG_CT_TEST_SLOW
+/* Test builds only: a critical section some microseconds long, so that
+ * the race test makes two CPUs meet in it. */
+static long slow_cb(__u32 i, void *ctx)
+{
+	return 0;
+}
+#endif
+
 /*
  * A packet of a live entry, under the entry's lock: the state machine on a
  * copy, then the copy stored back. Returns the class, or -2 when the entry
@@ -783,6 +792,9 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 		return -2;
 	}
 	__builtin_memcpy(cp, ep, sizeof(*cp));
+#ifdef BG_CT_TEST_SLOW
+	bpf_loop(2000, slow_cb, NULL, 0);
+#endif
 	if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now)) {
 		bg_ct_count(BG_CT_STAT_EXPIRED, 1);
 		ct_remove(c, k, ep);

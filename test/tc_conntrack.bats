@@ -480,3 +480,133 @@ ct_timeout()
 	[ "$status" -eq 1 ]
 	[ "$(grep -c '^line [0-9]*: ' <<<"$output")" -eq 2 ]
 }
+
+@test "TCP: a RST counts only at the exact sequence (RFC 5961); others are left to the endpoint" {
+	ct <<-EOF
+		$HANDSHAKE
+		# In the window but not where the client's next byte is: the
+		# endpoint answers with a challenge ACK, tracking ignores it.
+		in tcp4($C4, flags="R", seq=1500) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED
+		stat rst_ignored :: 1
+		in tcp4($C4, flags="RA", seq=3000, ack=5001) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED
+		# Out of the window: INVALID, nothing changes.
+		in tcp4($C4, flags="R", seq=900000000) :: INVALID
+		entry $FLOW4 :: state=ESTABLISHED pkts=2/1
+		# Data still flows both ways.
+		in tcp4($C4, flags="PA", seq=1001, ack=5001, payload=b"x" * 10) :: ESTABLISHED
+		eg tcp4($S4, flags="A", seq=5001, ack=1011) :: ESTABLISHED
+		# Exactly at the client's next sequence: the flow closes.
+		in tcp4($C4, flags="R", seq=1011) :: ESTABLISHED
+		entry $FLOW4 :: state=CLOSE
+	EOF
+	# At what the receiver last acknowledged (td_maxack) counts too.
+	ct <<-EOF
+		in tcp4(src="192.0.2.10", dst="198.51.100.1", sport=40001, dport=80, flags="S", seq=1000) :: NEW
+		eg tcp4(src="198.51.100.1", dst="192.0.2.10", sport=80, dport=40001, flags="SA", seq=5000, ack=1001) :: ESTABLISHED
+		in tcp4(src="192.0.2.10", dst="198.51.100.1", sport=40001, dport=80, flags="A", seq=1001, ack=5001) :: ESTABLISHED
+		eg tcp4(src="198.51.100.1", dst="192.0.2.10", sport=80, dport=40001, flags="R", seq=5001) :: ESTABLISHED
+		entry tcp 192.0.2.10 40001 198.51.100.1 80 :: state=CLOSE
+	EOF
+}
+
+@test "TCP: in SYN_SENT only the SYN's own answer may reset it" {
+	ct <<-EOF
+		in tcp4($C4, flags="S", seq=1000) :: NEW
+		eg tcp4($S4, flags="R", seq=0) :: INVALID
+		eg tcp4($S4, flags="RA", seq=0, ack=77) :: INVALID
+		entry $FLOW4 :: state=SYN_SENT
+		eg tcp4($S4, flags="RA", seq=0, ack=1001) :: ESTABLISHED
+		entry $FLOW4 :: state=CLOSE
+	EOF
+}
+
+@test "TCP: a flow picked up mid-stream gets window checks and exact RSTs" {
+	ct <<-EOF
+		eg tcp4($S4, flags="A", seq=5001, ack=1001) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED flags=ORIGIN_SIDE1,MIDSTREAM,COUNTED,EGRESS
+		in tcp4($C4, flags="A", seq=1001, ack=5001) :: ESTABLISHED
+		# Acknowledging data the server never sent: INVALID.
+		in tcp4($C4, flags="A", seq=1001, ack=90005001) :: INVALID
+		# A RST not at the sequence the server acknowledged: ignored.
+		in tcp4($C4, flags="R", seq=1700) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED
+		stat rst_ignored :: 1
+		in tcp4($C4, flags="R", seq=1001) :: ESTABLISHED
+		entry $FLOW4 :: state=CLOSE
+	EOF
+}
+
+@test "TCP: SYN_RECV becomes ESTABLISHED on the initiator's ACK, not the responder's" {
+	ct <<-EOF
+		in tcp4($C4, flags="S", seq=1000) :: NEW
+		eg tcp4($S4, flags="SA", seq=5000, ack=1001) :: ESTABLISHED
+		eg tcp4($S4, flags="A", seq=5001, ack=1001) :: ESTABLISHED
+		entry $FLOW4 :: state=SYN_RECV flags=SEEN_REPLY,COUNTED
+		in tcp4($C4, flags="A", seq=1001, ack=5001) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED flags=SEEN_REPLY,ASSURED,COUNTED
+	EOF
+}
+
+@test "GSO and GRO packets count their segments, as Linux does" {
+	ct <<-EOF
+		$HANDSHAKE
+		in tcp4($C4, flags="PA", seq=1001, ack=5001, payload=b"x" * 1000) @segs=10 :: ESTABLISHED
+		eg tcp4($S4, flags="PA", seq=5001, ack=2001, payload=b"y" * 1000) @segs=4 :: ESTABLISHED
+		entry $FLOW4 :: pkts=12/5
+	EOF
+}
+
+@test "flush in the kernel: by address or all, counters exact" {
+	ct <<-'EOF'
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=1, dport=53) :: NEW
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=2, dport=53) :: NEW
+		in udp4(src="192.0.2.11", dst="198.51.100.1", sport=1, dport=53) :: NEW
+		in udp6(src="2001:db8::10", dst="2001:db8::1", sport=1, dport=53) :: NEW
+		src 192.0.2.10 :: 2
+		live :: 4
+		flush 192.0.2.10 :: 2
+		src 192.0.2.10 :: 0
+		src 192.0.2.11 :: 1
+		live4 :: 1
+		live6 :: 1
+		flush 2001:db8::1 :: 1
+		live6 :: 0
+		flush :: 1
+		live :: 0
+		count :: 0
+		evicted :: 0
+		sweep
+		evicted :: 0
+	EOF
+}
+
+@test "sweep: a bounded slice per tick; a pass spans ticks; flows made meanwhile are not called evicted" {
+	ct <<-'EOF'
+		# The timer would tick on its own: only the ticks below run.
+		noarm
+		flood 3000 10
+		live4 :: 3000
+		# Every tick examines at most 1024 entries per family: 3000
+		# expired entries take three ticks.
+		clock 31
+		tick :: 1024
+		tick :: 1024
+		# New flows while the pass is under way...
+		flood 400 11
+		ticks 4 :: 952
+		# ...are neither swept nor counted as evicted.
+		live4 :: 400
+		count :: 400
+		evicted :: 0
+		# A pass over a quiet table finds flows lost behind its back
+		# (what an LRU eviction does), exactly.
+		forget udp 192.0.2.11 1 198.51.100.1 53
+		forget udp 192.0.2.11 2 198.51.100.1 53
+		ticks 4 :: 0
+		evicted :: 2
+		live4 :: 398
+		count :: 398
+	EOF
+}

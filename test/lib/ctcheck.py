@@ -7,8 +7,10 @@ usage: ctcheck.py --bpffs DIR --progs DIR < SCRIPT
 SCRIPT: one command per line, "COMMAND [:: EXPECTED]" ('#' lines and blank
 lines skipped). Every failed expectation is printed; exit status 1 if any.
 
-  in EXPR [@iif=N] [@if=N] :: CLASS   run the ingress program on the frame
-  eg EXPR [@iif=N] [@if=N] :: CLASS   run the egress program
+  in EXPR [@iif=N] [@if=N] [@segs=N] :: CLASS   run the ingress program
+  eg EXPR [@iif=N] [@if=N] [@segs=N] :: CLASS   run the egress program
+        @iif: skb ingress_ifindex; @if: the device (ifindex, must exist);
+        @segs: a GSO packet of N segments (gso_segs, gso_size 1448).
         EXPR: a test/lib/pkt.py builder expression. CLASS: NEW,
         ESTABLISHED, RELATED, INVALID or NONE (no class counter moved:
         untracked or skipped). Also checked every time: return value
@@ -25,6 +27,9 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   ifidx N              add ifindex N to bg_ct_ifidx
   sweep                a whole sweep pass now (tc/sweep, command FULL)
   tick :: N            one timer tick of the sweep; N: entries deleted
+  ticks N :: TOTAL     N timer ticks: entries deleted in all (an error if
+                       any tick deleted more than its budget, 1024 per
+                       family)
   flush [ADDR] :: N    tc/sweep command FLUSH (every flow, or ADDR's);
                        N: entries deleted
   stat NAME :: N       a bg_ct_stats counter (summed over CPUs)
@@ -33,9 +38,13 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   live4 :: N, live6 :: N   live flows of one family
   evicted :: N         bg_ct_live's evicted, both families
   count :: N           entries in bg_ct4 + bg_ct6
+  flood N [OCTET]      N new UDP flows in, 192.0.2.OCTET:1.. -> 198.51.100.1:53
+                       (OCTET default 10)
   forget PROTO A APORT B BPORT   delete an entry behind conntrack's back
                        (what an LRU eviction does)
   armed :: N           bg_ct_timer's "armed" word
+  noarm                mark the sweep timer armed without starting it, so
+                       only "tick" runs the sweep (deterministic slices)
 
   xdp EXPR [@if=N] :: VERDICT RULE
         run xdp_firewall (pinned under the bpffs by up.sh's loader) on the
@@ -76,6 +85,7 @@ CONFIG_SIZE = 56  # struct bg_ct_config
 COUNT_FMT = "<3Q"  # struct bg_ct_count: inserted deleted evicted
 CMD_MAGIC = 0x62674354  # BG_CT_CMD_MAGIC
 CMD_TICK, CMD_FULL, CMD_FLUSH = 0, 1, 2
+SWEEP_BUDGET = 1024  # BG_CT_SWEEP_BUDGET, per family
 SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
 
 
@@ -180,10 +190,13 @@ class Checker:
         return sum(1 for n in ("bg_ct4", "bg_ct6") for _ in bpfrun.map_keys(self.m[n]))
 
     # ---------------------------------------------------------- runs
-    def run(self, prog, frame, iif=0, ifi=0):
+    def run(self, prog, frame, iif=0, ifi=0, segs=0):
         ctx = bytearray(SKB_CTX)
         struct.pack_into("<I", ctx, 36, iif)
         struct.pack_into("<I", ctx, 40, ifi)
+        if segs:
+            struct.pack_into("<I", ctx, 164, segs)  # gso_segs
+            struct.pack_into("<I", ctx, 176, 1448)  # gso_size
         before = [self.stat(n) for n in ("new", "established", "related", "invalid")]
         ret, out, _ = bpfrun.test_run(self.p[prog], frame, ctx=bytes(ctx))
         after = [self.stat(n) for n in ("new", "established", "related", "invalid")]
@@ -204,7 +217,7 @@ class Checker:
         rest = words[1] if len(words) > 1 else ""
         got = None
         if op in ("in", "eg"):
-            iif = ifi = 0
+            iif = ifi = segs = 0
             parts = rest.split(" @")
             expr = parts[0]
             for opt in parts[1:]:
@@ -213,9 +226,11 @@ class Checker:
                     iif = int(v)
                 elif k == "if":
                     ifi = int(v)
+                elif k == "segs":
+                    segs = int(v)
             frame = eval(expr, EVAL_NS)  # noqa: S307 (test input)
             cls, ret, same = self.run("ingress" if op == "in" else "egress",
-                                      frame, iif, ifi)
+                                      frame, iif, ifi, segs)
             if ret != -1:
                 self.fail(lineno, line, "return value %d, want -1" % ret)
             if not same:
@@ -276,6 +291,17 @@ class Checker:
             before = self.stat("expired")
             self.command(CMD_TICK)
             got = str(self.stat("expired") - before)
+        elif op == "ticks":
+            total = most = 0
+            for _ in range(int(rest)):
+                before = self.stat("expired")
+                self.command(CMD_TICK)
+                n = self.stat("expired") - before
+                total += n
+                most = max(most, n)
+            got = str(total)
+            if most > 2 * SWEEP_BUDGET:
+                self.fail(lineno, line, "a tick deleted %d entries" % most)
         elif op == "flush":
             got = str(self.command(CMD_FLUSH, rest.strip() or None))
         elif op == "stat":
@@ -295,11 +321,23 @@ class Checker:
             a = rest.split()
             mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
             bpfrun.map_delete(self.m[mname], k)
+        elif op == "noarm":
+            v = bytearray(96)
+            struct.pack_into("<Q", v, 16, 1)
+            bpfrun.map_update(self.m["bg_ct_timer"], struct.pack("<I", 0), bytes(v))
         elif op == "armed":
             v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), 96)
             got = str(struct.unpack_from("<Q", v, 16)[0])
         elif op == "count":
             got = str(self.count())
+        elif op == "flood":
+            a = rest.split()
+            octet = int(a[1]) if len(a) > 1 else 10
+            runner = bpfrun.ProgRunner(self.p["ingress"])
+            for i in range(int(a[0])):
+                frame = pkt.udp4(src="192.0.2.%d" % octet, dst="198.51.100.1",
+                                 sport=1 + i, dport=53)
+                runner.run(frame, ctx=bytes(SKB_CTX))
         else:
             self.fail(lineno, line, "unknown command")
             return
