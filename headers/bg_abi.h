@@ -303,6 +303,7 @@ enum bg_ct_flags {
 	BG_CTF_MIDSTREAM = 1 << 4, /* picked up without seeing the SYN */
 	BG_CTF_COUNTED = 1 << 5, /* counted in its source's bg_ct_src* */
 	BG_CTF_EGRESS = 1 << 6, /* opened leaving the host (TC egress) */
+	BG_CTF_UNSWEPT = 1 << 7, /* no slot in the sweep's ring (it was full) */
 };
 
 /* TCP bookkeeping per key side (bg_ct_entry.tcp_flags). */
@@ -393,6 +394,7 @@ struct bg_ct_count {
 	__u64 inserted; /* entries conntrack created */
 	__u64 deleted; /* entries conntrack deleted (expired, replaced) */
 	__u64 evicted; /* entries found missing by the sweep (LRU, flush) */
+	__u64 unswept; /* live entries without a slot in the sweep's ring */
 };
 
 /* bg_ct_clock: array of 1, __s64 nanoseconds added to conntrack's clock.
@@ -436,6 +438,6 @@ BG_STATIC_ASSERT(sizeof(struct bg_ct4_key) == 20, "bg_ct4_key");
 BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 44, "bg_ct6_key");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 136, "bg_ct_entry");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 56, "bg_ct_config");
-BG_STATIC_ASSERT(sizeof(struct bg_ct_count) == 24, "bg_ct_count");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_count) == 32, "bg_ct_count");
 
 #endif /* BG_ABI_H */

@@ -36,6 +36,7 @@ enum bg_ct_stat {
 	BG_CT_STAT_WRONG_IFACE = 12, /* INVALID: arrived from the wrong side */
 	BG_CT_STAT_RST_IGNORED = 13, /* in-window RST not at the exact seq */
 	BG_CT_STAT_LOCK_BUSY = 14, /* update given up: entry locked too long */
+	BG_CT_STAT_UNSWEPT = 15, /* flows created without a slot in the ring */
 	BG_CT_STAT_MAX = 16,
 };
 
@@ -748,6 +749,18 @@ static __always_inline int bg_ct_step(struct bg_ct_entry *e,
 
 	*ignore = 0;
 	*wrong_iface = 0;
+	/*
+	 * The initiator's packet leaves the host, tracked here (made here, or
+	 * forwarded from an interface bpfguard does not run on), but the flow
+	 * says it was opened from outside: that first packet was forged with
+	 * the source of a host on this side, to have its tuple ready when the
+	 * real host uses it. The real flow takes it over.
+	 */
+	if (egress && dir == BG_CT_DIR_ORIG && !(e->flags & BG_CTF_EGRESS)) {
+		e->flags |= BG_CTF_EGRESS;
+		e->ifindex[BG_CT_DIR_ORIG] = ifindex;
+		e->ifindex[BG_CT_DIR_REPLY] = ifindex;
+	}
 	if (!bg_ct_iface_ok(e, dir, egress, ifindex)) {
 		*wrong_iface = 1;
 		return BG_CT_INVALID;

@@ -12,8 +12,11 @@
  * always return TC_ACT_UNSPEC.
  *
  * Expired entries are absent to every reader; a bpf_timer sweeps them out
- * a bounded slice at a time. The tc/sweep program runs the sweep on demand
- * and flushes flows for conntrack.sh (through BPF_PROG_TEST_RUN).
+ * a bounded slice at a time, walking a ring that holds every flow's key
+ * (bpf_for_each_map_elem cannot resume in the middle of a table, and
+ * starting over costs a walk of the whole table per slice). The tc/sweep
+ * program runs a whole pass on demand and flushes flows for conntrack.sh
+ * (through BPF_PROG_TEST_RUN).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -27,11 +30,17 @@
 #define BG_CT_SRC_MAX (2 * BG_CT_TABLE_MAX)
 #define CLOCK_MONOTONIC 1
 
-/* Sweep: a tick every second, every 100 ms while a pass is under way. */
+/* Sweep: a tick every second, every 100 ms while expired flows wait. */
 #define BG_CT_SWEEP_NS (1000ULL * 1000 * 1000)
 #define BG_CT_SWEEP_FAST_NS (100ULL * 1000 * 1000)
-/* Entries a tick examines per family: bounds the work done in softirq. */
-#define BG_CT_SWEEP_BUDGET 1024
+/* What a tick may do, the bound of its work in softirq: look at this many
+ * ring slots, and delete at most this many expired flows. */
+#define BG_CT_SWEEP_SLOTS 8192
+#define BG_CT_SWEEP_DELETE 1024
+/* Ring slots: one per flow either table can hold. */
+#define BG_CT_RING_SIZE (2 * (BG_CT_TABLE_MAX + BG_CT_LRU_SLACK))
+/* bg_ct_slot.flow_id of a slot being written. */
+#define BG_CT_SLOT_BUSY (~0ULL)
 /* A flow refused at the limit brings the next tick forward, at most this
  * often. */
 #define BG_CT_KICK_NS (100ULL * 1000 * 1000)
@@ -83,13 +92,15 @@ struct {
 	BG_PINNED;
 } bg_ct_ifidx SEC(".maps");
 
-/* The sweep: its timer and where the current pass is, per family. */
+/* The sweep: its timer, the ring's head, and where the current pass is. */
 struct bg_ct_sweep_state {
 	struct bpf_timer timer;
 	__u64 armed; /* 1 once bpf_timer_init succeeded */
 	__u64 runs; /* ticks the timer ran */
 	__u64 kick_ns; /* when a refused flow last brought a tick forward */
-	__u32 cursor[BG_FAM_MAX]; /* entries of the pass already examined */
+	__u64 ring_head; /* slots handed out so far (next: head % size) */
+	__u32 cursor; /* the next ring slot the sweep looks at */
+	__u32 pad;
 	__u64 pass_inserted[BG_FAM_MAX]; /* bg_ct_count at the pass start */
 	__u64 pass_deleted[BG_FAM_MAX];
 	__u64 pass_seen[BG_FAM_MAX]; /* entries found alive in the pass */
@@ -102,6 +113,26 @@ struct {
 	__uint(max_entries, 1);
 	BG_PINNED;
 } bg_ct_timer SEC(".maps");
+
+/*
+ * The sweep's ring: the key of every flow, in a slot claimed when the flow
+ * is created (at the ring's head, or the next slots if those still hold a
+ * live flow). A tick looks at the next BG_CT_SWEEP_SLOTS slots: its work
+ * is bounded whatever the size of the tables, and a pass is the ring.
+ */
+struct bg_ct_slot {
+	__u64 flow_id; /* 0: free; BG_CT_SLOT_BUSY: being written */
+	union bg_ct_key key;
+	__u32 family;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_ct_slot);
+	__uint(max_entries, BG_CT_RING_SIZE);
+	BG_PINNED;
+} bg_ct_ring SEC(".maps");
 
 /*
  * Per-CPU room for the entry being worked on: the 6.1 verifier allows 512
@@ -244,14 +275,21 @@ static __always_inline void uncount(__u8 fam, const union bg_ct_key *k,
 
 struct bpf_map;
 
+/* An entry with no ring slot leaves the live set: one less unswept. */
+static __always_inline void unswept_gone(__u32 fam, const struct bg_ct_entry *e)
+{
+	struct bg_ct_count *c;
+
+	if (!(e->flags & BG_CTF_UNSWEPT))
+		return;
+	c = live_of(fam);
+	if (c)
+		__sync_fetch_and_add(&c->unswept, -1);
+}
+
 struct sweep_ctx {
 	__u64 now;
 	__u32 timeout[BG_CTT_MAX];
-	__u32 idx; /* position in this run's iteration */
-	__u32 start; /* entries to skip: examined by earlier ticks */
-	__u32 budget; /* entries to examine */
-	__u32 stopped;
-	__u32 examined;
 	__u32 deleted;
 	__u32 flush_any; /* flush: every flow, else those with addr */
 	__u64 seen;
@@ -277,36 +315,35 @@ static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
 		return -1;
 	}
 	live_deleted(fam);
+	unswept_gone(fam, e);
 	return 0;
 }
 
+/* Lock an expired entry for deletion; 0 when it is (still) expired. */
+static __always_inline int lock_expired(struct bg_ct_entry *e,
+					const __u32 *timeout, __u64 now)
+{
+	if (!bg_ct_expired(timeout, e, now))
+		return -1;
+	/* Busy: a writer is on it right now; the next pass sees it. */
+	if (bg_ct_trylock(e)) {
+		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		return -1;
+	}
+	if (!bg_ct_expired(timeout, e, now)) {
+		bg_ct_unlock(e);
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole pass (tc/sweep): every expired entry goes. */
 static __always_inline long expire_one(struct bpf_map *map, const void *key,
 				       struct bg_ct_entry *e,
 				       struct sweep_ctx *c, __u32 fam)
 {
-	if (c->idx++ < c->start)
-		return 0;
-	if (c->examined >= c->budget) {
-		c->stopped = 1;
-		return 1;
-	}
-	c->examined++;
-	if (!bg_ct_expired(c->timeout, e, c->now)) {
-		c->seen++;
-		return 0;
-	}
-	/* Busy: a writer is on it right now; the next pass sees it. */
-	if (bg_ct_trylock(e)) {
-		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
-		c->seen++;
-		return 0;
-	}
-	if (!bg_ct_expired(c->timeout, e, c->now)) {
-		bg_ct_unlock(e);
-		c->seen++;
-		return 0;
-	}
-	if (sweep_delete(map, key, e, fam)) {
+	if (lock_expired(e, c->timeout, c->now) ||
+	    sweep_delete(map, key, e, fam)) {
 		c->seen++;
 		return 0;
 	}
@@ -375,10 +412,11 @@ static long flush6(struct bpf_map *map, const void *key, void *val, void *ctx)
  * The end of a pass over a family: whatever the live count holds beyond
  * what the pass can account for was lost behind conntrack's back (an LRU
  * eviction, an entry deleted from userspace). Flows created or deleted
- * during the pass may or may not have been examined (deletions shift
- * positions), so they are all given the benefit of the doubt: the
- * correction is a lower bound, exact on a quiet table, and never makes
- * the count too small. ins0/del0: the counts when the pass began.
+ * during the pass may or may not have been seen, and flows without a ring
+ * slot are never seen by the ring, so all of them are given the benefit of
+ * the doubt: the correction is a lower bound, exact on a quiet table, and
+ * never makes the count too small. ins0/del0: the counts when the pass
+ * began.
  */
 static __always_inline void sweep_reconcile(__u32 fam, __u64 seen, __u64 ins0,
 					    __u64 del0)
@@ -391,24 +429,11 @@ static __always_inline void sweep_reconcile(__u32 fam, __u64 seen, __u64 ins0,
 	ins = c->inserted;
 	del = c->deleted;
 	live = ins - del - c->evicted;
-	slack = seen + (ins - ins0) + (del - del0);
+	slack = seen + (ins - ins0) + (del - del0) + c->unswept;
 	if ((__s64)live > 0 && live > slack) {
 		__sync_fetch_and_add(&c->evicted, live - slack);
 		bg_ct_count(BG_CT_STAT_EVICTED, live - slack);
 	}
-}
-
-static __always_inline void sweep_run(struct sweep_ctx *c, __u32 fam)
-{
-	c->idx = 0;
-	c->examined = 0;
-	c->deleted = 0;
-	c->seen = 0;
-	c->stopped = 0;
-	if (fam == BG_FAM_INET)
-		bpf_for_each_map_elem(&bg_ct4, expire4, c, 0);
-	else
-		bpf_for_each_map_elem(&bg_ct6, expire6, c, 0);
 }
 
 /* A whole pass over a family now (tests, tools). */
@@ -417,39 +442,13 @@ static __always_inline void sweep_full(struct sweep_ctx *c, __u32 fam)
 	struct bg_ct_count *cnt = live_of(fam);
 	__u64 ins0 = cnt ? cnt->inserted : 0, del0 = cnt ? cnt->deleted : 0;
 
-	c->start = bg_opaque(0);
-	c->budget = bg_opaque(0xffffffff);
-	sweep_run(c, fam);
+	c->deleted = 0;
+	c->seen = 0;
+	if (fam == BG_FAM_INET)
+		bpf_for_each_map_elem(&bg_ct4, expire4, c, 0);
+	else
+		bpf_for_each_map_elem(&bg_ct6, expire6, c, 0);
 	sweep_reconcile(fam, c->seen, ins0, del0);
-}
-
-/* The timer's slice of the current pass; 1 when the pass goes on. */
-static __always_inline int sweep_tick(struct bg_ct_sweep_state *st,
-				      struct sweep_ctx *c, __u32 fam)
-{
-	struct bg_ct_count *cnt;
-
-	fam &= 1;
-	c->start = BG_IDX(st->cursor, fam);
-	c->budget = bg_opaque(BG_CT_SWEEP_BUDGET);
-	sweep_run(c, fam);
-	BG_IDX(st->pass_seen, fam) += c->seen;
-	if (c->stopped) {
-		/* Resume after what was examined and is still there. */
-		BG_IDX(st->cursor, fam) = c->start + c->examined - c->deleted;
-		return 1;
-	}
-	sweep_reconcile(fam, BG_IDX(st->pass_seen, fam),
-			BG_IDX(st->pass_inserted, fam),
-			BG_IDX(st->pass_deleted, fam));
-	cnt = live_of(fam);
-	if (cnt) {
-		BG_IDX(st->pass_inserted, fam) = cnt->inserted;
-		BG_IDX(st->pass_deleted, fam) = cnt->deleted;
-	}
-	BG_IDX(st->cursor, fam) = 0;
-	BG_IDX(st->pass_seen, fam) = 0;
-	return 0;
 }
 
 static __always_inline void sweep_init(struct sweep_ctx *c)
@@ -465,15 +464,195 @@ static __always_inline void sweep_init(struct sweep_ctx *c)
 	}
 }
 
+/* ------------------------------------------------------------- ring */
+
+static __always_inline struct bg_ct_entry *slot_entry(struct bg_ct_slot *s)
+{
+	if (s->family == BG_FAM_INET)
+		return bpf_map_lookup_elem(&bg_ct4, &s->key.k4);
+	return bpf_map_lookup_elem(&bg_ct6, &s->key.k6);
+}
+
+/* Does the slot still hold the live flow it was claimed for? */
+static __always_inline int slot_live(struct bg_ct_slot *s, __u64 fid)
+{
+	struct bg_ct_entry *e = slot_entry(s);
+
+	return e && e->flow_id == fid;
+}
+
+struct ring_claim_ctx {
+	struct bg_ct_sweep_state *st;
+	union bg_ct_key *key;
+	__u64 fid;
+	__u32 family;
+	__s32 slot;
+};
+
+/* One try at the ring's head: take the slot unless a live flow holds it. */
+static long ring_claim_cb(__u32 i, void *vctx)
+{
+	struct ring_claim_ctx *x = vctx;
+	__u32 idx = __sync_fetch_and_add(&x->st->ring_head, 1) %
+		    BG_CT_RING_SIZE;
+	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
+	__u64 old;
+
+	if (!s)
+		return 0;
+	old = bg_ct_read_once(s->flow_id);
+	if (old == BG_CT_SLOT_BUSY || (old && slot_live(s, old)))
+		return 0;
+	if (__sync_val_compare_and_swap(&s->flow_id, old, BG_CT_SLOT_BUSY) !=
+	    old)
+		return 0;
+	/* Written while BUSY: the sweep leaves a BUSY slot alone. */
+	s->family = x->family;
+	if (x->family == BG_FAM_INET)
+		__builtin_memcpy(&s->key.k4, &x->key->k4, sizeof(s->key.k4));
+	else
+		__builtin_memcpy(&s->key.k6, &x->key->k6, sizeof(s->key.k6));
+	__sync_val_compare_and_swap(&s->flow_id, BG_CT_SLOT_BUSY, x->fid);
+	x->slot = idx;
+	return 1;
+}
+
+/* A ring slot for a new flow; -1 when four tries found none free. */
+static __always_inline __s32 ring_claim(__u32 fam, union bg_ct_key *k,
+					__u64 fid)
+{
+	__u32 zero = 0;
+	struct ring_claim_ctx x = { .key = k, .fid = fid, .family = fam,
+				    .slot = -1 };
+
+	x.st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
+	if (!x.st)
+		return -1;
+	bpf_loop(4, ring_claim_cb, &x, 0);
+	return x.slot;
+}
+
+/* Give a slot back (the flow it was claimed for was never made). */
+static __always_inline void ring_release(__s32 slot, __u64 fid)
+{
+	__u32 idx = slot;
+	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
+
+	if (s)
+		__sync_val_compare_and_swap(&s->flow_id, fid, 0);
+}
+
+struct ring_ctx {
+	__u64 now;
+	__u32 timeout[BG_CTT_MAX];
+	__u32 start; /* the first slot of this tick */
+	__u32 visited; /* slots looked at */
+	__u32 deleted;
+	__u32 max_delete;
+	__u32 stopped; /* the delete budget ran out */
+	__u32 pad;
+	__u64 seen[BG_FAM_MAX]; /* live flows found */
+};
+
+/* One ring slot: free it if its flow is gone, delete the flow if expired. */
+static long ring_cb(__u32 i, void *vctx)
+{
+	struct ring_ctx *c = vctx;
+	__u32 idx = (c->start + i) % BG_CT_RING_SIZE, fam;
+	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
+	struct bg_ct_entry *e;
+	int err;
+	__u64 fid;
+
+	c->visited = i + 1;
+	if (!s)
+		return 0;
+	fid = bg_ct_read_once(s->flow_id);
+	if (!fid || fid == BG_CT_SLOT_BUSY)
+		return 0;
+	fam = s->family & 1;
+	e = slot_entry(s);
+	if (!e || e->flow_id != fid) {
+		/* Its flow was deleted (maybe the key reused since). */
+		__sync_val_compare_and_swap(&s->flow_id, fid, 0);
+		return 0;
+	}
+	if (bg_ct_expired(c->timeout, e, c->now) &&
+	    c->deleted >= c->max_delete) {
+		/* This slot first, next tick. */
+		c->visited = i;
+		c->stopped = 1;
+		return 1;
+	}
+	if (lock_expired(e, c->timeout, c->now)) {
+		BG_IDX(c->seen, fam)++;
+		return 0;
+	}
+	if (fam == BG_FAM_INET)
+		err = sweep_delete((struct bpf_map *)&bg_ct4, &s->key.k4, e,
+				   BG_FAM_INET);
+	else
+		err = sweep_delete((struct bpf_map *)&bg_ct6, &s->key.k6, e,
+				   BG_FAM_INET6);
+	if (err) {
+		BG_IDX(c->seen, fam)++;
+		return 0;
+	}
+	__sync_val_compare_and_swap(&s->flow_id, fid, 0);
+	c->deleted++;
+	bg_ct_count(BG_CT_STAT_EXPIRED, 1);
+	return 0;
+}
+
+/*
+ * One tick: the next BG_CT_SWEEP_SLOTS slots of the ring, at most
+ * BG_CT_SWEEP_DELETE deletions. At the end of the ring a pass ends and the
+ * live counts are reconciled. Returns 1 when expired flows were left for
+ * the next tick.
+ */
+static __always_inline int sweep_tick(struct bg_ct_sweep_state *st)
+{
+	struct bg_ct_config *cfg = bg_ct_cfg();
+	struct ring_ctx c = {};
+	struct bg_ct_count *cnt;
+	__u32 i, next, fam;
+
+	c.now = bg_ct_now();
+	if (cfg) {
+#pragma unroll
+		for (i = 0; i < BG_CTT_MAX; i++)
+			c.timeout[i] = cfg->timeout[i];
+	}
+	c.start = st->cursor % BG_CT_RING_SIZE;
+	c.max_delete = bg_opaque(BG_CT_SWEEP_DELETE);
+	bpf_loop(BG_CT_SWEEP_SLOTS, ring_cb, &c, 0);
+	st->pass_seen[0] += c.seen[0];
+	st->pass_seen[1] += c.seen[1];
+	next = c.start + c.visited;
+	if (next >= BG_CT_RING_SIZE) {
+#pragma unroll
+		for (fam = 0; fam < BG_FAM_MAX; fam++) {
+			sweep_reconcile(fam, st->pass_seen[fam],
+					st->pass_inserted[fam],
+					st->pass_deleted[fam]);
+			cnt = live_of(fam);
+			if (cnt) {
+				st->pass_inserted[fam] = cnt->inserted;
+				st->pass_deleted[fam] = cnt->deleted;
+			}
+			st->pass_seen[fam] = 0;
+		}
+		next -= BG_CT_RING_SIZE;
+	}
+	st->cursor = next;
+	bg_ct_count(BG_CT_STAT_SWEEPS, 1);
+	return c.stopped;
+}
+
 static int timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
 {
-	struct sweep_ctx c = {};
-	int more;
+	int more = sweep_tick(t);
 
-	sweep_init(&c);
-	more = sweep_tick(t, &c, BG_FAM_INET);
-	more |= sweep_tick(t, &c, BG_FAM_INET6);
-	bg_ct_count(BG_CT_STAT_SWEEPS, 1);
 	t->runs++;
 	bpf_timer_start(&t->timer, more ? BG_CT_SWEEP_FAST_NS : BG_CT_SWEEP_NS,
 			0);
@@ -667,10 +846,12 @@ static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
 		err = bpf_map_delete_elem(&bg_ct4, &k->k4);
 	else
 		err = bpf_map_delete_elem(&bg_ct6, &k->k6);
-	if (!err)
+	if (!err) {
 		live_deleted(c->p.family);
-	else
+		unswept_gone(c->p.family, ep);
+	} else {
 		bg_ct_unlock(ep);
+	}
 }
 
 /*
@@ -683,9 +864,11 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 				       struct bg_ct_config *cfg,
 				       struct bg_ct_entry *ne)
 {
+	struct bg_ct_count *cnt;
 	__u64 limit;
 	__u8 state;
 	int cls, mid;
+	__s32 slot;
 
 	__builtin_memset(ne, 0, sizeof(*ne));
 
@@ -739,12 +922,24 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 		ne->sock_cookie = bpf_get_socket_cookie(skb);
 	}
 	ne->flags |= BG_CTF_COUNTED;
+	/* Its place in the sweep's ring, before anyone can see it. */
+	slot = ring_claim(c->p.family, k, ne->flow_id);
+	if (slot < 0)
+		ne->flags |= BG_CTF_UNSWEPT;
 	if (ct_insert(c->p.family, k, ne)) {
 		/* Another CPU created it first (or the table is full): the
 		 * next packet finds that entry. */
+		if (slot >= 0)
+			ring_release(slot, ne->flow_id);
 		return count_class(cls);
 	}
 	live_inserted(c->p.family);
+	if (slot < 0) {
+		bg_ct_count(BG_CT_STAT_UNSWEPT, 1);
+		cnt = live_of(c->p.family);
+		if (cnt)
+			__sync_fetch_and_add(&cnt->unswept, 1);
+	}
 	src_add(c->p.family, k, ne->flags, 1);
 	bg_ct_count(BG_CT_STAT_CREATED, 1);
 	if (mid)
@@ -772,7 +967,7 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 				     struct bg_ct_entry *cp)
 {
 	__u64 id = ep->flow_id;
-	int cls, ignore, wrong;
+	int cls, ignore, wrong, reowned;
 	__u32 dir;
 
 	if (bg_ct_lock(ep)) {
@@ -819,6 +1014,7 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 		uncount(c->p.family, k, cp);
 
 	dir = bg_ct_dir(cp, c->side);
+	reowned = (cp->flags & BG_CTF_EGRESS) && !(ep->flags & BG_CTF_EGRESS);
 	ep->last_ns = c->now;
 	ep->state = cp->state;
 	ep->flags = cp->flags;
@@ -831,6 +1027,12 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	ep->td_maxack[1] = cp->td_maxack[1];
 	ep->td_wscale[0] = cp->td_wscale[0];
 	ep->td_wscale[1] = cp->td_wscale[1];
+	/* Only when taken over (bg_ct_step): a reply interface learnt
+	 * meanwhile, without the lock, must not be written back as 0. */
+	if (reowned) {
+		ep->ifindex[0] = cp->ifindex[0];
+		ep->ifindex[1] = cp->ifindex[1];
+	}
 	if (dir == BG_CT_DIR_ORIG) {
 		ep->packets[0] += c->segs;
 		ep->bytes[0] += c->len;
@@ -1050,11 +1252,8 @@ int bg_ct_sweep(struct __sk_buff *skb)
 		return deleted;
 	}
 	st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
-	if (st) {
-		sweep_tick(st, &c, BG_FAM_INET);
-		sweep_tick(st, &c, BG_FAM_INET6);
-		bg_ct_count(BG_CT_STAT_SWEEPS, 1);
-	}
+	if (st)
+		sweep_tick(st);
 	return 0;
 }
 

@@ -588,15 +588,18 @@ ct_timeout()
 		noarm
 		flood 3000 10
 		live4 :: 3000
-		# Every tick examines at most 1024 entries per family: 3000
-		# expired entries take three ticks.
+		# A tick deletes at most 1024 flows (and looks at 8192 ring
+		# slots): 3000 expired flows take three ticks.
 		clock 31
 		tick :: 1024
 		tick :: 1024
 		# New flows while the pass is under way...
 		flood 400 11
-		ticks 4 :: 952
-		# ...are neither swept nor counted as evicted.
+		tick :: 952
+		tick :: 0
+		# ...are neither swept nor counted as evicted, over whole passes
+		# of the ring (20 ticks each).
+		ticks 45 :: 0
 		live4 :: 400
 		count :: 400
 		evicted :: 0
@@ -604,9 +607,10 @@ ct_timeout()
 		# (what an LRU eviction does), exactly.
 		forget udp 192.0.2.11 1 198.51.100.1 53
 		forget udp 192.0.2.11 2 198.51.100.1 53
-		ticks 4 :: 0
+		ticks 45 :: 0
 		evicted :: 2
 		live4 :: 398
 		count :: 398
+		stat unswept :: 0
 	EOF
 }

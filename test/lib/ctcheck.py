@@ -28,8 +28,7 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   sweep                a whole sweep pass now (tc/sweep, command FULL)
   tick :: N            one timer tick of the sweep; N: entries deleted
   ticks N :: TOTAL     N timer ticks: entries deleted in all (an error if
-                       any tick deleted more than its budget, 1024 per
-                       family)
+                       any tick deleted more than its budget, 1024)
   flush [ADDR] :: N    tc/sweep command FLUSH (every flow, or ADDR's);
                        N: entries deleted
   stat NAME :: N       a bg_ct_stats counter (summed over CPUs)
@@ -69,7 +68,7 @@ import pkt  # noqa: E402
 
 STATS = ["new", "established", "related", "invalid", "over_limit", "evicted",
          "expired", "midstream", "created", "skipped", "untracked", "sweeps",
-         "wrong_iface", "rst_ignored", "lock_busy"]
+         "wrong_iface", "rst_ignored", "lock_busy", "unswept"]
 CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
 STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
           "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
@@ -82,10 +81,11 @@ PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
 ENTRY_FMT = "<8Q10I6B2x16sHHI"
 ENTRY_SIZE = 136
 CONFIG_SIZE = 56  # struct bg_ct_config
-COUNT_FMT = "<3Q"  # struct bg_ct_count: inserted deleted evicted
+COUNT_FMT = "<4Q"  # struct bg_ct_count: inserted deleted evicted unswept
 CMD_MAGIC = 0x62674354  # BG_CT_CMD_MAGIC
 CMD_TICK, CMD_FULL, CMD_FLUSH = 0, 1, 2
-SWEEP_BUDGET = 1024  # BG_CT_SWEEP_BUDGET, per family
+SWEEP_DELETE = 1024  # BG_CT_SWEEP_DELETE: deletions per tick at most
+STATE_SIZE = 104  # struct bg_ct_sweep_state (progs/tc_conntrack.c)
 SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
 
 
@@ -139,8 +139,8 @@ class Checker:
             bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", gen), bytes(cfg))
 
     def live(self, fam):
-        v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", fam), 24)
-        ins, dele, ev = struct.unpack(COUNT_FMT, v)
+        v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", fam), 32)
+        ins, dele, ev, _ = struct.unpack(COUNT_FMT, v)
         return max(ins - dele - ev, 0), ev
 
     def key(self, proto, a, ap, b, bp):
@@ -300,7 +300,7 @@ class Checker:
                 total += n
                 most = max(most, n)
             got = str(total)
-            if most > 2 * SWEEP_BUDGET:
+            if most > SWEEP_DELETE:
                 self.fail(lineno, line, "a tick deleted %d entries" % most)
         elif op == "flush":
             got = str(self.command(CMD_FLUSH, rest.strip() or None))
@@ -322,11 +322,11 @@ class Checker:
             mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
             bpfrun.map_delete(self.m[mname], k)
         elif op == "noarm":
-            v = bytearray(96)
+            v = bytearray(STATE_SIZE)
             struct.pack_into("<Q", v, 16, 1)
             bpfrun.map_update(self.m["bg_ct_timer"], struct.pack("<I", 0), bytes(v))
         elif op == "armed":
-            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), 96)
+            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), STATE_SIZE)
             got = str(struct.unpack_from("<Q", v, 16)[0])
         elif op == "count":
             got = str(self.count())

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# End to end, through the real stack: forged packets against connection
+# tracking and the firewall's phase 0. A gateway lab of three namespaces:
+#
+#   $OUT  oA0 198.51.100.10 2001:db8:2::10   the attacker, on the wire
+#   $DUT  dut0 198.51.100.1 2001:db8:2::1    bpfguard here (outside)
+#         dut1 203.0.113.1  2001:db8:3::1    forwarding to the inside
+#   $IN   iN0 203.0.113.10  2001:db8:3::10   a host behind the gateway
+
+load lib/common
+
+ATTACK=$BG_REPO/test/lib/attack.py
+
+setup()
+{
+	bpffs_setup
+	local id=atk$BATS_TEST_NUMBER-$$
+	OUT=bgt-$id-out
+	DUT=bgt-$id-dut
+	IN=bgt-$id-in
+	ip netns add "$OUT"
+	ip netns add "$DUT"
+	ip netns add "$IN"
+	ip -n "$DUT" link add name dut0 type veth peer name oA0 netns "$OUT"
+	ip -n "$DUT" link add name dut1 type veth peer name iN0 netns "$IN"
+	local ns
+	for ns in "$OUT" "$DUT" "$IN"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$OUT" addr add 198.51.100.10/24 dev oA0
+	ip -n "$OUT" addr add 2001:db8:2::10/64 dev oA0 nodad
+	ip -n "$DUT" addr add 198.51.100.1/24 dev dut0
+	ip -n "$DUT" addr add 2001:db8:2::1/64 dev dut0 nodad
+	ip -n "$DUT" addr add 203.0.113.1/24 dev dut1
+	ip -n "$DUT" addr add 2001:db8:3::1/64 dev dut1 nodad
+	ip -n "$IN" addr add 203.0.113.10/24 dev iN0
+	ip -n "$IN" addr add 2001:db8:3::10/64 dev iN0 nodad
+	ip -n "$OUT" link set oA0 up
+	ip -n "$DUT" link set dut0 up
+	ip -n "$DUT" link set dut1 up
+	ip -n "$IN" link set iN0 up
+	in_ns "$DUT" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	# No reverse-path filter in the lab: the firewall must hold by itself.
+	in_ns "$DUT" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.dut0.rp_filter=0
+	ip -n "$OUT" route add 203.0.113.0/24 via 198.51.100.1
+	ip -n "$OUT" route add 2001:db8:3::/64 via 2001:db8:2::1
+	ip -n "$IN" route add default via 203.0.113.1
+	ip -n "$IN" route add default via 2001:db8:3::1
+	DUTMAC=$(in_ns "$DUT" ip -j link show dut0 | jq -r '.[0].address')
+	# Neighbours resolved both ways before anything is dropped.
+	in_ns "$OUT" ping -q -c 1 -W 2 198.51.100.1 >/dev/null
+	in_ns "$OUT" ping -q -c 1 -W 2 2001:db8:2::1 >/dev/null
+	in_ns "$IN" ping -q -c 1 -W 2 203.0.113.1 >/dev/null
+	in_ns "$IN" ping -q -c 1 -W 2 2001:db8:3::1 >/dev/null
+}
+
+teardown()
+{
+	netns_del "$OUT"
+	netns_del "$DUT"
+	netns_del "$IN"
+	bpffs_teardown
+}
+
+up_dut()
+{
+	local f
+	f=$(ruleset rules)
+	run in_ns "$DUT" "$BG_REPO/scripts/up.sh" dut0 --rules "$f"
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+}
+
+# Listen on UDP port 161 in NS for SECONDS ($3), after sending a query
+# from it to $4:$5 if given; output in $BG_TMP/NAME.udp
+listen161()
+{
+	local ns=$1 name=$2 i
+	in_ns "$ns" /usr/bin/python3 "$ATTACK" udp-listen 161 "$3" ${4:+"$4" "$5"} \
+		>"$BG_TMP/$name.udp" 2>&1 3>&- &
+	for i in $(seq 50); do
+		grep -q listening "$BG_TMP/$name.udp" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no UDP listener in $ns"
+}
+
+# The forged first packet V:161 -> A:53, then A's "reply" A:53 -> V:161.
+udp_attack()
+{
+	local victim=$1 attacker=$2
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" spoof oA0 "$DUTMAC" \
+		"$victim" 161 "$attacker" 53 udp
+	sleep 0.2
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 "$victim" 161
+}
+
+@test "a forged first UDP packet opens no pinhole: the host, v4 and v6" {
+	# Control: without bpfguard the "reply" reaches the listener.
+	listen161 "$DUT" control 2
+	udp_attack 198.51.100.1 198.51.100.10
+	wait
+	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
+		fail "control: nothing reached the listener: $(cat "$BG_TMP/control.udp")"
+	up_dut <<-'EOF'
+		set default block
+		pass proto udp to port 53
+	EOF
+	listen161 "$DUT" host 4
+	udp_attack 198.51.100.1 198.51.100.10
+	udp_attack 2001:db8:2::1 2001:db8:2::10
+	wait
+	cat "$BG_TMP/host.udp"
+	grep -q "^done 0" "$BG_TMP/host.udp" ||
+		fail "a forged flow let A's datagram through: $(cat "$BG_TMP/host.udp")"
+	run in_ns "$DUT" "$BG_REPO/scripts/status.sh" --json
+	jq -c '.counters, .conntrack.counters' <<<"$output"
+	# Dropped by XDP (INVALID, no rule passes port 161), never passed
+	# as established.
+	jq -e '.counters.drop >= 2 and .counters.ct_pass == 0' <<<"$output"
+}
+
+@test "a forged first UDP packet opens no pinhole: a host behind the gateway, v4 and v6" {
+	listen161 "$IN" control 2
+	udp_attack 203.0.113.10 198.51.100.10
+	wait
+	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
+		fail "control: nothing reached the inside: $(cat "$BG_TMP/control.udp")"
+	up_dut <<-'EOF'
+		set default block
+		pass proto udp to port 53
+	EOF
+	listen161 "$IN" inside 4
+	udp_attack 203.0.113.10 198.51.100.10
+	udp_attack 2001:db8:3::10 2001:db8:2::10
+	wait
+	cat "$BG_TMP/inside.udp"
+	grep -q "^done 0" "$BG_TMP/inside.udp" ||
+		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
+	# A real query from the inside still gets its answer.
+	listen161 "$IN" real 3 198.51.100.10 53
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
+	wait
+	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
+		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
+}
+
+# Capture TCP port $3 on IFACE $2 in NS $1 into $BG_TMP/$4.pcap; waits
+# until tcpdump listens. Stop with stop_capture.
+capture()
+{
+	local i
+	in_ns "$1" tcpdump -i "$2" -U --immediate-mode -n -w "$BG_TMP/$4.pcap" \
+		"tcp port $3" 2>"$BG_TMP/$4.err" 3>&- &
+	CAPTURES+=("$!")
+	for i in $(seq 50); do
+		grep -q "listening on" "$BG_TMP/$4.err" && return 0
+		sleep 0.1
+	done
+	fail "tcpdump did not start: $(cat "$BG_TMP/$4.err")"
+}
+
+stop_capture()
+{
+	local p
+	sleep 0.3
+	for p in "${CAPTURES[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	CAPTURES=()
+}
+
+# Packets in capture $1 (matching the filter $2, if any).
+captured()
+{
+	tcpdump -n -r "$BG_TMP/$1.pcap" ${2:+"$2"} 2>/dev/null | wc -l
+}
+
+tcp_attack()
+{
+	local victim=$1 attacker=$2
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" spoof oA0 "$DUTMAC" \
+		"$victim" 5432 "$attacker" 443 syn 1000
+	sleep 0.2
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" spoof oA0 "$DUTMAC" \
+		"$attacker" 443 "$victim" 5432 synack 7000 1001
+}
+
+@test "a forged SYN opens no pinhole for the SYN+ACK: the host and a host behind the gateway, v4 and v6" {
+	up_dut <<-'EOF'
+		set default block
+		pass proto tcp to port 443
+	EOF
+	CAPTURES=()
+	# What XDP passes is what a capture on the device under test sees;
+	# what the gateway forwards, a capture on the inside host.
+	capture "$DUT" dut0 5432 host
+	capture "$IN" iN0 5432 inside
+	tcp_attack 198.51.100.1 198.51.100.10
+	tcp_attack 2001:db8:2::1 2001:db8:2::10
+	tcp_attack 203.0.113.10 198.51.100.10
+	tcp_attack 2001:db8:3::10 2001:db8:2::10
+	stop_capture
+	tcpdump -n -r "$BG_TMP/host.pcap" 2>/dev/null
+	tcpdump -n -r "$BG_TMP/inside.pcap" 2>/dev/null
+	# The forged SYNs themselves pass (the rule allows port 443); no
+	# SYN+ACK from A may.
+	(($(captured host 'tcp src port 443') == 0)) ||
+		fail "SYN+ACKs reached the host"
+	(($(captured inside 'tcp src port 443') == 0)) ||
+		fail "SYN+ACKs reached the inside"
+	(($(captured host) >= 4)) || fail "the forged SYNs were not even seen"
+}
+
+# The two-namespace lab of test/lib/common.bash for the blind RST test.
+rst_lab()
+{
+	netns_del "$OUT"
+	netns_del "$IN"
+	netns_del "$DUT"
+	LAB_ID=rst$BATS_TEST_NUMBER-$$
+	lab_setup
+}
+
+@test "blind RSTs: 10,000 forged RSTs with random sequence numbers do not close a live transfer" {
+	rst_lab
+	local f port out n
+	f=$(ruleset rst <<-'EOF'
+		set default block
+		block state invalid label "invalid"
+		pass proto tcp to port 5000 state new
+	EOF
+	)
+	run up dut0 --rules "$f"
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+	in_dut /usr/bin/python3 "$ATTACK" bulk-server 5000 >"$BG_TMP/server.out" 2>&1 3>&- &
+	local server=$!
+	wait_port "$DUT" 5000
+	# 24 MB over 8 s: a window of megabytes, open the whole time.
+	in_cli /usr/bin/python3 "$ATTACK" bulk-client 192.0.2.1 5000 24000000 8 \
+		>"$BG_TMP/client.out" 2>&1 3>&- &
+	local client=$!
+	sleep 2
+	port=$(in_cli ss -Htn state established '( dport = :5000 )' |
+		awk '{ n = split($3, a, ":"); print a[n] }' | head -1)
+	[[ -n $port ]] || fail "no connection to port 5000"
+	mac=$(in_dut ip -j link show dut0 | jq -r '.[0].address')
+	in_cli /usr/bin/python3 "$ATTACK" rst-flood cli0 "$mac" 192.0.2.10 "$port" \
+		192.0.2.1 5000 10000
+	in_dut "$BG_REPO/scripts/conntrack.sh" --json |
+		jq -e --argjson p "$port" '[.[] | select(.sport == $p and .state == "established")] | length == 1' ||
+		fail "the flow is no longer established: $(in_dut "$BG_REPO/scripts/conntrack.sh")"
+	wait "$client" || fail "client: $(cat "$BG_TMP/client.out")"
+	wait "$server" || fail "server: $(cat "$BG_TMP/server.out")"
+	out=$(cat "$BG_TMP/client.out")
+	n=$(cat "$BG_TMP/server.out")
+	echo "client: $out, server received: $n"
+	[[ $out == "sent 24000000" && $n == 24000000 ]] || fail "transfer cut short"
+	run status_json
+	jq -c '.counters, .conntrack.counters' <<<"$output"
+}
