@@ -2,9 +2,11 @@
 #
 #   make                 build every BPF object and helper into build/
 #   make deps            install the Debian packages the project needs
-#   make test            run the test suite (root; bats)
+#   make test            install what the tests need, build, run the test
+#                        suite (root; bats)
 #   make bench           ns/packet through BPF_PROG_TEST_RUN
-#   make demo            namespace lab: up, real traffic, status, down
+#   make demo            install what the demo needs, build, then a
+#                        namespace lab: up, real traffic, status, down
 #   make lint            shellcheck + clang-format
 #   make check-kernels   load every object under Debian 12's 6.1 kernel (qemu)
 #   make install [PREFIX=/usr/local] [DESTDIR=]
@@ -80,17 +82,33 @@ $(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
 $(BUILD)/bg-%: tools/bg-%.c $(HEADERS) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
 
-deps:
-	@./scripts/deps.sh
+DEPS ?= ./scripts/deps.sh
+DEMO ?= ./scripts/demo.sh
 
-test: all
+# make test and make demo need root: say so before installing or building.
+NEED_ROOT = @[ "$$(id -u)" = 0 ] || { echo "make $@: must run as root \
+(sudo make $@): it creates network namespaces, mounts a bpffs and loads \
+BPF programs" >&2; exit 1; }
+
+deps:
+	@$(DEPS)
+
+# A fresh machine needs nothing but these two commands: each installs the
+# Debian packages it lacks (quiet when there are none), then builds.
+test:
+	$(NEED_ROOT)
+	@$(DEPS) --test
+	@$(MAKE) -s --no-print-directory all
 	$(BATS) $(BATS_FLAGS) test/
 
 bench: all
 	./bench/run.sh
 
-demo: all
-	./scripts/demo.sh
+demo:
+	$(NEED_ROOT)
+	@$(DEPS) --demo
+	@$(MAKE) -s --no-print-directory all
+	$(DEMO)
 
 lint:
 	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)

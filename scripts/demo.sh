@@ -64,7 +64,7 @@ esac
 
 bg_require_root
 bg_require_tools ip jq bpftool ping curl hping3 python3
-bg_require_objects xdp_firewall.o
+bg_require_objects xdp_firewall.o tc_conntrack.o
 [[ ! -e /run/netns/$EDGE ]] || bg_die "a demo lab exists already ($BG_PROG --down removes it)"
 ((keep)) || trap teardown EXIT
 

@@ -6,21 +6,27 @@ set -euo pipefail
 usage()
 {
 	cat <<EOF2
-Usage: deps.sh [--runtime|--build|--test|--all]
+Usage: deps.sh [--runtime|--build|--demo|--test|--all]
 
-Install the Debian packages bpfguard needs (default --all):
+Install the Debian packages bpfguard needs (default --all); quiet when
+they are all there already. Each set includes the ones above it, except
+--demo and --test, which both include --build:
   --runtime   to run it: bpftool, iproute2, jq, libbpf1
   --build     to build it: clang, llvm, gcc, make, libbpf-dev, headers
+  --demo      for make demo: python3, ping, curl, hping3
   --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
-              iperf3, shellcheck, clang-format, qemu (kernel floor check)
+              iperf3, strace, shellcheck, clang-format, qemu (kernel
+              floor check)
+  --all       everything (same as --test)
 EOF2
 }
 
 runtime=(bpftool iproute2 jq libbpf1 bsdextrautils)
 build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
+demo=(python3 iputils-ping curl hping3)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
-	iperf3 ethtool shellcheck clang-format qemu-system-x86
-	busybox-static cpio conntrack nftables socat)
+	iperf3 ethtool strace shellcheck clang-format qemu-system-x86
+	busybox-static cpio conntrack nftables socat python3)
 
 case ${1:---all} in
 -h | --help)
@@ -29,6 +35,7 @@ case ${1:---all} in
 	;;
 --runtime) want=("${runtime[@]}") ;;
 --build) want=("${runtime[@]}" "${build[@]}") ;;
+--demo) want=("${runtime[@]}" "${build[@]}" "${demo[@]}") ;;
 --test | --all) want=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
 *)
 	echo "deps.sh: unknown option $1 (see --help)" >&2

@@ -13,6 +13,8 @@ Detach everything up.sh attached to IFACE (programs, and the clsact qdisc
 if up.sh created it). When no interface runs bpfguard any more, the pinned
 maps and programs under \$FW_BPFFS are removed too, unless --keep-maps.
 Running it again, or on an interface bpfguard is not on, changes nothing.
+With the pins gone but bpfguard's programs still attached to IFACE, it
+detaches them (recognised by the maps they use).
 
   --keep-maps   keep the pinned maps (ruleset, counters) for a later up.sh
   -h, --help    this text
@@ -38,23 +40,52 @@ done
 
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
-bg_require_tools bpftool ip jq flock
+bg_require_tools bpftool ip tc jq flock
+bg_bpffs_path
+bg_lock
+
+# The pins are gone (bpffs unmounted, pins removed by hand) but programs
+# may still run: bpfguard's are recognised by the names of the maps they
+# use. Whether up.sh added the clsact qdisc was recorded in the pins, so
+# it stays.
+detach_orphans()
+{
+	local id="" mode="" dir n=0
+	if bg_iface_exists "$iface"; then
+		read -r id mode < <(bg_xdp_attached "$iface") || true
+		if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
+			bg_xdp_detach "$iface" "$mode"
+			n=$((n + 1))
+		fi
+		for dir in ingress egress; do
+			id=$(bg_tc_prog_id "$iface" "$dir" "$BG_PREF_CONNTRACK")
+			if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
+				bg_tc_detach "$iface" "$dir" "$BG_PREF_CONNTRACK" \
+					bg_prog_is_orphan
+				n=$((n + 1))
+			fi
+		done
+	fi
+	if ((n == 0)); then
+		bg_info "$iface: bpfguard is not running (no pinned maps under $FW_BPFFS)"
+	else
+		bg_info "$iface: no pinned maps under $FW_BPFFS, but $n bpfguard program(s) still ran: detached (a clsact qdisc stays)"
+	fi
+}
+
 if ! bg_setup_bpffs check || ! bg_have_maps; then
-	bg_info "$iface: bpfguard is not running (no pinned maps under ${FW_BPFFS:-/sys/fs/bpf})"
+	detach_orphans
 	exit 0
 fi
-bg_lock
 
 ifindex=""
 if bg_iface_exists "$iface"; then
 	ifindex=$(bg_ifindex "$iface")
+	cur_id="" cur_mode=""
 	read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-	if [[ -n ${cur_id:-} ]]; then
+	if [[ -n $cur_id ]]; then
 		if bg_prog_is_ours "$cur_id"; then
-			case ${cur_mode:-1} in
-			2) ip link set dev "$iface" xdpgeneric off ;;
-			*) ip link set dev "$iface" xdpdrv off ;;
-			esac
+			bg_xdp_detach "$iface" "$cur_mode"
 			bg_info "$iface: xdp_firewall detached"
 		else
 			bg_warn "$iface runs XDP program $cur_id that bpfguard did not attach; left alone"
@@ -63,8 +94,7 @@ if bg_iface_exists "$iface"; then
 	bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
 	bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
 	bg_ct_ifidx_del "$ifindex"
-	reg=$(bg_iface_lookup "$ifindex" || true)
-	if [[ -n $reg ]] && (($(jq -r '.flags' <<<"$reg") & 1)); then
+	if flags=$(bg_iface_flags "$ifindex") && ((flags & 1)); then
 		tc qdisc del dev "$iface" clsact 2>/dev/null || true
 	fi
 	bg_iface_unregister "$ifindex"

@@ -26,6 +26,25 @@ bg_info()
 	[[ ${BG_QUIET:-0} == 1 ]] || printf '%s\n' "$*"
 }
 
+# Functions to run when the script exits, last registered first, each
+# with the exit status as $1. One EXIT trap runs them all (a second trap
+# would replace the first).
+BG_EXIT_HOOKS=()
+bg_at_exit()
+{
+	BG_EXIT_HOOKS=("$1" "${BG_EXIT_HOOKS[@]}")
+	trap bg_run_exit_hooks EXIT
+}
+
+bg_run_exit_hooks()
+{
+	local rc=$? h
+	for h in "${BG_EXIT_HOOKS[@]}"; do
+		"$h" "$rc" || true
+	done
+	return "$rc"
+}
+
 # Where the objects and helpers are: a checkout keeps them in build/, an
 # installed copy (make install) in ../bpf and ../bin next to scripts/.
 bg_locate()
@@ -85,6 +104,17 @@ bg_require_iface()
 	ip link show dev "$1" >/dev/null 2>&1 || bg_die "no such interface: $1"
 }
 
+# The programs parse Ethernet frames. On a device without an Ethernet
+# header (tun, WireGuard, PPP, IP tunnels, loopback) XDP sees raw IP, which
+# the parser would take for non-IP and pass: the firewall would fail open.
+bg_require_ether()
+{
+	local t
+	t=$(ip -j link show dev "$1" | jq -r '.[0].link_type // "unknown"')
+	[[ $t == ether ]] ||
+		bg_die "$1 has link type '$t', not Ethernet (ether): bpfguard parses Ethernet frames and would pass every packet of this device unfiltered; refusing"
+}
+
 bg_is_bpffs()
 {
 	[[ -d $1 ]] && [[ $(stat -f -c %T "$1" 2>/dev/null) == bpf_fs ]]
@@ -103,16 +133,23 @@ bg_private_sys()
 	[[ $src == "$ns" ]]
 }
 
+# FW_BPFFS as one canonical path (symlinks resolved), so that every
+# spelling of one bpffs takes the same lock; refuses a bpffs whose pins
+# would vanish. Needs no mount yet.
+bg_bpffs_path()
+{
+	FW_BPFFS=$(readlink -m "${FW_BPFFS:-/sys/fs/bpf}")
+	if bg_private_sys; then
+		bg_die "$FW_BPFFS is in a private /sys (ip netns exec?): pins would vanish when this command exits; mount a bpffs outside /sys and set FW_BPFFS, or use nsenter --net=/run/netns/NS"
+	fi
+}
+
 # Make sure FW_BPFFS is a bpffs we can pin into; mount the default one
 # when missing (nothing mounts it at boot on some systems).
 bg_setup_bpffs()
 {
 	local mount_missing=${1:-mount}
-	FW_BPFFS=${FW_BPFFS:-/sys/fs/bpf}
-	FW_BPFFS=${FW_BPFFS%/}
-	if bg_private_sys; then
-		bg_die "$FW_BPFFS is in a private /sys (ip netns exec?): pins would vanish when this command exits; mount a bpffs outside /sys and set FW_BPFFS, or use nsenter --net=/run/netns/NS"
-	fi
+	bg_bpffs_path
 	if ! bg_is_bpffs "$FW_BPFFS"; then
 		if [[ $mount_missing == mount && $FW_BPFFS == /sys/fs/bpf ]]; then
 			mount -t bpf bpf /sys/fs/bpf ||
@@ -132,13 +169,70 @@ bg_setup_bpffs()
 
 # One up.sh/down.sh at a time per bpffs: two runs filling the same spare
 # generation, or a down.sh removing pins under an up.sh, would mix rulesets.
+#
+# The lock is a directory per bpffs (keyed on its canonical path) in a
+# root-only directory, BG_LOCK_DIR (default /run/bpfguard, mode 0700): no
+# other user can open it, so nobody but root can hold it, and nothing in it
+# can be planted. It is taken before the bpffs is mounted. mkdir never
+# follows a symlink, and opening a directory read-only creates and
+# truncates nothing. The last command to leave a bpffs without pins
+# removes its lock directory while holding it; a command that was waiting
+# on it sees that the path no longer names what it locked and starts over.
+bg_lock_path()
+{
+	local dir=${BG_LOCK_DIR:-/run/bpfguard} key
+	key=$(printf '%s' "$FW_BPFFS" | tr -c 'A-Za-z0-9' '_')
+	printf '%s/%s-%s' "$dir" "${key:0:100}" \
+		"$(printf '%s' "$FW_BPFFS" | sha256sum | cut -c1-12)"
+}
+
+# Is $1 a real directory (not a symlink) owned by root and closed to
+# everybody else?
+bg_root_only_dir()
+{
+	[[ -d $1 && ! -L $1 ]] || return 1
+	local owner mode
+	read -r owner mode < <(stat -c '%u %a' "$1")
+	[[ $owner == 0 ]] && (((8#$mode & 8#077) == 0))
+}
+
 bg_lock()
 {
-	local dir=${BG_LOCK_DIR:-/run/lock} name
-	name=bpfguard$(printf '%s' "$FW_BPFFS" | tr -c 'A-Za-z0-9' '_').lock
-	mkdir -p "$dir"
-	exec 9>"$dir/$name"
-	flock -w 60 9 || bg_die "another bpfguard command holds $dir/$name"
+	local path dir i
+	path=$(bg_lock_path)
+	dir=$(dirname "$path")
+	mkdir -m 0700 "$dir" 2>/dev/null || true
+	bg_root_only_dir "$dir" ||
+		bg_die "lock directory $dir must be a directory owned by root with mode 0700, not a symlink (is: $(stat -c '%F, owner %U, mode %a' "$dir" 2>/dev/null || echo missing)); remove it"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		mkdir -m 0700 "$path" 2>/dev/null || true
+		bg_root_only_dir "$path" ||
+			bg_die "lock $path must be a directory owned by root with mode 0700, not a symlink; remove it"
+		{ exec 9<"$path"; } 2>/dev/null || continue
+		flock -w "${BG_LOCK_WAIT:-60}" 9 ||
+			bg_die "another bpfguard command holds the lock of $FW_BPFFS ($path)"
+		# Still the directory we locked (not removed meanwhile)?
+		if [[ $(stat -L -c %d:%i /dev/fd/9) == \
+			"$(stat -c %d:%i "$path" 2>/dev/null)" ]]; then
+			BG_LOCK_PATH=$path
+			bg_at_exit bg_lock_drop
+			return 0
+		fi
+		exec 9<&-
+	done
+	bg_die "cannot take the lock $path"
+}
+
+# At exit, with the lock held: remove the lock directory when nothing of
+# bpfguard is pinned under the bpffs any more (nothing left behind).
+bg_lock_drop()
+{
+	[[ -n ${BG_LOCK_PATH:-} ]] || return 0
+	if bg_is_bpffs "$FW_BPFFS"; then
+		compgen -G "$FW_BPFFS/tc/globals/bg_*" >/dev/null && return 0
+		[[ -e $FW_BPFFS/bpfguard ]] && return 0
+	fi
+	rmdir "$BG_LOCK_PATH" 2>/dev/null || true
 }
 
 bg_map()
@@ -171,14 +265,115 @@ bg_map_id()
 	bpftool -j map show pinned "$(bg_map "$1")" 2>/dev/null | jq -r '.id'
 }
 
+# Decisions read the raw bytes of map values (.value in bpftool's JSON),
+# never bpftool's BTF-formatted view (.formatted): that one is for display
+# and is missing when bpftool cannot format a map's BTF.
+#
+# bg_map_raw MAP KEYBYTES...: the value as hex bytes ("01 00 ..."); fails
+# when the map has no such key.
+bg_map_raw()
+{
+	local m=$1 out
+	shift
+	out=$(bpftool -j map lookup pinned "$(bg_map "$m")" key hex "$@" \
+		2>/dev/null) || return 1
+	jq -er '.value | map(ltrimstr("0x")) | join(" ")' <<<"$out" 2>/dev/null
+}
+
+# bg_le HEXBYTES OFFSET LEN: the little-endian unsigned integer (LEN <= 8)
+# at OFFSET; fails when the bytes are too few or not hex.
+bg_le()
+{
+	local -a b
+	local off=$2 len=$3 i v=0
+	read -ra b <<<"$1"
+	((off + len <= ${#b[@]})) || return 1
+	for ((i = off + len - 1; i >= off; i--)); do
+		[[ ${b[i]} =~ ^[0-9a-fA-F]{2}$ ]] || return 1
+		v=$(((v << 8) | 16#${b[i]}))
+	done
+	printf '%u\n' "$v"
+}
+
+# bg_hexstr HEXBYTES OFFSET LEN: the NUL-terminated string there.
+bg_hexstr()
+{
+	local -a b
+	local off=$2 len=$3 i s=""
+	read -ra b <<<"$1"
+	for ((i = off; i < off + len && i < ${#b[@]}; i++)); do
+		[[ ${b[i]} != 00 ]] || break
+		s+="\\x${b[i]}"
+	done
+	printf '%b' "$s"
+}
+
+# bg_fw_active: {gen, switches}.
+bg_active_raw()
+{
+	local v
+	if ! v=$(bg_map_raw bg_fw_active 00 00 00 00) ||
+		! bg_le "$v" 0 8 >/dev/null; then
+		bg_die "cannot read $(bg_map bg_fw_active)"
+	fi
+	printf '%s' "$v"
+}
+
+# The generation packets use: 0 or 1, anything else is an error.
 bg_active_gen()
 {
-	bpftool -j map lookup pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 |
-		jq -r '.formatted.value.gen'
+	local gen
+	gen=$(bg_le "$(bg_active_raw)" 0 4)
+	[[ $gen == [01] ]] ||
+		bg_die "$(bg_map bg_fw_active) says generation $gen, not 0 or 1: the maps are damaged or from another version (down.sh removes them)"
+	printf '%s\n' "$gen"
+}
+
+bg_active_switches()
+{
+	bg_le "$(bg_active_raw)" 4 4
+}
+
+# bg_fw_gens[gen]: raw bytes of struct bg_fw_gen (loaded at byte 0, digest
+# at 40..71, source path at 72..199).
+bg_gen_raw()
+{
+	local v
+	[[ $1 == [01] ]] || bg_die "no generation $1 (0 or 1)"
+	# At least the bytes up to the end of the source path.
+	if ! v=$(bg_map_raw bg_fw_gens $(bg_u32_hex "$1")) ||
+		! bg_le "$v" 196 4 >/dev/null; then
+		bg_die "cannot read generation $1 from $(bg_map bg_fw_gens)"
+	fi
+	printf '%s' "$v"
+}
+
+# 1 when generation $1 holds a complete ruleset, else 0.
+bg_gen_loaded()
+{
+	local l
+	l=$(bg_le "$(bg_gen_raw "$1")" 0 4)
+	[[ $l == [01] ]] ||
+		bg_die "$(bg_map bg_fw_gens)[$1] says loaded=$l, not 0 or 1: the maps are damaged or from another version (down.sh removes them)"
+	printf '%s\n' "$l"
+}
+
+# Digest (hex) and source path of generation $1.
+bg_gen_digest_of()
+{
+	local -a b
+	read -ra b <<<"$(bg_gen_raw "$1")"
+	local IFS=
+	printf '%s\n' "${b[*]:40:32}"
+}
+
+bg_gen_source()
+{
+	bg_hexstr "$(bg_gen_raw "$1")" 72 128
 }
 
 # bg_fw_gens[gen] as bpftool prints it: raw bytes in .value, named fields
-# in .formatted.value.
+# in .formatted.value (for display: status.sh).
 bg_gen_json()
 {
 	bpftool -j map lookup pinned "$(bg_map bg_fw_gens)" \
@@ -257,11 +452,23 @@ bg_iface_register()
 		$(printf '%02x %02x 00 00' "$mode" "$flags") $namehex
 }
 
-bg_iface_lookup()
+# Raw bg_ifaces value of ifindex $1 (prog id at byte 0, mode at 4, flags at
+# 5, name at 8); fails when the interface is not registered.
+bg_iface_raw()
 {
-	bpftool -j map lookup pinned "$(bg_map bg_ifaces)" \
-		key hex $(bg_iface_key_hex "$1") 2>/dev/null |
-		jq -c '.formatted.value // empty'
+	local v
+	v=$(bg_map_raw bg_ifaces $(bg_iface_key_hex "$1")) || return 1
+	bg_le "$v" 8 16 >/dev/null ||
+		bg_die "$(bg_map bg_ifaces): entry of ifindex $1 is too short"
+	printf '%s' "$v"
+}
+
+# BG_IFACE_F_* flags of a registered interface; fails when not registered.
+bg_iface_flags()
+{
+	local v
+	v=$(bg_iface_raw "$1") || return 1
+	bg_le "$v" 5 1
 }
 
 bg_iface_unregister()
@@ -272,20 +479,23 @@ bg_iface_unregister()
 
 # Forget interfaces of this namespace that no longer exist (deleted or
 # renamed away). Entries of other namespaces cannot be checked from here.
+# Keys are read raw: netns (u64) at byte 0, ifindex (u32) at byte 8.
 bg_iface_prune()
 {
-	local netns key idx
+	local netns key ns idx
 	netns=$(bg_netns_id)
-	while read -r idx key; do
+	while read -r key; do
+		[[ -n $key ]] || continue
+		if ! ns=$(bg_le "$key" 0 8) || ! idx=$(bg_le "$key" 8 4); then
+			bg_die "$(bg_map bg_ifaces): malformed key '$key'"
+		fi
+		[[ $ns == "$netns" ]] || continue
 		bg_iface_exists_index "$idx" && continue
 		bpftool map delete pinned "$(bg_map bg_ifaces)" key hex $key \
 			2>/dev/null || true
 		bg_ct_ifidx_del "$idx"
 	done < <(bpftool -j map dump pinned "$(bg_map bg_ifaces)" |
-		jq -r --arg ns "$netns" '.[] |
-			select((.formatted.key.netns | tostring) == $ns) |
-			"\(.formatted.key.ifindex) " +
-			(.key | map(ltrimstr("0x")) | join(" "))')
+		jq -r '.[] | .key | map(ltrimstr("0x")) | join(" ")')
 }
 
 bg_iface_exists_index()
@@ -301,22 +511,26 @@ bg_iface_count()
 }
 
 # XDP program attached to $1: "ID MODE" (mode 1 native, 2 generic, 3 hw)
-# or nothing.
+# or nothing. iproute2 prints one program as .xdp.prog, several (driver and
+# offload) as .xdp.attached[].
 bg_xdp_attached()
 {
 	ip -j -d link show dev "$1" |
-		jq -r '.[0].xdp // empty | select(.prog != null) |
+		jq -r '.[0].xdp // empty |
+			(if .prog != null then [{prog, mode}] else .attached // [] end)
+			| map(select(.prog != null)) | first // empty |
 			"\(.prog.id) \(.mode)"'
 }
 
 # Does program $1 use our maps? Then bpfguard attached it, whichever
 # build it came from. Every bpfguard program reads one of these.
+BG_OWN_MAPS=(bg_fw_active bg_ct_config)
 bg_prog_is_ours()
 {
 	local ids m id
 	ids=$(bpftool -j prog show id "$1" 2>/dev/null | jq -c '.map_ids // []') ||
 		return 1
-	for m in bg_fw_active bg_ct_config; do
+	for m in "${BG_OWN_MAPS[@]}"; do
 		[[ -e $(bg_map "$m") ]] || continue
 		id=$(bg_map_id "$m")
 		[[ -n $id ]] || continue
@@ -326,19 +540,54 @@ bg_prog_is_ours()
 	return 1
 }
 
+# With the pins gone, bpfguard's programs are recognised by the names of
+# the maps they use (a map's name is its first 15 characters).
+bg_prog_is_orphan()
+{
+	local id m name
+	for id in $(bpftool -j prog show id "$1" 2>/dev/null |
+		jq -r '.map_ids // [] | .[]'); do
+		name=$(bpftool -j map show id "$id" 2>/dev/null | jq -r '.name')
+		for m in "${BG_OWN_MAPS[@]}"; do
+			[[ $name == "${m:0:15}" ]] && return 0
+		done
+	done
+	return 1
+}
+
 # Pinned program of the current objects, loaded on first use. The pin
 # directory is named after the objects' digest, so a rebuild loads anew
-# while repeated runs reuse the same program.
+# while repeated runs reuse the same program. bg-load makes the directory
+# appear complete or not at all; what an interrupted load left (its
+# temporary directory, or a half-filled directory of an older version) is
+# removed and loaded again.
 bg_load_prog()
 {
-	local obj=$1 name=$2 digest dir
+	local obj=$1 name=$2 digest dir p
 	digest=$(sha256sum "$BG_OBJ_DIR/$obj" | cut -c1-16)
 	dir=$BG_PROG_PIN_DIR/$digest
-	if [[ ! -e $dir/$name ]]; then
+	for p in "$dir"-tmp-*; do
+		[[ -e $p ]] && rm -rf "$p"
+	done
+	if ! bg_pins_complete "$BG_OBJ_DIR/$obj" "$dir"; then
+		rm -rf "$dir"
 		"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/$obj" "$dir" \
 			>/dev/null || bg_die "could not load $obj"
 	fi
+	[[ -e $dir/$name ]] || bg_die "$obj has no program $name"
 	printf '%s/%s' "$dir" "$name"
+}
+
+# Is every program of object $1 pinned in directory $2?
+bg_pins_complete()
+{
+	local n names
+	[[ -d $2 ]] || return 1
+	names=$("$BG_LOAD" --list "$1") || bg_die "cannot read $1"
+	for n in $names; do
+		[[ -e $2/$n ]] || return 1
+	done
+	return 0
 }
 
 bg_prog_id()
@@ -346,60 +595,143 @@ bg_prog_id()
 	bpftool -j prog show pinned "$1" | jq -r '.id'
 }
 
-# Compile and switch to ruleset $1. The new ruleset goes into the
-# generation packets are not using; only when it is complete does one
-# store to bg_fw_active switch every packet over to it.
-bg_apply_ruleset()
+# Switching to a ruleset takes two steps, so that a caller can do what
+# must succeed first (up.sh: attach the interface) in between:
+#   bg_prepare_ruleset FILE  fills the generation packets are not using and
+#                            checks it loaded completely; nothing switches
+#                            (on a first load, with no ruleset running, the
+#                            new one is live at once);
+#   bg_commit_ruleset        one store to bg_fw_active switches every
+#                            packet over, then the old generation goes;
+#   bg_rollback_ruleset      instead of the commit: removes the prepared
+#                            generation and puts back the settings outside
+#                            the generations that the batch changed
+#                            (bg_ct_config), as they were.
+# State between the steps: BG_RS_* variables. Call them in the script's
+# shell, not in $(...).
+BG_RS_STATE=none
+
+# Maps fwmapgen fills per generation (the generation is in the key, or the
+# index is per generation): everything else the batch writes is global and
+# is saved before the batch for a rollback.
+bg_is_gen_map()
 {
-	local rules=$1 digest active cur next batch loaded
-	digest=$("$FWMAPGEN" --digest "$rules") ||
+	case $1 in
+	bg_fw_src4 | bg_fw_dst4 | bg_fw_src6 | bg_fw_dst6 | bg_fw_sport | \
+		bg_fw_dport | bg_fw_vec | bg_fw_iface | bg_fw_rinfo | bg_fw_rules | \
+		bg_fw_proto | bg_fw_gens | bg_fw_hits) return 0 ;;
+	esac
+	return 1
+}
+
+# A bpftool batch that writes back the current entries of the global maps
+# that batch $1 updates.
+bg_snapshot_globals()
+{
+	local m
+	while read -r m; do
+		bg_is_gen_map "$(basename "$m")" && continue
+		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" '.[] |
+			select(.value != null) |
+			"map update pinned \($m) key hex " +
+			(.key | map(ltrimstr("0x")) | join(" ")) + " value hex " +
+			(.value | map(ltrimstr("0x")) | join(" "))' ||
+			bg_die "cannot save $m before loading the ruleset"
+	done < <(awk '$1 == "map" && $2 == "update" && $3 == "pinned" {
+		print $4 }' "$1" | sort -u)
+}
+
+bg_prepare_ruleset()
+{
+	local rules=$1 batch
+	BG_RS_STATE=none
+	BG_RS_RULES=$rules
+	BG_RS_DIGEST=$("$FWMAPGEN" --digest "$rules") ||
 		bg_die "ruleset $rules is invalid; nothing changed"
-	active=$(bg_active_gen)
-	cur=$(bg_gen_json "$active")
-	loaded=$(jq -r '.formatted.value.loaded' <<<"$cur")
-	if [[ $loaded == 1 && $(bg_gen_digest <<<"$cur") == "$digest" ]]; then
-		bg_info "ruleset $rules unchanged (generation $active)"
+	BG_RS_ACTIVE=$(bg_active_gen)
+	BG_RS_WAS_LOADED=$(bg_gen_loaded "$BG_RS_ACTIVE")
+	if [[ $BG_RS_WAS_LOADED == 1 &&
+		$(bg_gen_digest_of "$BG_RS_ACTIVE") == "$BG_RS_DIGEST" ]]; then
+		BG_RS_STATE=unchanged
+		bg_info "ruleset $rules unchanged (generation $BG_RS_ACTIVE)"
 		return 0
 	fi
-	if [[ $loaded == 1 ]]; then
-		next=$((1 - active))
+	if [[ $BG_RS_WAS_LOADED == 1 ]]; then
+		BG_RS_NEXT=$((1 - BG_RS_ACTIVE))
 	else
-		next=$active
+		BG_RS_NEXT=$BG_RS_ACTIVE
 	fi
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgrules.XXXXXX")
-	if ! "$FWMAPGEN" --gen "$next" --pin-dir "$BG_PIN_DIR" -o "$batch" \
-		"$rules"; then
-		rm -f "$batch"
+	BG_RS_UNDO=$(mktemp "${TMPDIR:-/tmp}/bgundo.XXXXXX")
+	if ! "$FWMAPGEN" --gen "$BG_RS_NEXT" --pin-dir "$BG_PIN_DIR" \
+		-o "$batch" "$rules"; then
+		rm -f "$batch" "$BG_RS_UNDO"
 		bg_die "ruleset $rules is invalid; nothing changed"
 	fi
-	bg_purge_gen "$next"
+	bg_snapshot_globals "$batch" >"$BG_RS_UNDO"
+	BG_RS_STATE=prepared
+	bg_purge_gen "$BG_RS_NEXT"
 	if ! bpftool batch file "$batch" >/dev/null; then
 		rm -f "$batch"
-		bg_purge_gen "$next"
+		bg_rollback_ruleset
 		bg_die "loading ruleset $rules into the maps failed; the running ruleset is unchanged"
 	fi
 	rm -f "$batch"
-	bg_switch_gen "$next"
-	if [[ $loaded == 1 ]]; then
+	if [[ $(bg_gen_loaded "$BG_RS_NEXT") != 1 ||
+		$(bg_gen_digest_of "$BG_RS_NEXT") != "$BG_RS_DIGEST" ]]; then
+		bg_rollback_ruleset
+		bg_die "ruleset $rules did not load completely; the running ruleset is unchanged"
+	fi
+}
+
+bg_commit_ruleset()
+{
+	[[ $BG_RS_STATE == prepared ]] || return 0
+	bg_switch_gen "$BG_RS_NEXT"
+	BG_RS_STATE=committed
+	rm -f "$BG_RS_UNDO"
+	if [[ $BG_RS_WAS_LOADED == 1 ]]; then
 		# Packets already classifying with the old generation finish
 		# within an RCU grace period; give them far more than that. The
 		# new ruleset is live: a failed clean-up is not a failed switch
 		# (the next switch purges that generation first anyway).
 		sleep 0.05
-		(bg_purge_gen "$active") ||
-			bg_warn "old generation $active not fully removed"
+		(bg_purge_gen "$BG_RS_ACTIVE") ||
+			bg_warn "old generation $BG_RS_ACTIVE not fully removed"
 	fi
-	bg_info "ruleset $rules loaded (generation $next, digest ${digest:0:16})"
+	bg_info "ruleset $BG_RS_RULES loaded (generation $BG_RS_NEXT, digest ${BG_RS_DIGEST:0:16})"
+}
+
+# Runs from exit hooks too: warns rather than dies.
+bg_rollback_ruleset()
+{
+	[[ $BG_RS_STATE == prepared ]] || return 0
+	BG_RS_STATE=rolled-back
+	(bg_purge_gen "$BG_RS_NEXT") ||
+		bg_warn "generation $BG_RS_NEXT (not in use) not fully removed"
+	if [[ -s $BG_RS_UNDO ]] &&
+		! bpftool batch file "$BG_RS_UNDO" >/dev/null; then
+		bg_warn "could not restore the conntrack settings of the running ruleset"
+	fi
+	rm -f "$BG_RS_UNDO"
+}
+
+# Compile and switch to ruleset $1 in one go (nothing to do in between).
+bg_apply_ruleset()
+{
+	bg_prepare_ruleset "$1"
+	bg_commit_ruleset
 }
 
 bg_switch_gen()
 {
 	local gen=$1 switches
-	switches=$(bpftool -j map lookup pinned "$(bg_map bg_fw_active)" \
-		key hex 00 00 00 00 | jq -r '.formatted.value.switches')
+	switches=$(bg_active_switches) ||
+		bg_die "cannot read $(bg_map bg_fw_active)"
 	bpftool map update pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 \
 		value hex $(bg_u32_hex "$gen") \
-		$(bg_u32_hex $((switches + 1))) >/dev/null
+		$(bg_u32_hex $(((switches + 1) & 0xffffffff))) >/dev/null ||
+		bg_die "could not switch to generation $gen"
 }
 
 # Program pins of older builds: attached programs live on without them
@@ -453,16 +785,32 @@ bg_tc_attach()
 		bg_die "cannot attach $(basename "$pin") to $dev $dir"
 }
 
+# Detach the TC program at pref $3 on $1 direction $2 if predicate $4
+# (default bg_prog_is_ours) says it is bpfguard's.
 bg_tc_detach()
 {
-	local dev=$1 dir=$2 pref=$3 id
+	local dev=$1 dir=$2 pref=$3 is_ours=${4:-bg_prog_is_ours} id
 	id=$(bg_tc_prog_id "$dev" "$dir" "$pref")
 	[[ -n $id ]] || return 0
-	if bg_prog_is_ours "$id"; then
+	if "$is_ours" "$id"; then
 		tc filter del dev "$dev" "$dir" pref "$pref" 2>/dev/null || true
+		[[ -z $(bg_tc_prog_id "$dev" "$dir" "$pref") ]] ||
+			bg_die "could not detach program $id from $dev $dir pref $pref"
 	else
 		bg_warn "$dev $dir pref $pref runs program $id that bpfguard did not attach; left alone"
 	fi
+}
+
+# Detach the XDP program of $1 running in mode $2 (1 native, 2 generic).
+bg_xdp_detach()
+{
+	local dev=$1 mode=$2 id=""
+	case $mode in
+	2) ip link set dev "$dev" xdpgeneric off ;;
+	*) ip link set dev "$dev" xdpdrv off ;;
+	esac || true
+	read -r id _ < <(bg_xdp_attached "$dev") || true
+	[[ -z $id ]] || bg_die "could not detach XDP program $id from $dev"
 }
 
 # Interfaces conntrack treats as bpfguard's own (egress skips what came in

@@ -12,9 +12,10 @@ Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic] [--force]
 
 Compile the ruleset, load it into the pinned maps under
 \$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
-XDP firewall to IFACE. Safe to run again: with the same ruleset nothing
-changes; with another one, the maps switch to it atomically, and a ruleset
-that does not compile or load leaves the running one in place.
+XDP firewall to IFACE (an Ethernet device). Safe to run again: with the
+same ruleset nothing changes; with another one, the maps switch to it
+atomically once IFACE is attached. A run that fails (a ruleset that does
+not compile or load, an attach that fails) leaves everything as it was.
 
   --rules FILE   ruleset to enforce (default: keep the one running, or load
                  $BG_DEFAULT_RULES when none runs)
@@ -59,19 +60,22 @@ esac
 
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
-bg_require_tools bpftool ip jq flock
+bg_require_tools bpftool ip tc jq flock
 bg_require_iface "$iface"
+bg_require_ether "$iface"
 bg_require_objects xdp_firewall.o tc_conntrack.o
-bg_setup_bpffs mount
+bg_bpffs_path
 bg_lock
+bg_setup_bpffs mount
 
 # The ruleset: the one named; without --rules the running one stays as it
 # is (adding an interface must not reload, let alone swap, the ruleset);
 # the default only when none runs yet.
 keep_running=0
-if [[ -z $rules ]] && bg_have_maps &&
-	[[ $(bg_gen_json "$(bg_active_gen)" | jq -r '.formatted.value.loaded') == 1 ]]; then
-	keep_running=1
+if [[ -z $rules ]] && bg_have_maps; then
+	active=$(bg_active_gen)
+	loaded=$(bg_gen_loaded "$active")
+	((loaded == 0)) || keep_running=1
 fi
 if ((keep_running == 0)); then
 	rules=${rules:-$BG_DEFAULT_RULES}
@@ -105,38 +109,56 @@ native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
 generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
 esac
 
-# A first run that fails half way must not leave maps behind.
-fresh=1
-bg_have_maps && fresh=0
-ct_attached=0 created_clsact=0
-cleanup_fresh()
+# All or nothing: a run that fails puts back what it changed. The ruleset
+# switch comes last, once the interface is attached and recorded, so a
+# failure before it leaves every interface on the running ruleset; an
+# interface this run added is detached again; a first run leaves no pins.
+ifindex=$(bg_ifindex "$iface")
+fresh=1 registered_before=0 flags=0
+if bg_have_maps; then
+	fresh=0
+	if flags=$(bg_iface_flags "$ifindex"); then
+		registered_before=1
+	else
+		flags=0
+	fi
+fi
+xdp_attached=0 ct_attached=0 created_clsact=0 registered=0
+rollback()
 {
-	local rc=$?
-	((rc != 0)) || return 0
-	# Never leave a half-attached interface: conntrack without the firewall.
-	if ((ct_attached)) && [[ -z $(bg_iface_lookup "$ifindex" || true) ]]; then
-		bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
-		bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-		bg_ct_ifidx_del "$ifindex"
+	(($1 != 0)) || return 0
+	bg_rollback_ruleset
+	if ((registered_before == 0)); then
+		if ((xdp_attached)); then
+			ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
+		fi
+		# Never leave conntrack attached without the firewall.
+		if ((ct_attached)); then
+			bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
+			bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
+			bg_ct_ifidx_del "$ifindex"
+		fi
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
+		((registered == 0)) || bg_iface_unregister "$ifindex"
 	fi
-	if [[ $fresh == 1 && $(bg_iface_count || echo 0) == 0 ]]; then
+	if ((fresh)) && [[ $(bg_iface_count || echo 0) == 0 ]]; then
 		bg_remove_pins
 	fi
 	return 0
 }
-ifindex=""
-trap cleanup_fresh EXIT
+bg_at_exit rollback
 
 pin=$(bg_load_prog xdp_firewall.o xdp_firewall)
 prog_id=$(bg_prog_id "$pin")
+ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
+ct_out=$(dirname "$ct_in")/bg_ct_egress
 if ((keep_running)); then
-	bg_info "ruleset unchanged (running: $(bg_gen_json "$(bg_active_gen)" |
-		jq -r '.formatted.value.source'))"
+	bg_info "ruleset unchanged (running: $(bg_gen_source "$active"))"
 else
-	bg_apply_ruleset "$rules"
+	# Filled, not yet switched to (live at once only when none runs).
+	bg_prepare_ruleset "$rules"
 fi
 
 # Connection tracking on TC ingress and egress first: by the time the
@@ -144,18 +166,10 @@ fi
 # been picked up from their egress segments (attaching the firewall first
 # would drop their replies until then). Only a clsact qdisc this run
 # creates is ours to remove.
-ifindex=$(bg_ifindex "$iface")
-flags=0
-prev=$(bg_iface_lookup "$ifindex" || true)
-[[ -n $prev ]] && flags=$(jq -r '.flags' <<<"$prev")
-ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
-ct_out=$(dirname "$ct_in")/bg_ct_egress
-if [[ $(bg_clsact_ensure "$iface") == 1 ]]; then
-	flags=$((flags | 1))
-	created_clsact=1
-fi
-bg_ct_ifidx_set "$ifindex"
+created_clsact=$(bg_clsact_ensure "$iface")
+((created_clsact == 0)) || flags=$((flags | 1))
 ct_attached=1
+bg_ct_ifidx_set "$ifindex"
 bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
 bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
 bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
@@ -170,21 +184,35 @@ else
 	if [[ -n $cur_id && $cur_mode != "$mode_num" ]]; then
 		ip link set dev "$iface" "$other_mode" off 2>/dev/null || true
 	fi
-	if ! ip -force link set dev "$iface" "$ip_mode" pinned "$pin"; then
+	# Replace a program only when it is ours or --force says so: without
+	# -force, iproute2 asks the kernel to attach only where no program
+	# runs, so a program the checks above missed is refused by the kernel.
+	force_arg=()
+	if ((force)) ||
+		[[ -n $cur_id && $cur_mode == "$mode_num" && $ours_before == 1 ]]; then
+		force_arg=(-force)
+	fi
+	if ! err=$(ip "${force_arg[@]}" link set dev "$iface" "$ip_mode" \
+		pinned "$pin" 2>&1); then
 		# Put the interface back the way it was before saying so.
 		if [[ $ours_before == 1 && $cur_mode != "$mode_num" ]]; then
-			ip -force link set dev "$iface" "$other_mode" pinned "$pin" ||
+			ip link set dev "$iface" "$other_mode" pinned "$pin" ||
 				true
 		fi
+		err=${err//$'\n'/ }
+		[[ $err == *"already attached"* ]] &&
+			bg_die "$iface: the kernel refused to replace the XDP program attached there ($err): bpfguard did not attach it; use --force to replace it"
 		[[ $mode == native ]] &&
-			bg_die "attaching to $iface in native mode failed (driver without XDP support? try --mode generic)"
-		bg_die "attaching to $iface failed"
+			bg_die "attaching to $iface in native mode failed ($err): driver without XDP support? try --mode generic"
+		bg_die "attaching to $iface failed ($err)"
 	fi
+	xdp_attached=1
 	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
 fi
 
-if ! bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface"; then
-	ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
-	bg_die "could not record $iface in bg_ifaces; detached again"
-fi
+bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface" ||
+	bg_die "could not record $iface in bg_ifaces"
+registered=1
+# The interface runs: now every interface switches to the new ruleset.
+bg_commit_ruleset
 bg_prune_prog_pins "$pin" "$ct_in"

@@ -14,6 +14,7 @@ setup()
 teardown()
 {
 	lab_teardown
+	lock_teardown
 	bpffs_teardown
 }
 

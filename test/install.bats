@@ -15,6 +15,7 @@ setup()
 teardown()
 {
 	lab_teardown
+	lock_teardown
 	bpffs_teardown
 }
 

@@ -14,11 +14,12 @@ setup()
 teardown()
 {
 	lab_teardown
+	lock_teardown
 	bpffs_teardown
 }
 
 @test "every script and helper has --help" {
-	for s in up down status deps demo check-kernels; do
+	for s in up down status conntrack deps demo check-kernels; do
 		run "$BG_REPO/scripts/$s.sh" --help
 		[ "$status" -eq 0 ] || fail "$s: $output"
 		[[ ${output,,} == *usage:* ]] || fail "$s: $output"

@@ -150,3 +150,37 @@ wait_port()
 	done
 	fail "nothing listens on port $port in $ns"
 }
+
+# The lock directory up.sh/down.sh take for bpffs $1.
+lock_path_of()
+{
+	(
+		# shellcheck source=scripts/lib.sh
+		source "$BG_REPO/scripts/lib.sh"
+		export FW_BPFFS=$1
+		bg_bpffs_path
+		bg_lock_path
+	)
+}
+
+# up.sh/down.sh remove their lock directory with the last pin; a test that
+# unmounts its bpffs with interfaces still up removes it here.
+lock_teardown()
+{
+	[[ -n ${BG_TMP:-} ]] || return 0
+	rmdir "$(lock_path_of "$BG_TMP/bpffs")" 2>/dev/null || true
+}
+
+# Make the script on stdin an executable NAME that in_dut_faked puts first
+# on the PATH (e.g. a bpftool that hides part of its output).
+fake_tool()
+{
+	mkdir -p "$BG_TMP/fakebin"
+	cat >"$BG_TMP/fakebin/$1"
+	chmod 0755 "$BG_TMP/fakebin/$1"
+}
+
+in_dut_faked()
+{
+	in_dut env PATH="$BG_TMP/fakebin:$PATH" "$@"
+}
