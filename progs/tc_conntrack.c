@@ -753,21 +753,25 @@ struct ct_pkt {
 /*
  * Headers first. GRO and TSO packets keep their headers in the linear
  * part and the payload in pages; pulling them whole would copy up to
- * 64 KiB (more with BIG TCP) per packet. Only the headers are pulled, and
- * only when the linear part is shorter than the packet and than
- * BG_CT_PULL bytes, enough for Ethernet, two VLAN tags, IPv4 with options
- * or IPv6 with some extension headers, and TCP with options (a packet
- * whose headers are longer stays untracked). The parser checks the
- * lengths the headers claim against skb->len, not against what is linear.
+ * 64 KiB (more with BIG TCP) per packet, and a TSO packet at egress is a
+ * clone, whose head even a short pull reallocates. So the parser reads
+ * what is linear and checks the lengths the headers claim against
+ * skb->len; only when less than the shortest Ethernet + IPv4 + TCP header
+ * is linear while the rest is in pages (drivers that leave all but the
+ * Ethernet header there) are BG_CT_PULL bytes pulled first. Headers that
+ * run past the linear part otherwise leave the packet untracked. (One
+ * parse, not a parse and a retry: the retry's states would double the
+ * verifier's work past its limit.)
  */
 #define BG_CT_PULL 192
+#define BG_CT_MIN_LINEAR 54
 
 static __always_inline int ct_parse(struct __sk_buff *skb, struct bg_pkt *p)
 {
 	__u32 len = skb->len, lin = skb->data_end - skb->data;
 	void *data, *data_end;
 
-	if (lin < len && lin < BG_CT_PULL)
+	if (lin < len && lin < BG_CT_MIN_LINEAR)
 		bpf_skb_pull_data(skb, len < BG_CT_PULL ? len : BG_CT_PULL);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;

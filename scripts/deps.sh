@@ -11,7 +11,7 @@ Usage: deps.sh [--runtime|--build|--demo|--test|--all]
 Install the Debian packages bpfguard needs (default --all); quiet when
 they are all there already. Each set includes the ones above it, except
 --demo and --test, which both include --build:
-  --runtime   to run it: bpftool, iproute2, jq, libbpf1
+  --runtime   to run it: bpftool, iproute2, jq, libbpf1, ethtool
   --build     to build it: clang, llvm, gcc, make, libbpf-dev, headers
   --demo      for make demo: python3, ping, curl, hping3
   --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
@@ -21,7 +21,7 @@ they are all there already. Each set includes the ones above it, except
 EOF2
 }
 
-runtime=(bpftool iproute2 jq libbpf1 bsdextrautils)
+runtime=(bpftool iproute2 jq libbpf1 bsdextrautils ethtool)
 build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
 demo=(python3 iputils-ping curl hping3)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3

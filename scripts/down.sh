@@ -94,8 +94,11 @@ if bg_iface_exists "$iface"; then
 	bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
 	bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
 	bg_ct_ifidx_del "$ifindex"
-	if flags=$(bg_iface_flags "$ifindex") && ((flags & 1)); then
-		tc qdisc del dev "$iface" clsact 2>/dev/null || true
+	if flags=$(bg_iface_flags "$ifindex"); then
+		if ((flags & BG_IFACE_F_CLSACT)); then
+			tc qdisc del dev "$iface" clsact 2>/dev/null || true
+		fi
+		((!(flags & BG_IFACE_F_RXVLAN))) || bg_rxvlan_restore "$iface"
 	fi
 	bg_iface_unregister "$ifindex"
 else

@@ -756,6 +756,38 @@ bg_prune_prog_pins()
 # shellcheck disable=SC2034 # used by up.sh and down.sh
 BG_PREF_CONNTRACK=10
 
+# bg_ifaces flags: up.sh created the clsact qdisc; up.sh turned the NIC's
+# receive VLAN offload off (down.sh turns it back on).
+# shellcheck disable=SC2034 # used by up.sh and down.sh
+BG_IFACE_F_CLSACT=1
+# shellcheck disable=SC2034
+BG_IFACE_F_RXVLAN=2
+
+# A NIC that strips VLAN tags on receive hands XDP an untagged frame (on
+# Linux 6.1 XDP cannot read the stripped tag) while TC sees the tag in the
+# skb: conntrack keys flows by VLAN, so phase 0 would miss every tagged
+# flow. Turn the offload off when it is on and can change; prints 1 when
+# this call turned it off, 0 otherwise.
+bg_rxvlan_off()
+{
+	if command -v ethtool >/dev/null &&
+		ethtool -k "$1" 2>/dev/null | grep -qx 'rx-vlan-offload: on'; then
+		if ethtool -K "$1" rxvlan off 2>/dev/null; then
+			bg_info "$1: receive VLAN offload turned off (XDP must see the tags TC sees)" >&2
+			echo 1
+			return 0
+		fi
+		bg_warn "$1: cannot turn receive VLAN offload off: VLAN-tagged flows will miss conntrack's fast path"
+	fi
+	echo 0
+}
+
+bg_rxvlan_restore()
+{
+	ethtool -K "$1" rxvlan on 2>/dev/null ||
+		bg_warn "$1: could not turn receive VLAN offload back on"
+}
+
 # clsact qdisc on $1; prints 1 when this call created it (down.sh then
 # removes it again), 0 when it was there.
 bg_clsact_ensure()

@@ -123,7 +123,7 @@ if bg_have_maps; then
 		flags=0
 	fi
 fi
-xdp_attached=0 ct_attached=0 created_clsact=0 registered=0
+xdp_attached=0 ct_attached=0 created_clsact=0 registered=0 rxvlan_off=0
 rollback()
 {
 	(($1 != 0)) || return 0
@@ -141,6 +141,7 @@ rollback()
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
+		((rxvlan_off == 0)) || bg_rxvlan_restore "$iface"
 		((registered == 0)) || bg_iface_unregister "$ifindex"
 	fi
 	if ((fresh)) && [[ $(bg_iface_count || echo 0) == 0 ]]; then
@@ -167,7 +168,11 @@ fi
 # would drop their replies until then). Only a clsact qdisc this run
 # creates is ours to remove.
 created_clsact=$(bg_clsact_ensure "$iface")
-((created_clsact == 0)) || flags=$((flags | 1))
+((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
+if ((!(flags & BG_IFACE_F_RXVLAN))); then
+	rxvlan_off=$(bg_rxvlan_off "$iface")
+	((rxvlan_off == 0)) || flags=$((flags | BG_IFACE_F_RXVLAN))
+fi
 ct_attached=1
 bg_ct_ifidx_set "$ifindex"
 bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"

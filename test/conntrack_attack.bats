@@ -60,6 +60,7 @@ teardown()
 	netns_del "$OUT"
 	netns_del "$DUT"
 	netns_del "$IN"
+	netns_del "${CLI:-}"
 	bpffs_teardown
 }
 

@@ -405,3 +405,24 @@ hold_lock()
 		fail "$output"
 	[ "$(raw0 bg_fw_active)" = '["0x07","0x00","0x00","0x00","0x01","0x00","0x00","0x00"]' ]
 }
+
+@test "6: up.sh turns receive VLAN offload off (XDP must see the tags TC sees) and down.sh restores it" {
+	in_dut ethtool -K dut0 rxvlan on
+	run up dut0
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+	[[ $output == *"receive VLAN offload turned off"* ]]
+	in_dut ethtool -k dut0 | grep -qx 'rx-vlan-offload: off'
+	# Running again keeps it off and the note of what to restore.
+	run up dut0
+	[ "$status" -eq 0 ] || fail "up.sh again: $output"
+	in_dut ethtool -k dut0 | grep -qx 'rx-vlan-offload: off'
+	run down dut0
+	[ "$status" -eq 0 ] || fail "down.sh: $output"
+	in_dut ethtool -k dut0 | grep -qx 'rx-vlan-offload: on'
+	# An offload the operator had off stays off.
+	in_dut ethtool -K dut0 rxvlan off
+	run up dut0
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+	run down dut0
+	in_dut ethtool -k dut0 | grep -qx 'rx-vlan-offload: off'
+}

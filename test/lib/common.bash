@@ -33,6 +33,9 @@ bpffs_setup()
 bpffs_teardown()
 {
 	[[ -n ${BG_TMP:-} && -d $BG_TMP ]] || return 0
+	# A test that ends with an interface up leaves up.sh's lock
+	# directory for its bpffs (down.sh removes it with the last pin).
+	lock_teardown
 	mountpoint -q "$BG_TMP/bpffs" && umount "$BG_TMP/bpffs"
 	rm -rf "$BG_TMP"
 }
