@@ -312,6 +312,8 @@ enum bg_ct_tcp_flags {
 	BG_CT_TF_FIN1 = 1 << 1,
 	BG_CT_TF_ACK0 = 1 << 2, /* side 0 has sent an ACK: td_maxack[0] set */
 	BG_CT_TF_ACK1 = 1 << 3,
+	BG_CT_TF_END0 = 1 << 4, /* td_maxend[0] set (side 1 has acked) */
+	BG_CT_TF_END1 = 1 << 5,
 };
 
 /* Direction index of per-direction fields: from the initiator or not. */
@@ -334,7 +336,10 @@ struct bg_ct_entry {
 	__u32 rule_id; /* firewall rule that admitted the first packet */
 	__u32 td_end[2]; /* per key side: highest seq + len sent */
 	__u32 td_maxwin[2]; /* per key side: largest window advertised */
-	__u32 td_maxack[2]; /* per key side: highest ACK sent */
+	__u32 td_maxack[2]; /* per key side: highest ACK sent (until the
+			     * initiator's first ACK: its SYN's seq + 1) */
+	__u32 td_maxend[2]; /* per key side: the highest sequence the other
+			     * side allowed it (ack + scaled window) */
 	/*
 	 * Per direction, where its packets are expected: [ORIG] is the
 	 * interface the initiator's packets arrive on (a flow opened at TC
@@ -353,7 +358,9 @@ struct bg_ct_entry {
 	__be32 nat_addr[4];
 	__be16 nat_port;
 	__u16 nat_flags;
-	__u32 pad2;
+	/* A hash of the key: a writer checks under the lock that the entry
+	 * still holds its flow (an entry may be freed and reused meanwhile). */
+	__u32 key_hash;
 };
 
 /* Timeouts (bg_ct_config.timeout index). */
@@ -436,7 +443,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_iface_val) == 24, "bg_iface_val");
 BG_STATIC_ASSERT(sizeof(struct bg_fw_log_event) == 64, "bg_fw_log_event");
 BG_STATIC_ASSERT(sizeof(struct bg_ct4_key) == 20, "bg_ct4_key");
 BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 44, "bg_ct6_key");
-BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 136, "bg_ct_entry");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 144, "bg_ct_entry");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 56, "bg_ct_config");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_count) == 32, "bg_ct_count");
 

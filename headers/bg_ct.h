@@ -265,13 +265,21 @@ static __always_inline int bg_ct_pkt_key(const struct bg_pkt *p,
 			  p->l4_proto, vlan);
 }
 
+/* bg_ct_icmp_err_key(): the error quotes nothing we can tell anything of */
+#define BG_CT_QUOTE_BAD (-1)
+/* bg_ct_icmp_err_key(): it quotes a protocol conntrack does not track */
+#define BG_CT_QUOTE_UNTRACKED (-2)
+
 /*
  * Key of the flow an ICMP/ICMPv6 error quotes (p: the parsed error,
  * data/data_end: the frame), on the error's VLANs. The quoted packet must
  * have been sent by the error's destination (the error goes back to the
  * sender) and carry a TCP/UDP header (ports) or an ICMP echo request.
- * IPv6: the quoted header must be followed directly by the L4 header (no
- * extension headers). Returns the quoted packet's sender side, or -1.
+ * IPv6: the quoted header may be followed by a Fragment header of a first
+ * fragment (a Packet Too Big for a fragmented datagram), then the L4
+ * header. Returns the quoted packet's sender side; BG_CT_QUOTE_UNTRACKED
+ * when it quotes another protocol (ESP, GRE, SCTP ...: path MTU discovery
+ * for those must not break), BG_CT_QUOTE_BAD otherwise.
  */
 static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 					      const struct bg_pkt *p,
@@ -284,9 +292,9 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 	__u8 proto;
 
 	if (!bg_ct_is_icmp_error(p) || (p->flags & BG_PKT_FRAG))
-		return -1;
+		return BG_CT_QUOTE_BAD;
 	if (off > 512)
-		return -1;
+		return BG_CT_QUOTE_BAD;
 	off += 8; /* the ICMP header */
 	bg_ct_vlans(p, vlan);
 
@@ -295,26 +303,27 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 		__u32 hlen;
 
 		if ((void *)(iph + 1) > data_end)
-			return -1;
+			return BG_CT_QUOTE_BAD;
 		if (iph->version != 4 || iph->ihl < 5)
-			return -1;
-		if (iph->frag_off & bpf_htons(BG_IP_OFFSET))
-			return -1;
+			return BG_CT_QUOTE_BAD;
 		if (iph->saddr != p->daddr[0])
-			return -1;
+			return BG_CT_QUOTE_BAD;
+		proto = iph->protocol;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+		    proto != IPPROTO_ICMP)
+			return BG_CT_QUOTE_UNTRACKED;
+		if (iph->frag_off & bpf_htons(BG_IP_OFFSET))
+			return BG_CT_QUOTE_BAD;
 		hlen = iph->ihl * 4;
 		l4 = (__u8 *)iph + hlen;
 		if ((void *)(l4 + 8) > data_end)
-			return -1;
-		proto = iph->protocol;
+			return BG_CT_QUOTE_BAD;
 		sport = *(__be16 *)l4;
 		dport = *(__be16 *)(l4 + 2);
 		if (proto == IPPROTO_ICMP) {
 			if (l4[0] != 8)
-				return -1;
+				return BG_CT_QUOTE_BAD;
 			sport = dport = *(__be16 *)(l4 + 4);
-		} else if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
-			return -1;
 		}
 		return bg_ct_key4(&k->k4, iph->saddr, iph->daddr, sport, dport,
 				  proto, vlan);
@@ -323,26 +332,37 @@ static __always_inline int bg_ct_icmp_err_key(void *data, void *data_end,
 		__be32 s[4], d[4];
 
 		if ((void *)(ip6h + 1) > data_end)
-			return -1;
+			return BG_CT_QUOTE_BAD;
 		if (ip6h->version != 6)
-			return -1;
+			return BG_CT_QUOTE_BAD;
 		__builtin_memcpy(s, &ip6h->saddr, 16);
 		__builtin_memcpy(d, &ip6h->daddr, 16);
 		if (s[0] != p->daddr[0] || s[1] != p->daddr[1] ||
 		    s[2] != p->daddr[2] || s[3] != p->daddr[3])
-			return -1;
+			return BG_CT_QUOTE_BAD;
 		l4 = (__u8 *)(ip6h + 1);
-		if ((void *)(l4 + 8) > data_end)
-			return -1;
 		proto = ip6h->nexthdr;
+		if (proto == IPPROTO_FRAGMENT) {
+			struct bg_ipv6_frag_hdr *fh = (void *)l4;
+
+			if ((void *)(fh + 1) > data_end)
+				return BG_CT_QUOTE_BAD;
+			if (fh->frag_off & bpf_htons(0xfff8))
+				return BG_CT_QUOTE_BAD;
+			proto = fh->nexthdr;
+			l4 = (__u8 *)(fh + 1);
+		}
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+		    proto != IPPROTO_ICMPV6)
+			return BG_CT_QUOTE_UNTRACKED;
+		if ((void *)(l4 + 8) > data_end)
+			return BG_CT_QUOTE_BAD;
 		sport = *(__be16 *)l4;
 		dport = *(__be16 *)(l4 + 2);
 		if (proto == IPPROTO_ICMPV6) {
 			if (l4[0] != 128)
-				return -1;
+				return BG_CT_QUOTE_BAD;
 			sport = dport = *(__be16 *)(l4 + 4);
-		} else if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
-			return -1;
 		}
 		return bg_ct_key6(&k->k6, s, d, sport, dport, proto, vlan);
 	}
@@ -475,6 +495,32 @@ static __always_inline __u32 bg_ct_ws(const struct bg_ct_entry *e, __u32 side)
 	return ws > BG_CT_WS_MAX ? 0 : ws;
 }
 
+/*
+ * What an ACK from side snd tells: the highest sequence it acknowledged
+ * (td_maxack), and the right edge it allowed the other side (td_maxend:
+ * ack + window, win already scaled). From the receiver's own packets, so
+ * no forged segment of the sender can move them.
+ */
+static __always_inline void bg_ct_tcp_ack(struct bg_ct_entry *e, __u32 snd,
+					  const struct bg_ct_seg *s, __u32 win)
+{
+	__u32 rcv = (snd ^ 1) & 1, end;
+	__u8 ackbit = (snd & 1) ? BG_CT_TF_ACK1 : BG_CT_TF_ACK0;
+	__u8 endbit = rcv ? BG_CT_TF_END1 : BG_CT_TF_END0;
+
+	snd &= 1;
+	if (!(s->flags & BG_TCP_ACK))
+		return;
+	if (!(e->tcp_flags & ackbit) ||
+	    bg_after(s->ack, BG_IDX(e->td_maxack, snd)))
+		BG_IDX(e->td_maxack, snd) = s->ack;
+	e->tcp_flags |= ackbit;
+	end = s->ack + (win ? win : 1);
+	if (!(e->tcp_flags & endbit) || bg_after(end, BG_IDX(e->td_maxend, rcv)))
+		BG_IDX(e->td_maxend, rcv) = end;
+	e->tcp_flags |= endbit;
+}
+
 /* Initialise one side's window data from a segment it sent. */
 static __always_inline void bg_ct_td_init(struct bg_ct_entry *e, __u32 side,
 					  const struct bg_ct_seg *s)
@@ -482,14 +528,23 @@ static __always_inline void bg_ct_td_init(struct bg_ct_entry *e, __u32 side,
 	side &= 1;
 	BG_IDX(e->td_end, side) = s->end;
 	BG_IDX(e->td_maxwin, side) = s->win ? s->win : 1;
-	if (s->flags & BG_TCP_SYN)
+	if (s->flags & BG_TCP_SYN) {
 		BG_IDX(e->td_wscale, side) = s->wscale;
+		/* Until this side acks, its maxack slot holds the lowest
+		 * ACK a SYN+ACK may carry (ISN + 1: with TCP Fast Open the
+		 * server may leave the SYN's data unacknowledged). */
+		if (!(s->flags & BG_TCP_ACK))
+			BG_IDX(e->td_maxack, side) = s->seq + 1;
+	}
+	/* SYN and SYN+ACK windows are never scaled. */
+	bg_ct_tcp_ack(e, side, s, s->win);
 }
 
 /*
  * Simplified tcp_in_window: the segment must lie within what the receiver
- * can have allowed (seq <= sender's end + receiver's largest window, end
- * not older than one window), and its ACK must not acknowledge data the
+ * can have allowed (seq <= sender's end + receiver's largest window, and
+ * no further than the right edge the receiver's ACKs opened, end not
+ * older than one window), and its ACK must not acknowledge data the
  * receiver never sent or data older than one ack window. A side not yet
  * seen is learnt from its first segment. Read-only: bg_ct_tcp_track()
  * records the segment.
@@ -499,6 +554,7 @@ static __always_inline int bg_ct_tcp_in_window(const struct bg_ct_entry *e,
 					       const struct bg_ct_seg *s)
 {
 	__u32 rcv = (snd ^ 1) & 1, maxack, swin, rwin, send, win;
+	__u8 endbit = (snd & 1) ? BG_CT_TF_END1 : BG_CT_TF_END0;
 
 	snd &= 1;
 	swin = BG_IDX(e->td_maxwin, snd);
@@ -515,7 +571,12 @@ static __always_inline int bg_ct_tcp_in_window(const struct bg_ct_entry *e,
 	} else {
 		maxack = swin > 66000 ? swin : 66000;
 	}
-	if (swin && rwin) {
+	if ((e->tcp_flags & endbit) &&
+	    bg_after(s->seq, BG_IDX(e->td_maxend, snd)))
+		return 0;
+	/* A sender seen, or one whose next sequence the receiver's ACK
+	 * told (td_maxend known): its segments stay near what it sent. */
+	if (rwin && (swin || (e->tcp_flags & endbit))) {
 		if (bg_after(s->seq, send + rwin))
 			return 0;
 		if (bg_before(s->end, send - rwin))
@@ -535,10 +596,8 @@ static __always_inline void bg_ct_tcp_track(struct bg_ct_entry *e, __u32 snd,
 					    const struct bg_ct_seg *s)
 {
 	__u32 win = s->win;
-	__u8 ackbit;
 
 	snd &= 1;
-	ackbit = snd ? BG_CT_TF_ACK1 : BG_CT_TF_ACK0;
 	if (!(s->flags & BG_TCP_SYN))
 		win <<= bg_ct_ws(e, snd);
 	if (!BG_IDX(e->td_maxwin, snd)) {
@@ -549,32 +608,37 @@ static __always_inline void bg_ct_tcp_track(struct bg_ct_entry *e, __u32 snd,
 		BG_IDX(e->td_end, snd) = s->end;
 	if (win > BG_IDX(e->td_maxwin, snd))
 		BG_IDX(e->td_maxwin, snd) = win;
-	if (s->flags & BG_TCP_ACK) {
-		if (!(e->tcp_flags & ackbit) ||
-		    bg_after(s->ack, BG_IDX(e->td_maxack, snd)))
-			BG_IDX(e->td_maxack, snd) = s->ack;
-		e->tcp_flags |= ackbit;
-	}
+	bg_ct_tcp_ack(e, snd, s, win);
 }
 
 /*
- * Is a RST from side snd at the exact sequence the receiver expects (RFC
- * 5961 3.2)? That is the sender's next sequence (td_end) or what the
- * receiver last acknowledged (td_maxack). A blind attacker has to hit one
- * of two 32-bit numbers; anything else, even within the window, is left
- * to the endpoint, which answers with a challenge ACK.
+ * Does a RST from side snd count? One the host sends (egress) does. One
+ * from outside only at the exact sequence the receiver expects: what it
+ * last acknowledged (RFC 5961 3.2), known from the receiver's own ACKs, so
+ * a blind attacker has to hit one 32-bit number, and no forged segment can
+ * move it. Anything else, even within the window, is left to the
+ * endpoint, which answers with a challenge ACK.
  */
 static __always_inline int bg_ct_tcp_rst_exact(const struct bg_ct_entry *e,
 					       __u32 snd,
-					       const struct bg_ct_seg *s)
+					       const struct bg_ct_seg *s,
+					       int egress)
 {
 	__u32 rcv = (snd ^ 1) & 1;
 	__u8 rack = rcv ? BG_CT_TF_ACK1 : BG_CT_TF_ACK0;
 
-	snd &= 1;
-	if (BG_IDX(e->td_maxwin, snd) && s->seq == BG_IDX(e->td_end, snd))
+	if (egress)
 		return 1;
 	return (e->tcp_flags & rack) && s->seq == BG_IDX(e->td_maxack, rcv);
+}
+
+/* Does a SYN+ACK (or a refusing RST) acknowledge the initiator's SYN? */
+static __always_inline int bg_ct_acks_syn(const struct bg_ct_entry *e,
+					  __u32 orig, __u32 ack)
+{
+	orig &= 1;
+	return !bg_after(ack, BG_IDX(e->td_end, orig)) &&
+	       !bg_before(ack, BG_IDX(e->td_maxack, orig));
 }
 
 /*
@@ -586,7 +650,7 @@ static __always_inline int bg_ct_tcp_rst_exact(const struct bg_ct_entry *e,
  * TIME_WAIT or CLOSE flow is the caller's business (bg_ct_reopens()).
  */
 static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
-					  const struct bg_ct_seg *s,
+					  const struct bg_ct_seg *s, int egress,
 					  int *ignore)
 {
 	__u8 f = s->flags, st = e->state;
@@ -603,20 +667,27 @@ static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
 			/* Only the SYN's own answer may refuse it: a RST
 			 * from the responder must acknowledge the SYN. */
 			if (reply && (!(f & BG_TCP_ACK) ||
-				      s->ack != BG_IDX(e->td_end, orig & 1)))
+				      !bg_ct_acks_syn(e, orig, s->ack)))
 				return BG_CT_INVALID;
-			if (!reply && s->seq != BG_IDX(e->td_end, orig & 1))
+			if (!reply && !egress &&
+			    s->seq != BG_IDX(e->td_end, orig & 1))
 				return BG_CT_INVALID;
 		} else {
 			if (!bg_ct_tcp_in_window(e, snd, s))
 				return BG_CT_INVALID;
-			if (!bg_ct_tcp_rst_exact(e, snd, s)) {
+			if (!bg_ct_tcp_rst_exact(e, snd, s, egress)) {
 				*ignore = 1;
 				goto done;
 			}
 		}
 		ns = BG_CTS_CLOSE;
 	} else if ((f & BG_TCP_SYN) && !(f & BG_TCP_ACK)) {
+		/* The initiator's SYN again while the handshake is under way
+		 * (its SYN+ACK lost): passes, changes nothing. */
+		if (st == BG_CTS_SYN_RECV && !reply) {
+			*ignore = 1;
+			goto done;
+		}
 		if (st != BG_CTS_SYN_SENT)
 			return BG_CT_INVALID;
 		/* A retransmission stays SYN_SENT; the other side's SYN is a
@@ -626,7 +697,7 @@ static __always_inline int bg_ct_tcp_step(struct bg_ct_entry *e, __u32 snd,
 			ns = BG_CTS_SYN_RECV;
 	} else if (f & BG_TCP_SYN) { /* SYN+ACK */
 		if (st == BG_CTS_SYN_SENT && reply) {
-			if (s->ack != BG_IDX(e->td_end, orig & 1))
+			if (!bg_ct_acks_syn(e, orig, s->ack))
 				return BG_CT_INVALID;
 			bg_ct_td_init(e, snd, s);
 			/* Scaling only when both SYNs carried the option. */
@@ -766,7 +837,7 @@ static __always_inline int bg_ct_step(struct bg_ct_entry *e,
 		return BG_CT_INVALID;
 	}
 	if (p->l4_proto == IPPROTO_TCP)
-		return bg_ct_tcp_step(e, side, s, ignore);
+		return bg_ct_tcp_step(e, side, s, egress, ignore);
 	/* UDP and echo: requests one way, replies the other. */
 	if (p->l4_proto != IPPROTO_UDP &&
 	    bg_ct_icmp_echo_request(p->l4_proto, p->icmp_type) !=

@@ -114,14 +114,17 @@ static __always_inline int bg_ct_read(const struct bg_ct_entry *ep,
 	return bg_ct_read_once_copy(ep, e);
 }
 
-/* Take an entry's sequence lock if it is free; 0 on success. */
-static __always_inline int bg_ct_trylock(struct bg_ct_entry *ep)
+/*
+ * Take an entry's sequence lock if it is free: returns the (odd) value
+ * this writer set, 0 when it is held. bg_ct_unlock() wants that value.
+ */
+static __always_inline __u32 bg_ct_trylock(struct bg_ct_entry *ep)
 {
 	__u32 s = bg_ct_read_once(ep->seq);
 
 	if (s & 1)
-		return -1;
-	return __sync_val_compare_and_swap(&ep->seq, s, s + 1) == s ? 0 : -1;
+		return 0;
+	return __sync_val_compare_and_swap(&ep->seq, s, s + 1) == s ? s + 1 : 0;
 }
 
 /*
@@ -135,41 +138,65 @@ static __always_inline int bg_ct_trylock(struct bg_ct_entry *ep)
 
 struct bg_ct_spin {
 	struct bg_ct_entry *ep;
-	int got;
+	__u32 held;
 };
 
 static long bg_ct_spin_cb(__u32 i, void *ctx)
 {
 	struct bg_ct_spin *s = ctx;
 
-	if (bg_ct_trylock(s->ep))
-		return 0;
-	s->got = 1;
-	return 1;
+	s->held = bg_ct_trylock(s->ep);
+	return s->held ? 1 : 0;
 }
 
-/* Take an entry's lock; 0 on success (the caller must bg_ct_unlock). */
-static __always_inline int bg_ct_lock(struct bg_ct_entry *ep)
+/* Take an entry's lock: the odd value held (for bg_ct_unlock), 0 when
+ * another CPU kept it for the whole spin. */
+static __always_inline __u32 bg_ct_lock(struct bg_ct_entry *ep)
 {
 	struct bg_ct_spin s = { .ep = ep };
 
 #ifdef BG_CT_TEST_NOLOCK
 	/* Test builds only: the negative control of the race test. */
-	return 0;
+	return 1;
 #endif
-	if (!bg_ct_trylock(ep))
-		return 0;
+	s.held = bg_ct_trylock(ep);
+	if (s.held)
+		return s.held;
 	bpf_loop(BG_CT_LOCK_SPINS, bg_ct_spin_cb, &s, 0);
-	return s.got ? 0 : -1;
+	return s.held;
 }
 
-/* Release: an atomic add orders the entry's stores before it. */
-static __always_inline void bg_ct_unlock(struct bg_ct_entry *ep)
+/*
+ * Release. A compare-and-swap from the value taken (an atomic, so the
+ * entry's stores are ordered before it): if the entry was freed and
+ * reused meanwhile (an LRU eviction does that), its new lock word is left
+ * alone, where a blind add would leave it locked for good.
+ */
+static __always_inline void bg_ct_unlock(struct bg_ct_entry *ep, __u32 held)
 {
 #ifdef BG_CT_TEST_NOLOCK
 	return;
 #endif
-	__sync_fetch_and_add(&ep->seq, 1);
+	__sync_val_compare_and_swap(&ep->seq, held, held + 1);
+}
+
+/* A hash of a key, kept in its entry (bg_ct_entry.key_hash). */
+static __always_inline __u32 bg_ct_key_hash(__u8 family,
+					    const union bg_ct_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x811c9dc5, i;
+
+	if (family == BG_FAM_INET) {
+#pragma unroll
+		for (i = 0; i < sizeof(k->k4) / 4; i++)
+			h = (h ^ w[i]) * 0x01000193;
+	} else {
+#pragma unroll
+		for (i = 0; i < sizeof(k->k6) / 4; i++)
+			h = (h ^ w[i]) * 0x01000193;
+	}
+	return h;
 }
 
 #endif /* BG_CT_MAPS_H */

@@ -301,7 +301,8 @@ struct sweep_ctx {
  * update a freed entry); 0 when deleted, else it is unlocked again.
  */
 static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
-					struct bg_ct_entry *e, __u32 fam)
+					struct bg_ct_entry *e, __u32 fam,
+					__u32 held)
 {
 	union bg_ct_key k;
 
@@ -311,7 +312,7 @@ static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
 		__builtin_memcpy(&k.k6, key, sizeof(k.k6));
 	uncount(fam, &k, e);
 	if (bpf_map_delete_elem(map, key)) {
-		bg_ct_unlock(e);
+		bg_ct_unlock(e, held);
 		return -1;
 	}
 	live_deleted(fam);
@@ -319,22 +320,26 @@ static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
 	return 0;
 }
 
-/* Lock an expired entry for deletion; 0 when it is (still) expired. */
-static __always_inline int lock_expired(struct bg_ct_entry *e,
-					const __u32 *timeout, __u64 now)
+/* Lock an expired entry for deletion: the lock value held (see
+ * bg_ct_lock), 0 when it is not expired or is busy. */
+static __always_inline __u32 lock_expired(struct bg_ct_entry *e,
+					  const __u32 *timeout, __u64 now)
 {
+	__u32 held;
+
 	if (!bg_ct_expired(timeout, e, now))
-		return -1;
+		return 0;
 	/* Busy: a writer is on it right now; the next pass sees it. */
-	if (bg_ct_trylock(e)) {
+	held = bg_ct_trylock(e);
+	if (!held) {
 		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
-		return -1;
+		return 0;
 	}
 	if (!bg_ct_expired(timeout, e, now)) {
-		bg_ct_unlock(e);
-		return -1;
+		bg_ct_unlock(e, held);
+		return 0;
 	}
-	return 0;
+	return held;
 }
 
 /* A whole pass (tc/sweep): every expired entry goes. */
@@ -342,8 +347,9 @@ static __always_inline long expire_one(struct bpf_map *map, const void *key,
 				       struct bg_ct_entry *e,
 				       struct sweep_ctx *c, __u32 fam)
 {
-	if (lock_expired(e, c->timeout, c->now) ||
-	    sweep_delete(map, key, e, fam)) {
+	__u32 held = lock_expired(e, c->timeout, c->now);
+
+	if (!held || sweep_delete(map, key, e, fam, held)) {
 		c->seen++;
 		return 0;
 	}
@@ -387,13 +393,16 @@ static __always_inline long flush_one(struct bpf_map *map, const void *key,
 				      struct bg_ct_entry *e,
 				      struct sweep_ctx *c, __u32 fam)
 {
+	__u32 held;
+
 	if (!flush_match(c, key, fam))
 		return 0;
-	if (bg_ct_trylock(e)) {
+	held = bg_ct_trylock(e);
+	if (!held) {
 		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
 		return 0;
 	}
-	if (!sweep_delete(map, key, e, fam))
+	if (!sweep_delete(map, key, e, fam, held))
 		c->deleted++;
 	return 0;
 }
@@ -561,6 +570,7 @@ static long ring_cb(__u32 i, void *vctx)
 	__u32 idx = (c->start + i) % BG_CT_RING_SIZE, fam;
 	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
 	struct bg_ct_entry *e;
+	__u32 held;
 	int err;
 	__u64 fid;
 
@@ -584,16 +594,17 @@ static long ring_cb(__u32 i, void *vctx)
 		c->stopped = 1;
 		return 1;
 	}
-	if (lock_expired(e, c->timeout, c->now)) {
+	held = lock_expired(e, c->timeout, c->now);
+	if (!held) {
 		BG_IDX(c->seen, fam)++;
 		return 0;
 	}
 	if (fam == BG_FAM_INET)
 		err = sweep_delete((struct bpf_map *)&bg_ct4, &s->key.k4, e,
-				   BG_FAM_INET);
+				   BG_FAM_INET, held);
 	else
 		err = sweep_delete((struct bpf_map *)&bg_ct6, &s->key.k6, e,
-				   BG_FAM_INET6);
+				   BG_FAM_INET6, held);
 	if (err) {
 		BG_IDX(c->seen, fam)++;
 		return 0;
@@ -841,7 +852,7 @@ static __always_inline int ct_insert(__u8 fam, union bg_ct_key *k,
 
 /* Delete a locked entry (expired, or replaced by a new flow). */
 static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
-				      struct bg_ct_entry *ep)
+				      struct bg_ct_entry *ep, __u32 held)
 {
 	int err;
 
@@ -854,7 +865,7 @@ static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
 		live_deleted(c->p.family);
 		unswept_gone(c->p.family, ep);
 	} else {
-		bg_ct_unlock(ep);
+		bg_ct_unlock(ep, held);
 	}
 }
 
@@ -890,6 +901,7 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	}
 
 	ne->flow_id = next_flow_id();
+	ne->key_hash = bg_ct_key_hash(c->p.family, k);
 	ne->proto = c->p.l4_proto;
 	ne->state = state;
 	ne->first_ns = c->now;
@@ -904,10 +916,14 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	}
 	if (c->p.l4_proto == IPPROTO_TCP) {
 		if (mid) {
-			/* The SYNs, with the real scales, were never seen. */
+			/* The SYNs, with the real scales, were never seen.
+			 * The host's ACK tells where the peer is: its next
+			 * sequence, so no forged first segment of the peer
+			 * can set that instead. */
 			ne->flags |= BG_CTF_MIDSTREAM;
 			ne->td_wscale[0] = ne->td_wscale[1] = BG_CT_WS_MAX;
 			bg_ct_tcp_track(ne, c->side, &c->seg);
+			BG_IDX(ne->td_end, c->side ^ 1) = c->seg.ack;
 		} else {
 			bg_ct_td_init(ne, c->side, &c->seg);
 		}
@@ -970,11 +986,11 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 				     struct bg_ct_config *cfg,
 				     struct bg_ct_entry *cp)
 {
-	__u64 id = ep->flow_id;
+	__u32 hash = bg_ct_key_hash(c->p.family, k), held, dir;
 	int cls, ignore, wrong, reowned;
-	__u32 dir;
 
-	if (bg_ct_lock(ep)) {
+	held = bg_ct_lock(ep);
+	if (!held) {
 		/* Someone holds it far too long: judge on a copy, commit
 		 * nothing. */
 		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
@@ -985,9 +1001,9 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 				 c->ifindex, &ignore, &wrong);
 		return count_class(cls);
 	}
-	if (ep->flow_id != id) {
+	if (ep->key_hash != hash) {
 		/* Deleted and reused for another flow since the lookup. */
-		bg_ct_unlock(ep);
+		bg_ct_unlock(ep, held);
 		return -2;
 	}
 	__builtin_memcpy(cp, ep, sizeof(*cp));
@@ -996,20 +1012,20 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 #endif
 	if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now)) {
 		bg_ct_count(BG_CT_STAT_EXPIRED, 1);
-		ct_remove(c, k, ep);
+		ct_remove(c, k, ep, held);
 		return -2;
 	}
 	if (bg_ct_reopens(cp, &c->p)) {
-		ct_remove(c, k, ep);
+		ct_remove(c, k, ep, held);
 		return -2;
 	}
 	cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress, c->ifindex,
 			 &ignore, &wrong);
 	if (cls == BG_CT_INVALID || ignore) {
-		bg_ct_unlock(ep);
+		bg_ct_unlock(ep, held);
 		if (wrong)
 			bg_ct_count(BG_CT_STAT_WRONG_IFACE, 1);
-		if (ignore)
+		if (ignore && (c->seg.flags & BG_TCP_RST))
 			bg_ct_count(BG_CT_STAT_RST_IGNORED, 1);
 		return count_class(cls);
 	}
@@ -1029,6 +1045,8 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	ep->td_maxwin[1] = cp->td_maxwin[1];
 	ep->td_maxack[0] = cp->td_maxack[0];
 	ep->td_maxack[1] = cp->td_maxack[1];
+	ep->td_maxend[0] = cp->td_maxend[0];
+	ep->td_maxend[1] = cp->td_maxend[1];
 	ep->td_wscale[0] = cp->td_wscale[0];
 	ep->td_wscale[1] = cp->td_wscale[1];
 	/* Only when taken over (bg_ct_step): a reply interface learnt
@@ -1044,7 +1062,7 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 		ep->packets[1] += c->segs;
 		ep->bytes[1] += c->len;
 	}
-	bg_ct_unlock(ep);
+	bg_ct_unlock(ep, held);
 	if (c->egress && !ep->sock_cookie && skb->sk)
 		ep->sock_cookie = bpf_get_socket_cookie(skb);
 	return count_class(cls);
@@ -1059,6 +1077,8 @@ static __always_inline int ct_icmp_error(struct ct_pkt *c, union bg_ct_key *k,
 	struct bg_ct_entry *ep, e;
 	int s = bg_ct_icmp_err_key(data, data_end, &c->p, k), cls;
 
+	if (s == BG_CT_QUOTE_UNTRACKED)
+		return count_class(BG_CT_NEW);
 	if (s < 0)
 		return count_class(BG_CT_INVALID);
 	ep = bg_ct_lookup(c->p.family, k);

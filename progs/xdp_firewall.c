@@ -368,6 +368,8 @@ static __always_inline __u32 fw_ct_class(struct xdp_md *ctx, void *data,
 	*pass = 0;
 	if (bg_ct_is_icmp_error(p)) {
 		side = bg_ct_icmp_err_key(data, data_end, p, &k);
+		if (side == BG_CT_QUOTE_UNTRACKED)
+			return BG_CT_NEW; /* the rules decide */
 		if (side < 0)
 			return BG_CT_INVALID;
 		ep = bg_ct_lookup(p->family, &k);
@@ -463,7 +465,9 @@ int xdp_firewall(struct xdp_md *ctx)
 	__u32 zero = 0, gen, ct_class, ct_rule = 0;
 	int ret, ct_pass;
 
-	ret = bg_parse(data, data_end, len, &p, 0, 0, 0);
+	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
+	 * field 0); native XDP frames never exceed 64 KiB. */
+	ret = bg_parse(data, data_end, len, &p, 0, 0, BG_PARSE_F_GSO);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
 	    fw_nd_stays(ctx, &p))
 		ret = BG_PARSE_ND;

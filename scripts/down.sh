@@ -98,7 +98,7 @@ if bg_iface_exists "$iface"; then
 		if ((flags & BG_IFACE_F_CLSACT)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
-		((!(flags & BG_IFACE_F_RXVLAN))) || bg_rxvlan_restore "$iface"
+		bg_rxvlan_restore "$iface" "$flags"
 	fi
 	bg_iface_unregister "$ifindex"
 else

@@ -107,12 +107,23 @@ bg_require_iface()
 # The programs parse Ethernet frames. On a device without an Ethernet
 # header (tun, WireGuard, PPP, IP tunnels, loopback) XDP sees raw IP, which
 # the parser would take for non-IP and pass: the firewall would fail open.
+#
+# A bond or team master is refused too: XDP on it runs in each port's
+# driver and reports the port as the ingress interface, while TC records
+# the master, so conntrack's fast path would find every flow on the wrong
+# interface. Run bpfguard on the ports, or on a bridge above them.
 bg_require_ether()
 {
-	local t
+	local t kind
 	t=$(ip -j link show dev "$1" | jq -r '.[0].link_type // "unknown"')
 	[[ $t == ether ]] ||
 		bg_die "$1 has link type '$t', not Ethernet (ether): bpfguard parses Ethernet frames and would pass every packet of this device unfiltered; refusing"
+	kind=$(ip -j -d link show dev "$1" | jq -r '.[0].linkinfo.info_kind // ""')
+	case $kind in
+	bond | team)
+		bg_die "$1 is a $kind master: XDP would see its ports' ifindex, TC its own, and conntrack's fast path would miss every flow; run bpfguard on the ports (or a bridge)"
+		;;
+	esac
 }
 
 bg_is_bpffs()
@@ -757,35 +768,54 @@ bg_prune_prog_pins()
 BG_PREF_CONNTRACK=10
 
 # bg_ifaces flags: up.sh created the clsact qdisc; up.sh turned the NIC's
-# receive VLAN offload off (down.sh turns it back on).
+# receive VLAN offloads off (802.1Q, 802.1ad; down.sh turns them back on).
 # shellcheck disable=SC2034 # used by up.sh and down.sh
 BG_IFACE_F_CLSACT=1
 # shellcheck disable=SC2034
 BG_IFACE_F_RXVLAN=2
+# shellcheck disable=SC2034
+BG_IFACE_F_RXSTAG=4
 
 # A NIC that strips VLAN tags on receive hands XDP an untagged frame (on
 # Linux 6.1 XDP cannot read the stripped tag) while TC sees the tag in the
 # skb: conntrack keys flows by VLAN, so phase 0 would miss every tagged
-# flow. Turn the offload off when it is on and can change; prints 1 when
-# this call turned it off, 0 otherwise.
+# flow. Turn the offloads that are on (and can change) off; prints the
+# BG_IFACE_F_RX* bits of those this call turned off.
 bg_rxvlan_off()
 {
-	if command -v ethtool >/dev/null &&
-		ethtool -k "$1" 2>/dev/null | grep -qx 'rx-vlan-offload: on'; then
-		if ethtool -K "$1" rxvlan off 2>/dev/null; then
-			bg_info "$1: receive VLAN offload turned off (XDP must see the tags TC sees)" >&2
-			echo 1
-			return 0
+	local f bits=0 feat bit
+	command -v ethtool >/dev/null || {
+		echo 0
+		return 0
+	}
+	f=$(ethtool -k "$1" 2>/dev/null) || true
+	for feat in rx-vlan-offload:rxvlan:2 rx-vlan-stag-hw-parse:rx-vlan-stag-hw-parse:4; do
+		bit=${feat##*:}
+		grep -qx "${feat%%:*}: on" <<<"$f" || continue
+		feat=${feat%:*}
+		if ethtool -K "$1" "${feat#*:}" off 2>/dev/null; then
+			bits=$((bits | bit))
+		else
+			bg_warn "$1: cannot turn ${feat%%:*} off: VLAN-tagged flows will miss conntrack's fast path"
 		fi
-		bg_warn "$1: cannot turn receive VLAN offload off: VLAN-tagged flows will miss conntrack's fast path"
-	fi
-	echo 0
+	done
+	((bits == 0)) ||
+		bg_info "$1: receive VLAN offload turned off (XDP must see the tags TC sees)" >&2
+	echo "$bits"
 }
 
+# Turn back on what bg_rxvlan_off turned off ($2: its bits).
 bg_rxvlan_restore()
 {
-	ethtool -K "$1" rxvlan on 2>/dev/null ||
-		bg_warn "$1: could not turn receive VLAN offload back on"
+	if (($2 & BG_IFACE_F_RXVLAN)); then
+		ethtool -K "$1" rxvlan on 2>/dev/null ||
+			bg_warn "$1: could not turn rx-vlan-offload back on"
+	fi
+	if (($2 & BG_IFACE_F_RXSTAG)); then
+		ethtool -K "$1" rx-vlan-stag-hw-parse on 2>/dev/null ||
+			bg_warn "$1: could not turn rx-vlan-stag-hw-parse back on"
+	fi
+	return 0
 }
 
 # clsact qdisc on $1; prints 1 when this call created it (down.sh then

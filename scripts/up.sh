@@ -141,7 +141,7 @@ rollback()
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
-		((rxvlan_off == 0)) || bg_rxvlan_restore "$iface"
+		bg_rxvlan_restore "$iface" "$rxvlan_off"
 		((registered == 0)) || bg_iface_unregister "$ifindex"
 	fi
 	if ((fresh)) && [[ $(bg_iface_count || echo 0) == 0 ]]; then
@@ -169,10 +169,9 @@ fi
 # creates is ours to remove.
 created_clsact=$(bg_clsact_ensure "$iface")
 ((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
-if ((!(flags & BG_IFACE_F_RXVLAN))); then
-	rxvlan_off=$(bg_rxvlan_off "$iface")
-	((rxvlan_off == 0)) || flags=$((flags | BG_IFACE_F_RXVLAN))
-fi
+# Offloads a run before turned off stay off (and recorded).
+rxvlan_off=$(bg_rxvlan_off "$iface")
+flags=$((flags | rxvlan_off))
 ct_attached=1
 bg_ct_ifidx_set "$ifindex"
 bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"

@@ -20,8 +20,9 @@ setup()
 	done
 	STUBS=(DEPS="$BG_TMP/deps" BATS="$BG_TMP/bats" DEMO="$BG_TMP/demo")
 	# make as a user types it: nothing inherited from a make running the
-	# suite (make test BATS_FLAGS=--tap passes its variables down).
-	MAKE_RUN=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$BG_REPO")
+	# suite (make test BATS_FLAGS=--tap passes its variables down, in
+	# MAKEFLAGS and in the environment).
+	MAKE_RUN=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BATS_FLAGS make -s -C "$BG_REPO")
 }
 
 teardown()

@@ -57,7 +57,7 @@ ct()
 	run bpftool -j map show pinned "$FW_BPFFS/tc/globals/bg_ct4"
 	[ "$(jq -r .type <<<"$output")" = lru_hash ]
 	[ "$(jq .bytes_key <<<"$output")" -eq 20 ]
-	[ "$(jq .bytes_value <<<"$output")" -eq 136 ]
+	[ "$(jq .bytes_value <<<"$output")" -eq 144 ]
 	local cap
 	cap=$(sed -n 's/^#define BG_CT_TABLE_MAX \([0-9]*\).*/\1/p' "$BG_REPO/headers/bg_abi.h")
 	[ -n "$cap" ]
@@ -612,5 +612,68 @@ ct_timeout()
 		live4 :: 398
 		count :: 398
 		stat unswept :: 0
+	EOF
+}
+
+@test "TCP: a forged segment in the window moves neither the sequence a RST must hit nor the right edge" {
+	ct <<-EOF
+		$HANDSHAKE
+		# In the window the server opened (ack 1001 + window 8192): it
+		# passes (the endpoint decides), and the client's end moves...
+		in tcp4($C4, flags="PA", seq=1500, ack=5001, payload=b"x" * 100) :: ESTABLISHED
+		# ...but a RST there is not exact: only what the server last
+		# acknowledged (1001) counts, and no forged packet moves that.
+		in tcp4($C4, flags="R", seq=1600) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED
+		stat rst_ignored :: 1
+		# Beyond the right edge the server's ACKs opened: INVALID.
+		in tcp4($C4, flags="PA", seq=9300, ack=5001, payload=b"z") :: INVALID
+		# The real client's data still fits.
+		in tcp4($C4, flags="PA", seq=1001, ack=5001, payload=b"y" * 10) :: ESTABLISHED
+		eg tcp4($S4, flags="A", seq=5001, ack=1011) :: ESTABLISHED
+		in tcp4($C4, flags="R", seq=1011) :: ESTABLISHED
+		entry $FLOW4 :: state=CLOSE
+	EOF
+}
+
+@test "TCP: a flow picked up mid-stream knows the peer's next sequence from the host's ACK" {
+	ct <<-EOF
+		eg tcp4($S4, flags="A", seq=5001, ack=1001) :: ESTABLISHED
+		# A forged first segment of the peer far from 1001: INVALID,
+		# and the peer's real segments are not shut out by it.
+		in tcp4($C4, flags="PA", seq=3000000000, ack=5001, payload=b"x") :: INVALID
+		in tcp4($C4, flags="PA", seq=1001, ack=5001, payload=b"y") :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED pkts=1/1
+	EOF
+}
+
+@test "TCP: Fast Open (SYN with data, SYN+ACK acking only the SYN) and a SYN repeated during the handshake" {
+	ct <<-EOF
+		in tcp4($C4, flags="S", seq=1000, payload=b"q" * 100) :: NEW
+		eg tcp4($S4, flags="SA", seq=5000, ack=1001) :: ESTABLISHED
+		entry $FLOW4 :: state=SYN_RECV
+		# The SYN again (its SYN+ACK lost): passes, changes nothing.
+		in tcp4($C4, flags="S", seq=1000, payload=b"q" * 100) :: ESTABLISHED
+		entry $FLOW4 :: state=SYN_RECV
+		in tcp4($C4, flags="PA", seq=1001, ack=5001, payload=b"q" * 100) :: ESTABLISHED
+		entry $FLOW4 :: state=ESTABLISHED
+		# A SYN+ACK acking beyond the SYN's data: INVALID.
+		in tcp4(src="192.0.2.10", dst="198.51.100.1", sport=40001, dport=80, flags="S", seq=1000, payload=b"q" * 100) :: NEW
+		eg tcp4(src="198.51.100.1", dst="192.0.2.10", sport=80, dport=40001, flags="SA", seq=5000, ack=1102) :: INVALID
+		eg tcp4(src="198.51.100.1", dst="192.0.2.10", sport=80, dport=40001, flags="SA", seq=5000, ack=1101) :: ESTABLISHED
+	EOF
+}
+
+@test "RELATED and path MTU discovery: errors quoting ESP are not INVALID; IPv6 Packet Too Big for a first fragment is RELATED" {
+	ct <<-EOF
+		# Fragmentation needed, quoting an ESP packet the host sent: no
+		# flow to relate it to, left to the rules (NEW).
+		in icmp4(src="192.0.2.10", dst="198.51.100.1", type=3, code=4, payload=qproto4("198.51.100.1", "192.0.2.10", 50)) :: NEW
+		# A UDP flow of the host; Packet Too Big (MTU 1280) quoting its
+		# first fragment (Fragment header after the IPv6 header).
+		eg udp6(src="2001:db8::1", dst="2001:db8::10", sport=4000, dport=53) :: NEW
+		in icmp6(src="2001:db8::10", dst="2001:db8::1", type=2, code=0, payload=b"\\x00\\x00\\x05\\x00" + qfrag6("2001:db8::1", "2001:db8::10", 0, 4000, 53)) :: RELATED
+		# A later fragment quoted tells no ports: INVALID.
+		in icmp6(src="2001:db8::10", dst="2001:db8::1", type=2, code=0, payload=b"\\x00\\x00\\x05\\x00" + qfrag6("2001:db8::1", "2001:db8::10", 100)) :: INVALID
 	EOF
 }

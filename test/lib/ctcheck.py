@@ -50,7 +50,9 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
         frame arriving on ifindex N: VERDICT XDP_PASS/XDP_DROP, RULE the
         rule id whose counter moved or CT (passed by phase 0).
 
-Expressions may also use q4(SRC, DST, PROTO, SPORT, DPORT) and q6(...):
+Expressions may also use qproto4(SRC, DST, PROTO) (an IPv4 header of
+another protocol), qfrag6(SRC, DST, OFFSET, SPORT, DPORT) (IPv6 + Fragment
+header + UDP), and q4(SRC, DST, PROTO, SPORT, DPORT) and q6(...):
 the IP + L4 header bytes an ICMP error quotes (PROTO 6, 17, 1 or 58; an
 ICMP echo request with identifier SPORT for 1 and 58).
 """
@@ -73,13 +75,14 @@ CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
 STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
           "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
 FLAGS = ["ORIGIN_SIDE1", "SEEN_REPLY", "ASSURED", "LOCAL", "MIDSTREAM",
-         "COUNTED", "EGRESS"]
+         "COUNTED", "EGRESS", "UNSWEPT"]
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
 # struct bg_ct_entry: flow_id first last packets[2] bytes[2] sock_cookie;
-# seq rule_id td_end[2] td_maxwin[2] td_maxack[2] ifindex[2]; td_wscale[2]
-# state flags proto tcp_flags pad[2]; nat_addr nat_port nat_flags pad2
-ENTRY_FMT = "<8Q10I6B2x16sHHI"
-ENTRY_SIZE = 136
+# seq rule_id td_end[2] td_maxwin[2] td_maxack[2] td_maxend[2] ifindex[2];
+# td_wscale[2] state flags proto tcp_flags pad[2]; nat_addr nat_port
+# nat_flags key_hash
+ENTRY_FMT = "<8Q12I6B2x16sHHI"
+ENTRY_SIZE = 144
 CONFIG_SIZE = 56  # struct bg_ct_config
 COUNT_FMT = "<4Q"  # struct bg_ct_count: inserted deleted evicted unswept
 CMD_MAGIC = 0x62674354  # BG_CT_CMD_MAGIC
@@ -108,7 +111,24 @@ def q6(src, dst, proto, sport, dport):
     return bytes(IPv6(src=src, dst=dst) / l4)
 
 
-EVAL_NS = dict(vars(pkt), q4=q4, q6=q6)
+def qproto4(src, dst, proto):
+    """IPv4 header of protocol PROTO (no L4 header known to conntrack)."""
+    from scapy.layers.inet import IP
+
+    return bytes(IP(src=src, dst=dst, proto=proto)) + bytes(8)
+
+
+def qfrag6(src, dst, offset, sport=0, dport=0):
+    """IPv6 header + Fragment header (UDP), + the UDP header at offset 0."""
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+
+    p = IPv6(src=src, dst=dst) / IPv6ExtHdrFragment(offset=offset, m=1, nh=17)
+    p = p / (UDP(sport=sport, dport=dport) if offset == 0 else bytes(8))
+    return bytes(p)
+
+
+EVAL_NS = dict(vars(pkt), q4=q4, q6=q6, qproto4=qproto4, qfrag6=qfrag6)
 
 
 class Checker:
@@ -171,19 +191,19 @@ class Checker:
         if raw is None:
             return None
         f = struct.unpack(ENTRY_FMT, raw)
-        flags = f[21]
+        flags = f[23]
         alen = 4 if mname == "bg_ct4" else 16
         side1 = k[alen:2 * alen]
         init = side1 if flags & 1 else k[:alen]
         return {
-            "state": STATES[f[20]] if f[20] < len(STATES) else str(f[20]),
+            "state": STATES[f[22]] if f[22] < len(STATES) else str(f[22]),
             "flags": ",".join(n for i, n in enumerate(FLAGS) if flags & (1 << i)) or "-",
             "origin": str(ipaddress.ip_address(init)),
             "pkts": "%d/%d" % (f[3], f[4]),
             "bytes": "%d/%d" % (f[5], f[6]),
             "cookie": "0" if f[7] == 0 else "nonzero",
             "rule": str(f[9]),
-            "ifs": "%d/%d" % (f[16], f[17]),
+            "ifs": "%d/%d" % (f[18], f[19]),
         }
 
     def count(self):
