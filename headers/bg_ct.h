@@ -261,8 +261,8 @@ static __always_inline int bg_ct_pkt_key(const struct bg_pkt *p,
 	if (p->family == BG_FAM_INET)
 		return bg_ct_key4(&k->k4, p->saddr[0], p->daddr[0], sport,
 				  dport, p->l4_proto, vlan);
-	return bg_ct_key6(&k->k6, p->saddr, p->daddr, sport, dport,
-			  p->l4_proto, vlan);
+	return bg_ct_key6(&k->k6, p->saddr, p->daddr, sport, dport, p->l4_proto,
+			  vlan);
 }
 
 /* bg_ct_icmp_err_key(): the error quotes nothing we can tell anything of */
@@ -516,7 +516,8 @@ static __always_inline void bg_ct_tcp_ack(struct bg_ct_entry *e, __u32 snd,
 		BG_IDX(e->td_maxack, snd) = s->ack;
 	e->tcp_flags |= ackbit;
 	end = s->ack + (win ? win : 1);
-	if (!(e->tcp_flags & endbit) || bg_after(end, BG_IDX(e->td_maxend, rcv)))
+	if (!(e->tcp_flags & endbit) ||
+	    bg_after(end, BG_IDX(e->td_maxend, rcv)))
 		BG_IDX(e->td_maxend, rcv) = end;
 	e->tcp_flags |= endbit;
 }

@@ -255,8 +255,7 @@ static __always_inline void src_add(__u8 fam, const union bg_ct_key *k,
 	} else {
 		struct bg_ct_addr6 a;
 
-		__builtin_memcpy(a.a, side ? k->k6.addr[1] : k->k6.addr[0],
-				 16);
+		__builtin_memcpy(a.a, side ? k->k6.addr[1] : k->k6.addr[0], 16);
 		src_add_at(&bg_ct_src6, &a, up);
 	}
 }
@@ -502,8 +501,8 @@ struct ring_claim_ctx {
 static long ring_claim_cb(__u32 i, void *vctx)
 {
 	struct ring_claim_ctx *x = vctx;
-	__u32 idx = __sync_fetch_and_add(&x->st->ring_head, 1) %
-		    BG_CT_RING_SIZE;
+	__u32 idx =
+		__sync_fetch_and_add(&x->st->ring_head, 1) % BG_CT_RING_SIZE;
 	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
 	__u64 old;
 
@@ -531,8 +530,9 @@ static __always_inline __s32 ring_claim(__u32 fam, union bg_ct_key *k,
 					__u64 fid)
 {
 	__u32 zero = 0;
-	struct ring_claim_ctx x = { .key = k, .fid = fid, .family = fam,
-				    .slot = -1 };
+	struct ring_claim_ctx x = {
+		.key = k, .fid = fid, .family = fam, .slot = -1
+	};
 
 	x.st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
 	if (!x.st)

@@ -251,9 +251,11 @@ bg_map()
 	printf '%s/%s' "$BG_PIN_DIR" "$1"
 }
 
+# The firewall's maps are there (bg_fw_gens: only xdp_firewall makes it;
+# conntrack alone makes bg_fw_active too, to read the generation).
 bg_have_maps()
 {
-	[[ -e $(bg_map bg_fw_active) ]]
+	[[ -e $(bg_map bg_fw_active) && -e $(bg_map bg_fw_gens) ]]
 }
 
 # Little-endian bytes of a u32 as bpftool hex arguments.

@@ -470,11 +470,11 @@ live_bringup()
 }
 
 @test "BIG TCP and GRO/TSO super-packets are tracked, bytes and segments counted" {
-	local i
-	for i in "$DUT dut0" "$CLI cli0"; do
-		set -- $i
-		in_ns "$1" /usr/bin/python3 "$BG_REPO/test/lib/bigtcp.py" "$2" 185000
-		ip -n "$1" link set dev "$2" gso_max_size 185000 gro_max_size 185000
+	local i ns dev
+	for i in "$DUT:dut0" "$CLI:cli0"; do
+		ns=${i%%:*} dev=${i#*:}
+		in_ns "$ns" /usr/bin/python3 "$BG_REPO/test/lib/bigtcp.py" "$dev" 185000
+		ip -n "$ns" link set dev "$dev" gso_max_size 185000 gro_max_size 185000
 	done
 	up_rules big <<-'EOF'
 		set default block

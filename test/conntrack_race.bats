@@ -30,7 +30,7 @@ race()
 		--bpffs "$FW_BPFFS" --progs "$FW_BPFFS/ctprogs" "$2" "$3"
 }
 
-@test "both FINs of a flow on two CPUs at once: no update lost (the lock), lost without it" {
+@test "both FINs of a flow on two CPUs at once: no update lost silently (the lock), lost without it" {
 	run race "$BG_BUILD/test/tc_conntrack_slow_nolock.o" fin 300
 	echo "without the lock: $output"
 	[ "$status" -eq 0 ]
@@ -39,7 +39,14 @@ race()
 	run race "$BG_BUILD/test/tc_conntrack_slow.o" fin 300
 	echo "with the lock: $output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"last_ack=300 other=0 "* ]]
+	# None lost silently. A test run, unlike TC in softirq, can be
+	# preempted while it holds the lock: a writer that waited out the
+	# whole spin gives its update up and counts it (lock_busy). Allow a
+	# handful of those, never more.
+	[[ $output =~ other=([0-9]+) ]] && other=${BASH_REMATCH[1]}
+	[[ $output =~ lock_busy=([0-9]+) ]] && busy=${BASH_REMATCH[1]}
+	((other == busy && other <= 6)) ||
+		fail "$other updates lost, $busy of them given up under a held lock"
 }
 
 @test "flows made while the sweep runs on another CPU are counted exactly, none as evicted" {

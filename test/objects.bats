@@ -51,3 +51,16 @@ teardown()
 		done <<<"$secs"
 	done
 }
+
+@test "no BPF object includes a glibc header (a bare Debian 12 has no i386 glibc headers)" {
+	local f hdrs bad
+	for f in "$BG_REPO"/progs/*.c "$BG_REPO"/bench/*.bpf.c; do
+		hdrs=$(clang -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+			-I"$BG_REPO/headers" -I/usr/include/x86_64-linux-gnu \
+			-H -fsyntax-only "$f" 2>&1 | sed -n 's/^\.\+ //p')
+		[ -n "$hdrs" ] || fail "$f: clang -H listed no header"
+		# Kernel UAPI (linux-libc-dev), libbpf's headers and ours only.
+		bad=$(grep -vE '^(/usr/include/(linux|asm-generic|bpf)/|/usr/include/x86_64-linux-gnu/asm/|'"$BG_REPO"'/headers/)' <<<"$hdrs" || true)
+		[ -z "$bad" ] || fail "$f includes: $bad"
+	done
+}

@@ -677,3 +677,22 @@ ct_timeout()
 		in icmp6(src="2001:db8::10", dst="2001:db8::1", type=2, code=0, payload=b"\\x00\\x00\\x05\\x00" + qfrag6("2001:db8::1", "2001:db8::10", 100)) :: INVALID
 	EOF
 }
+
+@test "settings belong to the ruleset generation: they change with the switch, not before" {
+	ct <<-'EOF'
+		# The spare generation (1) gets a limit of 1; generation 0 runs.
+		limit 1 1
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=1, dport=53) :: NEW
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=2, dport=53) :: NEW
+		live4 :: 2
+		stat over_limit :: 0
+		# The switch: now the limit holds.
+		gen 1
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=3, dport=53) :: NEW
+		live4 :: 2
+		stat over_limit :: 1
+		gen 0
+		in udp4(src="192.0.2.10", dst="198.51.100.1", sport=3, dport=53) :: NEW
+		live4 :: 3
+	EOF
+}

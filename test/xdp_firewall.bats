@@ -506,3 +506,42 @@ pass proto udp to port 53'
 		in icmp4(src="192.0.2.7", dst="198.51.100.1", type=3, code=3, payload=q4("198.51.100.9", "192.0.2.7", 17, 4000, 53)) @if=$a :: INVALID
 	EOF
 }
+
+@test "ND to a global address passes as link control only when this host will not forward it" {
+	ip -n "$UNS" link set fwb0 up
+	ip -n "$UNS" link set fwa0 up
+	ip -n "$UNS" addr add 2001:db8:5::1/64 dev fwa0 nodad
+	ip -n "$UNS" -6 route add 2001:db8:9::/64 dev fwa0
+	in_ns "$UNS" sysctl -qw net.ipv6.conf.all.forwarding=1
+	fw_load "$(ruleset ndg <<-'EOF'
+		set default block
+		block from any to any
+	EOF
+	)"
+	check_cases fwa0 <<-'EOF'
+		XDP_PASS none :: nd_ns()
+		XDP_PASS none :: nd_na(dst="2001:db8:5::1")
+		XDP_DROP 1 :: nd_na(dst="2001:db8:9::9")
+		XDP_DROP 1 :: nd_ns(dst="2001:db8:9::9")
+	EOF
+	# A host that forwards nothing cannot pass it on: link control.
+	in_ns "$UNS" sysctl -qw net.ipv6.conf.all.forwarding=0 \
+		net.ipv6.conf.fwa0.forwarding=0
+	check_cases fwa0 <<-'EOF'
+		XDP_PASS none :: nd_na(dst="2001:db8:9::9")
+	EOF
+}
+
+@test "a later IPv6 fragment: the protocol its Fragment header names, unknown when that is another extension header" {
+	fw_load "$(ruleset frag6p <<-'EOF'
+		set default block
+		pass proto udp
+		pass proto 60 label "never matches a later fragment"
+	EOF
+	)"
+	check_cases <<-'EOF'
+		XDP_PASS 1 :: ipv6(ext=[frag6(offset=100)], l4=b"x" * 16, nh=17)
+		XDP_DROP 0 :: ipv6(ext=[frag6(offset=100)], l4=b"x" * 16, nh=60)
+		XDP_PASS 1 :: ipv6(ext=[frag6(offset=0, m=True), dstopts()], l4=UDP())
+	EOF
+}

@@ -23,7 +23,8 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
         PROTO may carry VLAN ids: tcp@100 or tcp@100.200 (outer.inner).
   clock SECONDS        advance the conntrack clock (bg_ct_clock offset)
   timeout IDX SECONDS  set bg_ct_config.timeout[IDX] (both generations)
-  limit N              set bg_ct_config.limit_states (both generations)
+  limit N [GEN]        set bg_ct_config.limit_states (of GEN, else both)
+  gen N                make generation N the active one (bg_fw_active)
   ifidx N              add ifindex N to bg_ct_ifidx
   sweep                a whole sweep pass now (tc/sweep, command FULL)
   tick :: N            one timer tick of the sweep; N: entries deleted
@@ -150,12 +151,12 @@ class Checker:
         vals = bpfrun.map_lookup_percpu(self.m["bg_ct_stats"], struct.pack("<I", idx), 8)
         return sum(struct.unpack("<Q", v[:8])[0] for v in vals)
 
-    def config(self):
-        return bytearray(bpfrun.map_lookup(self.m["bg_ct_config"], struct.pack("<I", 0),
+    def config(self, gen=0):
+        return bytearray(bpfrun.map_lookup(self.m["bg_ct_config"], struct.pack("<I", gen),
                                            CONFIG_SIZE))
 
-    def set_config(self, cfg):
-        for gen in (0, 1):
+    def set_config(self, cfg, gens=(0, 1)):
+        for gen in gens:
             bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", gen), bytes(cfg))
 
     def live(self, fam):
@@ -299,9 +300,15 @@ class Checker:
             struct.pack_into("<I", cfg, 4 * idx, sec)
             self.set_config(cfg)
         elif op == "limit":
-            cfg = self.config()
-            struct.pack_into("<I", cfg, 48, int(rest))
-            self.set_config(cfg)
+            a = rest.split()
+            gens = (int(a[1]),) if len(a) > 1 else (0, 1)
+            for g in gens:
+                cfg = self.config(g)
+                struct.pack_into("<I", cfg, 48, int(a[0]))
+                self.set_config(cfg, (g,))
+        elif op == "gen":
+            act = bpfrun.obj_get(os.path.join(self.bpffs, "tc", "globals", "bg_fw_active"))
+            bpfrun.map_update(act, struct.pack("<I", 0), struct.pack("<II", int(rest), 0))
         elif op == "ifidx":
             bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
                               struct.pack("<I", 1))
