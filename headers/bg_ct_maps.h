@@ -156,7 +156,8 @@ static __always_inline __u32 bg_ct_lock(struct bg_ct_entry *ep)
 	struct bg_ct_spin s = { .ep = ep };
 
 #ifdef BG_CT_TEST_NOLOCK
-	/* Test builds only: the negative control of the race test. */
+	/* Test builds only: the race test's control, without the fixes for
+	 * two CPUs (this lock, the per-source counter's first-flow race). */
 	return 1;
 #endif
 	s.held = bg_ct_trylock(ep);

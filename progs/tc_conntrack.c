@@ -155,6 +155,15 @@ struct {
 	__uint(max_entries, 1);
 } bg_ct_ids SEC(".maps");
 
+#ifdef BG_CT_TEST_SLOW
+/* Test builds only: a critical section some microseconds long, so that
+ * the race test makes two CPUs meet in it (ct_update, src_add_at). */
+static long slow_cb(__u32 i, void *ctx)
+{
+	return 0;
+}
+#endif
+
 static __always_inline void bg_ct_count(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&bg_ct_stats, &idx);
@@ -229,8 +238,14 @@ static __always_inline void src_add_at(void *map, const void *addr, int up)
 	__u64 *v = bpf_map_lookup_elem(map, addr), one = 1;
 
 	if (!v && up) {
+#ifdef BG_CT_TEST_SLOW
+		bpf_loop(2000, slow_cb, NULL, 0);
+#endif
 		if (!bpf_map_update_elem(map, addr, &one, BPF_NOEXIST))
 			return;
+#ifdef BG_CT_TEST_NOLOCK
+		return; /* the race test's control: the count is lost */
+#endif
 		/* Another CPU created it first: count on its entry. */
 		v = bpf_map_lookup_elem(map, addr);
 	}
@@ -967,14 +982,6 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	return count_class(cls);
 }
 
-#ifdef BG_CT_TEST_SLOW
-/* Test builds only: a critical section some microseconds long, so that
- * the race test makes two CPUs meet in it. */
-static long slow_cb(__u32 i, void *ctx)
-{
-	return 0;
-}
-#endif
 
 /*
  * A packet of a live entry, under the entry's lock: the state machine on a

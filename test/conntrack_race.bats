@@ -57,3 +57,15 @@ race()
 		fail "too few sweeps ran meanwhile"
 	[[ $output == *"count=20000 live=20000 evicted=0"* ]]
 }
+
+@test "a source's first two flows on two CPUs at once: both counted (lost without the fix)" {
+	run race "$BG_BUILD/test/tc_conntrack_slow_nolock.o" src 200
+	echo "without the fix: $output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ short=([0-9]+) ]] && ((BASH_REMATCH[1] > 0)) ||
+		fail "the control lost no count: the race was not made"
+	run race "$BG_BUILD/test/tc_conntrack_slow.o" src 200
+	echo "with it: $output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"exact=200 short=0"* ]]
+}

@@ -4,6 +4,7 @@
 
 usage: ct_race.py --bpffs DIR --progs DIR fin N
        ct_race.py --bpffs DIR --progs DIR sweep N
+       ct_race.py --bpffs DIR --progs DIR src N
 
 fin N:   N TCP flows established, then for each flow CPU 0 runs the
          server's FIN (ingress) while CPU 1 runs the client's FIN (egress)
@@ -12,6 +13,9 @@ fin N:   N TCP flows established, then for each flow CPU 0 runs the
 sweep N: CPU 1 runs whole sweep passes without pause while CPU 0 creates N
          UDP flows; then one more pass on a quiet table. Prints the entries
          in the table, the live count and the evicted count.
+src N:   N sources new to conntrack (203.0.113.1..N, N <= 250), each
+         opening its first two flows on CPU 0 and CPU 1 at the same moment.
+         Prints how many sources count both flows and how many fewer.
 Run it in a network namespace of its own (the programs see its loopback).
 """
 import argparse
@@ -83,6 +87,27 @@ def race_fin(c, args, n):
         c.stat("lock_busy")))
 
 
+def race_src(c, args, n):
+    ing = os.path.join(args.progs, "bg_ct_ingress")
+    frames = [[pkt.udp4(src="203.0.113.%d" % (1 + i), dst="198.51.100.1",
+                        sport=sport, dport=53) for i in range(n)]
+              for sport in (1000, 2000)]
+    ready, t0, t1 = Value("l", 0), Value("l", -1), Value("l", -1)
+    p0 = Process(target=fin_side, args=(ing, 0, n, t0, ready, frames[0]))
+    p1 = Process(target=fin_side, args=(ing, 1, n, t1, ready, frames[1]))
+    p0.start()
+    p1.start()
+    p0.join()
+    p1.join()
+    import ipaddress
+    exact = 0
+    for i in range(n):
+        a = ipaddress.ip_address("203.0.113.%d" % (1 + i))
+        v = bpfrun.map_lookup(c.m["bg_ct_src4"], a.packed, 8)
+        exact += (struct.unpack("<Q", v)[0] if v else 0) == 2
+    print("exact=%d short=%d" % (exact, n - exact))
+
+
 def sweeper(progs, stop):
     pin(1)
     fd = bpfrun.obj_get(progs)
@@ -115,7 +140,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bpffs", required=True)
     ap.add_argument("--progs", required=True)
-    ap.add_argument("what", choices=("fin", "sweep"))
+    ap.add_argument("what", choices=("fin", "sweep", "src"))
     ap.add_argument("n", type=int)
     args = ap.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
@@ -123,6 +148,8 @@ def main():
     c = ctcheck.Checker(args.bpffs, args.progs)
     if args.what == "fin":
         race_fin(c, args, args.n)
+    elif args.what == "src":
+        race_src(c, args, args.n)
     else:
         race_sweep(c, args, args.n)
 
