@@ -982,7 +982,6 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	return count_class(cls);
 }
 
-
 /*
  * A packet of a live entry, under the entry's lock: the state machine on a
  * copy, then the copy stored back. Returns the class, or -2 when the entry
