@@ -246,36 +246,40 @@ iperf_attach()
 	nsenter --net="/run/netns/$lab-b" tc filter replace dev b0 egress \
 		pref 10 handle 1 bpf da object-pinned "$2"
 }
-if command -v iperf3 >/dev/null; then
-	trap 'iperf_lab_down; cleanup' EXIT
-	ip netns add "$lab-a"
-	ip netns add "$lab-b"
-	ip -n "$lab-a" link add a0 type veth peer name b0 netns "$lab-b"
-	ip -n "$lab-a" addr add 192.0.2.1/24 dev a0
-	ip -n "$lab-b" addr add 192.0.2.2/24 dev b0
-	for ns in a b; do
-		ip -n "$lab-$ns" link set lo up
-		ip -n "$lab-$ns" link set "${ns}0" up
-		nsenter --net="/run/netns/$lab-$ns" ethtool -K "${ns}0" gro on \
-			tso on gso on >/dev/null 2>&1 || true
-	done
-	nsenter --net="/run/netns/$lab-b" tc qdisc add dev b0 clsact
-	noop_in=0 noop_out=0 ct_in=0 ct_out=0
-	for _ in 1 2 3; do
-		iperf_attach "$FW_BPFFS/bench/tc_noop" "$FW_BPFFS/bench/tc_noop"
-		noop_in=$(best "$noop_in" "$(iperf_rate)")
-		noop_out=$(best "$noop_out" "$(iperf_rate -R)")
-		iperf_attach "$ctdir/bg_ct_ingress" "$ctdir/bg_ct_egress"
-		ct_in=$(best "$ct_in" "$(iperf_rate)")
-		ct_out=$(best "$ct_out" "$(iperf_rate -R)")
-	done
-	iperf_lab_down
-	{
-		printf '\n# iperf3 over veth with GRO/TSO, Gbit/s (best of 3 x 3 s)\n'
-		printf '%-34s %8s %8s %8s\n' direction tc_noop conntrack ratio
-		printf '%-34s %8s %8s %8s\n' "into the conntrack side (GRO)" \
-			"$noop_in" "$ct_in" "$(ratio "$ct_in" "$noop_in")"
-		printf '%-34s %8s %8s %8s\n' "out of it (TSO)" \
-			"$noop_out" "$ct_out" "$(ratio "$ct_out" "$noop_out")"
-	} | tee -a "$out"
-fi
+command -v iperf3 >/dev/null ||
+	bg_die "iperf3 is missing (make deps installs it): no throughput row"
+trap 'iperf_lab_down; cleanup' EXIT
+ip netns add "$lab-a"
+ip netns add "$lab-b"
+ip -n "$lab-a" link add a0 type veth peer name b0 netns "$lab-b"
+ip -n "$lab-a" addr add 192.0.2.1/24 dev a0
+ip -n "$lab-b" addr add 192.0.2.2/24 dev b0
+for ns in a b; do
+	ip -n "$lab-$ns" link set lo up
+	ip -n "$lab-$ns" link set "${ns}0" up
+	nsenter --net="/run/netns/$lab-$ns" ethtool -K "${ns}0" gro on \
+		tso on gso on >/dev/null ||
+		bg_die "ethtool could not turn GRO/TSO on for ${ns}0: the row would not measure super-packets"
+done
+nsenter --net="/run/netns/$lab-b" tc qdisc add dev b0 clsact
+noop_in=0 noop_out=0 ct_in=0 ct_out=0
+for _ in 1 2 3; do
+	iperf_attach "$FW_BPFFS/bench/tc_noop" "$FW_BPFFS/bench/tc_noop"
+	noop_in=$(best "$noop_in" "$(iperf_rate)")
+	noop_out=$(best "$noop_out" "$(iperf_rate -R)")
+	iperf_attach "$ctdir/bg_ct_ingress" "$ctdir/bg_ct_egress"
+	ct_in=$(best "$ct_in" "$(iperf_rate)")
+	ct_out=$(best "$ct_out" "$(iperf_rate -R)")
+done
+iperf_lab_down
+{
+	printf '\n# iperf3 over veth with GRO/TSO, Gbit/s (best of 3 x 3 s)\n'
+	printf '%-34s %8s %8s %8s\n' direction tc_noop conntrack ratio
+	printf '%-34s %8s %8s %8s\n' "into the conntrack side (GRO)" \
+		"$noop_in" "$ct_in" "$(ratio "$ct_in" "$noop_in")"
+	printf '%-34s %8s %8s %8s\n' "out of it (TSO)" \
+		"$noop_out" "$ct_out" "$(ratio "$ct_out" "$noop_out")"
+	awk -v a="$(ratio "$ct_in" "$noop_in")" -v b="$(ratio "$ct_out" "$noop_out")" \
+		'BEGIN { printf "goal: ratio >= 0.90 both ways: %s\n",
+			(a + 0 >= 0.9 && b + 0 >= 0.9) ? "met" : "NOT MET" }'
+} | tee -a "$out"

@@ -230,6 +230,27 @@ struct bg_iface_val {
 
 #define BG_IFACE_F_CLSACT_CREATED (1 << 0)
 
+/* bg_ct_ifidx values: flags of an interface bpfguard runs on. */
+#define BG_CT_IF_OURS (1 << 0)
+/* The kernel's reverse-path filter is strict there (rp_filter = 1): a flow
+ * is opened only by a packet whose source is routed back through it. */
+#define BG_CT_IF_RPF_STRICT (1 << 1)
+
+/*
+ * bg_ct_local: LRU hash, this host's own addresses. A packet arriving from
+ * outside with one of them as its source opens no flow. Seeded by up.sh
+ * from the addresses configured, learnt by tc_conntrack from the packets
+ * the host itself sends (egress, not forwarded).
+ */
+struct bg_ct_local_key {
+	__u32 family; /* enum bg_family */
+	__be32 addr[4]; /* IPv4 in addr[0] */
+};
+
+#define BG_CT_LOCAL_MAX 1024
+#define BG_CT_LOCAL_SEEDED 1 /* value: written by up.sh */
+#define BG_CT_LOCAL_LEARNT 2 /* value: seen leaving the host */
+
 /* bg_fw_log: ring buffer record for a packet that hit a "log" rule. */
 struct bg_fw_log_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
@@ -446,5 +467,6 @@ BG_STATIC_ASSERT(sizeof(struct bg_ct6_key) == 44, "bg_ct6_key");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 144, "bg_ct_entry");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_config) == 56, "bg_ct_config");
 BG_STATIC_ASSERT(sizeof(struct bg_ct_count) == 32, "bg_ct_count");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_local_key) == 20, "bg_ct_local_key");
 
 #endif /* BG_ABI_H */

@@ -3,10 +3,9 @@
  * Connection tracking logic shared by tc_conntrack (which writes the
  * tables) and xdp_firewall (which reads them): key normal form, expiry,
  * the TCP state machine and the classification of one packet against an
- * entry. Pure functions of their arguments: no maps, no helpers, so the
- * same code runs in XDP, in TC and in the userspace unit test
- * (test/unit/ct_test.c). The tables and the functions that use them are in
- * bg_ct_maps.h.
+ * entry. Pure functions of their arguments: no maps, no helpers, so XDP
+ * and TC judge a packet by the same code. The tables and the functions
+ * that use them are in bg_ct_maps.h.
  */
 #ifndef BG_CT_H
 #define BG_CT_H
@@ -37,7 +36,8 @@ enum bg_ct_stat {
 	BG_CT_STAT_RST_IGNORED = 13, /* in-window RST not at the exact seq */
 	BG_CT_STAT_LOCK_BUSY = 14, /* update given up: entry locked too long */
 	BG_CT_STAT_UNSWEPT = 15, /* flows created without a slot in the ring */
-	BG_CT_STAT_MAX = 16,
+	BG_CT_STAT_SPOOFED = 16, /* no flow: a local or off-path source */
+	BG_CT_STAT_MAX = 17,
 };
 
 /* td_wscale value meaning "this side's SYN had no window scale option". */

@@ -20,6 +20,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_packet.h>
 #include <bpf/bpf_helpers.h>
 #include "bg_abi.h"
 #include "bg_common.h"
@@ -91,6 +92,14 @@ struct {
 	__uint(max_entries, BG_FW_IFACE_MAX);
 	BG_PINNED;
 } bg_ct_ifidx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct bg_ct_local_key);
+	__type(value, __u32);
+	__uint(max_entries, BG_CT_LOCAL_MAX);
+	BG_PINNED;
+} bg_ct_local SEC(".maps");
 
 /* The sweep: its timer, the ring's head, and where the current pass is. */
 struct bg_ct_sweep_state {
@@ -884,6 +893,89 @@ static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
 	}
 }
 
+/* <sys/socket.h>'s values: no BPF object includes a glibc header. */
+#define BG_AF_INET 2
+#define BG_AF_INET6 10
+
+static __always_inline void ct_local_key(struct bg_ct_local_key *lk,
+					 const struct bg_pkt *p)
+{
+	lk->family = p->family;
+	__builtin_memcpy(lk->addr, p->saddr, sizeof(lk->addr));
+	if (p->family == BG_FAM_INET)
+		lk->addr[1] = lk->addr[2] = lk->addr[3] = 0;
+}
+
+/*
+ * Would the stack take this packet's source? Checked before a packet from
+ * outside opens a flow, because TC ingress runs before the stack's own
+ * martian and reverse-path checks: a forged packet with the host's own
+ * source (or, behind a strict reverse-path filter, an inside host's) must
+ * not leave an entry that its "replies" could match.
+ */
+static __always_inline int ct_spoofed_src(struct __sk_buff *skb,
+					  const struct ct_pkt *c)
+{
+	struct bpf_fib_lookup fib = {};
+	struct bg_ct_local_key lk;
+	__u32 ifi = c->ifindex, *fl;
+	int rc;
+
+	/* The host's own multicast, looped back on the device it left by. */
+	if (skb->pkt_type == PACKET_LOOPBACK)
+		return 0;
+	ct_local_key(&lk, &c->p);
+	if (bpf_map_lookup_elem(&bg_ct_local, &lk))
+		return 1;
+	fl = bpf_map_lookup_elem(&bg_ct_ifidx, &ifi);
+	if (!fl || !(*fl & BG_CT_IF_RPF_STRICT))
+		return 0;
+	/* The route back to the source, as rp_filter = 1 asks for it. */
+	fib.l4_protocol = c->p.l4_proto;
+	fib.sport = c->p.dport;
+	fib.dport = c->p.sport;
+	fib.ifindex = ifi;
+	if (c->p.family == BG_FAM_INET) {
+		fib.family = BG_AF_INET;
+		fib.ipv4_src = c->p.daddr[0];
+		fib.ipv4_dst = c->p.saddr[0];
+	} else {
+		fib.family = BG_AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, c->p.daddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, c->p.saddr, 16);
+	}
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return fib.ifindex != ifi;
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+	case BPF_FIB_LKUP_RET_NOT_FWDED: /* local, broadcast, no route */
+		return 1;
+	default:
+		/* Forwarding off here (a host: no inside to forge), or the
+		 * lookup cannot tell: the local addresses decide alone. */
+		return 0;
+	}
+}
+
+/* A packet the host itself sends: its source is one of the host's. */
+static __always_inline void ct_learn_local(struct __sk_buff *skb,
+					   const struct ct_pkt *c)
+{
+	struct bg_ct_local_key lk;
+	__u32 learnt = BG_CT_LOCAL_LEARNT;
+
+	if (skb->ingress_ifindex)
+		return; /* forwarded */
+	ct_local_key(&lk, &c->p);
+	if (!bpf_map_lookup_elem(&bg_ct_local, &lk))
+		bpf_map_update_elem(&bg_ct_local, &lk, &learnt, BPF_NOEXIST);
+}
+
 /*
  * A packet with no live entry: maybe the first of a new flow. The entry
  * records where the flow was opened, so that its replies are accepted
@@ -905,6 +997,12 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	cls = bg_ct_new_class(&c->p, c->egress, &state, &mid);
 	if (state == BG_CTS_NONE)
 		return count_class(cls);
+	if (c->egress) {
+		ct_learn_local(skb, c);
+	} else if (ct_spoofed_src(skb, c)) {
+		bg_ct_count(BG_CT_STAT_SPOOFED, 1);
+		return count_class(BG_CT_INVALID);
+	}
 
 	limit = cfg && cfg->limit_states ? cfg->limit_states : BG_CT_TABLE_MAX;
 	if (limit > BG_CT_TABLE_MAX)

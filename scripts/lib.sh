@@ -778,6 +778,11 @@ BG_IFACE_F_RXVLAN=2
 # shellcheck disable=SC2034
 BG_IFACE_F_RXSTAG=4
 
+# bg_ct_ifidx flags and bg_ct_local values (headers/bg_abi.h).
+BG_CT_IF_OURS=1
+BG_CT_IF_RPF_STRICT=2
+BG_CT_LOCAL_SEEDED=1
+
 # A NIC that strips VLAN tags on receive hands XDP an untagged frame (on
 # Linux 6.1 XDP cannot read the stripped tag) while TC sees the tag in the
 # skb: conntrack keys flows by VLAN, so phase 0 would miss every tagged
@@ -877,12 +882,72 @@ bg_xdp_detach()
 	[[ -z $id ]] || bg_die "could not detach XDP program $id from $dev"
 }
 
+# Is the kernel's reverse-path filter strict on interface $1? The stack
+# uses the larger of conf/all and conf/IFACE; 1 is strict, 2 loose.
+bg_rpf_strict()
+{
+	local all dev
+	all=$(cat /proc/sys/net/ipv4/conf/all/rp_filter 2>/dev/null) || all=0
+	dev=$(cat "/proc/sys/net/ipv4/conf/$1/rp_filter" 2>/dev/null) || dev=0
+	((all > dev ? all == 1 : dev == 1))
+}
+
 # Interfaces conntrack treats as bpfguard's own (egress skips what came in
-# through one of them: it was tracked on ingress already).
+# through one of them: it was tracked on ingress already), with what
+# conntrack asks of a new flow's source there: $1 ifindex, $2 name.
 bg_ct_ifidx_set()
 {
+	local v=$BG_CT_IF_OURS
+	! bg_rpf_strict "$2" || v=$((v | BG_CT_IF_RPF_STRICT))
 	bpftool map update pinned "$(bg_map bg_ct_ifidx)" \
-		key hex $(bg_u32_hex "$1") value hex 01 00 00 00
+		key hex $(bg_u32_hex "$1") value hex $(bg_u32_hex "$v")
+}
+
+# The 16 bytes of IPv6 address $1 as bpftool hex arguments.
+bg_ip6_hex()
+{
+	local a=${1%%/*} head tail g
+	local -a h=() t=() w=()
+	[[ $a =~ ^[0-9a-fA-F:]+$ ]] || return 1
+	if [[ $a == *::* ]]; then
+		head=${a%%::*} tail=${a#*::}
+	else
+		head=$a tail=
+	fi
+	[[ -z $head ]] || IFS=: read -ra h <<<"$head"
+	[[ -z $tail ]] || IFS=: read -ra t <<<"$tail"
+	w=("${h[@]}")
+	for ((g = ${#h[@]} + ${#t[@]}; g < 8; g++)); do
+		w+=(0)
+	done
+	w+=("${t[@]}")
+	((${#w[@]} == 8)) || return 1
+	for g in "${w[@]}"; do
+		printf '%02x %02x ' $((16#$g >> 8)) $((16#$g & 255))
+	done
+}
+
+# This host's addresses into bg_ct_local: a packet from outside claiming
+# one of them as its source opens no flow. (Addresses added later are
+# learnt from the first packet the host sends from them.)
+bg_ct_local_seed()
+{
+	local fam addr k a b c d
+	while read -r fam addr; do
+		case $fam in
+		inet)
+			IFS=. read -r a b c d <<<"$addr"
+			k="00 00 00 00 $(printf '%02x %02x %02x %02x' "$a" "$b" "$c" "$d") $(printf '00 %.0s' {1..12})"
+			;;
+		inet6) k="01 00 00 00 $(bg_ip6_hex "$addr")" || continue ;;
+		*) continue ;;
+		esac
+		# shellcheck disable=SC2086 # one argument per key byte
+		bpftool map update pinned "$(bg_map bg_ct_local)" key hex $k \
+			value hex $(bg_u32_hex "$BG_CT_LOCAL_SEEDED")
+	done < <(ip -j addr show | jq -r '.[].addr_info[]? |
+		select(.family == "inet" or .family == "inet6") |
+		"\(.family) \(.local)"')
 }
 
 bg_ct_ifidx_del()

@@ -144,7 +144,7 @@ conntrack_json()
 		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
 		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11",
 		   wrong_iface: ."12", rst_ignored: ."13", lock_busy: ."14",
-		   unswept: ."15"}')
+		   unswept: ."15", spoofed: ."16"}')
 	# The flow list goes through stdin: a busy table outgrows the size
 	# of one command-line argument.
 	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \

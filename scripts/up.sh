@@ -173,7 +173,8 @@ created_clsact=$(bg_clsact_ensure "$iface")
 rxvlan_off=$(bg_rxvlan_off "$iface")
 flags=$((flags | rxvlan_off))
 ct_attached=1
-bg_ct_ifidx_set "$ifindex"
+bg_ct_ifidx_set "$ifindex" "$iface"
+bg_ct_local_seed
 bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
 bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
 bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"

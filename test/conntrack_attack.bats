@@ -116,9 +116,23 @@ udp_attack()
 		fail "a forged flow let A's datagram through: $(cat "$BG_TMP/host.udp")"
 	run in_ns "$DUT" "$BG_REPO/scripts/status.sh" --json
 	jq -c '.counters, .conntrack.counters' <<<"$output"
-	# Dropped by XDP (INVALID, no rule passes port 161), never passed
+	# Dropped by XDP (no flow, no rule passes port 161), never passed
 	# as established.
 	jq -e '.counters.drop >= 2 and .counters.ct_pass == 0' <<<"$output"
+	# The forged packets opened no flow at all: their source is the
+	# host's own (up.sh put its addresses in bg_ct_local).
+	jq -e '.conntrack.counters.spoofed >= 2' <<<"$output"
+	no_flow_on 161
+}
+
+# Fails when conntrack in $DUT lists a flow with port $1 on either side.
+no_flow_on()
+{
+	local flows
+	flows=$(in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json) ||
+		fail "conntrack.sh: $flows"
+	jq -e --argjson p "$1" 'all(.[]; .sport != $p and .dport != $p)' \
+		<<<"$flows" >/dev/null || fail "a forged flow is tracked: $flows"
 }
 
 @test "a forged first UDP packet opens no pinhole: a host behind the gateway, v4 and v6" {
@@ -144,6 +158,59 @@ udp_attack()
 	wait
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
+}
+
+@test "a strict reverse-path filter: a forged inside source opens no flow, v4 and v6, UDP and TCP" {
+	# rp_filter = 1 on the gateway: up.sh reads it, and conntrack asks
+	# a new flow's source to be routed back through its interface (for
+	# IPv6 too, where the kernel has no such filter).
+	in_ns "$DUT" sysctl -qw net.ipv4.conf.all.rp_filter=1
+	up_dut <<-'EOF'
+		set default block
+		pass proto udp to port 53
+		pass proto tcp to port 443
+	EOF
+	listen161 "$IN" inside 4
+	udp_attack 203.0.113.10 198.51.100.10
+	udp_attack 2001:db8:3::10 2001:db8:2::10
+	wait
+	grep -q "^done 0" "$BG_TMP/inside.udp" ||
+		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
+	tcp_attack 203.0.113.10 198.51.100.10
+	tcp_attack 2001:db8:3::10 2001:db8:2::10
+	run in_ns "$DUT" "$BG_REPO/scripts/status.sh" --json
+	jq -c '.conntrack.counters' <<<"$output"
+	jq -e '.conntrack.counters.spoofed >= 4' <<<"$output" >/dev/null ||
+		fail "not counted as spoofed: $(jq -c .conntrack.counters <<<"$output")"
+	no_flow_on 161
+	no_flow_on 5432
+	# The inside host's real flows, which do come from its side, open
+	# and get their answers.
+	listen161 "$IN" real 3 198.51.100.10 53
+	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
+	wait
+	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
+		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
+}
+
+@test "a forged inside source under a loose reverse-path filter: its flow is bound to the outside, no reply gets in" {
+	up_dut <<-'EOF'
+		set default block
+		pass proto udp to port 53
+	EOF
+	listen161 "$IN" inside 2
+	udp_attack 203.0.113.10 198.51.100.10
+	wait
+	grep -q "^done 0" "$BG_TMP/inside.udp" ||
+		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
+	run in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json
+	local out
+	out=$(in_ns "$DUT" ip -j link show dut0 | jq '.[0].ifindex')
+	# The stack takes such a packet (rp_filter 0), so it is tracked; as
+	# the flow of the side it came from only.
+	jq -e --argjson o "$out" 'any(.[]; .sport == 161 and .src == "203.0.113.10"
+		and .iface.orig == $o and .iface.reply != $o)' <<<"$output" ||
+		fail "no bound entry: $output"
 }
 
 # Capture TCP port $3 on IFACE $2 in NS $1 into $BG_TMP/$4.pcap; waits

@@ -18,6 +18,7 @@ teardown()
 {
 	[[ -z $HOLDER ]] || kill "$HOLDER" 2>/dev/null || true
 	[[ -z $OLD_LOCK ]] || rm -f "$OLD_LOCK"
+	[[ -z ${LOCK2:-} ]] || rmdir "$LOCK2" 2>/dev/null || true
 	lab_teardown
 	lock_teardown
 	bpffs_teardown
@@ -96,6 +97,42 @@ hold_lock()
 	[ "$status" -eq 0 ] || fail "up.sh blocked or failed: $output"
 	run timeout 20 nsenter --net="/run/netns/$DUT" "$BG_REPO/scripts/down.sh" dut0
 	[ "$status" -eq 0 ] || fail "down.sh blocked or failed: $output"
+}
+
+@test "11: the lock is keyed on the canonical bpffs path and taken before the bpffs is mounted" {
+	# Spellings of one bpffs (a trailing slash, a dot, a symlink to it)
+	# name one lock: held under one, up.sh under another waits for it.
+	ln -s "$FW_BPFFS" "$BG_TMP/bpffs-link"
+	lock=$(lock_path_of "$FW_BPFFS")
+	for alias in "$FW_BPFFS/" "$FW_BPFFS/./" "$BG_TMP/bpffs-link"; do
+		[ "$(lock_path_of "$alias")" = "$lock" ] ||
+			fail "$alias: $(lock_path_of "$alias") is not $lock"
+	done
+	mkdir -p "$(dirname "$lock")"
+	mkdir -m 0700 "$lock"
+	hold_lock root "$lock"
+	run in_dut env FW_BPFFS="$BG_TMP/bpffs-link/" BG_LOCK_WAIT=1 \
+		"$BG_REPO/scripts/up.sh" dut0
+	[ "$status" -ne 0 ]
+	[[ $output == *"another bpfguard command holds the lock"* ]] || fail "$output"
+	assert_bare dut0
+	# A bpffs not mounted yet: the lock comes first (up.sh waits for it
+	# instead of finding the mount missing), so two commands cannot both
+	# mount one.
+	mkdir "$BG_TMP/unmounted"
+	LOCK2=$(lock_path_of "$BG_TMP/unmounted")
+	mkdir -m 0700 "$LOCK2"
+	kill "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	hold_lock root "$LOCK2"
+	run in_dut env FW_BPFFS="$BG_TMP/unmounted" BG_LOCK_WAIT=1 \
+		"$BG_REPO/scripts/up.sh" dut0
+	[ "$status" -ne 0 ]
+	[[ $output == *"another bpfguard command holds the lock of $BG_TMP/unmounted"* ]] ||
+		fail "$output"
+	kill "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	rmdir "$lock" "$LOCK2"
 }
 
 @test "11: the lock is root-only: nobody can create, open or hold it" {

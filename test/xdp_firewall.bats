@@ -407,26 +407,47 @@ pass proto udp to port 53'
 	EOF
 }
 
-@test "phase 0: a spoofed first packet opens no way back (reply from the initiator's side is INVALID)" {
+@test "phase 0: a spoofed first packet opens no flow, and a forged flow no way back" {
 	fw_load "$(ruleset ph0s <<<"$P0_RULES")"
 	ct_load
 	local a b
 	a=$(ifindex_of fwa0)
 	b=$(ifindex_of fwb0)
 	ct <<-EOF
-		# H = 198.51.100.1 (this host). A forged H:161 -> A:53 arrives
-		# on fwa0 and passes the "udp to port 53" rule...
+		# H = 198.51.100.1, one of this host's addresses (up.sh puts
+		# them in bg_ct_local). A forged H:161 -> A:53 arrives on fwa0
+		# and passes the "udp to port 53" rule, but opens no flow...
+		local 198.51.100.1
 		xdp udp4(src="198.51.100.1", dst="192.0.2.66", sport=161, dport=53) @if=$a :: XDP_PASS 3
-		in udp4(src="198.51.100.1", dst="192.0.2.66", sport=161, dport=53) @if=$a :: NEW
-		# ...but A's "reply" comes from the side H's packet came from:
-		# no reply: INVALID, dropped by rule 1.
-		xdp udp4(src="192.0.2.66", dst="198.51.100.1", sport=53, dport=161) @if=$a :: XDP_DROP 1
-		in udp4(src="192.0.2.66", dst="198.51.100.1", sport=53, dport=161) @if=$a :: INVALID
-		stat wrong_iface :: 1
-		entry udp 198.51.100.1 161 192.0.2.66 53 :: state=NEW pkts=1/0 ifs=$a/0
+		in udp4(src="198.51.100.1", dst="192.0.2.66", sport=161, dport=53) @if=$a :: INVALID
+		stat spoofed :: 1
+		entry udp 198.51.100.1 161 192.0.2.66 53 :: absent
+		count :: 0
+		# ...so A's "reply" meets the rules: no rule passes it.
+		xdp udp4(src="192.0.2.66", dst="198.51.100.1", sport=53, dport=161) @if=$a :: XDP_DROP 0
 		# The same with TCP: a forged SYN, then the SYN+ACK.
-		in tcp4(src="198.51.100.1", dst="192.0.2.66", sport=5432, dport=443, flags="S", seq=10) @if=$a :: NEW
+		in tcp4(src="198.51.100.1", dst="192.0.2.66", sport=5432, dport=443, flags="S", seq=10) @if=$a :: INVALID
 		xdp tcp4(src="192.0.2.66", dst="198.51.100.1", sport=443, dport=5432, flags="SA", seq=99, ack=11) @if=$a :: XDP_DROP 1
+		stat spoofed :: 2
+		count :: 0
+		# An address the host sends from is learnt as its own.
+		eg udp4(src="198.51.100.2", dst="192.0.2.7", sport=4001, dport=53) @if=$a :: NEW
+		in udp4(src="198.51.100.2", dst="192.0.2.9", sport=161, dport=53) @if=$a :: INVALID
+		stat spoofed :: 3
+		entry udp 198.51.100.2 161 192.0.2.9 53 :: absent
+		# A forwarded packet teaches nothing: its source is not ours.
+		eg udp4(src="192.0.2.50", dst="203.0.113.9", sport=999, dport=53) @iif=$b @if=$a :: NEW
+		in udp4(src="192.0.2.50", dst="203.0.113.10", sport=999, dport=53) @if=$a :: NEW
+		# Another host's address (an inside host's, where the reverse
+		# path filter is loose) does open a flow, but A's "reply" from
+		# the side it came from is INVALID, dropped by rule 1.
+		in udp4(src="203.0.113.5", dst="192.0.2.66", sport=161, dport=53) @if=$a :: NEW
+		xdp udp4(src="192.0.2.66", dst="203.0.113.5", sport=53, dport=161) @if=$a :: XDP_DROP 1
+		in udp4(src="192.0.2.66", dst="203.0.113.5", sport=53, dport=161) @if=$a :: INVALID
+		stat wrong_iface :: 1
+		entry udp 203.0.113.5 161 192.0.2.66 53 :: state=NEW pkts=1/0 ifs=$a/0
+		in tcp4(src="203.0.113.5", dst="192.0.2.66", sport=5432, dport=443, flags="S", seq=10) @if=$a :: NEW
+		xdp tcp4(src="192.0.2.66", dst="203.0.113.5", sport=443, dport=5432, flags="SA", seq=99, ack=11) @if=$a :: XDP_DROP 1
 		# A flow this host opens (egress on fwa0) takes replies on fwa0
 		# only, and nothing from outside that claims to be its initiator.
 		eg udp4(src="198.51.100.1", dst="192.0.2.7", sport=4000, dport=53) @if=$a :: NEW

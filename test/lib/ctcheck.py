@@ -26,6 +26,7 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   limit N [GEN]        set bg_ct_config.limit_states (of GEN, else both)
   gen N                make generation N the active one (bg_fw_active)
   ifidx N              add ifindex N to bg_ct_ifidx
+  local ADDR           add ADDR to bg_ct_local (one of the host's addresses)
   sweep                a whole sweep pass now (tc/sweep, command FULL)
   tick :: N            one timer tick of the sweep; N: entries deleted
   ticks N :: TOTAL     N timer ticks: entries deleted in all (an error if
@@ -71,7 +72,7 @@ import pkt  # noqa: E402
 
 STATS = ["new", "established", "related", "invalid", "over_limit", "evicted",
          "expired", "midstream", "created", "skipped", "untracked", "sweeps",
-         "wrong_iface", "rst_ignored", "lock_busy", "unswept"]
+         "wrong_iface", "rst_ignored", "lock_busy", "unswept", "spoofed"]
 CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
 STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
           "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
@@ -138,7 +139,7 @@ class Checker:
         self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
             "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
             "bg_ct_src4", "bg_ct_src6", "bg_ct_ifidx", "bg_ct_timer",
-            "bg_ct_clock")}
+            "bg_ct_clock", "bg_ct_local")}
         self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
                   for n in ("ingress", "egress", "sweep")}
         self.errors = 0
@@ -312,6 +313,10 @@ class Checker:
         elif op == "ifidx":
             bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
                               struct.pack("<I", 1))
+        elif op == "local":
+            a = ipaddress.ip_address(rest.strip())
+            k = struct.pack("<I", 0 if a.version == 4 else 1) + a.packed.ljust(16, b"\0")
+            bpfrun.map_update(self.m["bg_ct_local"], k, struct.pack("<I", 1))
         elif op == "sweep":
             self.command(CMD_FULL)
         elif op == "tick":
