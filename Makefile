@@ -36,7 +36,8 @@ BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 # Test-only builds of conntrack: a slow critical section, with and without
 # the entry lock (test/conntrack_race.bats).
 TEST_OBJS := $(BUILD)/test/tc_conntrack_slow.o \
-	$(BUILD)/test/tc_conntrack_slow_nolock.o
+	$(BUILD)/test/tc_conntrack_slow_nolock.o \
+	$(patsubst test/progs/%.c,$(BUILD)/test/%.o,$(wildcard test/progs/*.c))
 HEADERS := $(wildcard headers/*.h)
 
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
@@ -67,6 +68,11 @@ $(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
 $(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
+
+# BPF programs only the tests load (an XDP chain stage ...).
+$(BUILD)/test/%.o: test/progs/%.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/test/tc_conntrack_slow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
@@ -112,7 +118,7 @@ demo:
 
 lint:
 	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
-	clang-format --dry-run --Werror $(wildcard progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
+	clang-format --dry-run --Werror $(wildcard progs/*.c test/progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
 	./scripts/check-kernels.sh

@@ -18,7 +18,8 @@ Usage: bench/run.sh [--repeat N] [--out FILE]
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
 IPv4 and IPv6, for a packet matching the last rule and one matching none,
-next to a no-op XDP program; tc_conntrack for a packet of an established
+next to a no-op XDP program; the XDP chain's hop into empty slots and into
+a no-op stage; tc_conntrack for a packet of an established
 flow and of a new flow, next to a no-op TC program; the capacity of a
 100,000-entry table. Results go to stdout and FILE (default
 build/bench.txt).
@@ -109,7 +110,7 @@ mkpkt()
 
 "$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
 	"$FW_BPFFS/bench" >/dev/null
-fw=$(bg_load_prog xdp_firewall.o xdp_firewall)
+fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
 
 mkpkt 192.0.2.1 192.0.2.2 "$work/noop.pkt"
 noop=$(measure "$FW_BPFFS/bench/xdp_noop" "$work/noop.pkt")
@@ -121,6 +122,28 @@ noop=$(measure "$FW_BPFFS/bench/xdp_noop" "$work/noop.pkt")
 		ns/pkt x_noop
 	printf '%-14s %-6s %6s %-10s %9s %9s\n' xdp_noop - - - "$noop" 1.00
 } | tee "$out"
+
+# The XDP chain's hop: a no-op ending in bg_xdp_next, with every slot
+# empty (each costs a tail call that fails), then with a no-op stage in
+# slot 0 (one tail call taken). The firewall's rows below pay the first.
+"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/xdp_chain_hop.o" \
+	"$FW_BPFFS/bench/chain" >/dev/null
+chain=$FW_BPFFS/tc/globals/bg_xdp_chain
+hop_empty=$(measure "$FW_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
+bpftool map update pinned "$chain" key 0 0 0 0 \
+	value pinned "$FW_BPFFS/bench/xdp_noop"
+hop_stage=$(measure "$FW_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
+bpftool map delete pinned "$chain" key 0 0 0 0
+{
+	for row in "chain,empty:$hop_empty" "chain,->noop:$hop_stage"; do
+		ns=${row#*:}
+		printf '%-14s %-6s %6s %-10s %9s %9s  (+%d ns)\n' "${row%%,*}" - - \
+			"$(cut -d: -f1 <<<"${row#*,}")" "$ns" \
+			"$(awk -v a="$ns" -v b="$noop" 'BEGIN { printf "%.2f", a / b }')" \
+			$((ns - noop))
+	done
+	echo "goal: the hop into empty slots costs <= 10 ns: $( ((hop_empty - noop <= 10)) && echo met || echo NOT MET)"
+} | tee -a "$out"
 
 for fam in 4 6; do
 	for n in 1 64 1024 4096; do

@@ -1,42 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small helpers and the maps every bpfguard object shares. */
+/* Small helpers every bpfguard program uses. No maps here: those are in
+ * the *_maps.h headers, so that including a helper never creates one. */
 #ifndef BG_COMMON_H
 #define BG_COMMON_H
 
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "bg_abi.h"
+#include "bg_abi_common.h"
 #include "bg_compiler.h"
 
 /* Pinned under <bpffs>/tc/globals so XDP and TC objects share it by name. */
 #define BG_PINNED __uint(pinning, LIBBPF_PIN_BY_NAME)
 
 /*
- * The interfaces the toolkit runs on. No program reads it; it is declared
- * here so that whichever object is loaded first creates it with BTF, and
- * up.sh/down.sh keep their bookkeeping in the same bpffs as the maps it
- * describes (it vanishes with them, so it can never go stale).
+ * Counter idx of a program's stats map (a per-CPU array of __u64, one
+ * index per enum value, summed over CPUs by status.sh) goes up by n.
+ * Per-CPU: no atomic, no cache line bouncing between CPUs.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct bg_iface_key);
-	__type(value, struct bg_iface_val);
-	__uint(max_entries, 256);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	BG_PINNED;
-} bg_ifaces SEC(".maps");
+static __always_inline void bg_stat_add(void *map, __u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
 
-/*
- * The generation of the ruleset packets use (fwmapgen fills the other one,
- * up.sh flips this). Shared: conntrack reads its settings through it.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct bg_fw_active);
-	__uint(max_entries, 1);
-	BG_PINNED;
-} bg_fw_active SEC(".maps");
+	if (v)
+		*v += n;
+}
+
+#define bg_stat_inc(map, idx) bg_stat_add(map, idx, 1)
 
 #endif /* BG_COMMON_H */

@@ -26,7 +26,9 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 #include "bg_ct.h"
-#include "bg_ct_maps.h"
+#include "bg_common_maps.h"
+#include "bg_ct_table.h"
+#include "bg_xdp_meta.h"
 
 #define BG_CT_SRC_MAX (2 * BG_CT_TABLE_MAX)
 #define CLOCK_MONOTONIC 1
@@ -166,31 +168,25 @@ struct {
 
 #ifdef BG_CT_TEST_SLOW
 /* Test builds only: a critical section some microseconds long, so that
- * the race test makes two CPUs meet in it (ct_update, src_add_at). */
-static long slow_cb(__u32 i, void *ctx)
+ * the race test makes two CPUs meet in it (bg_ct_update, bg_ct_src_add_at). */
+static long bg_ct_slow_cb(__u32 i, void *ctx)
 {
 	return 0;
 }
 #endif
 
-static __always_inline void bg_ct_count(__u32 idx, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&bg_ct_stats, &idx);
+#define bg_ct_stat_add(idx, n) bg_stat_add(&bg_ct_stats, idx, n)
 
-	if (v)
-		*v += n;
-}
-
-static __always_inline struct bg_ct_count *live_of(__u32 fam)
+static __always_inline struct bg_ct_count *bg_ct_live_of(__u32 fam)
 {
 	fam &= 1;
 	return bpf_map_lookup_elem(&bg_ct_live, &fam);
 }
 
 /* Live flows of a family: never below zero, even with updates in flight. */
-static __always_inline __u64 live_get(__u32 fam)
+static __always_inline __u64 bg_ct_live_get(__u32 fam)
 {
-	struct bg_ct_count *c = live_of(fam);
+	struct bg_ct_count *c = bg_ct_live_of(fam);
 	__s64 n;
 
 	if (!c)
@@ -199,23 +195,23 @@ static __always_inline __u64 live_get(__u32 fam)
 	return n > 0 ? n : 0;
 }
 
-static __always_inline void live_inserted(__u32 fam)
+static __always_inline void bg_ct_live_inserted(__u32 fam)
 {
-	struct bg_ct_count *c = live_of(fam);
+	struct bg_ct_count *c = bg_ct_live_of(fam);
 
 	if (c)
 		__sync_fetch_and_add(&c->inserted, 1);
 }
 
-static __always_inline void live_deleted(__u32 fam)
+static __always_inline void bg_ct_live_deleted(__u32 fam)
 {
-	struct bg_ct_count *c = live_of(fam);
+	struct bg_ct_count *c = bg_ct_live_of(fam);
 
 	if (c)
 		__sync_fetch_and_add(&c->deleted, 1);
 }
 
-static __always_inline __u64 next_flow_id(void)
+static __always_inline __u64 bg_ct_next_flow_id(void)
 {
 	__u32 zero = 0;
 	__u64 *v = bpf_map_lookup_elem(&bg_ct_ids, &zero);
@@ -229,26 +225,27 @@ static __always_inline __u64 next_flow_id(void)
 
 /* One less flow of a source: never below zero (tried twice: a lost race
  * costs one count, a wrap would cost the source every new flow). */
-static __always_inline int src_dec_once(__u64 *v)
+static __always_inline int bg_ct_src_dec_once(__u64 *v)
 {
 	__u64 old = bg_ct_read_once(*v);
 
 	return !old || __sync_val_compare_and_swap(v, old, old - 1) == old;
 }
 
-static __always_inline void src_dec(__u64 *v)
+static __always_inline void bg_ct_src_dec(__u64 *v)
 {
-	if (!src_dec_once(v))
-		src_dec_once(v);
+	if (!bg_ct_src_dec_once(v))
+		bg_ct_src_dec_once(v);
 }
 
-static __always_inline void src_add_at(void *map, const void *addr, int up)
+static __always_inline void bg_ct_src_add_at(void *map, const void *addr,
+					     int up)
 {
 	__u64 *v = bpf_map_lookup_elem(map, addr), one = 1;
 
 	if (!v && up) {
 #ifdef BG_CT_TEST_SLOW
-		bpf_loop(2000, slow_cb, NULL, 0);
+		bpf_loop(2000, bg_ct_slow_cb, NULL, 0);
 #endif
 		if (!bpf_map_update_elem(map, addr, &one, BPF_NOEXIST))
 			return;
@@ -263,34 +260,34 @@ static __always_inline void src_add_at(void *map, const void *addr, int up)
 	if (up)
 		__sync_fetch_and_add(v, 1);
 	else
-		src_dec(v);
+		bg_ct_src_dec(v);
 }
 
 /* Per-source counter of the initiator of key k (family fam). */
-static __always_inline void src_add(__u8 fam, const union bg_ct_key *k,
-				    __u8 eflags, int up)
+static __always_inline void bg_ct_src_add(__u8 fam, const union bg_ct_key *k,
+					  __u8 eflags, int up)
 {
 	__u32 side = (eflags & BG_CTF_ORIGIN_SIDE1) ? 1 : 0;
 
 	if (fam == BG_FAM_INET) {
 		__be32 a = BG_IDX(k->k4.addr, side);
 
-		src_add_at(&bg_ct_src4, &a, up);
+		bg_ct_src_add_at(&bg_ct_src4, &a, up);
 	} else {
 		struct bg_ct_addr6 a;
 
 		__builtin_memcpy(a.a, side ? k->k6.addr[1] : k->k6.addr[0], 16);
-		src_add_at(&bg_ct_src6, &a, up);
+		bg_ct_src_add_at(&bg_ct_src6, &a, up);
 	}
 }
 
 /* An entry (held locked, or a copy) leaves the live set of its source. */
-static __always_inline void uncount(__u8 fam, const union bg_ct_key *k,
-				    struct bg_ct_entry *e)
+static __always_inline void bg_ct_uncount(__u8 fam, const union bg_ct_key *k,
+					  struct bg_ct_entry *e)
 {
 	if (e->flags & BG_CTF_COUNTED) {
 		e->flags &= ~BG_CTF_COUNTED;
-		src_add(fam, k, e->flags, 0);
+		bg_ct_src_add(fam, k, e->flags, 0);
 	}
 }
 
@@ -299,13 +296,14 @@ static __always_inline void uncount(__u8 fam, const union bg_ct_key *k,
 struct bpf_map;
 
 /* An entry with no ring slot leaves the live set: one less unswept. */
-static __always_inline void unswept_gone(__u32 fam, const struct bg_ct_entry *e)
+static __always_inline void bg_ct_unswept_gone(__u32 fam,
+					       const struct bg_ct_entry *e)
 {
 	struct bg_ct_count *c;
 
 	if (!(e->flags & BG_CTF_UNSWEPT))
 		return;
-	c = live_of(fam);
+	c = bg_ct_live_of(fam);
 	if (c)
 		__sync_fetch_and_add(&c->unswept, -1);
 }
@@ -323,9 +321,10 @@ struct sweep_ctx {
  * Delete an entry the caller holds locked (a writer holding it would
  * update a freed entry); 0 when deleted, else it is unlocked again.
  */
-static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
-					struct bg_ct_entry *e, __u32 fam,
-					__u32 held)
+static __always_inline int bg_ct_sweep_delete(struct bpf_map *map,
+					      const void *key,
+					      struct bg_ct_entry *e, __u32 fam,
+					      __u32 held)
 {
 	union bg_ct_key k;
 
@@ -333,20 +332,20 @@ static __always_inline int sweep_delete(struct bpf_map *map, const void *key,
 		__builtin_memcpy(&k.k4, key, sizeof(k.k4));
 	else
 		__builtin_memcpy(&k.k6, key, sizeof(k.k6));
-	uncount(fam, &k, e);
+	bg_ct_uncount(fam, &k, e);
 	if (bpf_map_delete_elem(map, key)) {
 		bg_ct_unlock(e, held);
 		return -1;
 	}
-	live_deleted(fam);
-	unswept_gone(fam, e);
+	bg_ct_live_deleted(fam);
+	bg_ct_unswept_gone(fam, e);
 	return 0;
 }
 
 /* Lock an expired entry for deletion: the lock value held (see
  * bg_ct_lock), 0 when it is not expired or is busy. */
-static __always_inline __u32 lock_expired(struct bg_ct_entry *e,
-					  const __u32 *timeout, __u64 now)
+static __always_inline __u32 bg_ct_lock_expired(struct bg_ct_entry *e,
+						const __u32 *timeout, __u64 now)
 {
 	__u32 held;
 
@@ -355,7 +354,7 @@ static __always_inline __u32 lock_expired(struct bg_ct_entry *e,
 	/* Busy: a writer is on it right now; the next pass sees it. */
 	held = bg_ct_trylock(e);
 	if (!held) {
-		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		bg_ct_stat_add(BG_CT_STAT_LOCK_BUSY, 1);
 		return 0;
 	}
 	if (!bg_ct_expired(timeout, e, now)) {
@@ -366,34 +365,37 @@ static __always_inline __u32 lock_expired(struct bg_ct_entry *e,
 }
 
 /* A whole pass (tc/sweep): every expired entry goes. */
-static __always_inline long expire_one(struct bpf_map *map, const void *key,
-				       struct bg_ct_entry *e,
-				       struct sweep_ctx *c, __u32 fam)
+static __always_inline long bg_ct_expire_one(struct bpf_map *map,
+					     const void *key,
+					     struct bg_ct_entry *e,
+					     struct sweep_ctx *c, __u32 fam)
 {
-	__u32 held = lock_expired(e, c->timeout, c->now);
+	__u32 held = bg_ct_lock_expired(e, c->timeout, c->now);
 
-	if (!held || sweep_delete(map, key, e, fam, held)) {
+	if (!held || bg_ct_sweep_delete(map, key, e, fam, held)) {
 		c->seen++;
 		return 0;
 	}
 	c->deleted++;
-	bg_ct_count(BG_CT_STAT_EXPIRED, 1);
+	bg_ct_stat_add(BG_CT_STAT_EXPIRED, 1);
 	return 0;
 }
 
-static long expire4(struct bpf_map *map, const void *key, void *val, void *ctx)
+static long bg_ct_expire4(struct bpf_map *map, const void *key, void *val,
+			  void *ctx)
 {
-	return expire_one(map, key, val, ctx, BG_FAM_INET);
+	return bg_ct_expire_one(map, key, val, ctx, BG_FAM_INET);
 }
 
-static long expire6(struct bpf_map *map, const void *key, void *val, void *ctx)
+static long bg_ct_expire6(struct bpf_map *map, const void *key, void *val,
+			  void *ctx)
 {
-	return expire_one(map, key, val, ctx, BG_FAM_INET6);
+	return bg_ct_expire_one(map, key, val, ctx, BG_FAM_INET6);
 }
 
 /* Does a flush select this key (every flow, or addr on either side)? */
-static __always_inline int flush_match(const struct sweep_ctx *c,
-				       const void *key, __u32 fam)
+static __always_inline int bg_ct_flush_match(const struct sweep_ctx *c,
+					     const void *key, __u32 fam)
 {
 	if (c->flush_any)
 		return 1;
@@ -412,32 +414,35 @@ static __always_inline int flush_match(const struct sweep_ctx *c,
 	}
 }
 
-static __always_inline long flush_one(struct bpf_map *map, const void *key,
-				      struct bg_ct_entry *e,
-				      struct sweep_ctx *c, __u32 fam)
+static __always_inline long bg_ct_flush_one(struct bpf_map *map,
+					    const void *key,
+					    struct bg_ct_entry *e,
+					    struct sweep_ctx *c, __u32 fam)
 {
 	__u32 held;
 
-	if (!flush_match(c, key, fam))
+	if (!bg_ct_flush_match(c, key, fam))
 		return 0;
 	held = bg_ct_trylock(e);
 	if (!held) {
-		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		bg_ct_stat_add(BG_CT_STAT_LOCK_BUSY, 1);
 		return 0;
 	}
-	if (!sweep_delete(map, key, e, fam, held))
+	if (!bg_ct_sweep_delete(map, key, e, fam, held))
 		c->deleted++;
 	return 0;
 }
 
-static long flush4(struct bpf_map *map, const void *key, void *val, void *ctx)
+static long bg_ct_flush4(struct bpf_map *map, const void *key, void *val,
+			 void *ctx)
 {
-	return flush_one(map, key, val, ctx, BG_FAM_INET);
+	return bg_ct_flush_one(map, key, val, ctx, BG_FAM_INET);
 }
 
-static long flush6(struct bpf_map *map, const void *key, void *val, void *ctx)
+static long bg_ct_flush6(struct bpf_map *map, const void *key, void *val,
+			 void *ctx)
 {
-	return flush_one(map, key, val, ctx, BG_FAM_INET6);
+	return bg_ct_flush_one(map, key, val, ctx, BG_FAM_INET6);
 }
 
 /*
@@ -450,10 +455,10 @@ static long flush6(struct bpf_map *map, const void *key, void *val, void *ctx)
  * never makes the count too small. ins0/del0: the counts when the pass
  * began.
  */
-static __always_inline void sweep_reconcile(__u32 fam, __u64 seen, __u64 ins0,
-					    __u64 del0)
+static __always_inline void bg_ct_sweep_reconcile(__u32 fam, __u64 seen,
+						  __u64 ins0, __u64 del0)
 {
-	struct bg_ct_count *c = live_of(fam);
+	struct bg_ct_count *c = bg_ct_live_of(fam);
 	__u64 ins, del, live, slack;
 
 	if (!c)
@@ -464,26 +469,26 @@ static __always_inline void sweep_reconcile(__u32 fam, __u64 seen, __u64 ins0,
 	slack = seen + (ins - ins0) + (del - del0) + c->unswept;
 	if ((__s64)live > 0 && live > slack) {
 		__sync_fetch_and_add(&c->evicted, live - slack);
-		bg_ct_count(BG_CT_STAT_EVICTED, live - slack);
+		bg_ct_stat_add(BG_CT_STAT_EVICTED, live - slack);
 	}
 }
 
 /* A whole pass over a family now (tests, tools). */
-static __always_inline void sweep_full(struct sweep_ctx *c, __u32 fam)
+static __always_inline void bg_ct_sweep_full(struct sweep_ctx *c, __u32 fam)
 {
-	struct bg_ct_count *cnt = live_of(fam);
+	struct bg_ct_count *cnt = bg_ct_live_of(fam);
 	__u64 ins0 = cnt ? cnt->inserted : 0, del0 = cnt ? cnt->deleted : 0;
 
 	c->deleted = 0;
 	c->seen = 0;
 	if (fam == BG_FAM_INET)
-		bpf_for_each_map_elem(&bg_ct4, expire4, c, 0);
+		bpf_for_each_map_elem(&bg_ct4, bg_ct_expire4, c, 0);
 	else
-		bpf_for_each_map_elem(&bg_ct6, expire6, c, 0);
-	sweep_reconcile(fam, c->seen, ins0, del0);
+		bpf_for_each_map_elem(&bg_ct6, bg_ct_expire6, c, 0);
+	bg_ct_sweep_reconcile(fam, c->seen, ins0, del0);
 }
 
-static __always_inline void sweep_init(struct sweep_ctx *c)
+static __always_inline void bg_ct_sweep_init(struct sweep_ctx *c)
 {
 	struct bg_ct_config *cfg = bg_ct_cfg();
 	__u32 i;
@@ -498,7 +503,8 @@ static __always_inline void sweep_init(struct sweep_ctx *c)
 
 /* ------------------------------------------------------------- ring */
 
-static __always_inline struct bg_ct_entry *slot_entry(struct bg_ct_slot *s)
+static __always_inline struct bg_ct_entry *
+bg_ct_slot_entry(struct bg_ct_slot *s)
 {
 	if (s->family == BG_FAM_INET)
 		return bpf_map_lookup_elem(&bg_ct4, &s->key.k4);
@@ -506,9 +512,9 @@ static __always_inline struct bg_ct_entry *slot_entry(struct bg_ct_slot *s)
 }
 
 /* Does the slot still hold the live flow it was claimed for? */
-static __always_inline int slot_live(struct bg_ct_slot *s, __u64 fid)
+static __always_inline int bg_ct_slot_live(struct bg_ct_slot *s, __u64 fid)
 {
-	struct bg_ct_entry *e = slot_entry(s);
+	struct bg_ct_entry *e = bg_ct_slot_entry(s);
 
 	return e && e->flow_id == fid;
 }
@@ -522,7 +528,7 @@ struct ring_claim_ctx {
 };
 
 /* One try at the ring's head: take the slot unless a live flow holds it. */
-static long ring_claim_cb(__u32 i, void *vctx)
+static long bg_ct_ring_claim_cb(__u32 i, void *vctx)
 {
 	struct ring_claim_ctx *x = vctx;
 	__u32 idx =
@@ -533,7 +539,7 @@ static long ring_claim_cb(__u32 i, void *vctx)
 	if (!s)
 		return 0;
 	old = bg_ct_read_once(s->flow_id);
-	if (old == BG_CT_SLOT_BUSY || (old && slot_live(s, old)))
+	if (old == BG_CT_SLOT_BUSY || (old && bg_ct_slot_live(s, old)))
 		return 0;
 	if (__sync_val_compare_and_swap(&s->flow_id, old, BG_CT_SLOT_BUSY) !=
 	    old)
@@ -550,8 +556,8 @@ static long ring_claim_cb(__u32 i, void *vctx)
 }
 
 /* A ring slot for a new flow; -1 when four tries found none free. */
-static __always_inline __s32 ring_claim(__u32 fam, union bg_ct_key *k,
-					__u64 fid)
+static __always_inline __s32 bg_ct_ring_claim(__u32 fam, union bg_ct_key *k,
+					      __u64 fid)
 {
 	__u32 zero = 0;
 	struct ring_claim_ctx x = {
@@ -561,12 +567,12 @@ static __always_inline __s32 ring_claim(__u32 fam, union bg_ct_key *k,
 	x.st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
 	if (!x.st)
 		return -1;
-	bpf_loop(4, ring_claim_cb, &x, 0);
+	bpf_loop(4, bg_ct_ring_claim_cb, &x, 0);
 	return x.slot;
 }
 
 /* Give a slot back (the flow it was claimed for was never made). */
-static __always_inline void ring_release(__s32 slot, __u64 fid)
+static __always_inline void bg_ct_ring_release(__s32 slot, __u64 fid)
 {
 	__u32 idx = slot;
 	struct bg_ct_slot *s = bpf_map_lookup_elem(&bg_ct_ring, &idx);
@@ -588,7 +594,7 @@ struct ring_ctx {
 };
 
 /* One ring slot: free it if its flow is gone, delete the flow if expired. */
-static long ring_cb(__u32 i, void *vctx)
+static long bg_ct_ring_cb(__u32 i, void *vctx)
 {
 	struct ring_ctx *c = vctx;
 	__u32 idx = (c->start + i) % BG_CT_RING_SIZE, fam;
@@ -605,7 +611,7 @@ static long ring_cb(__u32 i, void *vctx)
 	if (!fid || fid == BG_CT_SLOT_BUSY)
 		return 0;
 	fam = s->family & 1;
-	e = slot_entry(s);
+	e = bg_ct_slot_entry(s);
 	if (!e || e->flow_id != fid) {
 		/* Its flow was deleted (maybe the key reused since). */
 		__sync_val_compare_and_swap(&s->flow_id, fid, 0);
@@ -618,24 +624,24 @@ static long ring_cb(__u32 i, void *vctx)
 		c->stopped = 1;
 		return 1;
 	}
-	held = lock_expired(e, c->timeout, c->now);
+	held = bg_ct_lock_expired(e, c->timeout, c->now);
 	if (!held) {
 		BG_IDX(c->seen, fam)++;
 		return 0;
 	}
 	if (fam == BG_FAM_INET)
-		err = sweep_delete((struct bpf_map *)&bg_ct4, &s->key.k4, e,
-				   BG_FAM_INET, held);
+		err = bg_ct_sweep_delete((struct bpf_map *)&bg_ct4, &s->key.k4,
+					 e, BG_FAM_INET, held);
 	else
-		err = sweep_delete((struct bpf_map *)&bg_ct6, &s->key.k6, e,
-				   BG_FAM_INET6, held);
+		err = bg_ct_sweep_delete((struct bpf_map *)&bg_ct6, &s->key.k6,
+					 e, BG_FAM_INET6, held);
 	if (err) {
 		BG_IDX(c->seen, fam)++;
 		return 0;
 	}
 	__sync_val_compare_and_swap(&s->flow_id, fid, 0);
 	c->deleted++;
-	bg_ct_count(BG_CT_STAT_EXPIRED, 1);
+	bg_ct_stat_add(BG_CT_STAT_EXPIRED, 1);
 	return 0;
 }
 
@@ -645,7 +651,7 @@ static long ring_cb(__u32 i, void *vctx)
  * live counts are reconciled. Returns 1 when expired flows were left for
  * the next tick.
  */
-static __always_inline int sweep_tick(struct bg_ct_sweep_state *st)
+static __always_inline int bg_ct_sweep_tick(struct bg_ct_sweep_state *st)
 {
 	struct bg_ct_config *cfg = bg_ct_cfg();
 	struct ring_ctx c = {};
@@ -660,17 +666,17 @@ static __always_inline int sweep_tick(struct bg_ct_sweep_state *st)
 	}
 	c.start = st->cursor % BG_CT_RING_SIZE;
 	c.max_delete = bg_opaque(BG_CT_SWEEP_DELETE);
-	bpf_loop(BG_CT_SWEEP_SLOTS, ring_cb, &c, 0);
+	bpf_loop(BG_CT_SWEEP_SLOTS, bg_ct_ring_cb, &c, 0);
 	st->pass_seen[0] += c.seen[0];
 	st->pass_seen[1] += c.seen[1];
 	next = c.start + c.visited;
 	if (next >= BG_CT_RING_SIZE) {
 #pragma unroll
 		for (fam = 0; fam < BG_FAM_MAX; fam++) {
-			sweep_reconcile(fam, st->pass_seen[fam],
-					st->pass_inserted[fam],
-					st->pass_deleted[fam]);
-			cnt = live_of(fam);
+			bg_ct_sweep_reconcile(fam, st->pass_seen[fam],
+					      st->pass_inserted[fam],
+					      st->pass_deleted[fam]);
+			cnt = bg_ct_live_of(fam);
 			if (cnt) {
 				st->pass_inserted[fam] = cnt->inserted;
 				st->pass_deleted[fam] = cnt->deleted;
@@ -680,13 +686,13 @@ static __always_inline int sweep_tick(struct bg_ct_sweep_state *st)
 		next -= BG_CT_RING_SIZE;
 	}
 	st->cursor = next;
-	bg_ct_count(BG_CT_STAT_SWEEPS, 1);
+	bg_ct_stat_add(BG_CT_STAT_SWEEPS, 1);
 	return c.stopped;
 }
 
-static int timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
+static int bg_ct_timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
 {
-	int more = sweep_tick(t);
+	int more = bg_ct_sweep_tick(t);
 
 	t->runs++;
 	bpf_timer_start(&t->timer, more ? BG_CT_SWEEP_FAST_NS : BG_CT_SWEEP_NS,
@@ -694,7 +700,7 @@ static int timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
 	return 0;
 }
 
-static __always_inline void arm_timer(void)
+static __always_inline void bg_ct_arm_timer(void)
 {
 	__u32 zero = 0;
 	struct bg_ct_sweep_state *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
@@ -705,12 +711,12 @@ static __always_inline void arm_timer(void)
 		return;
 	/* -EBUSY: another CPU initialised it first; start anyway. */
 	bpf_timer_init(&t->timer, &bg_ct_timer, CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&t->timer, timer_cb);
+	bpf_timer_set_callback(&t->timer, bg_ct_timer_cb);
 	bpf_timer_start(&t->timer, BG_CT_SWEEP_NS, 0);
 }
 
 /* The table is at its limit: bring the next sweep tick forward. */
-static __always_inline void kick_sweep(__u64 now)
+static __always_inline void bg_ct_kick_sweep(__u64 now)
 {
 	__u32 zero = 0;
 	struct bg_ct_sweep_state *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
@@ -729,8 +735,8 @@ static __always_inline void kick_sweep(__u64 now)
 /* ------------------------------------------------------------ TCP */
 
 /* Window scale option of a SYN, BG_CT_WS_NONE when absent. */
-static __always_inline __u8 tcp_wscale(struct __sk_buff *skb, __u32 off,
-				       __u32 doff)
+static __always_inline __u8 bg_ct_tcp_wscale(struct __sk_buff *skb, __u32 off,
+					     __u32 doff)
 {
 	__u8 opt[64];
 	__u32 len = doff * 4, i = 0, n;
@@ -773,7 +779,7 @@ static __always_inline __u8 tcp_wscale(struct __sk_buff *skb, __u32 off,
 /* ---------------------------------------------------------- main path */
 
 /* One packet on its way through tracking. */
-struct ct_pkt {
+struct bg_ct_pkt {
 	struct bg_pkt p;
 	struct bg_ct_seg seg;
 	__u64 now;
@@ -801,7 +807,7 @@ struct ct_pkt {
 #define BG_CT_PULL 192
 #define BG_CT_MIN_LINEAR 54
 
-static __always_inline int ct_parse(struct __sk_buff *skb, struct bg_pkt *p)
+static __always_inline int bg_ct_parse(struct __sk_buff *skb, struct bg_pkt *p)
 {
 	__u32 len = skb->len, lin = skb->data_end - skb->data;
 	void *data, *data_end;
@@ -816,8 +822,8 @@ static __always_inline int ct_parse(struct __sk_buff *skb, struct bg_pkt *p)
 }
 
 /* A local socket for the flow of an ingress packet? */
-static __always_inline int local_sock(struct __sk_buff *skb,
-				      const struct bg_pkt *p)
+static __always_inline int bg_ct_local_sock(struct __sk_buff *skb,
+					    const struct bg_pkt *p)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -848,26 +854,26 @@ static __always_inline int local_sock(struct __sk_buff *skb,
 	return 1;
 }
 
-static __always_inline int count_class(int cls)
+static __always_inline int bg_ct_count_class(int cls)
 {
 	switch (cls) {
 	case BG_CT_NEW:
-		bg_ct_count(BG_CT_STAT_NEW, 1);
+		bg_ct_stat_add(BG_CT_STAT_NEW, 1);
 		break;
 	case BG_CT_ESTABLISHED:
-		bg_ct_count(BG_CT_STAT_ESTABLISHED, 1);
+		bg_ct_stat_add(BG_CT_STAT_ESTABLISHED, 1);
 		break;
 	case BG_CT_RELATED:
-		bg_ct_count(BG_CT_STAT_RELATED, 1);
+		bg_ct_stat_add(BG_CT_STAT_RELATED, 1);
 		break;
 	default:
-		bg_ct_count(BG_CT_STAT_INVALID, 1);
+		bg_ct_stat_add(BG_CT_STAT_INVALID, 1);
 	}
 	return cls;
 }
 
-static __always_inline int ct_insert(__u8 fam, union bg_ct_key *k,
-				     struct bg_ct_entry *e)
+static __always_inline int bg_ct_insert(__u8 fam, union bg_ct_key *k,
+					struct bg_ct_entry *e)
 {
 	if (fam == BG_FAM_INET)
 		return bpf_map_update_elem(&bg_ct4, &k->k4, e, BPF_NOEXIST);
@@ -875,19 +881,20 @@ static __always_inline int ct_insert(__u8 fam, union bg_ct_key *k,
 }
 
 /* Delete a locked entry (expired, or replaced by a new flow). */
-static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
-				      struct bg_ct_entry *ep, __u32 held)
+static __always_inline void bg_ct_remove(struct bg_ct_pkt *c,
+					 union bg_ct_key *k,
+					 struct bg_ct_entry *ep, __u32 held)
 {
 	int err;
 
-	uncount(c->p.family, k, ep);
+	bg_ct_uncount(c->p.family, k, ep);
 	if (c->p.family == BG_FAM_INET)
 		err = bpf_map_delete_elem(&bg_ct4, &k->k4);
 	else
 		err = bpf_map_delete_elem(&bg_ct6, &k->k6);
 	if (!err) {
-		live_deleted(c->p.family);
-		unswept_gone(c->p.family, ep);
+		bg_ct_live_deleted(c->p.family);
+		bg_ct_unswept_gone(c->p.family, ep);
 	} else {
 		bg_ct_unlock(ep, held);
 	}
@@ -897,8 +904,8 @@ static __always_inline void ct_remove(struct ct_pkt *c, union bg_ct_key *k,
 #define BG_AF_INET 2
 #define BG_AF_INET6 10
 
-static __always_inline void ct_local_key(struct bg_ct_local_key *lk,
-					 const struct bg_pkt *p)
+static __always_inline void bg_ct_local_key_of(struct bg_ct_local_key *lk,
+					       const struct bg_pkt *p)
 {
 	lk->family = p->family;
 	__builtin_memcpy(lk->addr, p->saddr, sizeof(lk->addr));
@@ -913,8 +920,8 @@ static __always_inline void ct_local_key(struct bg_ct_local_key *lk,
  * source (or, behind a strict reverse-path filter, an inside host's) must
  * not leave an entry that its "replies" could match.
  */
-static __always_inline int ct_spoofed_src(struct __sk_buff *skb,
-					  const struct ct_pkt *c)
+static __always_inline int bg_ct_spoofed_src(struct __sk_buff *skb,
+					     const struct bg_ct_pkt *c)
 {
 	struct bpf_fib_lookup fib = {};
 	struct bg_ct_local_key lk;
@@ -924,7 +931,7 @@ static __always_inline int ct_spoofed_src(struct __sk_buff *skb,
 	/* The host's own multicast, looped back on the device it left by. */
 	if (skb->pkt_type == PACKET_LOOPBACK)
 		return 0;
-	ct_local_key(&lk, &c->p);
+	bg_ct_local_key_of(&lk, &c->p);
 	if (bpf_map_lookup_elem(&bg_ct_local, &lk))
 		return 1;
 	fl = bpf_map_lookup_elem(&bg_ct_ifidx, &ifi);
@@ -963,15 +970,15 @@ static __always_inline int ct_spoofed_src(struct __sk_buff *skb,
 }
 
 /* A packet the host itself sends: its source is one of the host's. */
-static __always_inline void ct_learn_local(struct __sk_buff *skb,
-					   const struct ct_pkt *c)
+static __always_inline void bg_ct_learn_local(struct __sk_buff *skb,
+					      const struct bg_ct_pkt *c)
 {
 	struct bg_ct_local_key lk;
 	__u32 learnt = BG_CT_LOCAL_LEARNT;
 
 	if (skb->ingress_ifindex)
 		return; /* forwarded */
-	ct_local_key(&lk, &c->p);
+	bg_ct_local_key_of(&lk, &c->p);
 	if (!bpf_map_lookup_elem(&bg_ct_local, &lk))
 		bpf_map_update_elem(&bg_ct_local, &lk, &learnt, BPF_NOEXIST);
 }
@@ -981,10 +988,9 @@ static __always_inline void ct_learn_local(struct __sk_buff *skb,
  * records where the flow was opened, so that its replies are accepted
  * from the other side only (bg_ct_iface_ok).
  */
-static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
-				       union bg_ct_key *k,
-				       struct bg_ct_config *cfg,
-				       struct bg_ct_entry *ne)
+static __always_inline int
+bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
+	       struct bg_ct_config *cfg, struct bg_ct_entry *ne)
 {
 	struct bg_ct_count *cnt;
 	__u64 limit;
@@ -996,24 +1002,24 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 
 	cls = bg_ct_new_class(&c->p, c->egress, &state, &mid);
 	if (state == BG_CTS_NONE)
-		return count_class(cls);
+		return bg_ct_count_class(cls);
 	if (c->egress) {
-		ct_learn_local(skb, c);
-	} else if (ct_spoofed_src(skb, c)) {
-		bg_ct_count(BG_CT_STAT_SPOOFED, 1);
-		return count_class(BG_CT_INVALID);
+		bg_ct_learn_local(skb, c);
+	} else if (bg_ct_spoofed_src(skb, c)) {
+		bg_ct_stat_add(BG_CT_STAT_SPOOFED, 1);
+		return bg_ct_count_class(BG_CT_INVALID);
 	}
 
 	limit = cfg && cfg->limit_states ? cfg->limit_states : BG_CT_TABLE_MAX;
 	if (limit > BG_CT_TABLE_MAX)
 		limit = BG_CT_TABLE_MAX;
-	if (live_get(c->p.family) >= limit) {
-		bg_ct_count(BG_CT_STAT_OVER_LIMIT, 1);
-		kick_sweep(c->now);
-		return count_class(cls);
+	if (bg_ct_live_get(c->p.family) >= limit) {
+		bg_ct_stat_add(BG_CT_STAT_OVER_LIMIT, 1);
+		bg_ct_kick_sweep(c->now);
+		return bg_ct_count_class(cls);
 	}
 
-	ne->flow_id = next_flow_id();
+	ne->flow_id = bg_ct_next_flow_id();
 	ne->key_hash = bg_ct_key_hash(c->p.family, k);
 	ne->proto = c->p.l4_proto;
 	ne->state = state;
@@ -1044,40 +1050,41 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
 	ne->packets[BG_CT_DIR_ORIG] = c->segs;
 	ne->bytes[BG_CT_DIR_ORIG] = c->len;
 	if (!c->egress) {
-		void *meta = (void *)(long)skb->data_meta;
-		void *data = (void *)(long)skb->data;
+		struct bg_xdp_meta m;
 
-		if (meta + sizeof(struct bg_xdp_meta) <= data)
-			ne->rule_id = ((struct bg_xdp_meta *)meta)->rule_id;
-		if (local_sock(skb, &c->p))
+		if (bg_xdp_meta_get(skb, &m)) {
+			ne->rule_id = m.rule_id;
+			ne->xdp_status = m.status;
+		}
+		if (bg_ct_local_sock(skb, &c->p))
 			ne->flags |= BG_CTF_LOCAL;
 	} else if (skb->sk) {
 		ne->sock_cookie = bpf_get_socket_cookie(skb);
 	}
 	ne->flags |= BG_CTF_COUNTED;
 	/* Its place in the sweep's ring, before anyone can see it. */
-	slot = ring_claim(c->p.family, k, ne->flow_id);
+	slot = bg_ct_ring_claim(c->p.family, k, ne->flow_id);
 	if (slot < 0)
 		ne->flags |= BG_CTF_UNSWEPT;
-	if (ct_insert(c->p.family, k, ne)) {
+	if (bg_ct_insert(c->p.family, k, ne)) {
 		/* Another CPU created it first (or the table is full): the
 		 * next packet finds that entry. */
 		if (slot >= 0)
-			ring_release(slot, ne->flow_id);
-		return count_class(cls);
+			bg_ct_ring_release(slot, ne->flow_id);
+		return bg_ct_count_class(cls);
 	}
-	live_inserted(c->p.family);
+	bg_ct_live_inserted(c->p.family);
 	if (slot < 0) {
-		bg_ct_count(BG_CT_STAT_UNSWEPT, 1);
-		cnt = live_of(c->p.family);
+		bg_ct_stat_add(BG_CT_STAT_UNSWEPT, 1);
+		cnt = bg_ct_live_of(c->p.family);
 		if (cnt)
 			__sync_fetch_and_add(&cnt->unswept, 1);
 	}
-	src_add(c->p.family, k, ne->flags, 1);
-	bg_ct_count(BG_CT_STAT_CREATED, 1);
+	bg_ct_src_add(c->p.family, k, ne->flags, 1);
+	bg_ct_stat_add(BG_CT_STAT_CREATED, 1);
 	if (mid)
-		bg_ct_count(BG_CT_STAT_MIDSTREAM, 1);
-	return count_class(cls);
+		bg_ct_stat_add(BG_CT_STAT_MIDSTREAM, 1);
+	return bg_ct_count_class(cls);
 }
 
 /*
@@ -1085,10 +1092,11 @@ static __always_inline int ct_new_flow(struct __sk_buff *skb, struct ct_pkt *c,
  * copy, then the copy stored back. Returns the class, or -2 when the entry
  * turned out to be gone (expired, reopened, reused): a new flow then.
  */
-static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
-				     union bg_ct_key *k, struct bg_ct_entry *ep,
-				     struct bg_ct_config *cfg,
-				     struct bg_ct_entry *cp)
+static __always_inline int bg_ct_update(struct __sk_buff *skb,
+					struct bg_ct_pkt *c, union bg_ct_key *k,
+					struct bg_ct_entry *ep,
+					struct bg_ct_config *cfg,
+					struct bg_ct_entry *cp)
 {
 	__u32 hash = bg_ct_key_hash(c->p.family, k), held, dir;
 	int cls, ignore, wrong, reowned;
@@ -1097,13 +1105,13 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	if (!held) {
 		/* Someone holds it far too long: judge on a copy, commit
 		 * nothing. */
-		bg_ct_count(BG_CT_STAT_LOCK_BUSY, 1);
+		bg_ct_stat_add(BG_CT_STAT_LOCK_BUSY, 1);
 		bg_ct_read(ep, cp);
 		if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now))
-			return count_class(BG_CT_INVALID);
+			return bg_ct_count_class(BG_CT_INVALID);
 		cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress,
 				 c->ifindex, &ignore, &wrong);
-		return count_class(cls);
+		return bg_ct_count_class(cls);
 	}
 	if (ep->key_hash != hash) {
 		/* Deleted and reused for another flow since the lookup. */
@@ -1112,15 +1120,15 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	}
 	__builtin_memcpy(cp, ep, sizeof(*cp));
 #ifdef BG_CT_TEST_SLOW
-	bpf_loop(2000, slow_cb, NULL, 0);
+	bpf_loop(2000, bg_ct_slow_cb, NULL, 0);
 #endif
 	if (bg_ct_expired(bg_ct_timeouts(cfg), cp, c->now)) {
-		bg_ct_count(BG_CT_STAT_EXPIRED, 1);
-		ct_remove(c, k, ep, held);
+		bg_ct_stat_add(BG_CT_STAT_EXPIRED, 1);
+		bg_ct_remove(c, k, ep, held);
 		return -2;
 	}
 	if (bg_ct_reopens(cp, &c->p)) {
-		ct_remove(c, k, ep, held);
+		bg_ct_remove(c, k, ep, held);
 		return -2;
 	}
 	cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress, c->ifindex,
@@ -1128,14 +1136,14 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	if (cls == BG_CT_INVALID || ignore) {
 		bg_ct_unlock(ep, held);
 		if (wrong)
-			bg_ct_count(BG_CT_STAT_WRONG_IFACE, 1);
+			bg_ct_stat_add(BG_CT_STAT_WRONG_IFACE, 1);
 		if (ignore && (c->seg.flags & BG_TCP_RST))
-			bg_ct_count(BG_CT_STAT_RST_IGNORED, 1);
-		return count_class(cls);
+			bg_ct_stat_add(BG_CT_STAT_RST_IGNORED, 1);
+		return bg_ct_count_class(cls);
 	}
 	if (c->p.l4_proto == IPPROTO_TCP &&
 	    (cp->state == BG_CTS_TIME_WAIT || cp->state == BG_CTS_CLOSE))
-		uncount(c->p.family, k, cp);
+		bg_ct_uncount(c->p.family, k, cp);
 
 	dir = bg_ct_dir(cp, c->side);
 	reowned = (cp->flags & BG_CTF_EGRESS) && !(ep->flags & BG_CTF_EGRESS);
@@ -1169,32 +1177,33 @@ static __always_inline int ct_update(struct __sk_buff *skb, struct ct_pkt *c,
 	bg_ct_unlock(ep, held);
 	if (c->egress && !ep->sock_cookie && skb->sk)
 		ep->sock_cookie = bpf_get_socket_cookie(skb);
-	return count_class(cls);
+	return bg_ct_count_class(cls);
 }
 
 /* An ICMP error: RELATED when it quotes a live flow and comes from where
  * that flow's packets may come from. */
-static __always_inline int ct_icmp_error(struct ct_pkt *c, union bg_ct_key *k,
-					 void *data, void *data_end,
-					 struct bg_ct_config *cfg)
+static __always_inline int bg_ct_track_icmp_error(struct bg_ct_pkt *c,
+						  union bg_ct_key *k,
+						  void *data, void *data_end,
+						  struct bg_ct_config *cfg)
 {
 	struct bg_ct_entry *ep, e;
 	int s = bg_ct_icmp_err_key(data, data_end, &c->p, k), cls;
 
 	if (s == BG_CT_QUOTE_UNTRACKED)
-		return count_class(BG_CT_NEW);
+		return bg_ct_count_class(BG_CT_NEW);
 	if (s < 0)
-		return count_class(BG_CT_INVALID);
+		return bg_ct_count_class(BG_CT_INVALID);
 	ep = bg_ct_lookup(c->p.family, k);
 	if (!ep)
-		return count_class(BG_CT_INVALID);
+		return bg_ct_count_class(BG_CT_INVALID);
 	bg_ct_read(ep, &e);
 	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, c->now))
-		return count_class(BG_CT_INVALID);
+		return bg_ct_count_class(BG_CT_INVALID);
 	cls = bg_ct_related(&e, s, c->egress, c->ifindex);
 	if (cls == BG_CT_INVALID)
-		bg_ct_count(BG_CT_STAT_WRONG_IFACE, 1);
-	return count_class(cls);
+		bg_ct_stat_add(BG_CT_STAT_WRONG_IFACE, 1);
+	return bg_ct_count_class(cls);
 }
 
 /*
@@ -1205,8 +1214,8 @@ static __always_inline int ct_icmp_error(struct ct_pkt *c, union bg_ct_key *k,
  * initiator's packets arrive is the spoofed-initiator trick, and a flow
  * that really goes in and out one interface is not supported.
  */
-static __always_inline int ct_learn_reply_iface(struct ct_pkt *c,
-						union bg_ct_key *k)
+static __always_inline int bg_ct_learn_reply_iface(struct bg_ct_pkt *c,
+						   union bg_ct_key *k)
 {
 	struct bg_ct_entry *ep = bg_ct_lookup(c->p.family, k);
 
@@ -1225,7 +1234,7 @@ static __always_inline int ct_learn_reply_iface(struct ct_pkt *c,
  * once, with its inputs unknown, instead of once for every way the parser
  * can end; the parser alone has hundreds of those.
  */
-__noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct ct_pkt *c)
+__noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct bg_ct_pkt *c)
 {
 	union bg_ct_key k; /* on this stack: 6.1 takes no map key from *c */
 	struct bg_ct_entry *e;
@@ -1245,52 +1254,52 @@ __noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct ct_pkt *c)
 	c->ifindex = skb->ifindex;
 	c->len = skb->len;
 	c->segs = skb->gso_segs ? skb->gso_segs : 1;
-	arm_timer();
+	bg_ct_arm_timer();
 
 	if (c->learn) {
-		bg_ct_count(BG_CT_STAT_SKIPPED, 1);
+		bg_ct_stat_add(BG_CT_STAT_SKIPPED, 1);
 		s = bg_ct_pkt_key(&c->p, &k);
 		if (s < 0)
 			return -1;
 		c->side = s & 1;
-		return ct_learn_reply_iface(c, &k);
+		return bg_ct_learn_reply_iface(c, &k);
 	}
 	if (bg_ct_is_icmp_error(&c->p))
-		return ct_icmp_error(c, &k, data, data_end, cfg);
+		return bg_ct_track_icmp_error(c, &k, data, data_end, cfg);
 
 	s = bg_ct_pkt_key(&c->p, &k);
 	if (s < 0) {
-		bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
+		bg_ct_stat_add(BG_CT_STAT_UNTRACKED, 1);
 		return -1;
 	}
 	c->side = s & 1;
 	if (c->p.l4_proto == IPPROTO_TCP) {
 		if (bg_ct_seg_parse(data, data_end, &c->p, &c->seg) < 0) {
-			bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
+			bg_ct_stat_add(BG_CT_STAT_UNTRACKED, 1);
 			return -1;
 		}
 		if (c->seg.flags & BG_TCP_SYN)
 			c->seg.wscale =
-				tcp_wscale(skb, c->p.l4_off, c->seg.doff);
+				bg_ct_tcp_wscale(skb, c->p.l4_off, c->seg.doff);
 	}
 
 	ep = bg_ct_lookup(c->p.family, &k);
 	if (ep) {
-		cls = ct_update(skb, c, &k, ep, cfg, e);
+		cls = bg_ct_update(skb, c, &k, ep, cfg, e);
 		if (cls != -2)
 			return cls;
 	}
-	return ct_new_flow(skb, c, &k, cfg, e);
+	return bg_ct_new_flow(skb, c, &k, cfg, e);
 }
 
 /* Track one packet; returns its class (enum bg_ct_class) or -1. */
-static __always_inline int track(struct __sk_buff *skb, int egress)
+static __always_inline int bg_ct_track(struct __sk_buff *skb, int egress)
 {
-	struct ct_pkt c = {};
+	struct bg_ct_pkt c = {};
 	__u32 ifi;
 
-	if (ct_parse(skb, &c.p) != BG_PARSE_OK) {
-		bg_ct_count(BG_CT_STAT_UNTRACKED, 1);
+	if (bg_ct_parse(skb, &c.p) != BG_PARSE_OK) {
+		bg_ct_stat_add(BG_CT_STAT_UNTRACKED, 1);
 		return -1;
 	}
 #ifdef BG_BENCH_NEWFLOW
@@ -1310,14 +1319,14 @@ static __always_inline int track(struct __sk_buff *skb, int egress)
 SEC("tc/ingress")
 int bg_ct_ingress(struct __sk_buff *skb)
 {
-	track(skb, 0);
+	bg_ct_track(skb, 0);
 	return TC_ACT_UNSPEC;
 }
 
 SEC("tc/egress")
 int bg_ct_egress(struct __sk_buff *skb)
 {
-	track(skb, 1);
+	bg_ct_track(skb, 1);
 	return TC_ACT_UNSPEC;
 }
 
@@ -1360,28 +1369,28 @@ int bg_ct_sweep(struct __sk_buff *skb)
 		c.flush_any = cmd->any;
 		__builtin_memcpy(c.addr, cmd->addr, 16);
 	}
-	sweep_init(&c);
+	bg_ct_sweep_init(&c);
 	if (op == BG_CT_CMD_FULL) {
-		sweep_full(&c, BG_FAM_INET);
-		sweep_full(&c, BG_FAM_INET6);
-		bg_ct_count(BG_CT_STAT_SWEEPS, 1);
+		bg_ct_sweep_full(&c, BG_FAM_INET);
+		bg_ct_sweep_full(&c, BG_FAM_INET6);
+		bg_ct_stat_add(BG_CT_STAT_SWEEPS, 1);
 		return 0;
 	}
 	if (op == BG_CT_CMD_FLUSH) {
 		if (c.flush_any || fam == BG_FAM_INET) {
-			bpf_for_each_map_elem(&bg_ct4, flush4, &c, 0);
+			bpf_for_each_map_elem(&bg_ct4, bg_ct_flush4, &c, 0);
 			deleted += c.deleted;
 		}
 		c.deleted = 0;
 		if (c.flush_any || fam == BG_FAM_INET6) {
-			bpf_for_each_map_elem(&bg_ct6, flush6, &c, 0);
+			bpf_for_each_map_elem(&bg_ct6, bg_ct_flush6, &c, 0);
 			deleted += c.deleted;
 		}
 		return deleted;
 	}
 	st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
 	if (st)
-		sweep_tick(st);
+		bg_ct_sweep_tick(st);
 	return 0;
 }
 

@@ -11,6 +11,12 @@
  * match in file order (Linear Bit Vector Search, as in bpf-iptables). The
  * cost grows with the number of 64-rule words, not with the number of
  * rules or table entries.
+ *
+ * It is the one XDP program of an interface. A packet it passes carries
+ * the verdict in front of it (struct bg_xdp_meta: the rule, how it passed,
+ * and room for the later stages' results) for TC, and goes on through the
+ * XDP chain: the rate limiter's slot, then the load balancer's
+ * (bg_xdp_chain.h); empty slots cost one failed tail call each.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -18,7 +24,9 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 #include "bg_ct.h"
-#include "bg_ct_maps.h"
+#include "bg_common_maps.h"
+#include "bg_ct_table.h"
+#include "bg_xdp_chain.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -121,23 +129,17 @@ struct {
 	BG_PINNED;
 } bg_fw_log SEC(".maps");
 
-static __always_inline void fw_count(__u32 stat)
-{
-	__u64 *v = bpf_map_lookup_elem(&bg_fw_stats, &stat);
+#define bg_fw_stat_inc(stat) bg_stat_inc(&bg_fw_stats, stat)
 
-	if (v)
-		*v += 1;
-}
-
-struct fw_verdict {
+struct bg_fw_verdict {
 	__u32 rule_id;
 	__u8 action;
 	__u8 flags;
 };
 
 /* Vector id of the packet's source and destination address. */
-static __always_inline int fw_addr_vectors(struct bg_pkt *p, __u32 gen,
-					   __u32 *src, __u32 *dst)
+static __always_inline int bg_fw_addr_vectors(struct bg_pkt *p, __u32 gen,
+					      __u32 *src, __u32 *dst)
 {
 	__u32 *sv, *dv;
 
@@ -166,15 +168,15 @@ static __always_inline int fw_addr_vectors(struct bg_pkt *p, __u32 gen,
 	return 0;
 }
 
-static __always_inline struct bg_fw_vec *fw_vec(__u32 gen, __u32 id)
+static __always_inline struct bg_fw_vec *bg_fw_vec_of(__u32 gen, __u32 id)
 {
 	struct bg_fw_vec_key k = { .gen = gen, .id = id };
 
 	return bpf_map_lookup_elem(&bg_fw_vec, &k);
 }
 
-static __always_inline int fw_port_vec(void *map, __u32 gen, __u32 fam,
-				       __be16 port, __u32 *id)
+static __always_inline int bg_fw_port_vec(void *map, __u32 gen, __u32 fam,
+					  __be16 port, __u32 *id)
 {
 	struct bg_lpm_port_key k = { .prefixlen = 64 + 16,
 				     .gen = gen,
@@ -190,11 +192,11 @@ static __always_inline int fw_port_vec(void *map, __u32 gen, __u32 fam,
 }
 
 /* Vector ids of the protocol and port fields (when the ruleset uses them). */
-static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
-					 struct bg_fw_gen *g, __u32 fam,
-					 struct bg_fw_vec **pv,
-					 struct bg_fw_vec **spv,
-					 struct bg_fw_vec **dpv)
+static __always_inline int bg_fw_l4_vectors(struct bg_pkt *p, __u32 gen,
+					    struct bg_fw_gen *g, __u32 fam,
+					    struct bg_fw_vec **pv,
+					    struct bg_fw_vec **spv,
+					    struct bg_fw_vec **dpv)
 {
 	__u32 sid, did;
 
@@ -205,7 +207,7 @@ static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
 
 		if (!id)
 			return -1;
-		*pv = fw_vec(gen, *id);
+		*pv = bg_fw_vec_of(gen, *id);
 		if (!*pv)
 			return -1;
 	}
@@ -215,15 +217,15 @@ static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
 	 * (ICMP, non-first fragments) matches just the rules naming none. */
 	if ((p->flags & BG_PKT_L4) &&
 	    (p->l4_proto == IPPROTO_TCP || p->l4_proto == IPPROTO_UDP)) {
-		if (fw_port_vec(&bg_fw_sport, gen, fam, p->sport, &sid) ||
-		    fw_port_vec(&bg_fw_dport, gen, fam, p->dport, &did))
+		if (bg_fw_port_vec(&bg_fw_sport, gen, fam, p->sport, &sid) ||
+		    bg_fw_port_vec(&bg_fw_dport, gen, fam, p->dport, &did))
 			return -1;
 	} else {
 		sid = g->noport[fam];
 		did = sid;
 	}
-	*spv = fw_vec(gen, sid);
-	*dpv = fw_vec(gen, did);
+	*spv = bg_fw_vec_of(gen, sid);
+	*dpv = bg_fw_vec_of(gen, did);
 	if (!*spv || !*dpv)
 		return -1;
 	return 0;
@@ -233,9 +235,10 @@ static __always_inline int fw_l4_vectors(struct bg_pkt *p, __u32 gen,
  * First matching rule of the active generation, or the default policy
  * (rule id 0) when none matches.
  */
-static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
-					__u32 gen, struct bg_fw_gen *g,
-					__u32 ct_class, struct fw_verdict *v)
+static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+					   __u32 gen, struct bg_fw_gen *g,
+					   __u32 ct_class,
+					   struct bg_fw_verdict *v)
 {
 	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
 	__u32 fam = p->family & 1;
@@ -246,10 +249,10 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	v->action = g->default_action;
 	v->flags = 0;
 
-	if (fw_addr_vectors(p, gen, &src_id, &dst_id))
+	if (bg_fw_addr_vectors(p, gen, &src_id, &dst_id))
 		return;
-	sv = fw_vec(gen, src_id);
-	dv = fw_vec(gen, dst_id);
+	sv = bg_fw_vec_of(gen, src_id);
+	dv = bg_fw_vec_of(gen, dst_id);
 	if (!sv || !dv)
 		return;
 	/* A field no rule uses lets the source vector stand in (x & x == x). */
@@ -258,10 +261,10 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	spv = sv;
 	dpv = sv;
 	stv = sv;
-	if (fw_l4_vectors(p, gen, g, fam, &pv, &spv, &dpv))
+	if (bg_fw_l4_vectors(p, gen, g, fam, &pv, &spv, &dpv))
 		return;
 	if (g->uses_state) {
-		stv = fw_vec(gen, g->state_vec[fam][ct_class & 3]);
+		stv = bg_fw_vec_of(gen, g->state_vec[fam][ct_class & 3]);
 		if (!stv)
 			return;
 	}
@@ -273,7 +276,7 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 
 		ival = bpf_map_lookup_elem(&bg_fw_iface, &ik);
 		iid = ival ? ival->vec[fam] : g->iface_other[fam];
-		iv = fw_vec(gen, iid);
+		iv = bg_fw_vec_of(gen, iid);
 		if (!iv)
 			return;
 	}
@@ -302,8 +305,8 @@ static __always_inline void fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	}
 }
 
-static __always_inline void fw_account(__u32 gen, struct fw_verdict *v,
-				       __u64 len)
+static __always_inline void bg_fw_account(__u32 gen, struct bg_fw_verdict *v,
+					  __u64 len)
 {
 	__u32 idx = gen * BG_FW_HITS_PER_GEN + v->rule_id;
 	struct bg_fw_hit *h;
@@ -317,14 +320,14 @@ static __always_inline void fw_account(__u32 gen, struct fw_verdict *v,
 	}
 }
 
-static __always_inline void fw_log(struct xdp_md *ctx, struct bg_pkt *p,
-				   struct fw_verdict *v, __u64 len)
+static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
+					   struct bg_fw_verdict *v, __u64 len)
 {
 	struct bg_fw_log_event *e;
 
 	e = bpf_ringbuf_reserve(&bg_fw_log, sizeof(*e), 0);
 	if (!e) {
-		fw_count(BG_STAT_LOG_LOST);
+		bg_fw_stat_inc(BG_STAT_LOG_LOST);
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_boot_ns();
@@ -353,9 +356,9 @@ static __always_inline void fw_log(struct xdp_md *ctx, struct bg_pkt *p,
  * absent. A SYN is NEW (the rules decide it again) unless it is part of a
  * handshake under way, and INVALID inside a live flow.
  */
-static __always_inline __u32 fw_ct_class(struct xdp_md *ctx, void *data,
-					 void *data_end, struct bg_pkt *p,
-					 int *pass, __u32 *ct_rule)
+static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
+					    void *data_end, struct bg_pkt *p,
+					    int *pass, __u32 *ct_rule)
 {
 	struct bg_ct_config *cfg;
 	struct bg_ct_entry *ep, e;
@@ -417,7 +420,7 @@ out:
  * addresses, or the host forwards nothing on this interface. Otherwise a
  * gateway would pass on, whatever the rules say, ND aimed through it.
  */
-static __always_inline int fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
+static __always_inline int bg_fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
 {
 	struct bpf_fib_lookup f = {};
 	long ret;
@@ -435,8 +438,8 @@ static __always_inline int fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
  * XDP -> TC metadata in front of the packet: the rule that passed it. A
  * driver without metadata support just doesn't get it; the verdict stands.
  */
-static __always_inline void fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
-					  __u16 flags)
+static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
+					     __u16 flags)
 {
 	struct bg_xdp_meta *m;
 	void *data;
@@ -453,13 +456,13 @@ static __always_inline void fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 }
 
 SEC("xdp")
-int xdp_firewall(struct xdp_md *ctx)
+int bg_fw_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
 	struct bg_pkt p = {};
-	struct fw_verdict v;
+	struct bg_fw_verdict v;
 	struct bg_fw_active *act;
 	struct bg_fw_gen *g;
 	__u32 zero = 0, gen, ct_class, ct_rule = 0;
@@ -469,55 +472,56 @@ int xdp_firewall(struct xdp_md *ctx)
 	 * field 0); native XDP frames never exceed 64 KiB. */
 	ret = bg_parse(data, data_end, len, &p, 0, 0, BG_PARSE_F_GSO);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
-	    fw_nd_stays(ctx, &p))
+	    bg_fw_nd_stays(ctx, &p))
 		ret = BG_PARSE_ND;
 	if (ret == BG_PARSE_MALFORMED) {
-		fw_count(BG_STAT_MALFORMED);
+		bg_fw_stat_inc(BG_STAT_MALFORMED);
 		return XDP_DROP;
 	}
 	if (ret != BG_PARSE_OK) {
-		fw_count(ret == BG_PARSE_ND ? BG_STAT_ND : BG_STAT_NON_IP);
-		fw_count(BG_STAT_PASS);
-		return XDP_PASS;
+		bg_fw_stat_inc(ret == BG_PARSE_ND ? BG_STAT_ND :
+						    BG_STAT_NON_IP);
+		bg_fw_stat_inc(BG_STAT_PASS);
+		return bg_xdp_next(ctx, 0);
 	}
 	if (p.flags & BG_PKT_FRAG_LATER)
-		fw_count(BG_STAT_FRAGMENT);
+		bg_fw_stat_inc(BG_STAT_FRAGMENT);
 
 	/* One read of the active generation pins the whole ruleset used. */
 	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 	if (!act)
-		return XDP_PASS;
+		return bg_xdp_next(ctx, 0);
 	gen = act->gen & 1;
 	g = bpf_map_lookup_elem(&bg_fw_gens, &gen);
 	if (!g || !g->loaded) {
-		fw_count(BG_STAT_NO_RULESET);
-		fw_count(BG_STAT_PASS);
-		return XDP_PASS;
+		bg_fw_stat_inc(BG_STAT_NO_RULESET);
+		bg_fw_stat_inc(BG_STAT_PASS);
+		return bg_xdp_next(ctx, 0);
 	}
 
 	/* Phase 0: established and related traffic skips the rules. */
-	ct_class = fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
+	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
 	if (ct_pass) {
-		fw_count(BG_STAT_CT_PASS);
-		fw_count(BG_STAT_PASS);
-		fw_write_meta(ctx, ct_rule, BG_META_F_CT);
-		return XDP_PASS;
+		bg_fw_stat_inc(BG_STAT_CT_PASS);
+		bg_fw_stat_inc(BG_STAT_PASS);
+		bg_fw_write_meta(ctx, ct_rule, BG_META_F_CT);
+		return bg_xdp_next(ctx, 0);
 	}
 
-	fw_classify(ctx, &p, gen, g, ct_class, &v);
-	fw_account(gen, &v, len);
+	bg_fw_classify(ctx, &p, gen, g, ct_class, &v);
+	bg_fw_account(gen, &v, len);
 	if (v.flags & BG_RULE_F_LOG)
-		fw_log(ctx, &p, &v, len);
+		bg_fw_emit_log(ctx, &p, &v, len);
 
 	if (v.action == BG_ACT_BLOCK) {
-		fw_count(BG_STAT_DROP);
+		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;
 	}
-	fw_count(BG_STAT_PASS);
-	fw_write_meta(ctx, v.rule_id,
-		      (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-			      (v.rule_id ? 0 : BG_META_F_DEFAULT));
-	return XDP_PASS;
+	bg_fw_stat_inc(BG_STAT_PASS);
+	bg_fw_write_meta(ctx, v.rule_id,
+			 (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
+				 (v.rule_id ? 0 : BG_META_F_DEFAULT));
+	return bg_xdp_next(ctx, 0);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -20,8 +20,9 @@ Expired entries the sweep has not removed yet are not listed.
                counters stay exact
   --json       an array of objects: proto, state, src, dst, sport, dport,
                vlan (ids, outermost first; [] untagged), packets {orig,
-               reply}, bytes {orig, reply}, rule, age, expires, flags,
-               assured, local (ends in a local socket), socket_cookie (the
+               reply}, bytes {orig, reply}, rule, xdp_status (what the
+               XDP stages marked its first packet with), age, expires,
+               flags, assured, local (ends in a local socket), socket_cookie (the
                local socket; 0 for forwarded flows), iface {orig, reply}
                (ifindex each direction is expected on; 0: none yet)
   -h, --help   this text
@@ -191,6 +192,7 @@ BEGIN {
 	match(v, /"last_ns":[0-9]+/); last = substr(v, RSTART + 10, RLENGTH - 10) + 0
 	match(v, /"first_ns":[0-9]+/); first = substr(v, RSTART + 11, RLENGTH - 11) + 0
 	match(v, /"rule_id":[0-9]+/); rule = substr(v, RSTART + 10, RLENGTH - 10) + 0
+	match(v, /"xdp_status":[0-9]+/); xst = substr(v, RSTART + 13, RLENGTH - 13) + 0
 	match(v, /"sock_cookie":[0-9]+/); cookie = substr(v, RSTART + 14, RLENGTH - 14)
 	match(v, /"packets":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 11, RLENGTH - 12), pk, ",")
 	match(v, /"bytes":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 9, RLENGTH - 10), by, ",")
@@ -203,7 +205,7 @@ BEGIN {
 	else { s = a0; d = a1; sp = p0; dp = p1 }
 	pname = proto == 6 ? "tcp" : proto == 17 ? "udp" : proto == 1 ? "icmp" : proto == 58 ? "icmp6" : proto
 	st = (state >= 1 && state <= 9) ? sname[state] : "none"
-	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"vlan\":[%s],\"iface\":{\"orig\":%d,\"reply\":%d},\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"assured\":%s,\"local\":%s,\"socket_cookie\":%s,\"family\":%d,\"key\":\"%s\",\"a0\":\"%s\",\"a1\":\"%s\"}\n", pname, st, s, d, sp, dp, vlan, ifs[1], ifs[2], pk[1], pk[2], by[1], by[2], rule, (now - first) / 1e9, left, flags, (int(flags / 4) % 2) ? "true" : "false", (int(flags / 8) % 2) ? "true" : "false", cookie, fam, $2, ahex(b, 1, alen), ahex(b, 1 + alen, alen)
+	printf "{\"proto\":\"%s\",\"state\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%d,\"dport\":%d,\"vlan\":[%s],\"iface\":{\"orig\":%d,\"reply\":%d},\"packets\":{\"orig\":%s,\"reply\":%s},\"bytes\":{\"orig\":%s,\"reply\":%s},\"rule\":%d,\"xdp_status\":%d,\"age\":%d,\"expires\":%d,\"flags\":%d,\"assured\":%s,\"local\":%s,\"socket_cookie\":%s,\"family\":%d,\"key\":\"%s\",\"a0\":\"%s\",\"a1\":\"%s\"}\n", pname, st, s, d, sp, dp, vlan, ifs[1], ifs[2], pk[1], pk[2], by[1], by[2], rule, xst, (now - first) / 1e9, left, flags, (int(flags / 4) % 2) ? "true" : "false", (int(flags / 8) % 2) ? "true" : "false", cookie, fam, $2, ahex(b, 1, alen), ahex(b, 1 + alen, alen)
 }' | jq -s --arg src "$srchex" '
 	map(select($src == "" or .a0 == $src or .a1 == $src))')
 

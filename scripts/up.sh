@@ -151,7 +151,7 @@ rollback()
 }
 bg_at_exit rollback
 
-pin=$(bg_load_prog xdp_firewall.o xdp_firewall)
+pin=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
 prog_id=$(bg_prog_id "$pin")
 ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
 ct_out=$(dirname "$ct_in")/bg_ct_egress

@@ -21,7 +21,7 @@ load_rules()
 	env BG_QUIET=1 bash -c 'set -euo pipefail
 		source "$1/scripts/lib.sh"
 		bg_setup_bpffs mount
-		bg_load_prog xdp_firewall.o xdp_firewall >/dev/null
+		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
 		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
 }
 

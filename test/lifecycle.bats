@@ -265,7 +265,7 @@ hold_lock()
 	[ -z "$(ls -A "$FW_BPFFS/tc/globals" 2>/dev/null)" ] || fail "pins left"
 	run in_dut_faked "$BG_REPO/scripts/up.sh" dut0 --force
 	[ "$status" -eq 0 ] || fail "$output"
-	[ "$(in_dut ip -j -d link show dev dut0 | jq -r '.[0].xdp.prog.name')" = xdp_firewall ]
+	[ "$(in_dut ip -j -d link show dev dut0 | jq -r '.[0].xdp.prog.name')" = bg_fw_xdp ]
 }
 
 @test "17a: a failed up.sh on a second interface leaves the first on its ruleset" {

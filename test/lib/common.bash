@@ -137,7 +137,7 @@ ruleset()
 fw_prog_pin()
 {
 	local p
-	for p in "$FW_BPFFS"/bpfguard/*/xdp_firewall; do
+	for p in "$FW_BPFFS"/bpfguard/*/bg_fw_xdp; do
 		[[ -e $p ]] && printf '%s' "$p" && return 0
 	done
 	return 1

@@ -81,9 +81,9 @@ FLAGS = ["ORIGIN_SIDE1", "SEEN_REPLY", "ASSURED", "LOCAL", "MIDSTREAM",
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
 # struct bg_ct_entry: flow_id first last packets[2] bytes[2] sock_cookie;
 # seq rule_id td_end[2] td_maxwin[2] td_maxack[2] td_maxend[2] ifindex[2];
-# td_wscale[2] state flags proto tcp_flags pad[2]; nat_addr nat_port
+# td_wscale[2] state flags proto tcp_flags xdp_status; nat_addr nat_port
 # nat_flags key_hash
-ENTRY_FMT = "<8Q12I6B2x16sHHI"
+ENTRY_FMT = "<8Q12I6BH16sHHI"
 ENTRY_SIZE = 144
 CONFIG_SIZE = 56  # struct bg_ct_config
 COUNT_FMT = "<4Q"  # struct bg_ct_count: inserted deleted evicted unswept
@@ -205,6 +205,7 @@ class Checker:
             "bytes": "%d/%d" % (f[5], f[6]),
             "cookie": "0" if f[7] == 0 else "nonzero",
             "rule": str(f[9]),
+            "xdp_status": str(f[26]),
             "ifs": "%d/%d" % (f[18], f[19]),
         }
 

@@ -53,7 +53,7 @@ class Firewall:
 
     def __init__(self, bpffs):
         gdir = os.path.join(bpffs, "tc", "globals")
-        progs = glob.glob(os.path.join(bpffs, "bpfguard", "*", "xdp_firewall"))
+        progs = glob.glob(os.path.join(bpffs, "bpfguard", "*", "bg_fw_xdp"))
         if len(progs) != 1:
             sys.exit("fwcheck: expected one pinned xdp_firewall, found %r" % progs)
         self.prog = bpfrun.obj_get(progs[0])

@@ -211,7 +211,7 @@ def load(repo, rules):
     subprocess.run(
         ["bash", "-c", 'set -euo pipefail; source "$1/scripts/lib.sh"; '
          'bg_setup_bpffs mount; '
-         'bg_load_prog xdp_firewall.o xdp_firewall >/dev/null; '
+         'bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null; '
          'bg_apply_ruleset "$2"', "randfw", repo, rules],
         check=True, env=dict(os.environ, BG_QUIET="1"))
 

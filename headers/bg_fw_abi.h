@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bpfguard ABI, the firewall (xdp_firewall and fwmapgen): its
+ * classifier tables, generations, counters and log records.
+ * Shared by the BPF programs (progs/), fwmapgen and the other userspace
+ * helpers; bg-abi prints it for the scripts and tests.
+ *
+ * Rules of the ABI headers: fixed-width fields only, explicit padding, a
+ * size assertion next to every struct, multi-byte integers in host byte
+ * order unless the name says otherwise (addresses are network byte order).
+ * Changing a layout changes the map: down.sh, then up.sh.
+ */
+#ifndef BG_FW_ABI_H
+#define BG_FW_ABI_H
+
+#include "bg_abi_common.h"
+
+#define BG_FW_MAX_RULES 4096 /* rules applying to one family */
+#define BG_FW_MAX_IDS 8192 /* rule ids 1..8192; id 0 = default policy */
+#define BG_FW_WORDS (BG_FW_MAX_RULES / 64)
+#define BG_FW_LPM_MAX 1048576 /* prefixes per trie, both generations */
+#define BG_FW_VEC_MAX 65536 /* distinct rule vectors, both generations */
+#define BG_FW_IFACE_MAX 1024
+#define BG_FW_LABEL_LEN 64
+#define BG_FW_SOURCE_LEN 128
+#define BG_FW_HITS_PER_GEN (BG_FW_MAX_IDS + 1)
+
+enum bg_action {
+	BG_ACT_PASS = 0,
+	BG_ACT_BLOCK = 1,
+};
+
+enum bg_rule_flags {
+	BG_RULE_F_LOG = 1 << 0,
+};
+
+/* Index into bg_fw_stats (per-CPU u64). */
+enum bg_fw_stat {
+	BG_STAT_PASS = 0, /* every packet passed, for whatever reason */
+	BG_STAT_DROP = 1, /* dropped by a rule or the default policy */
+	BG_STAT_MALFORMED = 2, /* dropped: truncated or invalid headers */
+	BG_STAT_NON_IP = 3, /* passed: not IPv4/IPv6 (ARP, LLDP ...) */
+	BG_STAT_ND = 4, /* passed: IPv6 neighbour discovery */
+	BG_STAT_FRAGMENT = 5, /* non-first fragments seen (any verdict) */
+	BG_STAT_NO_RULESET = 6, /* passed: no ruleset loaded yet */
+	BG_STAT_LOG_LOST = 7, /* log events dropped: ring buffer full */
+	BG_STAT_CT_PASS = 8, /* passed: established/related (conntrack) */
+	BG_STAT_MAX = 16,
+};
+
+/*
+ * LPM trie keys. The generation is the first 32 bits of the trie data, so
+ * prefixlen counts it: prefixlen = 32 + address prefix length.
+ * Value: __u32, the id of a vector in bg_fw_vec.
+ */
+#define BG_LPM_GEN_BITS 32
+
+struct bg_lpm4_key {
+	__u32 prefixlen;
+	__u32 gen;
+	__u8 addr[4];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_lpm4_key) == 12, "bg_lpm4_key");
+
+struct bg_lpm6_key {
+	__u32 prefixlen;
+	__u32 gen;
+	__u8 addr[16];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_lpm6_key) == 24, "bg_lpm6_key");
+
+/*
+ * bg_fw_sport / bg_fw_dport: LPM tries over TCP/UDP ports. A port range is
+ * stored as the prefixes that cover it (at most 30), so ranges cost no
+ * expansion; prefixlen = 64 + port prefix length (0..16). Value: vector id.
+ */
+struct bg_lpm_port_key {
+	__u32 prefixlen;
+	__u32 gen;
+	__u32 family;
+	__u8 port[2]; /* network byte order */
+	__u8 pad[2];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_lpm_port_key) == 16, "bg_lpm_port_key");
+
+#define BG_FW_PORT_LPM_MAX 65536
+#define BG_FW_PROTOS 256
+
+/* bg_fw_proto: array, index (gen * 2 + family) * 256 + IP protocol. */
+
+/*
+ * Rule vectors (Linear Bit Vector Search). Every field lookup yields a
+ * vector with bit i set when the family's i-th rule (file order) accepts the
+ * packet's value for that field; the AND of all fields' vectors has the
+ * matching rules, and its lowest set bit is the first match. Bit i is bit
+ * (i % 64) of w[i / 64]; only the first nwords words of a family are read.
+ */
+struct bg_fw_vec_key {
+	__u32 gen;
+	__u32 id;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_vec_key) == 8, "bg_fw_vec_key");
+
+struct bg_fw_vec {
+	__u64 w[BG_FW_WORDS];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_vec) == 512, "bg_fw_vec");
+
+/* bg_fw_rules: array, index (gen * 2 + family) * BG_FW_MAX_RULES + bit. */
+struct bg_fw_rule {
+	__u32 id; /* 1-based position of the rule in the ruleset */
+	__u8 action; /* enum bg_action */
+	__u8 flags; /* enum bg_rule_flags */
+	__u16 pad;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_rule) == 8, "bg_fw_rule");
+
+/* bg_fw_rinfo: hash, what status.sh shows for a rule. */
+struct bg_fw_rinfo_key {
+	__u32 gen;
+	__u32 id;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_rinfo_key) == 8, "bg_fw_rinfo_key");
+
+struct bg_fw_rinfo {
+	__u32 line; /* line of the rule in its ruleset file */
+	__u8 action;
+	__u8 flags;
+	__u8 families; /* BG_FAMF_* the rule applies to */
+	__u8 pad;
+	char label[BG_FW_LABEL_LEN];
+	char iface[BG_IFNAMSIZ]; /* "on IFACE", empty when none */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_rinfo) == 88, "bg_fw_rinfo");
+
+/* bg_fw_iface: hash, interfaces named by "on IFACE" rules. */
+struct bg_fw_iface_key {
+	__u32 gen;
+	__u32 ifindex;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_iface_key) == 8, "bg_fw_iface_key");
+
+struct bg_fw_iface_val {
+	__u32 vec[BG_FAM_MAX]; /* vector id per family */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_iface_val) == 8, "bg_fw_iface_val");
+
+/* bg_fw_gens: array of BG_GENS, the header of each generation. */
+struct bg_fw_gen {
+	__u32 loaded; /* 1 once every entry of the generation is in */
+	__u32 nids; /* rules in the ruleset: ids 1..nids */
+	__u32 nrules[BG_FAM_MAX]; /* rules applying to each family */
+	__u32 nwords[BG_FAM_MAX]; /* vector words in use per family */
+	__u32 iface_other[BG_FAM_MAX]; /* vector for interfaces no rule names */
+	__u8 default_action; /* enum bg_action */
+	__u8 uses_iface; /* some rule says "on IFACE" */
+	__u8 uses_proto; /* some rule says "proto": bg_fw_proto is filled */
+	__u8 uses_ports; /* some rule names a port: bg_fw_[sd]port filled */
+	__u8 uses_state; /* some rule says "state" (needs conntrack) */
+	__u8 pad[3];
+	__u8 digest[32]; /* SHA-256 of the compiled ruleset */
+	char source[BG_FW_SOURCE_LEN]; /* path of the ruleset file */
+	/* Port vector for packets without ports (not TCP/UDP, non-first
+	 * fragments): the rules that name no port. */
+	__u32 noport[BG_FAM_MAX];
+	/* Vector per connection state (enum bg_ct_class) and family. */
+	__u32 state_vec[BG_FAM_MAX][4];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_gen) == 240, "bg_fw_gen");
+
+/* bg_fw_active: array of 1, the generation packets use. */
+struct bg_fw_active {
+	__u32 gen;
+	__u32 switches; /* ruleset switches since the maps were created */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_active) == 8, "bg_fw_active");
+
+/* bg_fw_hits: per-CPU array, index gen * BG_FW_HITS_PER_GEN + rule id. */
+struct bg_fw_hit {
+	__u64 packets;
+	__u64 bytes;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_hit) == 16, "bg_fw_hit");
+
+/* bg_fw_log: ring buffer record for a packet that hit a "log" rule. */
+struct bg_fw_log_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u32 rule_id;
+	__u32 ifindex;
+	__u8 action; /* enum bg_action */
+	__u8 family; /* enum bg_family */
+	__u8 l4_proto;
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__u32 pkt_len;
+	__u32 pad2;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_log_event) == 64, "bg_fw_log_event");
+
+#endif /* BG_FW_ABI_H */
