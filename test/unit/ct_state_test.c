@@ -17,15 +17,15 @@
 static unsigned int checks, failures;
 static __u64 now = 1000 * BG_CT_NS; /* the fake clock */
 
-#define CHECK(cond, ...)                                              \
-	do {                                                          \
-		checks++;                                             \
-		if (!(cond)) {                                        \
-			failures++;                                   \
-			printf("%s:%d: ", __func__, __LINE__);        \
-			printf(__VA_ARGS__);                          \
-			printf("\n");                                 \
-		}                                                     \
+#define CHECK(cond, ...)                                       \
+	do {                                                   \
+		checks++;                                      \
+		if (!(cond)) {                                 \
+			failures++;                            \
+			printf("%s:%d: ", __func__, __LINE__); \
+			printf(__VA_ARGS__);                   \
+			printf("\n");                          \
+		}                                              \
 	} while (0)
 
 #define EXPIRED (-1)
@@ -84,9 +84,9 @@ static int step(struct bg_ct_entry *e, __u32 snd, struct bg_ct_seg s,
 
 static const char *sname(__u8 st)
 {
-	static const char *n[] = { "NONE",	 "SYN_SENT", "SYN_RECV",
-				   "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
-				   "LAST_ACK",	 "TIME_WAIT", "CLOSE",
+	static const char *n[] = { "NONE",	  "SYN_SENT",  "SYN_RECV",
+				   "ESTABLISHED", "FIN_WAIT",  "CLOSE_WAIT",
+				   "LAST_ACK",	  "TIME_WAIT", "CLOSE",
 				   "NEW" };
 	return st < BG_CTS_MAX ? n[st] : "?";
 }
@@ -119,9 +119,8 @@ static void test_handshake(void)
 	CHECK(cls == BG_CT_INVALID && e.state == BG_CTS_SYN_SENT,
 	      "SYN+ACK with a wrong ack: class %d state %s", cls,
 	      sname(e.state));
-	cls = step(&e, S,
-		   seg(BG_TCP_SYN | BG_TCP_ACK, 5000, 1001, 0, 65535, 7), 0,
-		   NULL);
+	cls = step(&e, S, seg(BG_TCP_SYN | BG_TCP_ACK, 5000, 1001, 0, 65535, 7),
+		   0, NULL);
 	CHECK(cls == BG_CT_ESTABLISHED && e.state == BG_CTS_SYN_RECV,
 	      "SYN+ACK: class %d state %s", cls, sname(e.state));
 	/* The responder's own ACK does not establish (Linux waits for the
@@ -154,8 +153,9 @@ static void test_window(void)
 	CHECK(cls == BG_CT_INVALID && !memcmp(&e, &before, sizeof(e)),
 	      "data beyond the window: class %d", cls);
 	/* Acknowledging data the client never sent. */
-	cls = step(&e, S, seg(BG_TCP_ACK, 5001, 1001 + 1400 + 100000, 0, 512, 0),
-		   0, NULL);
+	cls = step(&e, S,
+		   seg(BG_TCP_ACK, 5001, 1001 + 1400 + 100000, 0, 512, 0), 0,
+		   NULL);
 	CHECK(cls == BG_CT_INVALID, "ACK of unsent data: class %d", cls);
 	/* Old data (a retransmission) one window back is fine. */
 	cls = step(&e, C, seg(BG_TCP_ACK, 1001, 5001, 1400, 512, 0), 0, NULL);
