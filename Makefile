@@ -19,9 +19,23 @@ BUILD ?= build
 
 CLANG ?= clang
 CC ?= gcc
-ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+# The host's triplet (x86_64-linux-gnu, aarch64-linux-gnu ...) from the
+# compiler: its asm/ headers, and the architecture libbpf's bpf_tracing.h
+# wants for the uprobe programs (__TARGET_ARCH_x86, arm64, ...).
+TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
+ARCH_INC := /usr/include/$(TRIPLET)
+ARCH := $(patsubst x86_64,x86,$(patsubst i%86,x86,$(patsubst aarch64,arm64,$(patsubst powerpc64%,powerpc,$(firstword $(subst -, ,$(TRIPLET)))))))
 
-BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+# make V=1 shows every command; quiet by default.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Wall -Werror -Wno-unused-function -Iheaders -I$(ARCH_INC)
 EXTRA_BPF_CFLAGS ?=
 # Table sizes (-DBG_...) must agree between the programs and fwmapgen.
@@ -43,7 +57,9 @@ HEADERS := $(wildcard headers/*.h)
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
 FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
 
-HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events
+HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events \
+	$(BUILD)/bg-abi
+ABI_HDRS := $(filter-out headers/bg_abi.h,$(wildcard headers/bg_*abi*.h))
 
 SCRIPTS := $(wildcard scripts/*.sh)
 INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
@@ -55,38 +71,56 @@ BATS ?= bats
 all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
 
 $(BUILD):
-	mkdir -p $(BUILD) $(BUILD)/bench
+	$(Q)mkdir -p $(BUILD) $(BUILD)/bench
 
 $(BUILD)/%.o: progs/%.c $(HEADERS) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) $(EXTRA_BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(EXTRA_BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench/%.o: bench/%.bpf.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # make bench: conntrack with a new flow on every run.
 $(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
 
 # BPF programs only the tests load (an XDP chain stage ...).
 $(BUILD)/test/%.o: test/progs/%.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/test/tc_conntrack_slow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -c $< -o $@
 
 $(BUILD)/test/tc_conntrack_slow_nolock.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
 
 $(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
+
+# bg-abi: the ABI headers' members, listed by the generator, laid out by
+# the compiler.
+$(BUILD)/bg_abi_gen.h: tools/gen-abi.awk $(ABI_HDRS) | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)awk -f tools/gen-abi.awk $(ABI_HDRS) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/bg-abi: tools/bg-abi.c $(BUILD)/bg_abi_gen.h $(HEADERS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD) -o $@ $<
 
 $(BUILD)/bg-%: tools/bg-%.c $(HEADERS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
 
 DEPS ?= ./scripts/deps.sh
 DEMO ?= ./scripts/demo.sh

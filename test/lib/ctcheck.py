@@ -66,32 +66,26 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import abi  # noqa: E402
 import bpfrun  # noqa: E402
+import fixture  # noqa: E402
 import fwcheck  # noqa: E402
 import pkt  # noqa: E402
 
-STATS = ["new", "established", "related", "invalid", "over_limit", "evicted",
-         "expired", "midstream", "created", "skipped", "untracked", "sweeps",
-         "wrong_iface", "rst_ignored", "lock_busy", "unswept", "spoofed"]
-CLASSES = ["NEW", "ESTABLISHED", "RELATED", "INVALID"]
-STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
-          "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "NEW"]
-FLAGS = ["ORIGIN_SIDE1", "SEEN_REPLY", "ASSURED", "LOCAL", "MIDSTREAM",
-         "COUNTED", "EGRESS", "UNSWEPT"]
+# Layouts, enum names and sizes come from build/bg-abi (the ABI headers).
+STATS = abi.enum_names("bg_ct_stat", "BG_CT_STAT_")
+CLASSES = [n.upper() for n in abi.enum_names("bg_ct_class", "BG_CT_")]
+STATES = [n.upper() for n in abi.enum_names("bg_ct_state", "BG_CTS_")]
+FLAGS = [n.upper() for n in abi.enum_names("bg_ct_flags", "BG_CTF_")]
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
-# struct bg_ct_entry: flow_id first last packets[2] bytes[2] sock_cookie;
-# seq rule_id td_end[2] td_maxwin[2] td_maxack[2] td_maxend[2] ifindex[2];
-# td_wscale[2] state flags proto tcp_flags xdp_status; nat_addr nat_port
-# nat_flags key_hash
-ENTRY_FMT = "<8Q12I6BH16sHHI"
-ENTRY_SIZE = 144
-CONFIG_SIZE = 56  # struct bg_ct_config
-COUNT_FMT = "<4Q"  # struct bg_ct_count: inserted deleted evicted unswept
+ENTRY_SIZE = abi.size("bg_ct_entry")
+CONFIG_SIZE = abi.size("bg_ct_config")
+COUNT_SIZE = abi.size("bg_ct_count")
 CMD_MAGIC = 0x62674354  # BG_CT_CMD_MAGIC
 CMD_TICK, CMD_FULL, CMD_FLUSH = 0, 1, 2
 SWEEP_DELETE = 1024  # BG_CT_SWEEP_DELETE: deletions per tick at most
 STATE_SIZE = 104  # struct bg_ct_sweep_state (progs/tc_conntrack.c)
-SKB_CTX = 192  # sizeof(struct __sk_buff): the kernel writes it all back
+SKB_CTX = fixture.SKB_CTX
 
 
 def q4(src, dst, proto, sport, dport):
@@ -130,11 +124,14 @@ def qfrag6(src, dst, offset, sport=0, dport=0):
     return bytes(p)
 
 
-EVAL_NS = dict(vars(pkt), q4=q4, q6=q6, qproto4=qproto4, qfrag6=qfrag6)
+EVAL_NS = dict(fixture.EVAL_NS, q4=q4, q6=q6, qproto4=qproto4, qfrag6=qfrag6)
 
 
-class Checker:
+class Checker(fixture.Fixture):
+    name = "ctcheck"
+
     def __init__(self, bpffs, progs):
+        super().__init__()
         g = os.path.join(bpffs, "tc", "globals")
         self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
             "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
@@ -142,7 +139,6 @@ class Checker:
             "bg_ct_clock", "bg_ct_local")}
         self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
                   for n in ("ingress", "egress", "sweep")}
-        self.errors = 0
         self.bpffs = bpffs
         self.fw = None
 
@@ -161,8 +157,9 @@ class Checker:
             bpfrun.map_update(self.m["bg_ct_config"], struct.pack("<I", gen), bytes(cfg))
 
     def live(self, fam):
-        v = bpfrun.map_lookup(self.m["bg_ct_live"], struct.pack("<I", fam), 32)
-        ins, dele, ev, _ = struct.unpack(COUNT_FMT, v)
+        v = abi.unpack("bg_ct_count", bpfrun.map_lookup(
+            self.m["bg_ct_live"], struct.pack("<I", fam), COUNT_SIZE))
+        ins, dele, ev = v["inserted"], v["deleted"], v["evicted"]
         return max(ins - dele - ev, 0), ev
 
     def key(self, proto, a, ap, b, bp):
@@ -192,21 +189,21 @@ class Checker:
         raw = bpfrun.map_lookup(self.m[mname], k, ENTRY_SIZE)
         if raw is None:
             return None
-        f = struct.unpack(ENTRY_FMT, raw)
-        flags = f[23]
+        e = abi.unpack("bg_ct_entry", raw)
+        flags = e["flags"]
         alen = 4 if mname == "bg_ct4" else 16
         side1 = k[alen:2 * alen]
         init = side1 if flags & 1 else k[:alen]
         return {
-            "state": STATES[f[22]] if f[22] < len(STATES) else str(f[22]),
+            "state": STATES[e["state"]] if e["state"] < len(STATES) else str(e["state"]),
             "flags": ",".join(n for i, n in enumerate(FLAGS) if flags & (1 << i)) or "-",
             "origin": str(ipaddress.ip_address(init)),
-            "pkts": "%d/%d" % (f[3], f[4]),
-            "bytes": "%d/%d" % (f[5], f[6]),
-            "cookie": "0" if f[7] == 0 else "nonzero",
-            "rule": str(f[9]),
-            "xdp_status": str(f[26]),
-            "ifs": "%d/%d" % (f[18], f[19]),
+            "pkts": "%d/%d" % tuple(e["packets"]),
+            "bytes": "%d/%d" % tuple(e["bytes"]),
+            "cookie": "0" if e["sock_cookie"] == 0 else "nonzero",
+            "rule": str(e["rule_id"]),
+            "xdp_status": str(e["xdp_status"]),
+            "ifs": "%d/%d" % tuple(e["ifindex"]),
         }
 
     def count(self):
@@ -228,154 +225,161 @@ class Checker:
         ret = ret - (1 << 32) if ret >= 1 << 31 else ret
         return cls, ret, out == frame
 
-    def fail(self, lineno, line, msg):
-        self.errors += 1
-        print("line %d: %s: %s" % (lineno, line, msg), flush=True)
 
-    def do(self, lineno, line):
-        cmd, _, want = line.partition(" :: ")
-        want = want.strip()
-        words = cmd.split(None, 1)
-        op = words[0]
-        rest = words[1] if len(words) > 1 else ""
-        got = None
-        if op in ("in", "eg"):
-            iif = ifi = segs = 0
-            parts = rest.split(" @")
-            expr = parts[0]
-            for opt in parts[1:]:
-                k, v = opt.split("=")
-                if k == "iif":
-                    iif = int(v)
-                elif k == "if":
-                    ifi = int(v)
-                elif k == "segs":
-                    segs = int(v)
-            frame = eval(expr, EVAL_NS)  # noqa: S307 (test input)
-            cls, ret, same = self.run("ingress" if op == "in" else "egress",
-                                      frame, iif, ifi, segs)
-            if ret != -1:
-                self.fail(lineno, line, "return value %d, want -1" % ret)
-            if not same:
-                self.fail(lineno, line, "the program changed the frame")
-            got = cls
-        elif op == "xdp":
-            parts = rest.split(" @")
-            ifi = None
-            for opt in parts[1:]:
-                k, v = opt.split("=")
-                if k == "if":
-                    ifi = int(v)
-            frame = eval(parts[0], EVAL_NS)  # noqa: S307 (test input)
-            if self.fw is None:
-                self.fw = fwcheck.Firewall(self.bpffs)
-            ret, rule, verdict = self.fw.run(frame, ifi)
-            name = fwcheck.NAMES.get(ret, str(ret))
-            if verdict == "CT":
-                got = name + " CT"
-            elif verdict == "SAME":
-                got = "%s %s" % (name, rule)
-            else:
-                got = "%s %s %s" % (name, rule, verdict)
-        elif op == "entry":
-            a = shlex.split(rest)
-            e = self.entry(*a)
-            if want == "absent":
-                got = "absent" if e is None else "present %r" % e
-            elif e is None:
-                got = "absent"
-            else:
-                bad = []
-                for kv in want.split():
-                    k, v = kv.split("=", 1)
-                    if e.get(k) != v:
-                        bad.append("%s=%s" % (k, e.get(k)))
-                got = want if not bad else " ".join(bad) + " (entry %r)" % e
-        elif op == "clock":
-            m = self.m["bg_ct_clock"]
-            off = struct.unpack("<q", bpfrun.map_lookup(m, struct.pack("<I", 0), 8))[0]
-            off += int(float(rest) * 1e9)
-            bpfrun.map_update(m, struct.pack("<I", 0), struct.pack("<q", off))
-        elif op == "timeout":
-            idx, sec = map(int, rest.split())
-            cfg = self.config()
-            struct.pack_into("<I", cfg, 4 * idx, sec)
-            self.set_config(cfg)
-        elif op == "limit":
-            a = rest.split()
-            gens = (int(a[1]),) if len(a) > 1 else (0, 1)
-            for g in gens:
-                cfg = self.config(g)
-                struct.pack_into("<I", cfg, 48, int(a[0]))
-                self.set_config(cfg, (g,))
-        elif op == "gen":
-            act = bpfrun.obj_get(os.path.join(self.bpffs, "tc", "globals", "bg_fw_active"))
-            bpfrun.map_update(act, struct.pack("<I", 0), struct.pack("<II", int(rest), 0))
-        elif op == "ifidx":
-            bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
-                              struct.pack("<I", 1))
-        elif op == "local":
-            a = ipaddress.ip_address(rest.strip())
-            k = struct.pack("<I", 0 if a.version == 4 else 1) + a.packed.ljust(16, b"\0")
-            bpfrun.map_update(self.m["bg_ct_local"], k, struct.pack("<I", 1))
-        elif op == "sweep":
-            self.command(CMD_FULL)
-        elif op == "tick":
+
+    # ------------------------------------------------------- commands
+    def _track(self, prog, rest):
+        expr, o = fixture.options(rest)
+        frame = fixture.packet(expr, EVAL_NS)
+        cls, ret, same = self.run(prog, frame, int(o.get("iif", 0)),
+                                  int(o.get("if", 0)), int(o.get("segs", 0)))
+        if ret != -1:
+            self.fail(self.lineno, self.line, "return value %d, want -1" % ret)
+        if not same:
+            self.fail(self.lineno, self.line, "the program changed the frame")
+        return cls
+
+    def cmd_in(self, rest, want):
+        return self._track("ingress", rest)
+
+    def cmd_eg(self, rest, want):
+        return self._track("egress", rest)
+
+    def cmd_xdp(self, rest, want):
+        expr, o = fixture.options(rest)
+        frame = fixture.packet(expr, EVAL_NS)
+        if self.fw is None:
+            self.fw = fwcheck.Firewall(self.bpffs)
+        ret, rule, verdict = self.fw.run(frame, int(o["if"]) if "if" in o else None)
+        name = fixture.XDP_NAMES.get(ret, str(ret))
+        if verdict == "CT":
+            return name + " CT"
+        if verdict == "SAME":
+            return "%s %s" % (name, rule)
+        return "%s %s %s" % (name, rule, verdict)
+
+    def cmd_entry(self, rest, want):
+        a = shlex.split(rest)
+        e = self.entry(*a)
+        if want == "absent":
+            got = "absent" if e is None else "present %r" % e
+        elif e is None:
+            got = "absent"
+        else:
+            bad = []
+            for kv in want.split():
+                k, v = kv.split("=", 1)
+                if e.get(k) != v:
+                    bad.append("%s=%s" % (k, e.get(k)))
+            got = want if not bad else " ".join(bad) + " (entry %r)" % e
+        return got
+
+    def cmd_clock(self, rest, want):
+        m = self.m["bg_ct_clock"]
+        off = struct.unpack("<q", bpfrun.map_lookup(m, struct.pack("<I", 0), 8))[0]
+        off += int(float(rest) * 1e9)
+        bpfrun.map_update(m, struct.pack("<I", 0), struct.pack("<q", off))
+
+    def cmd_timeout(self, rest, want):
+        idx, sec = map(int, rest.split())
+        cfg = self.config()
+        struct.pack_into("<I", cfg, abi.offset("bg_ct_config", "timeout") + 4 * idx, sec)
+        self.set_config(cfg)
+
+    def cmd_limit(self, rest, want):
+        a = rest.split()
+        gens = (int(a[1]),) if len(a) > 1 else (0, 1)
+        for g in gens:
+            cfg = self.config(g)
+            abi.pack_into("bg_ct_config", cfg, "limit_states", int(a[0]))
+            self.set_config(cfg, (g,))
+
+    def cmd_gen(self, rest, want):
+        act = bpfrun.obj_get(os.path.join(self.bpffs, "tc", "globals", "bg_fw_active"))
+        bpfrun.map_update(act, struct.pack("<I", 0), struct.pack("<II", int(rest), 0))
+
+    def cmd_ifidx(self, rest, want):
+        bpfrun.map_update(self.m["bg_ct_ifidx"], struct.pack("<I", int(rest)),
+                          struct.pack("<I", 1))
+
+    def cmd_local(self, rest, want):
+        a = ipaddress.ip_address(rest.strip())
+        k = struct.pack("<I", 0 if a.version == 4 else 1) + a.packed.ljust(16, b"\0")
+        bpfrun.map_update(self.m["bg_ct_local"], k, struct.pack("<I", 1))
+
+    def cmd_sweep(self, rest, want):
+        self.command(CMD_FULL)
+
+    def cmd_tick(self, rest, want):
+        before = self.stat("expired")
+        self.command(CMD_TICK)
+        got = str(self.stat("expired") - before)
+        return got
+
+    def cmd_ticks(self, rest, want):
+        total = most = 0
+        for _ in range(int(rest)):
             before = self.stat("expired")
             self.command(CMD_TICK)
-            got = str(self.stat("expired") - before)
-        elif op == "ticks":
-            total = most = 0
-            for _ in range(int(rest)):
-                before = self.stat("expired")
-                self.command(CMD_TICK)
-                n = self.stat("expired") - before
-                total += n
-                most = max(most, n)
-            got = str(total)
-            if most > SWEEP_DELETE:
-                self.fail(lineno, line, "a tick deleted %d entries" % most)
-        elif op == "flush":
-            got = str(self.command(CMD_FLUSH, rest.strip() or None))
-        elif op == "stat":
-            got = str(self.stat(rest.strip()))
-        elif op == "src":
-            a = ipaddress.ip_address(rest.strip())
-            m = self.m["bg_ct_src4" if a.version == 4 else "bg_ct_src6"]
-            v = bpfrun.map_lookup(m, a.packed, 8)
-            got = str(struct.unpack("<q", v)[0] if v else 0)
-        elif op == "live":
-            got = str(self.live(0)[0] + self.live(1)[0])
-        elif op in ("live4", "live6"):
-            got = str(self.live(0 if op == "live4" else 1)[0])
-        elif op == "evicted":
-            got = str(self.live(0)[1] + self.live(1)[1])
-        elif op == "forget":
-            a = rest.split()
-            mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
-            bpfrun.map_delete(self.m[mname], k)
-        elif op == "noarm":
-            v = bytearray(STATE_SIZE)
-            struct.pack_into("<Q", v, 16, 1)
-            bpfrun.map_update(self.m["bg_ct_timer"], struct.pack("<I", 0), bytes(v))
-        elif op == "armed":
-            v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), STATE_SIZE)
-            got = str(struct.unpack_from("<Q", v, 16)[0])
-        elif op == "count":
-            got = str(self.count())
-        elif op == "flood":
-            a = rest.split()
-            octet = int(a[1]) if len(a) > 1 else 10
-            runner = bpfrun.ProgRunner(self.p["ingress"])
-            for i in range(int(a[0])):
-                frame = pkt.udp4(src="192.0.2.%d" % octet, dst="198.51.100.1",
-                                 sport=1 + i, dport=53)
-                runner.run(frame, ctx=bytes(SKB_CTX))
-        else:
-            self.fail(lineno, line, "unknown command")
-            return
-        if want and got != want:
-            self.fail(lineno, line, "got %s" % got)
+            n = self.stat("expired") - before
+            total += n
+            most = max(most, n)
+        got = str(total)
+        if most > SWEEP_DELETE:
+            self.fail(self.lineno, self.line, "a tick deleted %d entries" % most)
+        return got
+
+    def cmd_flush(self, rest, want):
+        return str(self.command(CMD_FLUSH, rest.strip() or None))
+
+    def cmd_stat(self, rest, want):
+        return str(self.stat(rest.strip()))
+
+    def cmd_src(self, rest, want):
+        a = ipaddress.ip_address(rest.strip())
+        m = self.m["bg_ct_src4" if a.version == 4 else "bg_ct_src6"]
+        v = bpfrun.map_lookup(m, a.packed, 8)
+        got = str(struct.unpack("<q", v)[0] if v else 0)
+        return got
+
+    def cmd_live(self, rest, want):
+        return str(self.live(0)[0] + self.live(1)[0])
+
+    def cmd_live4(self, rest, want):
+        return str(self.live(0)[0])
+
+    def cmd_live6(self, rest, want):
+        return str(self.live(1)[0])
+
+    def cmd_evicted(self, rest, want):
+        return str(self.live(0)[1] + self.live(1)[1])
+
+    def cmd_forget(self, rest, want):
+        a = rest.split()
+        mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
+        bpfrun.map_delete(self.m[mname], k)
+
+    def cmd_noarm(self, rest, want):
+        v = bytearray(STATE_SIZE)
+        struct.pack_into("<Q", v, 16, 1)
+        bpfrun.map_update(self.m["bg_ct_timer"], struct.pack("<I", 0), bytes(v))
+
+    def cmd_armed(self, rest, want):
+        v = bpfrun.map_lookup(self.m["bg_ct_timer"], struct.pack("<I", 0), STATE_SIZE)
+        got = str(struct.unpack_from("<Q", v, 16)[0])
+        return got
+
+    def cmd_count(self, rest, want):
+        return str(self.count())
+
+    def cmd_flood(self, rest, want):
+        a = rest.split()
+        octet = int(a[1]) if len(a) > 1 else 10
+        runner = bpfrun.ProgRunner(self.p["ingress"])
+        for i in range(int(a[0])):
+            frame = pkt.udp4(src="192.0.2.%d" % octet, dst="198.51.100.1",
+                             sport=1 + i, dport=53)
+            runner.run(frame, ctx=bytes(SKB_CTX))
 
 
 def main():
@@ -383,20 +387,7 @@ def main():
     ap.add_argument("--bpffs", required=True)
     ap.add_argument("--progs", required=True)
     args = ap.parse_args()
-    c = Checker(args.bpffs, args.progs)
-    n = 0
-    for lineno, line in enumerate(sys.stdin, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        n += 1
-        try:
-            c.do(lineno, line)
-        except Exception as e:  # noqa: BLE001 (report, count, go on)
-            c.fail(lineno, line, "%s: %s" % (type(e).__name__, e))
-    if not n:
-        sys.exit("ctcheck: empty script")
-    sys.exit(1 if c.errors else 0)
+    sys.exit(Checker(args.bpffs, args.progs).script(sys.stdin))
 
 
 if __name__ == "__main__":

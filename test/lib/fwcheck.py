@@ -20,19 +20,21 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import abi  # noqa: E402
 import bpfrun  # noqa: E402
+import fixture  # noqa: E402
 
-HITS_PER_GEN = 8193
-META_LEN = 8  # struct bg_xdp_meta
-META_F_CT = 1 << 2  # BG_META_F_CT
-NAMES = {0: "XDP_ABORTED", 1: "XDP_DROP", 2: "XDP_PASS", 3: "XDP_TX",
-         4: "XDP_REDIRECT"}
+HITS_PER_GEN = abi.const("BG_FW_HITS_PER_GEN")
+META_LEN = abi.size("bg_xdp_meta")
+META_F_CT = abi.const("BG_META_F_CT")
+NAMES = fixture.XDP_NAMES
 
 
 def judge(ret, rule, pkt, out):
     """SAME, or what differs: the frame, or the metadata of a passed packet."""
     if len(out) == len(pkt) + META_LEN and out[META_LEN:] == pkt:
-        meta_rule, meta_flags, _ = struct.unpack("<IHH", out[:META_LEN])
+        meta = abi.unpack("bg_xdp_meta", out[:META_LEN])
+        meta_rule, meta_flags = meta["rule_id"], meta["flags"]
         if ret == 2 and rule.isdigit() and meta_rule == int(rule):
             return "SAME"
         # Passed by phase 0 (conntrack): no rule counter moved.
@@ -55,14 +57,14 @@ class Firewall:
         gdir = os.path.join(bpffs, "tc", "globals")
         progs = glob.glob(os.path.join(bpffs, "bpfguard", "*", "bg_fw_xdp"))
         if len(progs) != 1:
-            sys.exit("fwcheck: expected one pinned xdp_firewall, found %r" % progs)
+            sys.exit("fwcheck: expected one pinned bg_fw_xdp (xdp_firewall), found %r" % progs)
         self.prog = bpfrun.obj_get(progs[0])
         self.hits = bpfrun.obj_get(os.path.join(gdir, "bg_fw_hits"))
         active = bpfrun.obj_get(os.path.join(gdir, "bg_fw_active"))
         gens = bpfrun.obj_get(os.path.join(gdir, "bg_fw_gens"))
         gen = struct.unpack("<I", bpfrun.map_lookup(active, struct.pack("<I", 0), 8)[:4])[0]
-        ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), 240)
-        self.nids = struct.unpack("<I", ginfo[4:8])[0]
+        ginfo = bpfrun.map_lookup(gens, struct.pack("<I", gen), abi.size("bg_fw_gen"))
+        self.nids = abi.unpack("bg_fw_gen", ginfo)["nids"]
         self.base = gen * HITS_PER_GEN
         self.runners = {}
         self.before = self.counters()

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bg-abi: the ABI shared by the BPF programs and userspace, as JSON, for
+ * the scripts and tests that read map bytes (lib.sh, status.sh,
+ * conntrack.sh, test/lib/abi.py). Compiled from the ABI headers, with the
+ * member lists generated from them (tools/gen-abi.awk): sizes, offsets
+ * and values come from the compiler, so a consumer that reads them never
+ * holds an old layout.
+ *
+ *   {"structs": {"NAME": {"size": N, "fields": [{"name", "type",
+ *                 "offset", "size", "count"}, ...]}},
+ *    "enums": {"NAME": {"VALUE": N, ...}},
+ *    "consts": {"NAME": N | "string"}}
+ *
+ * count is the number of elements of an array member (1 for a scalar),
+ * type the element type (__u32, __be16, char ...).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "bg_abi.h"
+
+static const char *sep;
+
+static void struct_begin(const char *name, size_t size)
+{
+	printf("%s\n    \"%s\": {\"size\": %zu, \"fields\": [", sep, name,
+	       size);
+	sep = "";
+}
+
+static void field(const char *name, const char *type, size_t off, size_t size,
+		  size_t elem)
+{
+	printf("%s\n      {\"name\": \"%s\", \"type\": \"%s\", \"offset\": %zu, "
+	       "\"size\": %zu, \"count\": %zu}",
+	       sep, name, type, off, size, size / elem);
+	sep = ",";
+}
+
+static void struct_end(void)
+{
+	printf("]}");
+	sep = ",";
+}
+
+static void enum_begin(const char *name)
+{
+	printf("%s\n    \"%s\": {", sep, name);
+	sep = "";
+}
+
+static void enum_val(const char *name, long long v)
+{
+	printf("%s\"%s\": %lld", sep, name, v);
+	sep = ", ";
+}
+
+static void enum_end(void)
+{
+	printf("}");
+	sep = ",";
+}
+
+static void const_num(const char *name, long long v)
+{
+	printf("%s\n    \"%s\": %lld", sep, name, v);
+	sep = ",";
+}
+
+static void const_str(const char *name, const char *v)
+{
+	printf("%s\n    \"%s\": \"%s\"", sep, name, v);
+	sep = ",";
+}
+
+#define ABI_ELEM_0(s, f) sizeof(((struct s *)0)->f)
+#define ABI_ELEM_1(s, f) sizeof(((struct s *)0)->f[0])
+#define ABI_ELEM_2(s, f) sizeof(((struct s *)0)->f[0][0])
+
+/* The generated list, read three times: structs, enums, constants. */
+static void print_structs(void)
+{
+#define ABI_STRUCT_BEGIN(s) struct_begin(#s, sizeof(struct s));
+#define ABI_FIELD(s, f, t, dims)                                        \
+	field(#f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), \
+	      ABI_ELEM_##dims(s, f));
+#define ABI_STRUCT_END(s) struct_end();
+#define ABI_ENUM_BEGIN(e)
+#define ABI_ENUM_VAL(e, v)
+#define ABI_ENUM_END(e)
+#define ABI_CONST(c)
+#define ABI_CONST_STR(c)
+#include "bg_abi_gen.h"
+#undef ABI_STRUCT_BEGIN
+#undef ABI_FIELD
+#undef ABI_STRUCT_END
+#undef ABI_ENUM_BEGIN
+#undef ABI_ENUM_VAL
+#undef ABI_ENUM_END
+#undef ABI_CONST
+#undef ABI_CONST_STR
+}
+
+static void print_enums(void)
+{
+#define ABI_STRUCT_BEGIN(s)
+#define ABI_FIELD(s, f, t, dims)
+#define ABI_STRUCT_END(s)
+#define ABI_ENUM_BEGIN(e) enum_begin(#e);
+#define ABI_ENUM_VAL(e, v) enum_val(#v, (long long)(v));
+#define ABI_ENUM_END(e) enum_end();
+#define ABI_CONST(c)
+#define ABI_CONST_STR(c)
+#include "bg_abi_gen.h"
+#undef ABI_STRUCT_BEGIN
+#undef ABI_FIELD
+#undef ABI_STRUCT_END
+#undef ABI_ENUM_BEGIN
+#undef ABI_ENUM_VAL
+#undef ABI_ENUM_END
+#undef ABI_CONST
+#undef ABI_CONST_STR
+}
+
+static void print_consts(void)
+{
+#define ABI_STRUCT_BEGIN(s)
+#define ABI_FIELD(s, f, t, dims)
+#define ABI_STRUCT_END(s)
+#define ABI_ENUM_BEGIN(e)
+#define ABI_ENUM_VAL(e, v)
+#define ABI_ENUM_END(e)
+#define ABI_CONST(c) const_num(#c, (long long)(c));
+#define ABI_CONST_STR(c) const_str(#c, c);
+#include "bg_abi_gen.h"
+#undef ABI_STRUCT_BEGIN
+#undef ABI_FIELD
+#undef ABI_STRUCT_END
+#undef ABI_ENUM_BEGIN
+#undef ABI_ENUM_VAL
+#undef ABI_ENUM_END
+#undef ABI_CONST
+#undef ABI_CONST_STR
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bg-abi\n"
+		"\n"
+		"Print the layout of every struct, the values of every enum\n"
+		"and the constants of bpfguard's ABI headers as JSON (sizes\n"
+		"and offsets in bytes).\n"
+		"\n"
+		"  -h, --help   this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "bg-abi: no arguments expected\n");
+		usage(stderr);
+		return 2;
+	}
+	printf("{\n  \"structs\": {");
+	sep = "";
+	print_structs();
+	printf("\n  },\n  \"enums\": {");
+	sep = "";
+	print_enums();
+	printf("\n  },\n  \"consts\": {");
+	sep = "";
+	print_consts();
+	printf("\n  }\n}\n");
+	return 0;
+}
