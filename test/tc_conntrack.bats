@@ -56,11 +56,12 @@ ct()
 	done
 	run bpftool -j map show pinned "$FW_BPFFS/tc/globals/bg_ct4"
 	[ "$(jq -r .type <<<"$output")" = lru_hash ]
-	[ "$(jq .bytes_key <<<"$output")" -eq 20 ]
-	[ "$(jq .bytes_value <<<"$output")" -eq 144 ]
-	local cap
-	cap=$(sed -n 's/^#define BG_CT_TABLE_MAX \([0-9]*\).*/\1/p' "$BG_REPO/headers/bg_abi.h")
-	[ -n "$cap" ]
+	local abi cap
+	abi=$("$BG_BUILD/bg-abi")
+	[ "$(jq .bytes_key <<<"$output")" -eq "$(jq .structs.bg_ct4_key.size <<<"$abi")" ]
+	[ "$(jq .bytes_value <<<"$output")" -eq "$(jq .structs.bg_ct_entry.size <<<"$abi")" ]
+	cap=$(jq .consts.BG_CT_TABLE_MAX <<<"$abi")
+	((cap > 0))
 	# A quarter more than the limit: room the LRU keeps per CPU.
 	[ "$(jq .max_entries <<<"$output")" -eq $((cap * 5 / 4)) ]
 	# iproute2 attaches the sections by name

@@ -112,36 +112,55 @@ delivered()
 	[ ! -e "$CHAIN" ]
 }
 
-@test "XDP chain through BPF_PROG_TEST_RUN: verdicts and bytes, with and without the stage" {
+# A fixture (test/lib/fixture.py) run in the DUT's namespace.
+fixture()
+{
+	in_dut /usr/bin/python3 "$BG_REPO/test/lib/fixture.py"
+}
+
+@test "XDP chain through BPF_PROG_TEST_RUN: verdicts and bytes, with and without the stage (fixture)" {
 	stage_load
+	local fw u
 	fw=$(fw_prog_pin)
-	frames=$(BG_REPO=$BG_REPO /usr/bin/python3 - <<-'PY'
-		import os, sys
-		sys.path.insert(0, os.environ["BG_REPO"] + "/test/lib")
-		import pkt
-		for d in (9, 10, 11):
-		    print(pkt.udp4(src="192.0.2.10", dst="192.0.2.1", sport=4000, dport=d).hex())
-	PY
-	)
-	run_fw()
-	{
-		/usr/bin/python3 "$BG_REPO/test/lib/bpfrun.py" run --pinned "$fw" <<<"$frames"
-	}
-	# Alone: 9 and 10 pass (2) unchanged, 11 is blocked (1).
-	mapfile -t out < <(run_fw)
-	mapfile -t in < <(printf '%s\n' "$frames")
-	[ "${out[0]}" = "2 ${in[0]}" ] && [ "${out[1]}" = "2 ${in[1]}" ] &&
-		[ "${out[2]%% *}" = 1 ] || fail "alone: ${out[*]}"
-	bpftool map update pinned "$CHAIN" key 0 0 0 0 \
-		value pinned "$STAGE_DIR/bg_test_stage"
-	mapfile -t out < <(run_fw)
-	[ "${out[0]%% *}" = 1 ] || fail "port 9 not dropped by the stage: ${out[0]}"
-	[ "${out[1]}" = "2 ${in[1]}" ] || fail "port 10 changed: ${out[1]}"
-	[ "${out[2]%% *}" = 1 ] || fail "port 11: ${out[2]}"
-	(($(stage_count 0) == 2)) || fail "the stage saw $(stage_count 0), not 2"
-	bpftool map delete pinned "$CHAIN" key 0 0 0 0
-	mapfile -t out < <(run_fw)
-	[ "${out[0]}" = "2 ${in[0]}" ] || fail "emptied: ${out[0]}"
-	(($(stage_count 0) == 2)) || fail "the emptied stage ran"
+	u='udp4(src="192.0.2.10", dst="192.0.2.1", sport=4000'
+	fixture <<-EOF
+		prog fw $fw
+		prog stage $STAGE_DIR/bg_test_stage
+		map chain $CHAIN
+		map stats $FW_BPFFS/tc/globals/bg_test_stage_stats
+		# Alone: 9 and 10 pass unchanged, 11 is blocked.
+		run fw $u, dport=9) :: XDP_PASS -> same
+		run fw $u, dport=10) :: XDP_PASS -> same
+		run fw $u, dport=11) :: XDP_DROP
+		# The stage in slot 0: it drops 9, passes 10 unchanged, and
+		# never sees 11.
+		slot chain 0 stage
+		run fw $u, dport=9) :: XDP_DROP
+		run fw $u, dport=10) :: XDP_PASS -> same
+		run fw $u, dport=11) :: XDP_DROP
+		value stats 0 u64sum :: value=2
+		value stats 1 u64sum :: value=1
+		# Emptied: the firewall alone again.
+		unslot chain 0
+		run fw $u, dport=9) :: XDP_PASS -> same
+		value stats 0 u64sum :: value=2
+	EOF
 	rm -rf "$STAGE_DIR"
+}
+
+@test "the fixture runner fails on a wrong verdict, a wrong output frame and a wrong map value" {
+	local fw u
+	fw=$(fw_prog_pin)
+	u='udp4(src="192.0.2.10", dst="192.0.2.1", sport=4000'
+	run fixture <<-EOF
+		prog fw $fw
+		map stats $FW_BPFFS/tc/globals/bg_fw_stats
+		run fw $u, dport=11) :: XDP_PASS
+		run fw $u, dport=9) :: XDP_PASS -> $u, dport=99)
+		value stats 0 u64sum :: value=12345
+	EOF
+	[ "$status" -eq 1 ]
+	[[ $output == *"line 3: "*"got XDP_DROP"* ]] || fail "$output"
+	[[ $output == *"line 4: "*"output frame: "*"first difference"* ]] || fail "$output"
+	[[ $output == *"line 5: "*"got value="* ]] || fail "$output"
 }
