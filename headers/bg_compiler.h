@@ -20,6 +20,17 @@
 #define bg_barrier_var(v) asm volatile("" : "+r"(v))
 
 /*
+ * A load the compiler must do once, here, and not merge with another or
+ * move: the seqlock of a conntrack entry reads its sequence word before
+ * and after copying the entry (another CPU may be writing it).
+ */
+#define bg_read_once(x) (*(volatile __typeof__(x) *)&(x))
+
+/* No memory access moves across this point: the seqlock's copy stays
+ * between its two reads of the sequence word. */
+#define bg_compiler_barrier() asm volatile("" ::: "memory")
+
+/*
  * arr[i] for a variable i (0 or 1) in a stack struct: clang turns the
  * address computation of an aligned stack object into an OR, which the
  * verifier refuses on pointers ("R2 bitwise operator |= on pointer

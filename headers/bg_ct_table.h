@@ -51,20 +51,17 @@ static __always_inline struct bg_ct_entry *bg_ct_lookup(__u8 family,
 	return bpf_map_lookup_elem(&bg_ct6, &k->k6);
 }
 
-#define bg_ct_read_once(x) (*(volatile __typeof__(x) *)&(x))
-#define bg_ct_compiler_barrier() asm volatile("" ::: "memory")
-
 /* One attempt at a consistent copy; 0 when it is. */
 static __always_inline int bg_ct_read_once_copy(const struct bg_ct_entry *ep,
 						struct bg_ct_entry *e)
 {
 	__u32 s1, s2;
 
-	s1 = bg_ct_read_once(ep->seq);
-	bg_ct_compiler_barrier();
+	s1 = bg_read_once(ep->seq);
+	bg_compiler_barrier();
 	__builtin_memcpy(e, ep, sizeof(*e));
-	bg_ct_compiler_barrier();
-	s2 = bg_ct_read_once(ep->seq);
+	bg_compiler_barrier();
+	s2 = bg_read_once(ep->seq);
 	return s1 == s2 && !(s1 & 1) ? 0 : -1;
 }
 
@@ -88,7 +85,7 @@ static __always_inline int bg_ct_read(const struct bg_ct_entry *ep,
  */
 static __always_inline __u32 bg_ct_trylock(struct bg_ct_entry *ep)
 {
-	__u32 s = bg_ct_read_once(ep->seq);
+	__u32 s = bg_read_once(ep->seq);
 
 	if (s & 1)
 		return 0;

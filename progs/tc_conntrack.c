@@ -227,7 +227,7 @@ static __always_inline __u64 bg_ct_next_flow_id(void)
  * costs one count, a wrap would cost the source every new flow). */
 static __always_inline int bg_ct_src_dec_once(__u64 *v)
 {
-	__u64 old = bg_ct_read_once(*v);
+	__u64 old = bg_read_once(*v);
 
 	return !old || __sync_val_compare_and_swap(v, old, old - 1) == old;
 }
@@ -538,7 +538,7 @@ static long bg_ct_ring_claim_cb(__u32 i, void *vctx)
 
 	if (!s)
 		return 0;
-	old = bg_ct_read_once(s->flow_id);
+	old = bg_read_once(s->flow_id);
 	if (old == BG_CT_SLOT_BUSY || (old && bg_ct_slot_live(s, old)))
 		return 0;
 	if (__sync_val_compare_and_swap(&s->flow_id, old, BG_CT_SLOT_BUSY) !=
@@ -607,7 +607,7 @@ static long bg_ct_ring_cb(__u32 i, void *vctx)
 	c->visited = i + 1;
 	if (!s)
 		return 0;
-	fid = bg_ct_read_once(s->flow_id);
+	fid = bg_read_once(s->flow_id);
 	if (!fid || fid == BG_CT_SLOT_BUSY)
 		return 0;
 	fam = s->family & 1;
