@@ -305,9 +305,10 @@ rst_lab()
 	in_dut /usr/bin/python3 "$ATTACK" bulk-server 5000 >"$BG_TMP/server.out" 2>&1 3>&- &
 	local server=$!
 	wait_port "$DUT" 5000
-	# 24 MB over 8 s: a window of megabytes, open the whole time.
-	in_cli /usr/bin/python3 "$ATTACK" bulk-client 192.0.2.1 5000 24000000 8 \
-		>"$BG_TMP/client.out" 2>&1 3>&- &
+	# 3 MB/s until told to stop: a window of megabytes, open all the
+	# time the forged RSTs take to arrive, however long that is.
+	in_cli /usr/bin/python3 "$ATTACK" bulk-client 192.0.2.1 5000 3000000 \
+		"$BG_TMP/stop" >"$BG_TMP/client.out" 2>&1 3>&- &
 	local client=$!
 	sleep 2
 	port=$(in_cli ss -Htn state established '( dport = :5000 )' |
@@ -319,12 +320,15 @@ rst_lab()
 	in_dut "$BG_REPO/scripts/conntrack.sh" --json |
 		jq -e --argjson p "$port" '[.[] | select(.sport == $p and .state == "established")] | length == 1' ||
 		fail "the flow is no longer established: $(in_dut "$BG_REPO/scripts/conntrack.sh")"
+	# Still sending after the flood, then every byte arrives.
+	sleep 1
+	touch "$BG_TMP/stop"
 	wait "$client" || fail "client: $(cat "$BG_TMP/client.out")"
 	wait "$server" || fail "server: $(cat "$BG_TMP/server.out")"
 	out=$(cat "$BG_TMP/client.out")
 	n=$(cat "$BG_TMP/server.out")
 	echo "client: $out, server received: $n"
-	[[ $out == "sent 24000000" && $n == 24000000 ]] || fail "transfer cut short"
+	[[ $out == "sent $n" ]] && ((n > 6000000)) || fail "transfer cut short"
 	run status_json
 	jq -c '.counters, .conntrack.counters' <<<"$output"
 }

@@ -17,8 +17,9 @@ usage:
       accept one TCP connection, read until EOF, print the bytes read;
       the receive buffer as large as the host allows (a window of
       megabytes, as a fast long-distance transfer has)
-  attack.py bulk-client DST PORT BYTES SECONDS
-      send BYTES to DST:PORT spread over SECONDS, then print "sent N"
+  attack.py bulk-client DST PORT RATE STOPFILE
+      send RATE bytes a second to DST:PORT until STOPFILE exists (at
+      most 120 s), then print "sent N"
 Run with /usr/bin/python3 (scapy).
 """
 import ipaddress
@@ -123,18 +124,18 @@ def bulk_server(port):
     c.close()
 
 
-def bulk_client(dst, port, nbytes, seconds):
-    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+def bulk_client(dst, port, rate, stopfile):
+    """Send RATE bytes a second until STOPFILE exists (at most 120 s), so
+    the transfer is live for as long as the test needs it, however slowly
+    the attack beside it runs."""
     s = socket.create_connection((dst, int(port)), timeout=10)
-    nbytes, seconds = int(nbytes), float(seconds)
     chunk = b"x" * 4096
-    steps = max(1, int(nbytes / len(chunk)))
-    pause = seconds / steps
+    pause = len(chunk) / float(rate)
     sent = 0
-    del fam
-    while sent < nbytes:
-        s.sendall(chunk[: min(len(chunk), nbytes - sent)])
-        sent += min(len(chunk), nbytes - sent)
+    end = time.monotonic() + 120
+    while not os.path.exists(stopfile) and time.monotonic() < end:
+        s.sendall(chunk)
+        sent += len(chunk)
         time.sleep(pause)
     s.shutdown(socket.SHUT_WR)
     s.recv(1)
