@@ -72,18 +72,29 @@ up_dut()
 	[ "$status" -eq 0 ] || fail "up.sh: $output"
 }
 
-# Listen on UDP port 161 in NS for SECONDS ($3), after sending a query
-# from it to $4:$5 if given; output in $BG_TMP/NAME.udp
+# Listen on UDP port 161 in NS until listen_end, after sending a query
+# from it to $3:$4 if given; output in $BG_TMP/NAME.udp
 listen161()
 {
 	local ns=$1 name=$2 i
-	in_ns "$ns" /usr/bin/python3 "$ATTACK" udp-listen 161 "$3" ${4:+"$4" "$5"} \
+	UDP_LISTEN_STOP=$BG_TMP/listen.stop in_ns "$ns" /usr/bin/python3 \
+		"$ATTACK" udp-listen 161 60 ${3:+"$3" "$4"} \
 		>"$BG_TMP/$name.udp" 2>&1 3>&- &
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q listening "$BG_TMP/$name.udp" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	fail "no UDP listener in $ns"
+}
+
+# Every datagram is sent: a second for the last ones to arrive, then the
+# listeners stop and report.
+listen_end()
+{
+	sleep 1
+	touch "$BG_TMP/listen.stop"
+	wait
+	rm -f "$BG_TMP/listen.stop"
 }
 
 # The forged first packet V:161 -> A:53, then A's "reply" A:53 -> V:161.
@@ -98,19 +109,19 @@ udp_attack()
 
 @test "a forged first UDP packet opens no pinhole: the host, v4 and v6" {
 	# Control: without bpfguard the "reply" reaches the listener.
-	listen161 "$DUT" control 2
+	listen161 "$DUT" control
 	udp_attack 198.51.100.1 198.51.100.10
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
 		fail "control: nothing reached the listener: $(cat "$BG_TMP/control.udp")"
 	up_dut <<-'EOF'
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$DUT" host 4
+	listen161 "$DUT" host
 	udp_attack 198.51.100.1 198.51.100.10
 	udp_attack 2001:db8:2::1 2001:db8:2::10
-	wait
+	listen_end
 	cat "$BG_TMP/host.udp"
 	grep -q "^done 0" "$BG_TMP/host.udp" ||
 		fail "a forged flow let A's datagram through: $(cat "$BG_TMP/host.udp")"
@@ -136,26 +147,26 @@ no_flow_on()
 }
 
 @test "a forged first UDP packet opens no pinhole: a host behind the gateway, v4 and v6" {
-	listen161 "$IN" control 2
+	listen161 "$IN" control
 	udp_attack 203.0.113.10 198.51.100.10
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
 		fail "control: nothing reached the inside: $(cat "$BG_TMP/control.udp")"
 	up_dut <<-'EOF'
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$IN" inside 4
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
 	udp_attack 2001:db8:3::10 2001:db8:2::10
-	wait
+	listen_end
 	cat "$BG_TMP/inside.udp"
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	# A real query from the inside still gets its answer.
-	listen161 "$IN" real 3 198.51.100.10 53
+	listen161 "$IN" real 198.51.100.10 53
 	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
@@ -170,10 +181,10 @@ no_flow_on()
 		pass proto udp to port 53
 		pass proto tcp to port 443
 	EOF
-	listen161 "$IN" inside 4
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
 	udp_attack 2001:db8:3::10 2001:db8:2::10
-	wait
+	listen_end
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	tcp_attack 203.0.113.10 198.51.100.10
@@ -186,9 +197,9 @@ no_flow_on()
 	no_flow_on 5432
 	# The inside host's real flows, which do come from its side, open
 	# and get their answers.
-	listen161 "$IN" real 3 198.51.100.10 53
+	listen161 "$IN" real 198.51.100.10 53
 	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
@@ -198,9 +209,9 @@ no_flow_on()
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$IN" inside 2
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
-	wait
+	listen_end
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	run in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json

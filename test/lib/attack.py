@@ -9,8 +9,9 @@ usage:
       COUNT forged RSTs (random sequence numbers, half with a random ACK)
   attack.py udp-listen PORT SECONDS [DST DPORT]
       print "got ADDR PORT" per datagram received on PORT (IPv4 and IPv6)
-      for SECONDS, then "done N"; with DST, first send a query there from
-      PORT (its answer is what the listener then waits for)
+      for SECONDS or until the file $UDP_LISTEN_STOP exists, then "done
+      N"; with DST, first send a query there from PORT (its answer is what
+      the listener then waits for)
   attack.py udp-send SPORT DST DPORT
       one datagram from local port SPORT to DST:DPORT
   attack.py bulk-server PORT
@@ -75,6 +76,10 @@ def rst_flood(iface, mac, src, sport, dst, dport, count):
 
 
 def udp_listen(port, seconds, dst=None, dport=None):
+    """Until SECONDS have passed or the file $UDP_LISTEN_STOP exists: the
+    test ends the window when its packets are sent, however long a loaded
+    machine took to send them."""
+    stop = os.environ.get("UDP_LISTEN_STOP")
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", int(port)))
@@ -86,13 +91,13 @@ def udp_listen(port, seconds, dst=None, dport=None):
     print("listening", flush=True)
     while True:
         left = end - time.time()
-        if left <= 0:
+        if left <= 0 or (stop and os.path.exists(stop)):
             break
-        s.settimeout(left)
+        s.settimeout(min(left, 0.1))
         try:
             _, addr = s.recvfrom(2048)
         except socket.timeout:
-            break
+            continue
         n += 1
         host = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
         print("got %s %d" % (host, addr[1]), flush=True)
