@@ -72,18 +72,29 @@ up_dut()
 	[ "$status" -eq 0 ] || fail "up.sh: $output"
 }
 
-# Listen on UDP port 161 in NS for SECONDS ($3), after sending a query
-# from it to $4:$5 if given; output in $BG_TMP/NAME.udp
+# Listen on UDP port 161 in NS until listen_end, after sending a query
+# from it to $3:$4 if given; output in $BG_TMP/NAME.udp
 listen161()
 {
 	local ns=$1 name=$2 i
-	in_ns "$ns" /usr/bin/python3 "$ATTACK" udp-listen 161 "$3" ${4:+"$4" "$5"} \
+	UDP_LISTEN_STOP=$BG_TMP/listen.stop in_ns "$ns" /usr/bin/python3 \
+		"$ATTACK" udp-listen 161 60 ${3:+"$3" "$4"} \
 		>"$BG_TMP/$name.udp" 2>&1 3>&- &
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q listening "$BG_TMP/$name.udp" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	fail "no UDP listener in $ns"
+}
+
+# Every datagram is sent: a second for the last ones to arrive, then the
+# listeners stop and report.
+listen_end()
+{
+	sleep 1
+	touch "$BG_TMP/listen.stop"
+	wait
+	rm -f "$BG_TMP/listen.stop"
 }
 
 # The forged first packet V:161 -> A:53, then A's "reply" A:53 -> V:161.
@@ -98,19 +109,19 @@ udp_attack()
 
 @test "a forged first UDP packet opens no pinhole: the host, v4 and v6" {
 	# Control: without bpfguard the "reply" reaches the listener.
-	listen161 "$DUT" control 2
+	listen161 "$DUT" control
 	udp_attack 198.51.100.1 198.51.100.10
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
 		fail "control: nothing reached the listener: $(cat "$BG_TMP/control.udp")"
 	up_dut <<-'EOF'
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$DUT" host 4
+	listen161 "$DUT" host
 	udp_attack 198.51.100.1 198.51.100.10
 	udp_attack 2001:db8:2::1 2001:db8:2::10
-	wait
+	listen_end
 	cat "$BG_TMP/host.udp"
 	grep -q "^done 0" "$BG_TMP/host.udp" ||
 		fail "a forged flow let A's datagram through: $(cat "$BG_TMP/host.udp")"
@@ -136,26 +147,26 @@ no_flow_on()
 }
 
 @test "a forged first UDP packet opens no pinhole: a host behind the gateway, v4 and v6" {
-	listen161 "$IN" control 2
+	listen161 "$IN" control
 	udp_attack 203.0.113.10 198.51.100.10
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/control.udp" ||
 		fail "control: nothing reached the inside: $(cat "$BG_TMP/control.udp")"
 	up_dut <<-'EOF'
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$IN" inside 4
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
 	udp_attack 2001:db8:3::10 2001:db8:2::10
-	wait
+	listen_end
 	cat "$BG_TMP/inside.udp"
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	# A real query from the inside still gets its answer.
-	listen161 "$IN" real 3 198.51.100.10 53
+	listen161 "$IN" real 198.51.100.10 53
 	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
@@ -170,10 +181,10 @@ no_flow_on()
 		pass proto udp to port 53
 		pass proto tcp to port 443
 	EOF
-	listen161 "$IN" inside 4
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
 	udp_attack 2001:db8:3::10 2001:db8:2::10
-	wait
+	listen_end
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	tcp_attack 203.0.113.10 198.51.100.10
@@ -186,9 +197,9 @@ no_flow_on()
 	no_flow_on 5432
 	# The inside host's real flows, which do come from its side, open
 	# and get their answers.
-	listen161 "$IN" real 3 198.51.100.10 53
+	listen161 "$IN" real 198.51.100.10 53
 	in_ns "$OUT" /usr/bin/python3 "$ATTACK" udp-send 53 203.0.113.10 161
-	wait
+	listen_end
 	grep -q "^got 198.51.100.10 53" "$BG_TMP/real.udp" ||
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
@@ -198,9 +209,9 @@ no_flow_on()
 		set default block
 		pass proto udp to port 53
 	EOF
-	listen161 "$IN" inside 2
+	listen161 "$IN" inside
 	udp_attack 203.0.113.10 198.51.100.10
-	wait
+	listen_end
 	grep -q "^done 0" "$BG_TMP/inside.udp" ||
 		fail "a forged flow let A's datagram in: $(cat "$BG_TMP/inside.udp")"
 	run in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json
@@ -305,9 +316,10 @@ rst_lab()
 	in_dut /usr/bin/python3 "$ATTACK" bulk-server 5000 >"$BG_TMP/server.out" 2>&1 3>&- &
 	local server=$!
 	wait_port "$DUT" 5000
-	# 24 MB over 8 s: a window of megabytes, open the whole time.
-	in_cli /usr/bin/python3 "$ATTACK" bulk-client 192.0.2.1 5000 24000000 8 \
-		>"$BG_TMP/client.out" 2>&1 3>&- &
+	# 3 MB/s until told to stop: a window of megabytes, open all the
+	# time the forged RSTs take to arrive, however long that is.
+	in_cli /usr/bin/python3 "$ATTACK" bulk-client 192.0.2.1 5000 3000000 \
+		"$BG_TMP/stop" >"$BG_TMP/client.out" 2>&1 3>&- &
 	local client=$!
 	sleep 2
 	port=$(in_cli ss -Htn state established '( dport = :5000 )' |
@@ -319,12 +331,15 @@ rst_lab()
 	in_dut "$BG_REPO/scripts/conntrack.sh" --json |
 		jq -e --argjson p "$port" '[.[] | select(.sport == $p and .state == "established")] | length == 1' ||
 		fail "the flow is no longer established: $(in_dut "$BG_REPO/scripts/conntrack.sh")"
+	# Still sending after the flood, then every byte arrives.
+	sleep 1
+	touch "$BG_TMP/stop"
 	wait "$client" || fail "client: $(cat "$BG_TMP/client.out")"
 	wait "$server" || fail "server: $(cat "$BG_TMP/server.out")"
 	out=$(cat "$BG_TMP/client.out")
 	n=$(cat "$BG_TMP/server.out")
 	echo "client: $out, server received: $n"
-	[[ $out == "sent 24000000" && $n == 24000000 ]] || fail "transfer cut short"
+	[[ $out == "sent $n" ]] && ((n > 6000000)) || fail "transfer cut short"
 	run status_json
 	jq -c '.counters, .conntrack.counters' <<<"$output"
 }

@@ -9,16 +9,18 @@ usage:
       COUNT forged RSTs (random sequence numbers, half with a random ACK)
   attack.py udp-listen PORT SECONDS [DST DPORT]
       print "got ADDR PORT" per datagram received on PORT (IPv4 and IPv6)
-      for SECONDS, then "done N"; with DST, first send a query there from
-      PORT (its answer is what the listener then waits for)
+      for SECONDS or until the file $UDP_LISTEN_STOP exists, then "done
+      N"; with DST, first send a query there from PORT (its answer is what
+      the listener then waits for)
   attack.py udp-send SPORT DST DPORT
       one datagram from local port SPORT to DST:DPORT
   attack.py bulk-server PORT
       accept one TCP connection, read until EOF, print the bytes read;
       the receive buffer as large as the host allows (a window of
       megabytes, as a fast long-distance transfer has)
-  attack.py bulk-client DST PORT BYTES SECONDS
-      send BYTES to DST:PORT spread over SECONDS, then print "sent N"
+  attack.py bulk-client DST PORT RATE STOPFILE
+      send RATE bytes a second to DST:PORT until STOPFILE exists (at
+      most 120 s), then print "sent N"
 Run with /usr/bin/python3 (scapy).
 """
 import ipaddress
@@ -74,6 +76,10 @@ def rst_flood(iface, mac, src, sport, dst, dport, count):
 
 
 def udp_listen(port, seconds, dst=None, dport=None):
+    """Until SECONDS have passed or the file $UDP_LISTEN_STOP exists: the
+    test ends the window when its packets are sent, however long a loaded
+    machine took to send them."""
+    stop = os.environ.get("UDP_LISTEN_STOP")
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", int(port)))
@@ -85,13 +91,13 @@ def udp_listen(port, seconds, dst=None, dport=None):
     print("listening", flush=True)
     while True:
         left = end - time.time()
-        if left <= 0:
+        if left <= 0 or (stop and os.path.exists(stop)):
             break
-        s.settimeout(left)
+        s.settimeout(min(left, 0.1))
         try:
             _, addr = s.recvfrom(2048)
         except socket.timeout:
-            break
+            continue
         n += 1
         host = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
         print("got %s %d" % (host, addr[1]), flush=True)
@@ -123,18 +129,18 @@ def bulk_server(port):
     c.close()
 
 
-def bulk_client(dst, port, nbytes, seconds):
-    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+def bulk_client(dst, port, rate, stopfile):
+    """Send RATE bytes a second until STOPFILE exists (at most 120 s), so
+    the transfer is live for as long as the test needs it, however slowly
+    the attack beside it runs."""
     s = socket.create_connection((dst, int(port)), timeout=10)
-    nbytes, seconds = int(nbytes), float(seconds)
     chunk = b"x" * 4096
-    steps = max(1, int(nbytes / len(chunk)))
-    pause = seconds / steps
+    pause = len(chunk) / float(rate)
     sent = 0
-    del fam
-    while sent < nbytes:
-        s.sendall(chunk[: min(len(chunk), nbytes - sent)])
-        sent += min(len(chunk), nbytes - sent)
+    end = time.monotonic() + 120
+    while not os.path.exists(stopfile) and time.monotonic() < end:
+        s.sendall(chunk)
+        sent += len(chunk)
         time.sleep(pause)
     s.shutdown(socket.SHUT_WR)
     s.recv(1)
