@@ -51,10 +51,12 @@ stage_count()
 delivered()
 {
 	local port=$1 sport=$2 i
-	in_dut /usr/bin/python3 "$BG_REPO/test/lib/attack.py" udp-listen \
-		"$port" 2 >"$BG_TMP/listen.$port" 3>&- &
+	rm -f "$BG_TMP/listen.stop"
+	UDP_LISTEN_STOP=$BG_TMP/listen.stop in_dut /usr/bin/python3 \
+		"$BG_REPO/test/lib/attack.py" udp-listen "$port" 60 \
+		>"$BG_TMP/listen.$port" 3>&- &
 	local pid=$!
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q listening "$BG_TMP/listen.$port" 2>/dev/null && break
 		sleep 0.1
 	done
@@ -62,6 +64,9 @@ delivered()
 		in_cli /usr/bin/python3 "$BG_REPO/test/lib/attack.py" udp-send \
 			"$sport" 192.0.2.1 "$port"
 	done
+	# Sent: a second for them to arrive, then the listener reports.
+	sleep 1
+	touch "$BG_TMP/listen.stop"
 	wait "$pid"
 	sed -n 's/^done //p' "$BG_TMP/listen.$port"
 }
