@@ -25,6 +25,7 @@ import sys
 from multiprocessing import Process, Value
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import abi  # noqa: E402
 import bpfrun  # noqa: E402
 import ctcheck  # noqa: E402
 import pkt  # noqa: E402
@@ -123,7 +124,8 @@ def race_sweep(c, args, n):
     # Flows that outlive the run however slowly a loaded machine makes
     # them: unreplied UDP for an hour, not 30 s.
     cfg = c.config()
-    struct.pack_into("<I", cfg, 4 * 8, 3600)  # BG_CTT_UDP_UNREPLIED
+    idx = abi.enum("bg_ct_timeout")["BG_CTT_UDP_UNREPLIED"]
+    struct.pack_into("<I", cfg, abi.offset("bg_ct_config", "timeout") + 4 * idx, 3600)
     c.set_config(cfg)
     stop = Value("i", 0)
     p = Process(target=sweeper, args=(os.path.join(args.progs, "bg_ct_sweep"), stop))
