@@ -25,8 +25,9 @@ enum bg_ct_class {
 
 /* bg_ct_ifidx values: flags of an interface bpfguard runs on. */
 #define BG_CT_IF_OURS (1 << 0)
-/* The kernel's reverse-path filter is strict there (rp_filter = 1): a flow
- * is opened only by a packet whose source is routed back through it. */
+/* Strict reverse path (up.sh --reverse-path, the default): where the
+ * interface forwards, a flow is opened only by a packet whose source is
+ * routed back through it. */
 #define BG_CT_IF_RPF_STRICT (1 << 1)
 
 /*

@@ -917,8 +917,8 @@ static __always_inline void bg_ct_local_key_of(struct bg_ct_local_key *lk,
  * Would the stack take this packet's source? Checked before a packet from
  * outside opens a flow, because TC ingress runs before the stack's own
  * martian and reverse-path checks: a forged packet with the host's own
- * source (or, behind a strict reverse-path filter, an inside host's) must
- * not leave an entry that its "replies" could match.
+ * source (or, arriving on a gateway's outside, an inside host's) must not
+ * leave an entry that its "replies" could match.
  */
 static __always_inline int bg_ct_spoofed_src(struct __sk_buff *skb,
 					     const struct bg_ct_pkt *c)
@@ -937,7 +937,8 @@ static __always_inline int bg_ct_spoofed_src(struct __sk_buff *skb,
 	fl = bpf_map_lookup_elem(&bg_ct_ifidx, &ifi);
 	if (!fl || !(*fl & BG_CT_IF_RPF_STRICT))
 		return 0;
-	/* The route back to the source, as rp_filter = 1 asks for it. */
+	/* The route back to the source, as rp_filter = 1 asks for it (strict
+	 * unless up.sh --reverse-path loose). */
 	fib.l4_protocol = c->p.l4_proto;
 	fib.sport = c->p.dport;
 	fib.dport = c->p.sport;

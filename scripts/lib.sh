@@ -882,23 +882,15 @@ bg_xdp_detach()
 	[[ -z $id ]] || bg_die "could not detach XDP program $id from $dev"
 }
 
-# Is the kernel's reverse-path filter strict on interface $1? The stack
-# uses the larger of conf/all and conf/IFACE; 1 is strict, 2 loose.
-bg_rpf_strict()
-{
-	local all dev
-	all=$(cat /proc/sys/net/ipv4/conf/all/rp_filter 2>/dev/null) || all=0
-	dev=$(cat "/proc/sys/net/ipv4/conf/$1/rp_filter" 2>/dev/null) || dev=0
-	((all > dev ? all == 1 : dev == 1))
-}
-
 # Interfaces conntrack treats as bpfguard's own (egress skips what came in
 # through one of them: it was tracked on ingress already), with what
-# conntrack asks of a new flow's source there: $1 ifindex, $2 name.
+# conntrack asks of a new flow's source there: $1 ifindex, $2 strict or
+# loose (up.sh --reverse-path).
 bg_ct_ifidx_set()
 {
 	local v=$BG_CT_IF_OURS
-	! bg_rpf_strict "$2" || v=$((v | BG_CT_IF_RPF_STRICT))
+	[[ $2 != strict ]] || v=$((v | BG_CT_IF_RPF_STRICT))
+	# shellcheck disable=SC2046 # one argument per byte
 	bpftool map update pinned "$(bg_map bg_ct_ifidx)" \
 		key hex $(bg_u32_hex "$1") value hex $(bg_u32_hex "$v")
 }

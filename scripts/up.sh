@@ -8,7 +8,8 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic] [--force]
+Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic]
+                 [--reverse-path strict|loose] [--force]
 
 Compile the ruleset, load it into the pinned maps under
 \$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
@@ -21,12 +22,19 @@ not compile or load, an attach that fails) leaves everything as it was.
                  $BG_DEFAULT_RULES when none runs)
   --mode MODE    XDP mode: native (driver) or generic (skb); default: the
                  mode the interface runs in, native for a new one
+  --reverse-path MODE
+                 what a packet arriving on IFACE must show before it opens a
+                 flow in conntrack: strict (default), its source is not one
+                 of this host's addresses and, where IFACE forwards, the
+                 route back to it leaves by IFACE (an inside address
+                 arriving from outside opens none); loose, only the first
+                 (for asymmetric routing). Given per run, like --mode.
   --force        replace an XDP program bpfguard did not attach
   -h, --help     this text
 EOF
 }
 
-iface="" rules="" mode="" force=0
+iface="" rules="" mode="" force=0 rpf=strict
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -43,6 +51,11 @@ while (($#)); do
 		mode=$2
 		shift
 		;;
+	--reverse-path)
+		[[ $# -ge 2 ]] || bg_die "--reverse-path needs strict or loose"
+		rpf=$2
+		shift
+		;;
 	--force) force=1 ;;
 	-*) bg_die "unknown option $1 (see --help)" ;;
 	*)
@@ -56,6 +69,10 @@ done
 case $mode in
 "" | native | generic) ;;
 *) bg_die "--mode must be native or generic, not '$mode'" ;;
+esac
+case $rpf in
+strict | loose) ;;
+*) bg_die "--reverse-path must be strict or loose, not '$rpf'" ;;
 esac
 
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
@@ -173,7 +190,7 @@ created_clsact=$(bg_clsact_ensure "$iface")
 rxvlan_off=$(bg_rxvlan_off "$iface")
 flags=$((flags | rxvlan_off))
 ct_attached=1
-bg_ct_ifidx_set "$ifindex" "$iface"
+bg_ct_ifidx_set "$ifindex" "$rpf"
 bg_ct_local_seed
 bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
 bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"

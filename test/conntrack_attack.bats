@@ -64,11 +64,12 @@ teardown()
 	bpffs_teardown
 }
 
+# up.sh on dut0 with the ruleset on stdin (and options $@).
 up_dut()
 {
 	local f
 	f=$(ruleset rules)
-	run in_ns "$DUT" "$BG_REPO/scripts/up.sh" dut0 --rules "$f"
+	run in_ns "$DUT" "$BG_REPO/scripts/up.sh" dut0 --rules "$f" "$@"
 	[ "$status" -eq 0 ] || fail "up.sh: $output"
 }
 
@@ -171,11 +172,10 @@ no_flow_on()
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
 
-@test "a strict reverse-path filter: a forged inside source opens no flow, v4 and v6, UDP and TCP" {
-	# rp_filter = 1 on the gateway: up.sh reads it, and conntrack asks
-	# a new flow's source to be routed back through its interface (for
-	# IPv6 too, where the kernel has no such filter).
-	in_ns "$DUT" sysctl -qw net.ipv4.conf.all.rp_filter=1
+@test "a gateway (strict reverse path, the default): a forged inside source opens no flow, v4 and v6, UDP and TCP" {
+	# The lab's kernel filters nothing (rp_filter 0): conntrack asks a
+	# new flow's source to be routed back through the interface it came
+	# in on (for IPv6 too, where the kernel has no such filter).
 	up_dut <<-'EOF'
 		set default block
 		pass proto udp to port 53
@@ -204,8 +204,11 @@ no_flow_on()
 		fail "the answer to a real query was lost: $(cat "$BG_TMP/real.udp")"
 }
 
-@test "a forged inside source under a loose reverse-path filter: its flow is bound to the outside, no reply gets in" {
-	up_dut <<-'EOF'
+@test "--reverse-path loose: a forged inside source opens a flow bound to the outside, no reply gets in" {
+	run in_ns "$DUT" "$BG_REPO/scripts/up.sh" dut0 --reverse-path sideways
+	[ "$status" -ne 0 ]
+	[[ $output == *"--reverse-path must be strict or loose, not 'sideways'"* ]] || fail "$output"
+	up_dut --reverse-path loose <<-'EOF'
 		set default block
 		pass proto udp to port 53
 	EOF
@@ -217,8 +220,8 @@ no_flow_on()
 	run in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json
 	local out
 	out=$(in_ns "$DUT" ip -j link show dut0 | jq '.[0].ifindex')
-	# The stack takes such a packet (rp_filter 0), so it is tracked; as
-	# the flow of the side it came from only.
+	# Loose: such a packet (which the stack takes, rp_filter 0) is
+	# tracked, as the flow of the side it came from only.
 	jq -e --argjson o "$out" 'any(.[]; .sport == 161 and .src == "203.0.113.10"
 		and .iface.orig == $o and .iface.reply != $o)' <<<"$output" ||
 		fail "no bound entry: $output"

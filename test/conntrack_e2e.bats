@@ -443,11 +443,13 @@ live_bringup()
 	# the firewall and conntrack picking the flow up).
 	run grep -E '^\[ *[0-9]+\] +[0-9.]+-[0-9.]+ +sec +0(\.00)? Bytes' "$BG_TMP/iperf.out"
 	[ "$status" -ne 0 ] || fail "stalled seconds: $output"
-	# Attaching native XDP to a veth re-plumbs its datapath: a segment
-	# or two may be lost there whatever the program does (drop == 0 above
-	# says it was not the firewall); a stall would show many.
+	# Attaching native XDP to a veth re-plumbs its datapath: a few
+	# segments may be lost there whatever the program does (drop == 0
+	# above says it was not the firewall), a few more on a loaded machine
+	# (9 seen); replies dropped for even 0.2 s at 50 Mbit/s would be
+	# hundreds.
 	retr=$(awk '/sender$/ { print $(NF - 1) }' "$BG_TMP/iperf.out")
-	((retr <= 2)) || fail "$retr retransmissions during the bring-up"
+	((retr <= 50)) || fail "$retr retransmissions during the bring-up"
 }
 
 @test "status.sh --json works with a full conntrack table (2000 flows)" {
