@@ -25,7 +25,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
 	-Wall -Werror -Wno-unused-function -Iheaders -I$(ARCH_INC)
 EXTRA_BPF_CFLAGS ?=
 # Table sizes (-DBG_...) must agree between the programs and fwmapgen.
-USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders \
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders -Ilib \
 	$(filter -DBG_%,$(EXTRA_BPF_CFLAGS))
 
 BPF_SRCS := $(wildcard progs/*.c)
@@ -38,6 +38,12 @@ BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 TEST_OBJS := $(BUILD)/test/tc_conntrack_slow.o \
 	$(BUILD)/test/tc_conntrack_slow_nolock.o
 HEADERS := $(wildcard headers/*.h)
+
+# build/libbg.a: what every helper and engine shares (lib/*.h)
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard lib/*.h)
+LIBBG := $(BUILD)/libbg.a
 
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
 FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
@@ -76,11 +82,20 @@ $(BUILD)/test/tc_conntrack_slow_nolock.o: progs/tc_conntrack.c $(HEADERS) | $(BU
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
 
-$(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BUILD)/bg-%: tools/bg-%.c $(HEADERS) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
+$(LIBBG): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) $(LIB_HDRS) \
+		$(LIBBG) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS) $(LIBBG)
+
+$(BUILD)/bg-%: tools/bg-%.c $(HEADERS) $(LIB_HDRS) $(LIBBG) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(LIBBG) -lbpf
 
 DEPS ?= ./scripts/deps.sh
 DEMO ?= ./scripts/demo.sh
@@ -112,7 +127,7 @@ demo:
 
 lint:
 	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
-	clang-format --dry-run --Werror $(wildcard progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
+	clang-format --dry-run --Werror $(wildcard progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h lib/*.c lib/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
 	./scripts/check-kernels.sh
