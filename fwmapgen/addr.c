@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bg_addr.h"
 #include "fwmapgen.h"
 
 static int addr_bits(int fam)
@@ -100,7 +101,7 @@ void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
 {
 	struct prefix p;
 	char fixed[INET6_ADDRSTRLEN + 8];
-	const char *text = EXCERPT(s, n);
+	const char *text = BG_EXCERPT(s, n);
 
 	switch (err) {
 	case ADDR_BAD_PREFIX:
@@ -151,16 +152,15 @@ int prefix_contains(const struct prefix *outer, const struct prefix *inner)
 
 void prefix_format(const struct prefix *p, char *buf, size_t size)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[BG_ADDR_STRLEN];
 
-	inet_ntop(p->fam == BG_FAM_INET ? AF_INET : AF_INET6, p->addr, a,
-		  sizeof(a));
+	bg_addr_format(p->addr, p->fam, a, sizeof(a));
 	snprintf(buf, size, "%s/%d", a, p->len);
 }
 
 void addrset_add(struct addrset *set, const struct prefix *p)
 {
-	set->v = grow(set->v, &set->cap, set->n, sizeof(*set->v));
+	set->v = bg_grow(set->v, &set->cap, set->n, sizeof(*set->v));
 	set->v[set->n++] = *p;
 }
 

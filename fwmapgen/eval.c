@@ -178,13 +178,13 @@ static int packet_endpoint(const char *s, size_t n, struct prefix *p,
 	if (has_port &&
 	    packet_port(colon + 1, (size_t)(s + n - colon - 1), port)) {
 		snprintf(err, size, "bad port in \"%s\" (0 to 65535)",
-			 EXCERPT(s, n));
+			 BG_EXCERPT(s, n));
 		return -1;
 	}
 	return has_port;
 bad:
 	snprintf(err, size, "bad address \"%s\" (no prefix length here)",
-		 EXCERPT(s, n));
+		 BG_EXCERPT(s, n));
 	return -1;
 }
 
@@ -278,7 +278,7 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 				snprintf(
 					err, size,
 					"bad state \"%s\" (new, established, related or invalid)",
-					EXCERPT(w[i + 1], wn[i + 1]));
+					BG_EXCERPT(w[i + 1], wn[i + 1]));
 				return -1;
 			}
 			pk->state = st;

@@ -12,6 +12,9 @@
 #include <stdio.h>
 
 #include "bg_abi.h"
+#include "bg_file.h"
+#include "bg_mem.h"
+#include "bg_msg.h"
 
 #define FAMF_BOTH (BG_FAMF_INET | BG_FAMF_INET6)
 
@@ -49,12 +52,6 @@ struct portlist {
 	struct portrange *v;
 	size_t n;
 	size_t cap;
-};
-
-/* 1-based line and column (in bytes) in a physical file. */
-struct pos {
-	int line;
-	int col;
 };
 
 /*
@@ -127,11 +124,6 @@ struct ruleset {
 	size_t ntables;
 };
 
-/* util.c */
-void *xcalloc(size_t n, size_t size);
-void *xreallocarray(void *p, size_t n, size_t size);
-char *xstrndup(const char *s, size_t n);
-void *grow(void *p, size_t *cap, size_t n, size_t size);
 /*
  * Size limits of what fwmapgen reads. A ruleset is held with a position
  * per byte (9 bytes each), so it gets the smaller one; table files hold
@@ -141,21 +133,6 @@ void *grow(void *p, size_t *cap, size_t n, size_t size);
 #define RULESET_MAX_TEXT "16 MiB"
 #define TABLE_FILE_MAX (64u << 20)
 #define TABLE_FILE_MAX_TEXT "64 MiB"
-/* read_file() errors that are not errno values */
-#define READ_NOT_REGULAR (-1)
-#define READ_TOO_BIG (-2)
-int read_file(const char *path, size_t max, char **data, size_t *len);
-/* Input quoted in a message: this many bytes at most, escaped. */
-#define EXCERPT_MAX 32
-#define EXCERPT_SIZE (EXCERPT_MAX * 4 + sizeof("..."))
-const char *excerpt(const char *s, size_t n, char *buf);
-/* An excerpt in a buffer that lives until the end of the enclosing block */
-#define EXCERPT(s, n) excerpt((s), (n), (char[EXCERPT_SIZE]){ 0 })
-void die_at(const char *file, struct pos pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
-void warn_at(const char *file, struct pos pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* addr.c */
 enum addr_err {

@@ -31,7 +31,7 @@ struct named *names_add(struct names *ns, const char *s, size_t n, int line)
 {
 	struct named *nm;
 
-	ns->v = grow(ns->v, &ns->cap, ns->n, sizeof(*ns->v));
+	ns->v = bg_grow(ns->v, &ns->cap, ns->n, sizeof(*ns->v));
 	nm = &ns->v[ns->n++];
 	memset(nm, 0, sizeof(*nm));
 	nm->name = xstrndup(s, n);
@@ -62,11 +62,11 @@ int accept_word(struct cursor *c, const char *word)
 }
 
 /* The message text of a token; @size: at least DESCRIBE_SIZE. */
-#define DESCRIBE_SIZE (EXCERPT_SIZE + 16)
+#define DESCRIBE_SIZE (BG_EXCERPT_SIZE + 16)
 
 static void describe(const struct token *t, char *buf, size_t size)
 {
-	const char *text = EXCERPT(t->s, t->n);
+	const char *text = BG_EXCERPT(t->s, t->n);
 
 	switch (t->type) {
 	case T_EOL:
@@ -92,8 +92,8 @@ void unexpected(struct cursor *c, const char *expected)
 	char what[DESCRIBE_SIZE];
 
 	describe(peek(c), what, sizeof(what));
-	die_at(c->ld->file, peek(c)->pos,
-	       "syntax error: unexpected %s, expected %s", what, expected);
+	bg_die_at(c->ld->file, peek(c)->pos,
+		  "syntax error: unexpected %s, expected %s", what, expected);
 }
 
 void expect_eol(struct cursor *c, const char *syntax)
@@ -103,8 +103,8 @@ void expect_eol(struct cursor *c, const char *syntax)
 	if (peek(c)->type == T_EOL)
 		return;
 	describe(peek(c), what, sizeof(what));
-	die_at(c->ld->file, peek(c)->pos,
-	       "syntax error: unexpected %s (syntax: %s)", what, syntax);
+	bg_die_at(c->ld->file, peek(c)->pos,
+		  "syntax error: unexpected %s (syntax: %s)", what, syntax);
 }
 
 /* Length of NAME when the line is "NAME = ...", else 0. */
@@ -168,20 +168,21 @@ static void prescan(struct loader *ld)
 }
 
 static const char *macro_value(void *ctx, const char *name, size_t n,
-			       struct pos at)
+			       struct bg_pos at)
 {
 	struct loader *ld = ctx;
 	struct named *m = names_find(&ld->macros, name, n);
 
 	if (!m)
-		die_at(ld->file, at, "unknown macro $%s", EXCERPT(name, n));
+		bg_die_at(ld->file, at, "unknown macro $%s",
+			  BG_EXCERPT(name, n));
 	if (!m->defined && m->line == ld->line)
-		die_at(ld->file, at, "macro $%s refers to itself",
-		       EXCERPT(name, n));
+		bg_die_at(ld->file, at, "macro $%s refers to itself",
+			  BG_EXCERPT(name, n));
 	if (!m->defined)
-		die_at(ld->file, at,
-		       "macro $%s used before its definition on line %d",
-		       EXCERPT(name, n), m->line);
+		bg_die_at(ld->file, at,
+			  "macro $%s used before its definition on line %d",
+			  BG_EXCERPT(name, n), m->line);
 	return m->value;
 }
 
@@ -196,17 +197,18 @@ static void define_macro(struct loader *ld, const struct lline *ll,
 	struct token *t;
 
 	if (m && m->defined)
-		die_at(ld->file, ll->p[start],
-		       "duplicate macro %s (first defined on line %d)",
-		       EXCERPT(ll->s + start, len), m->line);
+		bg_die_at(ld->file, ll->p[start],
+			  "duplicate macro %s (first defined on line %d)",
+			  BG_EXCERPT(ll->s + start, len), m->line);
 	while (is_blank(ll->s[i]))
 		i++;
 	/* macro_def_name() saw the '=' */
 	for (i++; i < ll->n && is_blank(ll->s[i]);)
 		i++;
 	if (i >= ll->n || ll->s[i] != '"')
-		die_at(ld->file, i < ll->n ? ll->p[i] : ll->p[ll->n - 1],
-		       "syntax error: a macro value must be a quoted string (NAME = \"VALUE\")");
+		bg_die_at(
+			ld->file, i < ll->n ? ll->p[i] : ll->p[ll->n - 1],
+			"syntax error: a macro value must be a quoted string (NAME = \"VALUE\")");
 	tokenize(ld->file, ll, &c.t);
 	c.i = 3;
 	expect_eol(&c, "NAME = \"VALUE\"");
@@ -244,7 +246,7 @@ static const char *const timeout_names[BG_CTT_MAX] = {
 };
 
 /* A token's text for a message: a short excerpt, escaped. */
-#define TOK_TEXT(t) EXCERPT((t)->s, (t)->n)
+#define TOK_TEXT(t) BG_EXCERPT((t)->s, (t)->n)
 
 /*
  * A decimal number; -1 if @t is not one. Values past 2^32 saturate there,
@@ -278,9 +280,9 @@ static void parse_set_default(struct cursor *c, const struct token *kw)
 		unexpected(c, "pass or block");
 	expect_eol(c, "set default pass|block");
 	if (ld->default_line)
-		die_at(ld->file, kw->pos,
-		       "default policy already set on line %d",
-		       ld->default_line);
+		bg_die_at(ld->file, kw->pos,
+			  "default policy already set on line %d",
+			  ld->default_line);
 	ld->default_line = ld->line;
 }
 
@@ -299,31 +301,33 @@ static void parse_set_timeout(struct cursor *c)
 		if (timeout_names[i] && tok_is(name, timeout_names[i]))
 			break;
 	if (i == BG_CTT_MAX)
-		die_at(ld->file, name->pos,
-		       "unknown timeout \"%s\" (expected " TIMEOUT_NAMES ")",
-		       TOK_TEXT(name));
+		bg_die_at(ld->file, name->pos,
+			  "unknown timeout \"%s\" (expected " TIMEOUT_NAMES ")",
+			  TOK_TEXT(name));
 	take(c);
 	num = peek(c);
 	if (num->type == T_EOL)
 		unexpected(c, "a number of seconds");
 	v = parse_number(num);
 	if (v < 0)
-		die_at(ld->file, num->pos,
-		       "bad timeout \"%s\" (expected a number of seconds)",
-		       TOK_TEXT(num));
+		bg_die_at(ld->file, num->pos,
+			  "bad timeout \"%s\" (expected a number of seconds)",
+			  TOK_TEXT(num));
 	if (v == 0)
-		die_at(ld->file, num->pos,
-		       "timeout %s can't be 0 (1..%d seconds; leave it unset for the default)",
-		       timeout_names[i], TIMEOUT_MAX);
+		bg_die_at(
+			ld->file, num->pos,
+			"timeout %s can't be 0 (1..%d seconds; leave it unset for the default)",
+			timeout_names[i], TIMEOUT_MAX);
 	if (v > TIMEOUT_MAX)
-		die_at(ld->file, num->pos,
-		       "timeout %s of %s seconds is out of range (1..%d)",
-		       timeout_names[i], TOK_TEXT(num), TIMEOUT_MAX);
+		bg_die_at(ld->file, num->pos,
+			  "timeout %s of %s seconds is out of range (1..%d)",
+			  timeout_names[i], TOK_TEXT(num), TIMEOUT_MAX);
 	take(c);
 	expect_eol(c, "set timeout NAME SECONDS");
 	if (ld->timeout_line[i])
-		die_at(ld->file, name->pos, "timeout %s already set on line %d",
-		       timeout_names[i], ld->timeout_line[i]);
+		bg_die_at(ld->file, name->pos,
+			  "timeout %s already set on line %d", timeout_names[i],
+			  ld->timeout_line[i]);
 	ld->timeout_line[i] = ld->line;
 	ld->rs->ct_timeout[i] = (uint32_t)v;
 	ld->rs->ntimeouts++;
@@ -343,18 +347,20 @@ static void parse_set_limit(struct cursor *c, const struct token *kw)
 		unexpected(c, "a number of states");
 	v = parse_number(num);
 	if (v < 0)
-		die_at(ld->file, num->pos,
-		       "bad limit \"%s\" (expected a number of states)",
-		       TOK_TEXT(num));
+		bg_die_at(ld->file, num->pos,
+			  "bad limit \"%s\" (expected a number of states)",
+			  TOK_TEXT(num));
 	if (v < 1 || v > BG_CT_TABLE_MAX)
-		die_at(ld->file, num->pos,
-		       "limit states %s is out of range (1..%d, the table size)",
-		       TOK_TEXT(num), BG_CT_TABLE_MAX);
+		bg_die_at(
+			ld->file, num->pos,
+			"limit states %s is out of range (1..%d, the table size)",
+			TOK_TEXT(num), BG_CT_TABLE_MAX);
 	take(c);
 	expect_eol(c, "set limit states N");
 	if (ld->limit_line)
-		die_at(ld->file, kw->pos, "limit states already set on line %d",
-		       ld->limit_line);
+		bg_die_at(ld->file, kw->pos,
+			  "limit states already set on line %d",
+			  ld->limit_line);
 	ld->limit_line = ld->line;
 	ld->rs->ct_limit_states = (uint32_t)v;
 }
@@ -380,7 +386,7 @@ static const char *fams_desc(uint8_t fams)
 	return fams == BG_FAMF_INET6 ? "IPv6 only" : "IPv4 and IPv6";
 }
 
-static void no_family(struct cursor *c, struct pos at, const struct rule *r,
+static void no_family(struct cursor *c, struct bg_pos at, const struct rule *r,
 		      uint8_t only, int fld, uint8_t fams)
 {
 	const struct rfield *src = &r->f[FLD_SRC];
@@ -401,7 +407,7 @@ static void no_family(struct cursor *c, struct pos at, const struct rule *r,
 	n = strlen(msg);
 	snprintf(msg + n, sizeof(msg) - n, "%s: %s",
 		 fld == FLD_SRC ? "from" : "to", fams_desc(fams));
-	die_at(c->ld->file, at, "rule matches no address family (%s)", msg);
+	bg_die_at(c->ld->file, at, "rule matches no address family (%s)", msg);
 }
 
 static int single_set(struct cursor *c, const struct token *t, uint8_t only)
@@ -429,7 +435,7 @@ static void parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 {
 	struct rfield *f = &r->f[fld];
 	struct token *t = peek(c);
-	struct pos at = t->pos;
+	struct bg_pos at = t->pos;
 	uint8_t fams;
 
 	if (accept_word(c, "any")) {
@@ -441,7 +447,8 @@ static void parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 		f->neg = 1;
 		t = peek(c);
 		if (tok_is(t, "any"))
-			die_at(c->ld->file, t->pos, "\"any\" can't be negated");
+			bg_die_at(c->ld->file, t->pos,
+				  "\"any\" can't be negated");
 		if (t->type != T_WORD && t->type != T_TABLE)
 			unexpected(c, "an address or <table> after '!'");
 	}
@@ -466,13 +473,14 @@ static void parse_iface(struct cursor *c, struct rule *r)
 	if (t->type != T_WORD)
 		unexpected(c, "an interface name after \"on\"");
 	if (t->n >= BG_IFNAMSIZ)
-		die_at(c->ld->file, t->pos,
-		       "interface name \"%s\" is longer than %d bytes",
-		       TOK_TEXT(t), BG_IFNAMSIZ - 1);
+		bg_die_at(c->ld->file, t->pos,
+			  "interface name \"%s\" is longer than %d bytes",
+			  TOK_TEXT(t), BG_IFNAMSIZ - 1);
 	memcpy(r->iface, t->s, t->n);
 	r->ifindex = if_nametoindex(r->iface);
 	if (!r->ifindex)
-		warn_at(c->ld->file, t->pos,
+		bg_warn_at(
+			c->ld->file, t->pos,
 			"interface %s does not exist here; its rules match nothing",
 			r->iface);
 	c->ld->rs->uses_iface = 1;
@@ -486,35 +494,37 @@ static void parse_label(struct cursor *c, struct rule *r)
 	if (t->type != T_STRING)
 		unexpected(c, "a quoted text after \"label\"");
 	if (t->n >= BG_FW_LABEL_LEN)
-		die_at(c->ld->file, t->pos,
-		       "label is longer than %d bytes (%zu bytes)",
-		       BG_FW_LABEL_LEN - 1, t->n);
+		bg_die_at(c->ld->file, t->pos,
+			  "label is longer than %d bytes (%zu bytes)",
+			  BG_FW_LABEL_LEN - 1, t->n);
 	memcpy(r->label, t->s, t->n);
 	r->has_label = 1;
 	take(c);
 }
 
 /* Rule ids and per-family bits, within what the maps can hold. */
-static void add_rule(struct cursor *c, struct rule *r, struct pos at)
+static void add_rule(struct cursor *c, struct rule *r, struct bg_pos at)
 {
 	struct ruleset *rs = c->ld->rs;
 	int f;
 
 	if (rs->nrules >= BG_FW_MAX_IDS)
-		die_at(c->ld->file, at,
-		       "too many rules (more than %d in total)", BG_FW_MAX_IDS);
+		bg_die_at(c->ld->file, at,
+			  "too many rules (more than %d in total)",
+			  BG_FW_MAX_IDS);
 	for (f = 0; f < BG_FAM_MAX; f++) {
 		r->bit[f] = -1;
 		if (!(r->fams & (1 << f)))
 			continue;
 		if (rs->nfam[f] >= BG_FW_MAX_RULES)
-			die_at(c->ld->file, at,
-			       "too many %s rules (more than %d apply to %s)",
-			       family_name(f), BG_FW_MAX_RULES,
-			       f == BG_FAM_INET ? "IPv4" : "IPv6");
+			bg_die_at(
+				c->ld->file, at,
+				"too many %s rules (more than %d apply to %s)",
+				family_name(f), BG_FW_MAX_RULES,
+				f == BG_FAM_INET ? "IPv4" : "IPv6");
 		r->bit[f] = rs->nfam[f]++;
 	}
-	rs->rules = grow(rs->rules, &rs->rules_cap, rs->nrules, sizeof(*r));
+	rs->rules = bg_grow(rs->rules, &rs->rules_cap, rs->nrules, sizeof(*r));
 	r->id = (int)rs->nrules + 1;
 	rs->rules[rs->nrules++] = *r;
 }
@@ -576,15 +586,16 @@ static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
 		unexpected(c, "a protocol after \"proto\"");
 	p = proto_parse(t->s, t->n);
 	if (p < 0)
-		die_at(c->ld->file, t->pos,
-		       "bad protocol \"%s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
-		       TOK_TEXT(t));
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad protocol \"%s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
+			TOK_TEXT(t));
 	fams = proto_fams(p);
 	if (only && !(only & fams))
-		die_at(c->ld->file, t->pos,
-		       "proto %s is %s only: it can't be in an %s rule",
-		       TOK_TEXT(t), fams == BG_FAMF_INET ? "IPv4" : "IPv6",
-		       family_name(only == BG_FAMF_INET6));
+		bg_die_at(c->ld->file, t->pos,
+			  "proto %s is %s only: it can't be in an %s rule",
+			  TOK_TEXT(t), fams == BG_FAMF_INET ? "IPv4" : "IPv6",
+			  family_name(only == BG_FAMF_INET6));
 	r->proto = p;
 	r->fams &= (uint8_t)fams;
 	c->ld->rs->uses_proto = 1;
@@ -605,16 +616,18 @@ static void port_range(struct cursor *c, const struct token *t,
 	n1 = sep ? (size_t)(sep - t->s) : t->n;
 	if (parse_num(t->s, n1, 65535, &r.lo) ||
 	    (sep && parse_num(sep + 1, t->n - n1 - 1, 65535, &r.hi)))
-		die_at(c->ld->file, t->pos,
-		       "bad port \"%s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
-		       TOK_TEXT(t));
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad port \"%s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
+			TOK_TEXT(t));
 	if (!sep)
 		r.hi = r.lo;
 	if (r.lo > r.hi)
-		die_at(c->ld->file, t->pos,
-		       "reversed port range \"%s\" (the first port must not be above the second)",
-		       TOK_TEXT(t));
-	pl->v = grow(pl->v, &pl->cap, pl->n, sizeof(*pl->v));
+		bg_die_at(
+			c->ld->file, t->pos,
+			"reversed port range \"%s\" (the first port must not be above the second)",
+			TOK_TEXT(t));
+	pl->v = bg_grow(pl->v, &pl->cap, pl->n, sizeof(*pl->v));
 	pl->v[pl->n++] = r;
 }
 
@@ -652,8 +665,8 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 	struct token *t = peek(c), *open;
 
 	if (r->proto != PROTO_TCP && r->proto != PROTO_UDP)
-		die_at(c->ld->file, kw->pos,
-		       "\"port\" needs proto tcp or proto udp");
+		bg_die_at(c->ld->file, kw->pos,
+			  "\"port\" needs proto tcp or proto udp");
 	if (t->type == T_WORD) {
 		port_range(c, take(c), pl);
 	} else if (t->type == T_LBRACE) {
@@ -663,8 +676,9 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 			if (t->type == T_RBRACE)
 				break;
 			if (t->type == T_EOL)
-				die_at(c->ld->file, open->pos,
-				       "syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
+				bg_die_at(
+					c->ld->file, open->pos,
+					"syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
 			if (t->type != T_WORD || is_keyword(t))
 				unexpected(c, "a port or '}'");
 			port_range(c, take(c), pl);
@@ -672,8 +686,8 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 				take(c);
 		}
 		if (!pl->n)
-			die_at(c->ld->file, open->pos,
-			       "empty port list (it would match nothing)");
+			bg_die_at(c->ld->file, open->pos,
+				  "empty port list (it would match nothing)");
 		take(c);
 	} else {
 		unexpected(c, "a port, N:M or { list } after \"port\"");
@@ -684,9 +698,9 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 
 static void duplicate(struct cursor *c, const struct token *t)
 {
-	die_at(c->ld->file, t->pos,
-	       "duplicate keyword \"%s\" (a rule takes each keyword once)",
-	       TOK_TEXT(t));
+	bg_die_at(c->ld->file, t->pos,
+		  "duplicate keyword \"%s\" (a rule takes each keyword once)",
+		  TOK_TEXT(t));
 }
 
 /* from|to [SRC|DST] [port PORTS]: at least one of the two */
@@ -697,9 +711,10 @@ static void parse_endpoint(struct cursor *c, struct rule *r, int fld,
 
 	if (!tok_is(t, "port")) {
 		if (t->type == T_EOL || (is_keyword(t) && !tok_is(t, "any")))
-			die_at(c->ld->file, kw->pos,
-			       "syntax error: \"%s\" needs an address, a port or both",
-			       TOK_TEXT(kw));
+			bg_die_at(
+				c->ld->file, kw->pos,
+				"syntax error: \"%s\" needs an address, a port or both",
+				TOK_TEXT(kw));
 		r->f[fld].any = 0;
 		parse_field(c, r, fld, only);
 	}
@@ -734,9 +749,10 @@ static void parse_state(struct cursor *c, struct rule *r,
 			if (tok_is(t, names[i]))
 				break;
 		if (i == BG_CT_CLASSES)
-			die_at(c->ld->file, t->pos,
-			       "bad state \"%s\" (expected new, established, related or invalid)",
-			       TOK_TEXT(t));
+			bg_die_at(
+				c->ld->file, t->pos,
+				"bad state \"%s\" (expected new, established, related or invalid)",
+				TOK_TEXT(t));
 		r->states |= (uint8_t)(1 << i);
 		take(c);
 		if (peek(c)->type != T_COMMA)
@@ -744,8 +760,9 @@ static void parse_state(struct cursor *c, struct rule *r,
 		take(c);
 	}
 	if (!c->ld->allow_state)
-		die_at(c->ld->file, kw->pos,
-		       "state needs connection tracking, which this build does not have");
+		bg_die_at(
+			c->ld->file, kw->pos,
+			"state needs connection tracking, which this build does not have");
 	c->ld->rs->uses_state = 1;
 }
 
@@ -850,7 +867,7 @@ static void parse_line(struct loader *ld, const struct lline *ll)
 
 	ld->line = ll->line;
 	if (ll->err[0])
-		die_at(ld->file, ll->errpos, "%s", ll->err);
+		bg_die_at(ld->file, ll->errpos, "%s", ll->err);
 	if (is_empty(ll))
 		return;
 	len = macro_def_name(ll, &start);
@@ -900,15 +917,18 @@ void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 	ld.allow_state = allow_state;
 	real = realpath(path, NULL);
 	if (!real)
-		die("%s: cannot read ruleset: %s", path, strerror(errno));
+		bg_die_plain("%s: cannot read ruleset: %s", path,
+			     strerror(errno));
 	ruleset_dirs(&ld, path, real);
-	err = read_file(real, RULESET_MAX, &data, &len);
-	if (err == READ_NOT_REGULAR)
-		die("%s: ruleset is not a regular file", path);
-	if (err == READ_TOO_BIG)
-		die("%s: ruleset is larger than " RULESET_MAX_TEXT, path);
+	err = bg_read_file(real, RULESET_MAX, &data, &len);
+	if (err == BG_READ_NOT_REGULAR)
+		bg_die_plain("%s: ruleset is not a regular file", path);
+	if (err == BG_READ_TOO_BIG)
+		bg_die_plain("%s: ruleset is larger than " RULESET_MAX_TEXT,
+			     path);
 	if (err)
-		die("%s: cannot read ruleset: %s", path, strerror(err));
+		bg_die_plain("%s: cannot read ruleset: %s", path,
+			     strerror(err));
 	lfile_read(data, len, &ld.lf);
 	free(data);
 	prescan(&ld);

@@ -9,7 +9,8 @@
 
 int new_set(struct ruleset *rs)
 {
-	rs->sets = grow(rs->sets, &rs->sets_cap, rs->nsets, sizeof(*rs->sets));
+	rs->sets =
+		bg_grow(rs->sets, &rs->sets_cap, rs->nsets, sizeof(*rs->sets));
 	memset(&rs->sets[rs->nsets], 0, sizeof(rs->sets[0]));
 	return (int)rs->nsets++;
 }
@@ -26,12 +27,13 @@ void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 
 	if (err) {
 		addr_err_msg(err, t->s, t->n, msg, sizeof(msg));
-		die_at(ld->file, t->pos, "%s", msg);
+		bg_die_at(ld->file, t->pos, "%s", msg);
 	}
 	if (only && !(only & (1 << p->fam)))
-		die_at(ld->file, t->pos, "%s address \"%s\" in an %s rule",
-		       p->fam == BG_FAM_INET ? "IPv4" : "IPv6",
-		       EXCERPT(t->s, t->n), family_name(only == BG_FAMF_INET6));
+		bg_die_at(ld->file, t->pos, "%s address \"%s\" in an %s rule",
+			  p->fam == BG_FAM_INET ? "IPv4" : "IPv6",
+			  BG_EXCERPT(t->s, t->n),
+			  family_name(only == BG_FAMF_INET6));
 }
 
 /* A rule keyword inside { } means a '}' is missing, not a bad address. */
@@ -61,8 +63,9 @@ void parse_list(struct cursor *c, int set, uint8_t only)
 		if (t->type == T_RBRACE)
 			break;
 		if (t->type == T_EOL)
-			die_at(ld->file, open->pos,
-			       "syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
+			bg_die_at(
+				ld->file, open->pos,
+				"syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
 		if (t->type != T_WORD || is_keyword(t))
 			unexpected(c, "an address or '}'");
 		parse_addr(ld, t, only, &p);
@@ -104,14 +107,15 @@ static void table_file_line(struct addrset *set, const char *path, int line,
 	 */
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		struct pos p = { line, (int)i + 1 };
+		struct bg_pos p = { line, (int)i + 1 };
 
 		if (!c)
-			die_at(path, p, "NUL byte in a table file");
+			bg_die_at(path, p, "NUL byte in a table file");
 		if ((!hash || s + i < hash) && !is_print(c) && !is_blank(c))
-			die_at(path, p,
-			       "byte 0x%02x is not printable ASCII (0x20 to 0x7e)",
-			       c);
+			bg_die_at(
+				path, p,
+				"byte 0x%02x is not printable ASCII (0x20 to 0x7e)",
+				c);
 	}
 	if (hash)
 		n = (size_t)(hash - s);
@@ -125,13 +129,14 @@ static void table_file_line(struct addrset *set, const char *path, int line,
 	for (k = j; k < n && is_blank(s[k]);)
 		k++;
 	if (k < n)
-		die_at(path, (struct pos){ line, (int)k + 1 },
-		       "unexpected \"%s\" after the address (one address per line)",
-		       EXCERPT(s + k, n - k));
+		bg_die_at(
+			path, (struct bg_pos){ line, (int)k + 1 },
+			"unexpected \"%s\" after the address (one address per line)",
+			BG_EXCERPT(s + k, n - k));
 	err = prefix_parse(s + i, j - i, &p);
 	if (err) {
 		addr_err_msg(err, s + i, j - i, msg, sizeof(msg));
-		die_at(path, (struct pos){ line, (int)i + 1 }, "%s", msg);
+		bg_die_at(path, (struct bg_pos){ line, (int)i + 1 }, "%s", msg);
 	}
 	addrset_add(set, &p);
 }
@@ -145,17 +150,18 @@ static void load_table_file(struct loader *ld, int set, const struct token *t)
 	int line = 0, err;
 	char *data;
 
-	err = read_file(real, TABLE_FILE_MAX, &data, &len);
-	if (err == READ_NOT_REGULAR)
-		die_at(ld->file, t->pos,
-		       "table file \"%s\" is not a regular file", path);
-	if (err == READ_TOO_BIG)
-		die_at(ld->file, t->pos,
-		       "table file \"%s\" is larger than " TABLE_FILE_MAX_TEXT,
-		       path);
+	err = bg_read_file(real, TABLE_FILE_MAX, &data, &len);
+	if (err == BG_READ_NOT_REGULAR)
+		bg_die_at(ld->file, t->pos,
+			  "table file \"%s\" is not a regular file", path);
+	if (err == BG_READ_TOO_BIG)
+		bg_die_at(
+			ld->file, t->pos,
+			"table file \"%s\" is larger than " TABLE_FILE_MAX_TEXT,
+			path);
 	if (err)
-		die_at(ld->file, t->pos, "cannot read table file \"%s\": %s",
-		       path, strerror(err));
+		bg_die_at(ld->file, t->pos, "cannot read table file \"%s\": %s",
+			  path, strerror(err));
 	while (off < len) {
 		const char *nl = memchr(data + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (data + off)) : len - off;
@@ -183,9 +189,9 @@ void parse_table(struct cursor *c)
 	take(c);
 	tb = names_find(&ld->tables, name->s, name->n);
 	if (tb && tb->defined)
-		die_at(ld->file, name->pos,
-		       "duplicate table <%s> (first defined on line %d)",
-		       EXCERPT(name->s, name->n), tb->line);
+		bg_die_at(ld->file, name->pos,
+			  "duplicate table <%s> (first defined on line %d)",
+			  BG_EXCERPT(name->s, name->n), tb->line);
 	if (!tb)
 		tb = names_add(&ld->tables, name->s, name->n, ld->line);
 	set = new_set(ld->rs);
@@ -212,11 +218,11 @@ int table_ref(struct cursor *c, const struct token *t)
 	struct named *tb = names_find(&ld->tables, t->s, t->n);
 
 	if (!tb)
-		die_at(ld->file, t->pos, "unknown table <%s>",
-		       EXCERPT(t->s, t->n));
+		bg_die_at(ld->file, t->pos, "unknown table <%s>",
+			  BG_EXCERPT(t->s, t->n));
 	if (!tb->defined)
-		die_at(ld->file, t->pos,
-		       "table <%s> used before its definition on line %d",
-		       EXCERPT(t->s, t->n), tb->line);
+		bg_die_at(ld->file, t->pos,
+			  "table <%s> used before its definition on line %d",
+			  BG_EXCERPT(t->s, t->n), tb->line);
 	return tb->set;
 }
