@@ -135,6 +135,12 @@ struct ruleset {
 #define TABLE_FILE_MAX_TEXT "64 MiB"
 
 /* addr.c */
+const char *family_name(int fam);
+int proto_fams(int proto);
+int proto_parse(const char *s, size_t n);
+/* A decimal number 0..@max, digits only: 0, or -1 when it is not one. */
+int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out);
+
 enum addr_err {
 	ADDR_OK = 0,
 	ADDR_BAD,
@@ -152,12 +158,12 @@ void prefix_format(const struct prefix *p, char *buf, size_t size);
 void addrset_add(struct addrset *set, const struct prefix *p);
 void addrset_finish(struct addrset *set);
 
-/* parser.c */
+/*
+ * parser.c, with the statement families (family.h): rule_parse.c,
+ * set_parse.c, table_parse.c, macro.c
+ */
 /* @allow_state: accept "state" (always, with FW_HAVE_CONNTRACK) */
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state);
-int proto_fams(int proto);
-int proto_parse(const char *s, size_t n);
-const char *family_name(int fam);
 
 /* eval.c */
 struct packet {

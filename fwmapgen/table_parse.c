@@ -3,78 +3,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parser.h"
+#include "family.h"
 
 #define TABLE_SYNTAX "table <NAME> { ADDR, ... } or table <NAME> file \"PATH\""
 
-int new_set(struct ruleset *rs)
+/* Length of NAME when the line is "table <NAME> ...", else 0. */
+static size_t table_def_name(const struct lline *ll, size_t *start)
 {
-	rs->sets =
-		bg_grow(rs->sets, &rs->sets_cap, rs->nsets, sizeof(*rs->sets));
-	memset(&rs->sets[rs->nsets], 0, sizeof(rs->sets[0]));
-	return (int)rs->nsets++;
+	size_t i = 0, j;
+
+	while (i < ll->n && is_blank(ll->s[i]))
+		i++;
+	if (ll->n - i < 5 || memcmp(ll->s + i, "table", 5))
+		return 0;
+	for (i += 5; i < ll->n && is_blank(ll->s[i]);)
+		i++;
+	if (i >= ll->n || ll->s[i] != '<')
+		return 0;
+	for (j = ++i; j < ll->n && is_ident(ll->s[j]);)
+		j++;
+	if (j == i || j >= ll->n || ll->s[j] != '>')
+		return 0;
+	*start = i;
+	return j - i;
 }
 
-/*
- * @only: the rule's inet/inet6, which turns a literal address of the
- * other family into an error (0 for tables, which may mix families).
- */
-void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
-		struct prefix *p)
+/* Learn the name first: a use before the definition gets a clear error. */
+void table_prescan(struct loader *ld, const struct lline *ll)
 {
-	enum addr_err err = prefix_parse(t->s, t->n, p);
-	char msg[320];
+	size_t start, n = table_def_name(ll, &start);
 
-	if (err) {
-		addr_err_msg(err, t->s, t->n, msg, sizeof(msg));
-		bg_die_at(ld->file, t->pos, "%s", msg);
-	}
-	if (only && !(only & (1 << p->fam)))
-		bg_die_at(ld->file, t->pos, "%s address \"%s\" in an %s rule",
-			  p->fam == BG_FAM_INET ? "IPv4" : "IPv6",
-			  BG_EXCERPT(t->s, t->n),
-			  family_name(only == BG_FAMF_INET6));
-}
-
-/* A rule keyword inside { } means a '}' is missing, not a bad address. */
-int is_keyword(const struct token *t)
-{
-	static const char *const words[] = { "any",   "from", "to",   "on",
-					     "label", "log",  "inet", "inet6",
-					     "proto", "port", "state" };
-	size_t i;
-
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (tok_is(t, words[i]))
-			return 1;
-	return 0;
-}
-
-/* { ADDR, ADDR ... }: commas are optional, a trailing one is allowed. */
-void parse_list(struct cursor *c, int set, uint8_t only)
-{
-	struct loader *ld = c->ld;
-	struct token *open = take(c);
-	struct prefix p;
-
-	for (;;) {
-		struct token *t = peek(c);
-
-		if (t->type == T_RBRACE)
-			break;
-		if (t->type == T_EOL)
-			bg_die_at(
-				ld->file, open->pos,
-				"syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
-		if (t->type != T_WORD || is_keyword(t))
-			unexpected(c, "an address or '}'");
-		parse_addr(ld, t, only, &p);
-		addrset_add(&ld->rs->sets[set], &p);
-		take(c);
-		if (peek(c)->type == T_COMMA)
-			take(c);
-	}
-	take(c);
+	if (n && !names_find(&ld->tables, ll->s + start, n))
+		names_add(&ld->tables, ll->s + start, n, ll->line);
 }
 
 /* @dir + PATH, or PATH alone when it is absolute. */
@@ -175,13 +135,14 @@ static void load_table_file(struct loader *ld, int set, const struct token *t)
 	free(real);
 }
 
-void parse_table(struct cursor *c)
+void table_parse(struct cursor *c, const struct lline *raw)
 {
 	struct loader *ld = c->ld;
 	struct token *name;
 	struct named *tb;
 	int set;
 
+	(void)raw;
 	take(c);
 	name = peek(c);
 	if (name->type != T_TABLE)
