@@ -165,7 +165,7 @@ void addrset_finish(struct addrset *set);
 /* @allow_state: accept "state" (always, with FW_HAVE_CONNTRACK) */
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state);
 
-/* eval.c */
+/* packet.c */
 struct packet {
 	int has_iface;
 	char iface[BG_IFNAMSIZ];
@@ -180,10 +180,14 @@ struct packet {
 };
 
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
+
+/* rule_explain.c */
 const struct rule *eval_packet(const struct ruleset *rs,
 			       const struct packet *pk);
+const char *action_name(uint8_t action);
+void explain_packet(const struct ruleset *rs, const struct packet *pk);
 
-/* compile.c */
+/* rule_compile.c */
 struct lpm_ent {
 	struct prefix p;
 	uint32_t vec;
@@ -219,7 +223,7 @@ struct compiled {
 
 void compile(const struct ruleset *rs, struct compiled *c);
 
-/* emit.c */
+/* emit.c, with the families' FAMILY_emit.c (emit.h) */
 void batch_digest(const struct ruleset *rs, const struct compiled *c,
 		  uint8_t digest[32]);
 int batch_write(FILE *f, const struct ruleset *rs, const struct compiled *c,

@@ -217,30 +217,14 @@ static void print_check(const struct ruleset *rs)
 	printf("\n");
 }
 
-static const char *action_name(uint8_t action)
-{
-	return action == BG_ACT_BLOCK ? "block" : "pass";
-}
-
 static int do_explain(const struct ruleset *rs, const char *packet)
 {
-	const struct rule *r;
 	struct packet pk;
 	char err[256];
 
 	if (packet_parse(packet, &pk, err, sizeof(err)))
 		bg_usage_error("bad PACKET: %s", err);
-	r = eval_packet(rs, &pk);
-	if (!r) {
-		printf("verdict: %s\nrule: 0 (default policy)\n",
-		       action_name(rs->default_action));
-		return 0;
-	}
-	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
-	       rs->path, r->line);
-	if (r->has_label)
-		printf("label: \"%s\"\n", r->label);
-	printf("text: %s\n", r->text);
+	explain_packet(rs, &pk);
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Linear Bit Vector Search compilation. For every field value the kernel
- * looks up a vector of the rules (of the packet's family) that accept it;
- * the AND of the fields' vectors holds the matching rules.
+ * The filter rules, compiled by Linear Bit Vector Search. For every field
+ * value the kernel looks up a vector of the rules (of the packet's family)
+ * that accept it; the AND of the fields' vectors holds the matching rules.
  */
 #include <stdlib.h>
 #include <string.h>
