@@ -39,7 +39,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Wall -Werror -Wno-unused-function -Iheaders -I$(ARCH_INC)
 EXTRA_BPF_CFLAGS ?=
 # Table sizes (-DBG_...) must agree between the programs and fwmapgen.
-USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders \
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Iheaders -Ilib \
 	$(filter -DBG_%,$(EXTRA_BPF_CFLAGS))
 
 BPF_SRCS := $(wildcard progs/*.c)
@@ -53,6 +53,12 @@ TEST_OBJS := $(BUILD)/test/tc_conntrack_slow.o \
 	$(BUILD)/test/tc_conntrack_slow_nolock.o \
 	$(patsubst test/progs/%.c,$(BUILD)/test/%.o,$(wildcard test/progs/*.c))
 HEADERS := $(wildcard headers/*.h)
+
+# build/libbg.a: what every helper and engine shares (lib/*.h)
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard lib/*.h)
+LIBBG := $(BUILD)/libbg.a
 
 FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
 FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
@@ -104,9 +110,20 @@ $(BUILD)/test/tc_conntrack_slow_nolock.o: progs/tc_conntrack.c $(HEADERS) | $(BU
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
 
-$(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) | $(BUILD)
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIBBG): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/fwmapgen: $(FWMAPGEN_SRCS) $(FWMAPGEN_HDRS) $(HEADERS) $(LIB_HDRS) \
+		$(LIBBG) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $(FWMAPGEN_SRCS) $(LIBBG)
 
 # bg-abi: the ABI headers' members, listed by the generator, laid out by
 # the compiler.
@@ -118,9 +135,9 @@ $(BUILD)/bg-abi: tools/bg-abi.c $(BUILD)/bg_abi_gen.h $(HEADERS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD) -o $@ $<
 
-$(BUILD)/bg-%: tools/bg-%.c $(HEADERS) | $(BUILD)
+$(BUILD)/bg-%: tools/bg-%.c $(HEADERS) $(LIB_HDRS) $(LIBBG) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< -lbpf
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(LIBBG) -lbpf
 
 DEPS ?= ./scripts/deps.sh
 DEMO ?= ./scripts/demo.sh
@@ -152,7 +169,7 @@ demo:
 
 lint:
 	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
-	clang-format --dry-run --Werror $(wildcard progs/*.c test/progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
+	clang-format --dry-run --Werror $(wildcard progs/*.c test/progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h lib/*.c lib/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
 	./scripts/check-kernels.sh

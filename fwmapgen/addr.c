@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Addresses and prefixes, and the sets rules refer to. */
+/*
+ * Addresses and prefixes, and the sets rules refer to; address families
+ * and protocols.
+ */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bg_addr.h"
 #include "fwmapgen.h"
 
 static int addr_bits(int fam)
@@ -100,7 +104,7 @@ void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
 {
 	struct prefix p;
 	char fixed[INET6_ADDRSTRLEN + 8];
-	const char *text = EXCERPT(s, n);
+	const char *text = BG_EXCERPT(s, n);
 
 	switch (err) {
 	case ADDR_BAD_PREFIX:
@@ -151,16 +155,15 @@ int prefix_contains(const struct prefix *outer, const struct prefix *inner)
 
 void prefix_format(const struct prefix *p, char *buf, size_t size)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[BG_ADDR_STRLEN];
 
-	inet_ntop(p->fam == BG_FAM_INET ? AF_INET : AF_INET6, p->addr, a,
-		  sizeof(a));
+	bg_addr_format(p->addr, p->fam, a, sizeof(a));
 	snprintf(buf, size, "%s/%d", a, p->len);
 }
 
 void addrset_add(struct addrset *set, const struct prefix *p)
 {
-	set->v = grow(set->v, &set->cap, set->n, sizeof(*set->v));
+	set->v = bg_grow(set->v, &set->cap, set->n, sizeof(*set->v));
 	set->v[set->n++] = *p;
 }
 
@@ -210,4 +213,57 @@ void addrset_finish(struct addrset *set)
 	if (!set->n)
 		set->fams = FAMF_BOTH;
 	addrset_top(set);
+}
+
+const char *family_name(int fam)
+{
+	return fam == BG_FAM_INET ? "inet" : "inet6";
+}
+
+/* ICMP is IPv4's, ICMPv6 IPv6's; every other protocol exists in both. */
+int proto_fams(int proto)
+{
+	if (proto == PROTO_ICMP)
+		return BG_FAMF_INET;
+	return proto == PROTO_ICMP6 ? BG_FAMF_INET6 : FAMF_BOTH;
+}
+
+/* A decimal number 0..@max, digits only. */
+int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 6)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* tcp|udp|icmp|icmp6|NUMBER; -1 when it is none of them */
+int proto_parse(const char *s, size_t n)
+{
+	static const struct {
+		const char *name;
+		int num;
+	} names[] = {
+		{ "tcp", PROTO_TCP },
+		{ "udp", PROTO_UDP },
+		{ "icmp", PROTO_ICMP },
+		{ "icmp6", PROTO_ICMP6 },
+	};
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n))
+			return names[i].num;
+	return parse_num(s, n, 255, &v) ? -1 : (int)v;
 }

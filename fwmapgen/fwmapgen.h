@@ -12,6 +12,9 @@
 #include <stdio.h>
 
 #include "bg_abi.h"
+#include "bg_file.h"
+#include "bg_mem.h"
+#include "bg_msg.h"
 
 #define FAMF_BOTH (BG_FAMF_INET | BG_FAMF_INET6)
 
@@ -49,12 +52,6 @@ struct portlist {
 	struct portrange *v;
 	size_t n;
 	size_t cap;
-};
-
-/* 1-based line and column (in bytes) in a physical file. */
-struct pos {
-	int line;
-	int col;
 };
 
 /*
@@ -127,11 +124,6 @@ struct ruleset {
 	size_t ntables;
 };
 
-/* util.c */
-void *xcalloc(size_t n, size_t size);
-void *xreallocarray(void *p, size_t n, size_t size);
-char *xstrndup(const char *s, size_t n);
-void *grow(void *p, size_t *cap, size_t n, size_t size);
 /*
  * Size limits of what fwmapgen reads. A ruleset is held with a position
  * per byte (9 bytes each), so it gets the smaller one; table files hold
@@ -141,23 +133,14 @@ void *grow(void *p, size_t *cap, size_t n, size_t size);
 #define RULESET_MAX_TEXT "16 MiB"
 #define TABLE_FILE_MAX (64u << 20)
 #define TABLE_FILE_MAX_TEXT "64 MiB"
-/* read_file() errors that are not errno values */
-#define READ_NOT_REGULAR (-1)
-#define READ_TOO_BIG (-2)
-int read_file(const char *path, size_t max, char **data, size_t *len);
-/* Input quoted in a message: this many bytes at most, escaped. */
-#define EXCERPT_MAX 32
-#define EXCERPT_SIZE (EXCERPT_MAX * 4 + sizeof("..."))
-const char *excerpt(const char *s, size_t n, char *buf);
-/* An excerpt in a buffer that lives until the end of the enclosing block */
-#define EXCERPT(s, n) excerpt((s), (n), (char[EXCERPT_SIZE]){ 0 })
-void die_at(const char *file, struct pos pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
-void warn_at(const char *file, struct pos pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* addr.c */
+const char *family_name(int fam);
+int proto_fams(int proto);
+int proto_parse(const char *s, size_t n);
+/* A decimal number 0..@max, digits only: 0, or -1 when it is not one. */
+int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out);
+
 enum addr_err {
 	ADDR_OK = 0,
 	ADDR_BAD,
@@ -175,14 +158,14 @@ void prefix_format(const struct prefix *p, char *buf, size_t size);
 void addrset_add(struct addrset *set, const struct prefix *p);
 void addrset_finish(struct addrset *set);
 
-/* parser.c */
+/*
+ * parser.c, with the statement families (family.h): rule_parse.c,
+ * set_parse.c, table_parse.c, macro.c
+ */
 /* @allow_state: accept "state" (always, with FW_HAVE_CONNTRACK) */
 void ruleset_load(struct ruleset *rs, const char *path, int allow_state);
-int proto_fams(int proto);
-int proto_parse(const char *s, size_t n);
-const char *family_name(int fam);
 
-/* eval.c */
+/* packet.c */
 struct packet {
 	int has_iface;
 	char iface[BG_IFNAMSIZ];
@@ -197,10 +180,14 @@ struct packet {
 };
 
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
+
+/* rule_explain.c */
 const struct rule *eval_packet(const struct ruleset *rs,
 			       const struct packet *pk);
+const char *action_name(uint8_t action);
+void explain_packet(const struct ruleset *rs, const struct packet *pk);
 
-/* compile.c */
+/* rule_compile.c */
 struct lpm_ent {
 	struct prefix p;
 	uint32_t vec;
@@ -236,7 +223,7 @@ struct compiled {
 
 void compile(const struct ruleset *rs, struct compiled *c);
 
-/* emit.c */
+/* emit.c, with the families' FAMILY_emit.c (emit.h) */
 void batch_digest(const struct ruleset *rs, const struct compiled *c,
 		  uint8_t digest[32]);
 int batch_write(FILE *f, const struct ruleset *rs, const struct compiled *c,

@@ -34,7 +34,7 @@ static int is_word(int c)
 	return c > ' ' && c < 0x7f && !strchr("{}<>,!=\"#$", c);
 }
 
-void lline_push(struct lline *ll, char c, struct pos p)
+void lline_push(struct lline *ll, char c, struct bg_pos p)
 {
 	if (ll->n + 1 >= ll->cap) {
 		ll->cap = ll->cap ? ll->cap * 2 : 64;
@@ -62,7 +62,7 @@ static void lline_truncate(struct lline *ll, size_t n)
 }
 
 /* Keep the first error of a logical line, reported when it is parsed. */
-static void lline_error(struct lline *ll, struct pos p, const char *fmt, ...)
+static void lline_error(struct lline *ll, struct bg_pos p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -85,12 +85,12 @@ static void lline_error(struct lline *ll, struct pos p, const char *fmt, ...)
 static int add_physical(struct lline *ll, const char *s, size_t n, int line)
 {
 	size_t i, start = ll->n;
-	struct pos quote = { 0, 0 };
+	struct bg_pos quote = { 0, 0 };
 	const char *nul;
 	int inq = 0;
 
 	for (i = 0; i < n; i++) {
-		struct pos p = { line, (int)i + 1 };
+		struct bg_pos p = { line, (int)i + 1 };
 		unsigned char c = (unsigned char)s[i];
 
 		if (!c) {
@@ -112,7 +112,7 @@ static int add_physical(struct lline *ll, const char *s, size_t n, int line)
 	}
 	nul = i < n ? memchr(s + i, '\0', n - i) : NULL;
 	if (nul)
-		lline_error(ll, (struct pos){ line, (int)(nul - s) + 1 },
+		lline_error(ll, (struct bg_pos){ line, (int)(nul - s) + 1 },
 			    "NUL byte in a ruleset");
 	if (inq) {
 		lline_error(
@@ -134,12 +134,12 @@ static struct lline *lfile_new_line(struct lfile *lf, int line)
 {
 	struct lline *ll;
 
-	lf->l = grow(lf->l, &lf->cap, lf->n, sizeof(*lf->l));
+	lf->l = bg_grow(lf->l, &lf->cap, lf->n, sizeof(*lf->l));
 	ll = &lf->l[lf->n++];
 	memset(ll, 0, sizeof(*ll));
 	ll->line = line;
 	/* Allocate: even an empty line has a string to point tokens into. */
-	lline_push(ll, ' ', (struct pos){ line, 1 });
+	lline_push(ll, ' ', (struct bg_pos){ line, 1 });
 	lline_truncate(ll, 0);
 	return ll;
 }
@@ -188,19 +188,22 @@ void expand_macros(const char *file, const struct lline *in, size_t from,
 		}
 		j = i + 1;
 		if (j >= to || !is_ident_start(in->s[j]))
-			die_at(file, in->p[i],
-			       "syntax error: expected a macro name after '$'");
+			bg_die_at(
+				file, in->p[i],
+				"syntax error: expected a macro name after '$'");
 		while (j < to && is_ident(in->s[j]))
 			j++;
 		v = fn(ctx, in->s + i + 1, j - i - 1, in->p[i]);
 		len = strlen(v);
 		if (out->n + len > EXPAND_LINE_MAX)
-			die_at(file, in->p[i],
-			       "macro expansion makes the line longer than " EXPAND_LINE_MAX_TEXT);
+			bg_die_at(
+				file, in->p[i],
+				"macro expansion makes the line longer than " EXPAND_LINE_MAX_TEXT);
 		if (*total + len > EXPAND_TOTAL_MAX)
-			die_at(file, in->p[i],
-			       "macro expansion exceeds " EXPAND_TOTAL_MAX_TEXT
-			       " in all");
+			bg_die_at(
+				file, in->p[i],
+				"macro expansion exceeds " EXPAND_TOTAL_MAX_TEXT
+				" in all");
 		*total += len;
 		while (*v)
 			lline_push(out, *v++, in->p[i]);
@@ -214,8 +217,8 @@ static size_t scan_string(const char *file, const struct lline *ll, size_t i,
 	const char *end = memchr(ll->s + i + 1, '"', ll->n - i - 1);
 
 	if (!end)
-		die_at(file, ll->p[i],
-		       "unterminated string (missing closing '\"')");
+		bg_die_at(file, ll->p[i],
+			  "unterminated string (missing closing '\"')");
 	t->type = T_STRING;
 	t->s = ll->s + i + 1;
 	t->n = (size_t)(end - t->s);
@@ -231,8 +234,9 @@ static size_t scan_table(const char *file, const struct lline *ll, size_t i,
 		while (j < ll->n && is_ident(ll->s[j]))
 			j++;
 	if (j == i + 1 || j >= ll->n || ll->s[j] != '>')
-		die_at(file, ll->p[i],
-		       "bad table reference: expected <NAME> with NAME made of letters, digits and '_'");
+		bg_die_at(
+			file, ll->p[i],
+			"bad table reference: expected <NAME> with NAME made of letters, digits and '_'");
 	t->type = T_TABLE;
 	t->s = ll->s + i + 1;
 	t->n = j - i - 1;
@@ -262,8 +266,8 @@ static size_t scan_token(const char *file, const struct lline *ll, size_t i,
 		return scan_table(file, ll, i, t);
 	if (!is_word(c)) {
 		if (c > ' ' && c < 0x7f)
-			die_at(file, t->pos, "unexpected character '%c'", c);
-		die_at(file, t->pos, "unexpected byte 0x%02x", c);
+			bg_die_at(file, t->pos, "unexpected character '%c'", c);
+		bg_die_at(file, t->pos, "unexpected byte 0x%02x", c);
 	}
 	while (j < ll->n && is_word((unsigned char)ll->s[j]))
 		j++;
@@ -273,10 +277,10 @@ static size_t scan_token(const char *file, const struct lline *ll, size_t i,
 }
 
 /* The end of a line sits just past its last byte. */
-static struct pos eol_pos(const struct lline *ll)
+static struct bg_pos eol_pos(const struct lline *ll)
 {
 	size_t n = ll->n;
-	struct pos p = { ll->line, 1 };
+	struct bg_pos p = { ll->line, 1 };
 
 	while (n > 0 && is_blank(ll->s[n - 1]))
 		n--;
@@ -296,7 +300,7 @@ size_t tokenize(const char *file, const struct lline *ll, struct token **out)
 	for (;;) {
 		while (i < ll->n && is_blank(ll->s[i]))
 			i++;
-		t = grow(t, &cap, n, sizeof(*t));
+		t = bg_grow(t, &cap, n, sizeof(*t));
 		if (i >= ll->n)
 			break;
 		i = scan_token(file, ll, i, &t[n++]);

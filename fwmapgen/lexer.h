@@ -12,13 +12,13 @@
  */
 struct lline {
 	char *s; /* NUL-terminated */
-	struct pos *p;
+	struct bg_pos *p;
 	size_t n;
 	size_t cap;
 	int line; /* first physical line */
 	/* Reader errors are reported when the line is parsed, in file order. */
 	char err[96]; /* the first one of the line; "" when none */
-	struct pos errpos;
+	struct bg_pos errpos;
 };
 
 struct lfile {
@@ -43,15 +43,15 @@ struct token {
 	enum tok_type type;
 	const char *s;
 	size_t n;
-	struct pos pos;
+	struct bg_pos pos;
 };
 
 /* Returns the macro value; dies itself when @name can't be used here. */
 typedef const char *(*macro_fn)(void *ctx, const char *name, size_t n,
-				struct pos at);
+				struct bg_pos at);
 
 void lfile_read(const char *data, size_t len, struct lfile *lf);
-void lline_push(struct lline *ll, char c, struct pos p);
+void lline_push(struct lline *ll, char c, struct bg_pos p);
 void lline_free(struct lline *ll);
 int is_blank(int c);
 int is_print(int c);

@@ -2,16 +2,14 @@
 /* fwmapgen command line. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bg_pin.h"
 #include "fwmapgen.h"
-
-#define EXIT_USAGE 2
 
 enum mode {
 	MODE_EMIT = 0,
@@ -25,7 +23,7 @@ struct opts {
 	enum mode mode;
 	int mode_set;
 	unsigned int gen;
-	const char *pin_dir; /* NULL: $FW_BPFFS/tc/globals */
+	const char *pin_dir; /* NULL: $BG_BPFFS (or $FW_BPFFS)/tc/globals */
 	const char *out; /* NULL: stdout */
 	const char *args[2];
 	int nargs;
@@ -66,19 +64,6 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 success, 1 ruleset (or I/O) error, 2 usage error.\n";
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fwmapgen: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see fwmapgen --help)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
 static int is_help(const char *a)
 {
 	return !strcmp(a, "-h") || !strcmp(a, "--help");
@@ -92,7 +77,7 @@ static void check_help(int argc, char **argv)
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (is_help(argv[i])) {
 			fputs(usage_text, stdout);
-			exit(0);
+			exit(BG_EXIT_OK);
 		}
 	}
 }
@@ -100,7 +85,7 @@ static void check_help(int argc, char **argv)
 static void set_mode(struct opts *o, enum mode m, const char *arg)
 {
 	if (o->mode_set && o->mode != m)
-		usage_error(
+		bg_usage_error(
 			"%s: give one of --check, --explain, --eval or --digest",
 			arg);
 	o->mode = m;
@@ -115,7 +100,7 @@ static const char *opt_value(const char *name, int argc, char **argv, int *i)
 
 	if (!strcmp(a, name)) {
 		if (*i + 1 >= argc)
-			usage_error("%s needs a value", name);
+			bg_usage_error("%s needs a value", name);
 		return argv[++*i];
 	}
 	if (!strncmp(a, name, n) && a[n] == '=' && name[1] == '-')
@@ -126,7 +111,7 @@ static const char *opt_value(const char *name, int argc, char **argv, int *i)
 static void parse_gen(struct opts *o, const char *v)
 {
 	if (strcmp(v, "0") && strcmp(v, "1"))
-		usage_error("--gen must be 0 or 1, not \"%s\"", v);
+		bg_usage_error("--gen must be 0 or 1, not \"%s\"", v);
 	o->gen = (unsigned int)(v[0] - '0');
 }
 
@@ -165,10 +150,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			opts_done = 1;
 		} else if (!opts_done && a[0] == '-' && a[1]) {
 			if (parse_option(o, argc, argv, &i))
-				usage_error("unknown option %s", a);
+				bg_usage_error("unknown option %s", a);
 		} else {
 			if (o->nargs == 2)
-				usage_error("unexpected argument \"%s\"", a);
+				bg_usage_error("unexpected argument \"%s\"", a);
 			o->args[o->nargs++] = a;
 		}
 	}
@@ -179,14 +164,15 @@ static void check_args(const struct opts *o)
 	int want = o->mode == MODE_EXPLAIN ? 2 : 1;
 
 	if (o->nargs < want)
-		usage_error("%s", o->mode == MODE_EXPLAIN ?
-					  "--explain needs FILE and 'PACKET'" :
-					  "missing ruleset FILE");
+		bg_usage_error("%s",
+			       o->mode == MODE_EXPLAIN ?
+				       "--explain needs FILE and 'PACKET'" :
+				       "missing ruleset FILE");
 	if (o->nargs > want)
-		usage_error("unexpected argument \"%s\"", o->args[want]);
+		bg_usage_error("unexpected argument \"%s\"", o->args[want]);
 	if (o->mode != MODE_EMIT && o->emit_opt)
-		usage_error("%s only apply to emitting a batch",
-			    "--gen, --pin-dir and -o");
+		bg_usage_error("%s only apply to emitting a batch",
+			       "--gen, --pin-dir and -o");
 }
 
 /*
@@ -195,22 +181,20 @@ static void check_args(const struct opts *o)
  */
 static char *pin_dir_of(const struct opts *o)
 {
-	const char *bpffs = getenv("FW_BPFFS");
+	const char *bpffs = bg_bpffs();
 	char *dir;
 	size_t n, i;
 
 	if (o->pin_dir) {
 		dir = xstrndup(o->pin_dir, strlen(o->pin_dir));
 	} else {
-		if (!bpffs || !*bpffs)
-			bpffs = "/sys/fs/bpf";
 		n = strlen(bpffs) + sizeof("/" BG_PIN_SUBDIR);
 		dir = xcalloc(n, 1);
 		snprintf(dir, n, "%s/%s", bpffs, BG_PIN_SUBDIR);
 	}
 	for (i = 0; dir[i]; i++)
 		if (dir[i] <= ' ' || dir[i] == 0x7f || strchr("#\"'\\", dir[i]))
-			usage_error(
+			bg_usage_error(
 				"pin dir \"%s\" has a blank, a control character, a quote, '\\' or '#'",
 				dir);
 	n = strlen(dir);
@@ -233,30 +217,14 @@ static void print_check(const struct ruleset *rs)
 	printf("\n");
 }
 
-static const char *action_name(uint8_t action)
-{
-	return action == BG_ACT_BLOCK ? "block" : "pass";
-}
-
 static int do_explain(const struct ruleset *rs, const char *packet)
 {
-	const struct rule *r;
 	struct packet pk;
 	char err[256];
 
 	if (packet_parse(packet, &pk, err, sizeof(err)))
-		usage_error("bad PACKET: %s", err);
-	r = eval_packet(rs, &pk);
-	if (!r) {
-		printf("verdict: %s\nrule: 0 (default policy)\n",
-		       action_name(rs->default_action));
-		return 0;
-	}
-	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
-	       rs->path, r->line);
-	if (r->has_label)
-		printf("label: \"%s\"\n", r->label);
-	printf("text: %s\n", r->text);
+		bg_usage_error("bad PACKET: %s", err);
+	explain_packet(rs, &pk);
 	return 0;
 }
 
@@ -275,7 +243,8 @@ static int do_eval(const struct ruleset *rs)
 		if (strspn(line, " \t\r\n") == strlen(line))
 			continue;
 		if (packet_parse(line, &pk, err, sizeof(err)))
-			die("<stdin>:%ld: bad packet: %s", lineno, err);
+			bg_die_plain("<stdin>:%ld: bad packet: %s", lineno,
+				     err);
 		r = eval_packet(rs, &pk);
 		printf("%s %d\n",
 		       action_name(r ? r->action : rs->default_action),
@@ -283,7 +252,8 @@ static int do_eval(const struct ruleset *rs)
 	}
 	free(line);
 	if (fflush(stdout) || ferror(stdout))
-		die("fwmapgen: writing standard output: %s", strerror(errno));
+		bg_die(BG_EXIT_ERR, "writing standard output: %s",
+		       strerror(errno));
 	return 0;
 }
 
@@ -317,7 +287,7 @@ static int write_atomic(const char *out, mode_t mode, const struct ruleset *rs,
 	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		die("fwmapgen: %s: %s", tmp, strerror(errno));
+		bg_die(BG_EXIT_ERR, "%s: %s", tmp, strerror(errno));
 	f = fdopen(fd, "w");
 	if (!f || fchmod(fd, mode) ||
 	    batch_write(f, rs, c, gen, pin_dir, digest) || fsync(fd) ||
@@ -325,7 +295,7 @@ static int write_atomic(const char *out, mode_t mode, const struct ruleset *rs,
 		int err = errno;
 
 		unlink(tmp);
-		die("fwmapgen: writing %s: %s", out, strerror(err));
+		bg_die(BG_EXIT_ERR, "writing %s: %s", out, strerror(err));
 	}
 	free(tmp);
 	return 0;
@@ -341,13 +311,13 @@ static int write_into(const char *out, const struct ruleset *rs,
 	FILE *f;
 
 	if (fd < 0)
-		die("fwmapgen: -o %s: %s", out, strerror(errno));
+		bg_die(BG_EXIT_ERR, "-o %s: %s", out, strerror(errno));
 	/* replaced since lstat(): neither truncate nor append to a file */
 	if (fstat(fd, &st) || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
-		die("fwmapgen: -o %s: changed while being opened", out);
+		bg_die(BG_EXIT_ERR, "-o %s: changed while being opened", out);
 	f = fdopen(fd, "w");
 	if (!f || batch_write(f, rs, c, gen, pin_dir, digest) || fclose(f))
-		die("fwmapgen: writing %s: %s", out, strerror(errno));
+		bg_die(BG_EXIT_ERR, "writing %s: %s", out, strerror(errno));
 	return 0;
 }
 
@@ -377,20 +347,22 @@ static int write_out(const char *out, const struct ruleset *rs,
 
 	if (lstat(out, &st)) {
 		if (errno != ENOENT)
-			die("fwmapgen: -o %s: %s", out, strerror(errno));
+			bg_die(BG_EXIT_ERR, "-o %s: %s", out, strerror(errno));
 		mask = umask(0);
 		umask(mask);
 		return write_atomic(out, 0666 & ~mask, rs, c, gen, pin_dir,
 				    digest);
 	}
 	if (S_ISLNK(st.st_mode))
-		die("fwmapgen: -o %s: is a symbolic link (-o follows none: name the file itself)",
-		    out);
+		bg_die(BG_EXIT_ERR,
+		       "-o %s: is a symbolic link (-o follows none: name the file itself)",
+		       out);
 	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
 		return write_into(out, rs, c, gen, pin_dir, digest);
 	if (!S_ISREG(st.st_mode))
-		die("fwmapgen: -o %s: is a %s (-o writes a regular file, a character device or a FIFO)",
-		    out, file_kind(st.st_mode));
+		bg_die(BG_EXIT_ERR,
+		       "-o %s: is a %s (-o writes a regular file, a character device or a FIFO)",
+		       out, file_kind(st.st_mode));
 	return write_atomic(out, st.st_mode & 0777, rs, c, gen, pin_dir,
 			    digest);
 }
@@ -406,7 +378,8 @@ static int do_emit(const struct opts *o, const struct ruleset *rs)
 	if (o->out)
 		return write_out(o->out, rs, &c, o->gen, pin_dir, digest);
 	if (batch_write(stdout, rs, &c, o->gen, pin_dir, digest))
-		die("fwmapgen: writing standard output: %s", strerror(errno));
+		bg_die(BG_EXIT_ERR, "writing standard output: %s",
+		       strerror(errno));
 	free(pin_dir);
 	return 0;
 }
@@ -426,6 +399,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct ruleset rs;
 
+	bg_set_prog("fwmapgen");
 	check_help(argc, argv);
 	parse_args(&o, argc, argv);
 	check_args(&o);

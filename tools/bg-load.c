@@ -18,7 +18,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,26 +28,27 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-static int verbose;
+#include "bg_msg.h"
+#include "bg_opt.h"
+#include "bg_pin.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: bg-load [-v] --bpffs DIR OBJ PIN_DIR\n"
-		"       bg-load --list OBJ\n"
-		"\n"
-		"Load the BPF object OBJ: create or reuse its maps, pinned by\n"
-		"name under DIR/tc/globals, and pin each of its programs as\n"
-		"PIN_DIR/<program name>. Nothing is attached. The programs are\n"
-		"pinned in PIN_DIR-tmp-XXXXXX first; a new PIN_DIR appears only\n"
-		"complete (renamed into place), an existing one gets each pin\n"
-		"replaced by a rename.\n"
-		"\n"
-		"  --bpffs DIR   bpffs mount (default: $FW_BPFFS or /sys/fs/bpf)\n"
-		"  --list        print the names of OBJ's programs, load nothing\n"
-		"  -v            print libbpf's debug log (verifier output)\n"
-		"  -h, --help    this text\n");
-}
+static const char usage_text[] =
+	"Usage: bg-load [-v] --bpffs DIR OBJ PIN_DIR\n"
+	"       bg-load --list OBJ\n"
+	"\n"
+	"Load the BPF object OBJ: create or reuse its maps, pinned by\n"
+	"name under DIR/tc/globals, and pin each of its programs as\n"
+	"PIN_DIR/<program name>. Nothing is attached. The programs are\n"
+	"pinned in PIN_DIR-tmp-XXXXXX first; a new PIN_DIR appears only\n"
+	"complete (renamed into place), an existing one gets each pin\n"
+	"replaced by a rename.\n"
+	"\n"
+	"  --bpffs DIR   bpffs mount (default: $FW_BPFFS or /sys/fs/bpf)\n"
+	"  --list        print the names of OBJ's programs, load nothing\n"
+	"  -v            print libbpf's debug log (verifier output)\n"
+	"  -h, --help    this text\n";
+
+static int verbose;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt,
 		    va_list args)
@@ -103,11 +103,8 @@ static void explain_map_conflict(struct bpf_object *obj, const char *pin_root)
 		     info.value_size != bpf_map__value_size(map) ||
 		     info.max_entries != bpf_map__max_entries(map) ||
 		     info.map_flags != bpf_map__map_flags(map)))
-			fprintf(stderr,
-				"bg-load: pinned map %s has another layout "
-				"(left by an older version?); run down.sh or "
-				"remove the pin first\n",
-				path);
+			bg_err("pinned map %s has another layout (left by an older version?); run down.sh or remove the pin first",
+			       path);
 		close(fd);
 	}
 }
@@ -140,9 +137,8 @@ static int list_programs(const char *file)
 
 	obj = bpf_object__open_file(file, NULL);
 	if (!obj) {
-		fprintf(stderr, "bg-load: cannot open %s: %s\n", file,
-			strerror(errno));
-		return 1;
+		bg_err("cannot open %s: %s", file, strerror(errno));
+		return BG_EXIT_ERR;
 	}
 	bpf_object__for_each_program(prog, obj)
 		printf("%s\n", bpf_program__name(prog));
@@ -166,37 +162,34 @@ static int pin_programs(struct bpf_object *obj, const char *pin_dir)
 		    (int)sizeof(parent) ||
 	    snprintf(tmp, sizeof(tmp), "%s-tmp-XXXXXX", pin_dir) >=
 		    (int)sizeof(tmp)) {
-		fprintf(stderr, "bg-load: path too long\n");
-		return 1;
+		bg_err("path too long");
+		return BG_EXIT_ERR;
 	}
 	err = mkdir_p(dirname(parent));
 	if (err) {
-		fprintf(stderr, "bg-load: cannot create %s: %s\n", parent,
-			strerror(-err));
-		return 1;
+		bg_err("cannot create %s: %s", parent, strerror(-err));
+		return BG_EXIT_ERR;
 	}
 	if (!mkdtemp(tmp)) {
-		fprintf(stderr, "bg-load: cannot create %s: %s\n", tmp,
-			strerror(errno));
-		return 1;
+		bg_err("cannot create %s: %s", tmp, strerror(errno));
+		return BG_EXIT_ERR;
 	}
 	bpf_object__for_each_program(prog, obj) {
 		if (snprintf(path, sizeof(path), "%s/%s", tmp,
 			     bpf_program__name(prog)) >= (int)sizeof(path)) {
-			fprintf(stderr, "bg-load: path too long\n");
+			bg_err("path too long");
 			goto fail;
 		}
 		err = bpf_program__pin(prog, path);
 		if (err) {
-			fprintf(stderr, "bg-load: cannot pin %s: %s\n", path,
-				strerror(-err));
+			bg_err("cannot pin %s: %s", path, strerror(-err));
 			goto fail;
 		}
 	}
 	if (rename(tmp, pin_dir)) {
 		if (errno != EEXIST && errno != ENOTEMPTY) {
-			fprintf(stderr, "bg-load: cannot rename %s to %s: %s\n",
-				tmp, pin_dir, strerror(errno));
+			bg_err("cannot rename %s to %s: %s", tmp, pin_dir,
+			       strerror(errno));
 			goto fail;
 		}
 		bpf_object__for_each_program(prog, obj) {
@@ -207,8 +200,8 @@ static int pin_programs(struct bpf_object *obj, const char *pin_dir)
 			    snprintf(final, sizeof(final), "%s/%s", pin_dir,
 				     name) >= (int)sizeof(final) ||
 			    rename(path, final)) {
-				fprintf(stderr, "bg-load: cannot pin %s: %s\n",
-					final, strerror(errno));
+				bg_err("cannot pin %s: %s", final,
+				       strerror(errno));
 				goto fail;
 			}
 		}
@@ -216,10 +209,10 @@ static int pin_programs(struct bpf_object *obj, const char *pin_dir)
 	}
 	bpf_object__for_each_program(prog, obj)
 		printf("%s/%s\n", pin_dir, bpf_program__name(prog));
-	return 0;
+	return BG_EXIT_OK;
 fail:
 	remove_tmp_dir(tmp);
-	return 1;
+	return BG_EXIT_ERR;
 }
 
 /*
@@ -245,91 +238,64 @@ static void set_default_types(struct bpf_object *obj)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "bpffs", required_argument, NULL, 'b' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const char *bpffs = NULL;
+	int list = 0;
+	const struct bg_opt opts[] = {
+		{ "bpffs", 0, BG_OPT_STRING, &bpffs, 0, NULL },
+		{ "list", 0, BG_OPT_FLAG, &list, 0, NULL },
+		{ NULL, 'v', BG_OPT_FLAG, &verbose, 0, NULL },
+		{ NULL, 0, 0, NULL, 0, NULL },
 	};
-	const char *bpffs = getenv("FW_BPFFS");
+	const struct bg_cli cli = { "bg-load", usage_text, opts };
 	char pin_root[4096], pin_dir[4096];
 	struct bpf_object *obj;
 	const char *file;
-	int c, err, list = 0;
+	int i, err;
 	size_t len;
 
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			bpffs = optarg;
-			break;
-		case 'l':
-			list = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	i = bg_opt_parse(&cli, argc, argv);
 	libbpf_set_print(print_fn);
 	if (list) {
-		if (argc - optind != 1) {
-			fprintf(stderr, "bg-load: --list needs OBJ alone\n");
-			return 2;
-		}
-		return list_programs(argv[optind]);
+		if (argc - i != 1)
+			bg_die(BG_EXIT_USAGE, "--list needs OBJ alone");
+		return list_programs(argv[i]);
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "bg-load: need OBJ and PIN_DIR (see --help)\n");
-		return 2;
-	}
-	file = argv[optind];
+	if (argc - i != 2)
+		bg_die(BG_EXIT_USAGE, "need OBJ and PIN_DIR (see --help)");
+	file = argv[i];
 	/* "DIR/" would put the temporary directory inside DIR. */
-	len = strlen(argv[optind + 1]);
-	while (len > 1 && argv[optind + 1][len - 1] == '/')
+	len = strlen(argv[i + 1]);
+	while (len > 1 && argv[i + 1][len - 1] == '/')
 		len--;
-	if (!len || len >= 2048) {
-		fprintf(stderr, "bg-load: bad PIN_DIR\n");
-		return 2;
-	}
-	snprintf(pin_dir, sizeof(pin_dir), "%.*s", (int)len, argv[optind + 1]);
+	if (!len || len >= 2048)
+		bg_die(BG_EXIT_USAGE, "bad PIN_DIR");
+	snprintf(pin_dir, sizeof(pin_dir), "%.*s", (int)len, argv[i + 1]);
 	if (!bpffs || !*bpffs)
-		bpffs = "/sys/fs/bpf";
-	if (strlen(bpffs) > 1024) {
-		fprintf(stderr, "bg-load: bpffs path too long\n");
-		return 2;
-	}
-	snprintf(pin_root, sizeof(pin_root), "%s/tc/globals", bpffs);
+		bpffs = bg_bpffs();
+	if (strlen(bpffs) > 1024)
+		bg_die(BG_EXIT_USAGE, "bpffs path too long");
+	bg_pin_dir(pin_root, sizeof(pin_root), bpffs);
 
 	err = mkdir_p(pin_root);
 	if (err) {
-		fprintf(stderr, "bg-load: cannot create %s: %s\n", pin_root,
-			strerror(-err));
-		return 1;
+		bg_err("cannot create %s: %s", pin_root, strerror(-err));
+		return BG_EXIT_ERR;
 	}
 
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = pin_root);
 	obj = bpf_object__open_file(file, &oopts);
 	if (!obj) {
-		fprintf(stderr, "bg-load: cannot open %s: %s\n", file,
-			strerror(errno));
-		return 1;
+		bg_err("cannot open %s: %s", file, strerror(errno));
+		return BG_EXIT_ERR;
 	}
 	set_default_types(obj);
 	err = bpf_object__load(obj);
 	if (err) {
 		explain_map_conflict(obj, pin_root);
-		fprintf(stderr, "bg-load: loading %s failed: %s%s\n", file,
-			strerror(-err),
-			verbose ? "" : " (run with -v for the verifier log)");
+		bg_err("loading %s failed: %s%s", file, strerror(-err),
+		       verbose ? "" : " (run with -v for the verifier log)");
 		bpf_object__close(obj);
-		return 1;
+		return BG_EXIT_ERR;
 	}
 	err = pin_programs(obj, pin_dir);
 	bpf_object__close(obj);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* State shared by the statement parsers (parser.c, table.c). */
-#ifndef FWMAPGEN_PARSER_H
-#define FWMAPGEN_PARSER_H
+/*
+ * What every statement family parses with (syntax.c): the loader's state,
+ * names of macros and tables, a cursor over a statement's tokens, syntax
+ * errors, numbers, and the address lists of rules and tables.
+ */
+#ifndef FWMAPGEN_SYNTAX_H
+#define FWMAPGEN_SYNTAX_H
 
 #include "lexer.h"
 
@@ -31,11 +35,13 @@ struct loader {
 	char *dir;
 	char *shown_dir;
 	struct lfile lf;
-	struct names macros;
-	struct names tables;
+	struct names macros; /* macro.c */
+	struct names tables; /* table_parse.c */
+	/* set_parse.c: where "set default", each "set timeout" and "set limit
+	 * states" were */
 	int default_line;
-	int timeout_line[BG_CTT_MAX]; /* where each "set timeout" was */
-	int limit_line; /* where "set limit states" was */
+	int timeout_line[BG_CTT_MAX];
+	int limit_line;
 	int line; /* first line of the statement being parsed */
 	int allow_state; /* "state" accepted (evaluator modes) */
 	size_t expanded; /* bytes macros added, bounded by EXPAND_TOTAL_MAX */
@@ -49,18 +55,21 @@ struct cursor {
 
 struct named *names_find(struct names *ns, const char *s, size_t n);
 struct named *names_add(struct names *ns, const char *s, size_t n, int line);
+
 struct token *peek(struct cursor *c);
 struct token *take(struct cursor *c);
 int accept_word(struct cursor *c, const char *word);
 void unexpected(struct cursor *c, const char *expected)
 	__attribute__((noreturn));
 void expect_eol(struct cursor *c, const char *syntax);
+/* A token's text for a message: a short excerpt, escaped. */
+#define TOK_TEXT(t) BG_EXCERPT((t)->s, (t)->n)
+int64_t parse_number(const struct token *t);
+
 int new_set(struct ruleset *rs);
 void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 		struct prefix *p);
 void parse_list(struct cursor *c, int set, uint8_t only);
 int is_keyword(const struct token *t);
-void parse_table(struct cursor *c);
-int table_ref(struct cursor *c, const struct token *t);
 
-#endif /* FWMAPGEN_PARSER_H */
+#endif /* FWMAPGEN_SYNTAX_H */

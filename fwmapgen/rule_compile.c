@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Linear Bit Vector Search compilation. For every field value the kernel
- * looks up a vector of the rules (of the packet's family) that accept it;
- * the AND of the fields' vectors holds the matching rules.
+ * The filter rules, compiled by Linear Bit Vector Search. For every field
+ * value the kernel looks up a vector of the rules (of the packet's family)
+ * that accept it; the AND of the fields' vectors holds the matching rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +90,7 @@ static uint32_t vec_intern(struct compiled *c, const struct bg_fw_vec *v)
 	for (h = vec_hash(v) & mask; c->slots[h]; h = (h + 1) & mask)
 		if (!memcmp(&c->vecs[c->slots[h] - 1], v, sizeof(*v)))
 			return c->slots[h] - 1;
-	c->vecs = grow(c->vecs, &c->vecs_cap, c->nvecs, sizeof(*v));
+	c->vecs = bg_grow(c->vecs, &c->vecs_cap, c->nvecs, sizeof(*v));
 	id = (uint32_t)c->nvecs++;
 	c->vecs[id] = *v;
 	c->slots[h] = id + 1;
@@ -99,7 +99,7 @@ static uint32_t vec_intern(struct compiled *c, const struct bg_fw_vec *v)
 
 static void add_entry(struct fieldc *fc, const struct prefix *p, int slot)
 {
-	fc->e = grow(fc->e, &fc->cap, fc->n, sizeof(*fc->e));
+	fc->e = bg_grow(fc->e, &fc->cap, fc->n, sizeof(*fc->e));
 	fc->e[fc->n].p = *p;
 	fc->e[fc->n].slot = slot;
 	fc->n++;
@@ -114,7 +114,7 @@ static int set_slot(struct fieldc *fc, int set)
 
 	if (fc->slot_of[set] >= 0)
 		return fc->slot_of[set];
-	fc->m = grow(fc->m, &fc->mcap, fc->nm, sizeof(*fc->m));
+	fc->m = bg_grow(fc->m, &fc->mcap, fc->nm, sizeof(*fc->m));
 	slot = (int)fc->nm++;
 	memset(&fc->m[slot], 0, sizeof(fc->m[slot]));
 	for (i = 0; i < s->n; i++)
@@ -169,7 +169,7 @@ static void node_vec(const struct fieldc *fc, struct frame *fr)
 
 static void lpm_add(struct lpm *l, const struct prefix *p, uint32_t vec)
 {
-	l->e = grow(l->e, &l->cap, l->n, sizeof(*l->e));
+	l->e = bg_grow(l->e, &l->cap, l->n, sizeof(*l->e));
 	l->e[l->n].p = *p;
 	l->e[l->n].vec = vec;
 	l->n++;
@@ -233,10 +233,11 @@ static void compile_field(const struct ruleset *rs, struct compiled *c, int fld,
 	collect(&fc);
 	walk(&fc, c, out);
 	if (out->n > BG_FW_LPM_MAX / BG_GENS)
-		die("%s: too many %s %s prefixes after compilation: %zu (at most %d per generation)",
-		    rs->path, family_name(fam),
-		    fld == FLD_SRC ? "source" : "destination", out->n,
-		    BG_FW_LPM_MAX / BG_GENS);
+		bg_die_plain(
+			"%s: too many %s %s prefixes after compilation: %zu (at most %d per generation)",
+			rs->path, family_name(fam),
+			fld == FLD_SRC ? "source" : "destination", out->n,
+			BG_FW_LPM_MAX / BG_GENS);
 	free(fc.slot_of);
 	free(fc.m);
 	free(fc.e);
@@ -250,7 +251,7 @@ static struct iface_ent *iface_get(struct compiled *c, unsigned int ifindex,
 	for (i = 0; i < c->nifaces; i++)
 		if (c->ifaces[i].ifindex == ifindex)
 			return &c->ifaces[i];
-	c->ifaces = grow(c->ifaces, cap, c->nifaces, sizeof(*c->ifaces));
+	c->ifaces = bg_grow(c->ifaces, cap, c->nifaces, sizeof(*c->ifaces));
 	memset(&c->ifaces[c->nifaces], 0, sizeof(c->ifaces[0]));
 	c->ifaces[c->nifaces].ifindex = ifindex;
 	return &c->ifaces[c->nifaces++];
@@ -277,8 +278,9 @@ static void compile_ifaces(const struct ruleset *rs, struct compiled *c)
 		if (rs->rules[i].ifindex)
 			iface_get(c, rs->rules[i].ifindex, &cap);
 	if (c->nifaces > BG_FW_IFACE_MAX / BG_GENS)
-		die("%s: too many interfaces: %zu (at most %d per generation)",
-		    rs->path, c->nifaces, BG_FW_IFACE_MAX / BG_GENS);
+		bg_die_plain(
+			"%s: too many interfaces: %zu (at most %d per generation)",
+			rs->path, c->nifaces, BG_FW_IFACE_MAX / BG_GENS);
 	for (j = 0; j < c->nifaces; j++) {
 		for (f = 0; f < BG_FAM_MAX; f++) {
 			v = other[f];
@@ -340,7 +342,7 @@ static void compile_ports(const struct ruleset *rs, struct compiled *c, int fld,
 			continue;
 		}
 		vbit(&fc.pos, bit);
-		fc.m = grow(fc.m, &fc.mcap, fc.nm, sizeof(*fc.m));
+		fc.m = bg_grow(fc.m, &fc.mcap, fc.nm, sizeof(*fc.m));
 		slot = (int)fc.nm++;
 		memset(&fc.m[slot], 0, sizeof(fc.m[slot]));
 		vbit(&fc.m[slot], bit);
@@ -403,9 +405,11 @@ void compile(const struct ruleset *rs, struct compiled *c)
 		size_t n = c->ports[i][0].n + c->ports[i][1].n;
 
 		if (n > BG_FW_PORT_LPM_MAX / BG_GENS)
-			die("%s: too many %s port prefixes after compilation: %zu (at most %d per generation)",
-			    rs->path, i == FLD_SRC ? "source" : "destination",
-			    n, BG_FW_PORT_LPM_MAX / BG_GENS);
+			bg_die_plain(
+				"%s: too many %s port prefixes after compilation: %zu (at most %d per generation)",
+				rs->path,
+				i == FLD_SRC ? "source" : "destination", n,
+				BG_FW_PORT_LPM_MAX / BG_GENS);
 	}
 	for (f = 0; f < BG_FAM_MAX && rs->uses_proto; f++)
 		for (i = 0; i < BG_FW_PROTOS; i++)
@@ -415,6 +419,7 @@ void compile(const struct ruleset *rs, struct compiled *c)
 			c->state_vec[f][i] = rules_vec(rs, c, f, state_ok, i);
 	compile_ifaces(rs, c);
 	if (c->nvecs > BG_FW_VEC_MAX / BG_GENS)
-		die("%s: too many distinct rule vectors: %zu (at most %d per generation)",
-		    rs->path, c->nvecs, BG_FW_VEC_MAX / BG_GENS);
+		bg_die_plain(
+			"%s: too many distinct rule vectors: %zu (at most %d per generation)",
+			rs->path, c->nvecs, BG_FW_VEC_MAX / BG_GENS);
 }

@@ -1,94 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * The reference evaluator: the rules in file order, every field tested
- * directly against the ruleset, first match wins. It shares nothing with
- * compile.c on purpose: it is the oracle the vectors and the kernel
- * program are tested against.
- */
+/* The PACKET of --explain and --eval. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lexer.h"
-
-/* Is @a in one of the set's prefixes of its family? */
-static int set_contains(const struct addrset *set, const struct prefix *a)
-{
-	const struct prefix *top = set->top[a->fam];
-	size_t lo = 0, hi = set->ntop[a->fam];
-
-	/*
-	 * The top-level prefixes are disjoint and sorted: only the last one
-	 * starting at or before @a can contain it.
-	 */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memcmp(top[mid].addr, a->addr, sizeof(a->addr)) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && prefix_contains(&top[lo - 1], a);
-}
-
-static int field_match(const struct ruleset *rs, const struct rfield *f,
-		       const struct prefix *a)
-{
-	if (f->any)
-		return 1;
-	return set_contains(&rs->sets[f->set], a) != f->neg;
-}
-
-/* A packet without ports matches no rule that names one. */
-static int port_match(const struct portlist *pl, const struct packet *pk,
-		      int fld)
-{
-	size_t i;
-
-	if (!pl->n)
-		return 1;
-	if (!pk->has_ports)
-		return 0;
-	for (i = 0; i < pl->n; i++)
-		if (pk->port[fld] >= pl->v[i].lo &&
-		    pk->port[fld] <= pl->v[i].hi)
-			return 1;
-	return 0;
-}
-
-static int rule_match(const struct ruleset *rs, const struct rule *r,
-		      const struct packet *pk)
-{
-	if (!(r->fams & (1 << pk->fam)))
-		return 0;
-	if (r->iface[0]) {
-		/* Warned about at load time: the rule matches nothing. */
-		if (!r->ifindex)
-			return 0;
-		if (!pk->has_iface || strcmp(r->iface, pk->iface))
-			return 0;
-	}
-	if (r->proto != PROTO_ANY && r->proto != pk->proto)
-		return 0;
-	if (!port_match(&r->port[FLD_SRC], pk, FLD_SRC) ||
-	    !port_match(&r->port[FLD_DST], pk, FLD_DST))
-		return 0;
-	if (r->states && !(r->states & (1 << pk->state)))
-		return 0;
-	return field_match(rs, &r->f[FLD_SRC], &pk->src) &&
-	       field_match(rs, &r->f[FLD_DST], &pk->dst);
-}
-
-/* The first matching rule, or NULL for the default policy. */
-const struct rule *eval_packet(const struct ruleset *rs,
-			       const struct packet *pk)
-{
-	size_t i;
-
-	for (i = 0; i < rs->nrules; i++)
-		if (rule_match(rs, &rs->rules[i], pk))
-			return &rs->rules[i];
-	return NULL;
-}
 
 #define PACKET_WORDS 10
 
@@ -178,13 +93,13 @@ static int packet_endpoint(const char *s, size_t n, struct prefix *p,
 	if (has_port &&
 	    packet_port(colon + 1, (size_t)(s + n - colon - 1), port)) {
 		snprintf(err, size, "bad port in \"%s\" (0 to 65535)",
-			 EXCERPT(s, n));
+			 BG_EXCERPT(s, n));
 		return -1;
 	}
 	return has_port;
 bad:
 	snprintf(err, size, "bad address \"%s\" (no prefix length here)",
-		 EXCERPT(s, n));
+		 BG_EXCERPT(s, n));
 	return -1;
 }
 
@@ -278,7 +193,7 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 				snprintf(
 					err, size,
 					"bad state \"%s\" (new, established, related or invalid)",
-					EXCERPT(w[i + 1], wn[i + 1]));
+					BG_EXCERPT(w[i + 1], wn[i + 1]));
 				return -1;
 			}
 			pk->state = st;

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Statement families. A statement starts with a keyword; parser.c looks
+ * it up in its table of families and hands the statement to the family.
+ * A family lives in files of its own: FAMILY_parse.c (its statements into
+ * struct ruleset) and, where it has them, FAMILY_compile.c, FAMILY_emit.c
+ * (its map entries, see emit.h) and FAMILY_explain.c (its part of
+ * --explain and --eval). A new family adds its files, its entry points
+ * here and one line to the table in parser.c (and one to emit.c's if it
+ * fills maps).
+ */
+#ifndef FWMAPGEN_FAMILY_H
+#define FWMAPGEN_FAMILY_H
+
+#include "syntax.h"
+
+struct stmt_family {
+	const char *keyword; /* first word of the statement */
+	/* how "expected ..." names it; NULL: with the entry before */
+	const char *expected;
+	/* the statement, the cursor on its keyword; @raw: before macros */
+	void (*parse)(struct cursor *c, const struct lline *raw);
+	/* optional: learn the names a line defines, before any is parsed */
+	void (*prescan)(struct loader *ld, const struct lline *ll);
+};
+
+/* rule_parse.c: pass|block ... */
+void rule_parse(struct cursor *c, const struct lline *raw);
+
+/* set_parse.c: set default|timeout|limit ... */
+void set_parse(struct cursor *c, const struct lline *raw);
+
+/* table_parse.c: table <NAME> { ... } | file "PATH" */
+void table_parse(struct cursor *c, const struct lline *raw);
+void table_prescan(struct loader *ld, const struct lline *ll);
+/* <NAME> in a rule: its set */
+int table_ref(struct cursor *c, const struct token *t);
+
+/* macro.c: NAME = "VALUE" lines (no keyword), and $NAME references */
+size_t macro_def_name(const struct lline *ll, size_t *start);
+void macro_prescan(struct loader *ld, const struct lline *ll);
+void macro_define(struct loader *ld, const struct lline *ll, size_t start,
+		  size_t len);
+/* the macro_fn of expand_macros() */
+const char *macro_value(void *ctx, const char *name, size_t n,
+			struct bg_pos at);
+
+#endif /* FWMAPGEN_FAMILY_H */

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The reference evaluator behind --explain and --eval: the rules in file
+ * order, every field tested directly against the ruleset, first match
+ * wins. It shares nothing with rule_compile.c on purpose: it is the oracle
+ * the vectors and the kernel program are tested against.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fwmapgen.h"
+
+/* Is @a in one of the set's prefixes of its family? */
+static int set_contains(const struct addrset *set, const struct prefix *a)
+{
+	const struct prefix *top = set->top[a->fam];
+	size_t lo = 0, hi = set->ntop[a->fam];
+
+	/*
+	 * The top-level prefixes are disjoint and sorted: only the last one
+	 * starting at or before @a can contain it.
+	 */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(top[mid].addr, a->addr, sizeof(a->addr)) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && prefix_contains(&top[lo - 1], a);
+}
+
+static int field_match(const struct ruleset *rs, const struct rfield *f,
+		       const struct prefix *a)
+{
+	if (f->any)
+		return 1;
+	return set_contains(&rs->sets[f->set], a) != f->neg;
+}
+
+/* A packet without ports matches no rule that names one. */
+static int port_match(const struct portlist *pl, const struct packet *pk,
+		      int fld)
+{
+	size_t i;
+
+	if (!pl->n)
+		return 1;
+	if (!pk->has_ports)
+		return 0;
+	for (i = 0; i < pl->n; i++)
+		if (pk->port[fld] >= pl->v[i].lo &&
+		    pk->port[fld] <= pl->v[i].hi)
+			return 1;
+	return 0;
+}
+
+static int rule_match(const struct ruleset *rs, const struct rule *r,
+		      const struct packet *pk)
+{
+	if (!(r->fams & (1 << pk->fam)))
+		return 0;
+	if (r->iface[0]) {
+		/* Warned about at load time: the rule matches nothing. */
+		if (!r->ifindex)
+			return 0;
+		if (!pk->has_iface || strcmp(r->iface, pk->iface))
+			return 0;
+	}
+	if (r->proto != PROTO_ANY && r->proto != pk->proto)
+		return 0;
+	if (!port_match(&r->port[FLD_SRC], pk, FLD_SRC) ||
+	    !port_match(&r->port[FLD_DST], pk, FLD_DST))
+		return 0;
+	if (r->states && !(r->states & (1 << pk->state)))
+		return 0;
+	return field_match(rs, &r->f[FLD_SRC], &pk->src) &&
+	       field_match(rs, &r->f[FLD_DST], &pk->dst);
+}
+
+/* The first matching rule, or NULL for the default policy. */
+const struct rule *eval_packet(const struct ruleset *rs,
+			       const struct packet *pk)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nrules; i++)
+		if (rule_match(rs, &rs->rules[i], pk))
+			return &rs->rules[i];
+	return NULL;
+}
+
+const char *action_name(uint8_t action)
+{
+	return action == BG_ACT_BLOCK ? "block" : "pass";
+}
+
+/* --explain: the verdict, and the rule that decides it with its text. */
+void explain_packet(const struct ruleset *rs, const struct packet *pk)
+{
+	const struct rule *r = eval_packet(rs, pk);
+
+	if (!r) {
+		printf("verdict: %s\nrule: 0 (default policy)\n",
+		       action_name(rs->default_action));
+		return;
+	}
+	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
+	       rs->path, r->line);
+	if (r->has_label)
+		printf("label: \"%s\"\n", r->label);
+	printf("text: %s\n", r->text);
+}

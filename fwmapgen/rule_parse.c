@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Filter rules: "pass|block ...", each one a struct rule. */
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "family.h"
+
+#define RULE_SYNTAX                                               \
+	"pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] " \
+	"[from [SRC] [port PORTS]] [to [DST] [port PORTS]] "      \
+	"[state STATE[,STATE...]] [label \"TEXT\"]"
+
+static const char *fams_desc(uint8_t fams)
+{
+	if (fams == BG_FAMF_INET)
+		return "IPv4 only";
+	return fams == BG_FAMF_INET6 ? "IPv6 only" : "IPv4 and IPv6";
+}
+
+static void no_family(struct cursor *c, struct bg_pos at, const struct rule *r,
+		      uint8_t only, int fld, uint8_t fams)
+{
+	const struct rfield *src = &r->f[FLD_SRC];
+	char msg[160] = "";
+	size_t n;
+
+	if (only)
+		snprintf(msg, sizeof(msg), "%s rule; ",
+			 family_name(only == BG_FAMF_INET6));
+	else if (proto_fams(r->proto) != FAMF_BOTH)
+		snprintf(msg, sizeof(msg), "proto %s: %s; ",
+			 r->proto == PROTO_ICMP ? "icmp" : "icmp6",
+			 fams_desc((uint8_t)proto_fams(r->proto)));
+	n = strlen(msg);
+	if (fld == FLD_DST && !src->any)
+		snprintf(msg + n, sizeof(msg) - n, "from: %s; ",
+			 fams_desc(c->ld->rs->sets[src->set].fams));
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, "%s: %s",
+		 fld == FLD_SRC ? "from" : "to", fams_desc(fams));
+	bg_die_at(c->ld->file, at, "rule matches no address family (%s)", msg);
+}
+
+static int single_set(struct cursor *c, const struct token *t, uint8_t only)
+{
+	int set = new_set(c->ld->rs);
+	struct prefix p;
+
+	parse_addr(c->ld, t, only, &p);
+	addrset_add(&c->ld->rs->sets[set], &p);
+	addrset_finish(&c->ld->rs->sets[set]);
+	return set;
+}
+
+static int list_set(struct cursor *c, uint8_t only)
+{
+	int set = new_set(c->ld->rs);
+
+	parse_list(c, set, only);
+	addrset_finish(&c->ld->rs->sets[set]);
+	return set;
+}
+
+/* SRC, DST := any | [!]ADDR | [!]<NAME> | { ADDR, ... } */
+static void parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
+{
+	struct rfield *f = &r->f[fld];
+	struct token *t = peek(c);
+	struct bg_pos at = t->pos;
+	uint8_t fams;
+
+	if (accept_word(c, "any")) {
+		f->any = 1;
+		return;
+	}
+	if (t->type == T_BANG) {
+		take(c);
+		f->neg = 1;
+		t = peek(c);
+		if (tok_is(t, "any"))
+			bg_die_at(c->ld->file, t->pos,
+				  "\"any\" can't be negated");
+		if (t->type != T_WORD && t->type != T_TABLE)
+			unexpected(c, "an address or <table> after '!'");
+	}
+	if (t->type == T_WORD)
+		f->set = single_set(c, take(c), only);
+	else if (t->type == T_TABLE)
+		f->set = table_ref(c, take(c));
+	else if (t->type == T_LBRACE)
+		f->set = list_set(c, only);
+	else
+		unexpected(c, "an address, <table>, { list } or any");
+	fams = c->ld->rs->sets[f->set].fams;
+	if (!(r->fams & fams))
+		no_family(c, at, r, only, fld, fams);
+	r->fams &= fams;
+}
+
+static void parse_iface(struct cursor *c, struct rule *r)
+{
+	struct token *t = peek(c);
+
+	if (t->type != T_WORD)
+		unexpected(c, "an interface name after \"on\"");
+	if (t->n >= BG_IFNAMSIZ)
+		bg_die_at(c->ld->file, t->pos,
+			  "interface name \"%s\" is longer than %d bytes",
+			  TOK_TEXT(t), BG_IFNAMSIZ - 1);
+	memcpy(r->iface, t->s, t->n);
+	r->ifindex = if_nametoindex(r->iface);
+	if (!r->ifindex)
+		bg_warn_at(
+			c->ld->file, t->pos,
+			"interface %s does not exist here; its rules match nothing",
+			r->iface);
+	c->ld->rs->uses_iface = 1;
+	take(c);
+}
+
+static void parse_label(struct cursor *c, struct rule *r)
+{
+	struct token *t = peek(c);
+
+	if (t->type != T_STRING)
+		unexpected(c, "a quoted text after \"label\"");
+	if (t->n >= BG_FW_LABEL_LEN)
+		bg_die_at(c->ld->file, t->pos,
+			  "label is longer than %d bytes (%zu bytes)",
+			  BG_FW_LABEL_LEN - 1, t->n);
+	memcpy(r->label, t->s, t->n);
+	r->has_label = 1;
+	take(c);
+}
+
+/* Rule ids and per-family bits, within what the maps can hold. */
+static void add_rule(struct cursor *c, struct rule *r, struct bg_pos at)
+{
+	struct ruleset *rs = c->ld->rs;
+	int f;
+
+	if (rs->nrules >= BG_FW_MAX_IDS)
+		bg_die_at(c->ld->file, at,
+			  "too many rules (more than %d in total)",
+			  BG_FW_MAX_IDS);
+	for (f = 0; f < BG_FAM_MAX; f++) {
+		r->bit[f] = -1;
+		if (!(r->fams & (1 << f)))
+			continue;
+		if (rs->nfam[f] >= BG_FW_MAX_RULES)
+			bg_die_at(
+				c->ld->file, at,
+				"too many %s rules (more than %d apply to %s)",
+				family_name(f), BG_FW_MAX_RULES,
+				f == BG_FAM_INET ? "IPv4" : "IPv6");
+		r->bit[f] = rs->nfam[f]++;
+	}
+	rs->rules = bg_grow(rs->rules, &rs->rules_cap, rs->nrules, sizeof(*r));
+	r->id = (int)rs->nrules + 1;
+	rs->rules[rs->nrules++] = *r;
+}
+
+static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
+{
+	struct token *t = peek(c);
+	int p, fams;
+
+	if (t->type != T_WORD)
+		unexpected(c, "a protocol after \"proto\"");
+	p = proto_parse(t->s, t->n);
+	if (p < 0)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad protocol \"%s\" (expected tcp, udp, icmp, icmp6 or a number from 0 to 255)",
+			TOK_TEXT(t));
+	fams = proto_fams(p);
+	if (only && !(only & fams))
+		bg_die_at(c->ld->file, t->pos,
+			  "proto %s is %s only: it can't be in an %s rule",
+			  TOK_TEXT(t), fams == BG_FAMF_INET ? "IPv4" : "IPv6",
+			  family_name(only == BG_FAMF_INET6));
+	r->proto = p;
+	r->fams &= (uint8_t)fams;
+	c->ld->rs->uses_proto = 1;
+	take(c);
+}
+
+/* N, N:M or N-M, inclusive */
+static void port_range(struct cursor *c, const struct token *t,
+		       struct portlist *pl)
+{
+	const char *sep = NULL;
+	struct portrange r;
+	size_t i, n1;
+
+	for (i = 0; i < t->n && !sep; i++)
+		if (t->s[i] == ':' || t->s[i] == '-')
+			sep = t->s + i;
+	n1 = sep ? (size_t)(sep - t->s) : t->n;
+	if (parse_num(t->s, n1, 65535, &r.lo) ||
+	    (sep && parse_num(sep + 1, t->n - n1 - 1, 65535, &r.hi)))
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad port \"%s\" (ports are numbers from 0 to 65535, ranges N:M or N-M)",
+			TOK_TEXT(t));
+	if (!sep)
+		r.hi = r.lo;
+	if (r.lo > r.hi)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"reversed port range \"%s\" (the first port must not be above the second)",
+			TOK_TEXT(t));
+	pl->v = bg_grow(pl->v, &pl->cap, pl->n, sizeof(*pl->v));
+	pl->v[pl->n++] = r;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct portrange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Sort and merge overlapping or adjacent ranges. */
+static void ports_finish(struct portlist *pl)
+{
+	size_t i, o = 0;
+
+	qsort(pl->v, pl->n, sizeof(*pl->v), cmp_range);
+	for (i = 0; i < pl->n; i++) {
+		if (o && pl->v[i].lo <= pl->v[o - 1].hi + 1) {
+			if (pl->v[i].hi > pl->v[o - 1].hi)
+				pl->v[o - 1].hi = pl->v[i].hi;
+			continue;
+		}
+		pl->v[o++] = pl->v[i];
+	}
+	pl->n = o;
+}
+
+/* PORTS := N | N:M | { N, N:M, ... } */
+static void parse_ports(struct cursor *c, struct rule *r, int fld,
+			const struct token *kw)
+{
+	struct portlist *pl = &r->port[fld];
+	struct token *t = peek(c), *open;
+
+	if (r->proto != PROTO_TCP && r->proto != PROTO_UDP)
+		bg_die_at(c->ld->file, kw->pos,
+			  "\"port\" needs proto tcp or proto udp");
+	if (t->type == T_WORD) {
+		port_range(c, take(c), pl);
+	} else if (t->type == T_LBRACE) {
+		open = take(c);
+		for (;;) {
+			t = peek(c);
+			if (t->type == T_RBRACE)
+				break;
+			if (t->type == T_EOL)
+				bg_die_at(
+					c->ld->file, open->pos,
+					"syntax error: unterminated '{' (missing '}'; end a line with '\\' to continue the list)");
+			if (t->type != T_WORD || is_keyword(t))
+				unexpected(c, "a port or '}'");
+			port_range(c, take(c), pl);
+			if (peek(c)->type == T_COMMA)
+				take(c);
+		}
+		if (!pl->n)
+			bg_die_at(c->ld->file, open->pos,
+				  "empty port list (it would match nothing)");
+		take(c);
+	} else {
+		unexpected(c, "a port, N:M or { list } after \"port\"");
+	}
+	ports_finish(pl);
+	c->ld->rs->uses_ports = 1;
+}
+
+static void duplicate(struct cursor *c, const struct token *t)
+{
+	bg_die_at(c->ld->file, t->pos,
+		  "duplicate keyword \"%s\" (a rule takes each keyword once)",
+		  TOK_TEXT(t));
+}
+
+/* from|to [SRC|DST] [port PORTS]: at least one of the two */
+static void parse_endpoint(struct cursor *c, struct rule *r, int fld,
+			   uint8_t only, const struct token *kw)
+{
+	struct token *t = peek(c);
+
+	if (!tok_is(t, "port")) {
+		if (t->type == T_EOL || (is_keyword(t) && !tok_is(t, "any")))
+			bg_die_at(
+				c->ld->file, kw->pos,
+				"syntax error: \"%s\" needs an address, a port or both",
+				TOK_TEXT(kw));
+		r->f[fld].any = 0;
+		parse_field(c, r, fld, only);
+	}
+	if (tok_is(peek(c), "port")) {
+		t = take(c);
+		parse_ports(c, r, fld, t);
+		if (tok_is(peek(c), "port"))
+			duplicate(c, peek(c));
+	}
+}
+
+/* STATE[,STATE...] */
+static void parse_state(struct cursor *c, struct rule *r,
+			const struct token *kw)
+{
+	static const char *const names[BG_CT_CLASSES] = {
+		[BG_CT_NEW] = "new",
+		[BG_CT_ESTABLISHED] = "established",
+		[BG_CT_RELATED] = "related",
+		[BG_CT_INVALID] = "invalid",
+	};
+	struct token *t;
+	int i;
+
+	for (;;) {
+		t = peek(c);
+		if (t->type != T_WORD)
+			unexpected(
+				c,
+				"a state (new, established, related or invalid)");
+		for (i = 0; i < BG_CT_CLASSES; i++)
+			if (tok_is(t, names[i]))
+				break;
+		if (i == BG_CT_CLASSES)
+			bg_die_at(
+				c->ld->file, t->pos,
+				"bad state \"%s\" (expected new, established, related or invalid)",
+				TOK_TEXT(t));
+		r->states |= (uint8_t)(1 << i);
+		take(c);
+		if (peek(c)->type != T_COMMA)
+			break;
+		take(c);
+	}
+	if (!c->ld->allow_state)
+		bg_die_at(
+			c->ld->file, kw->pos,
+			"state needs connection tracking, which this build does not have");
+	c->ld->rs->uses_state = 1;
+}
+
+/* Keywords after the last one parsed: out of order, or given twice. */
+static void rule_end(struct cursor *c, const struct token *const *seen,
+		     size_t nseen)
+{
+	struct token *t = peek(c);
+	size_t i;
+
+	for (i = 0; i < nseen; i++)
+		if (seen[i] && t->type == T_WORD && t->n == seen[i]->n &&
+		    !memcmp(t->s, seen[i]->s, t->n))
+			duplicate(c, t);
+	if (tok_is(t, "inet") || tok_is(t, "inet6"))
+		for (i = 0; i < nseen; i++)
+			if (seen[i] && (tok_is(seen[i], "inet") ||
+					tok_is(seen[i], "inet6")))
+				duplicate(c, t);
+	expect_eol(c, RULE_SYNTAX);
+}
+
+static struct token *keyword(struct cursor *c, const char *word)
+{
+	return tok_is(peek(c), word) ? take(c) : NULL;
+}
+
+void rule_parse(struct cursor *c, const struct lline *raw)
+{
+	struct token *first = take(c), *seen[8] = { NULL };
+	struct rule r = { 0 };
+	uint8_t only = 0;
+
+	r.line = raw->line;
+	r.proto = PROTO_ANY;
+	r.action = tok_is(first, "block") ? BG_ACT_BLOCK : BG_ACT_PASS;
+	if ((seen[0] = keyword(c, "log")))
+		r.flags |= BG_RULE_F_LOG;
+	if ((seen[1] = keyword(c, "on")))
+		parse_iface(c, &r);
+	if ((seen[2] = keyword(c, "inet")))
+		only = BG_FAMF_INET;
+	else if ((seen[2] = keyword(c, "inet6")))
+		only = BG_FAMF_INET6;
+	r.fams = only ? only : FAMF_BOTH;
+	r.f[FLD_SRC].any = r.f[FLD_DST].any = 1;
+	if ((seen[3] = keyword(c, "proto")))
+		parse_proto(c, &r, only);
+	if ((seen[4] = keyword(c, "from")))
+		parse_endpoint(c, &r, FLD_SRC, only, seen[4]);
+	if ((seen[5] = keyword(c, "to")))
+		parse_endpoint(c, &r, FLD_DST, only, seen[5]);
+	if ((seen[6] = keyword(c, "state")))
+		parse_state(c, &r, seen[6]);
+	if ((seen[7] = keyword(c, "label")))
+		parse_label(c, &r);
+	rule_end(c, (const struct token *const *)seen, 8);
+	r.text = collapse(raw);
+	add_rule(c, &r, first->pos);
+}
