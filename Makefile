@@ -131,9 +131,10 @@ $(BUILD)/bg_abi_gen.h: tools/gen-abi.awk $(ABI_HDRS) | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)awk -f tools/gen-abi.awk $(ABI_HDRS) >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/bg-abi: tools/bg-abi.c $(BUILD)/bg_abi_gen.h $(HEADERS) | $(BUILD)
+$(BUILD)/bg-abi: tools/bg-abi.c $(BUILD)/bg_abi_gen.h $(HEADERS) $(LIB_HDRS) \
+		$(LIBBG) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD) -o $@ $<
+	$(Q)$(CC) $(USER_CFLAGS) -I$(BUILD) -o $@ $< $(LIBBG)
 
 $(BUILD)/bg-%: tools/bg-%.c $(HEADERS) $(LIB_HDRS) $(LIBBG) | $(BUILD)
 	$(call msg,CC,$@)

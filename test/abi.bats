@@ -50,6 +50,8 @@ btf_structs()
 	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
 	run "$BG_BUILD/bg-abi" extra
 	[ "$status" -eq 2 ]
+	run "$BG_BUILD/bg-abi" --version
+	[ "$status" -eq 0 ] && [[ $output == "bg-abi (bpfguard) "* ]]
 }
 
 @test "bg-abi follows a changed header; the Python tools decode with it" {
@@ -65,7 +67,8 @@ btf_structs()
 		>"$BATS_TEST_TMPDIR/bg_abi_gen.h"
 	cp "$BG_REPO/headers/bg_abi.h" "$BATS_TEST_TMPDIR/h/"
 	gcc -O2 -Wall -Werror -I"$BATS_TEST_TMPDIR/h" -I"$BATS_TEST_TMPDIR" \
-		-o "$BATS_TEST_TMPDIR/bg-abi" "$BG_REPO/tools/bg-abi.c"
+		-I"$BG_REPO/lib" -o "$BATS_TEST_TMPDIR/bg-abi" "$BG_REPO/tools/bg-abi.c" \
+		"$BG_BUILD/libbg.a"
 	old=$("$BG_BUILD/bg-abi" | jq '.structs.bg_ct_entry.fields[] | select(.name == "state") | .offset')
 	new=$("$BATS_TEST_TMPDIR/bg-abi" | jq '.structs.bg_ct_entry.fields[] | select(.name == "state") | .offset')
 	[ "$new" -eq $((old + 8)) ] || fail "state at $old, then $new"

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "bg_abi.h"
+#include "bg_msg.h"
+#include "bg_opt.h"
 
 static const char *sep;
 
@@ -144,30 +146,23 @@ static void print_consts(void)
 #undef ABI_CONST_STR
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: bg-abi\n"
-		"\n"
-		"Print the layout of every struct, the values of every enum\n"
-		"and the constants of bpfguard's ABI headers as JSON (sizes\n"
-		"and offsets in bytes).\n"
-		"\n"
-		"  -h, --help   this text\n");
-}
+static const char usage_text[] =
+	"Usage: bg-abi\n"
+	"\n"
+	"Print the layout of every struct, the values of every enum and the\n"
+	"constants of bpfguard's ABI headers as JSON (sizes and offsets in\n"
+	"bytes).\n"
+	"\n"
+	"  -h, --help   this text\n"
+	"  --version    the version\n";
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 &&
-	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc != 1) {
-		fprintf(stderr, "bg-abi: no arguments expected\n");
-		usage(stderr);
-		return 2;
-	}
+	const struct bg_opt opts[] = { { NULL, 0, 0, NULL, 0, NULL } };
+	const struct bg_cli cli = { "bg-abi", usage_text, opts };
+
+	if (bg_opt_parse(&cli, argc, argv) != argc)
+		bg_die(BG_EXIT_USAGE, "no arguments expected (see --help)");
 	printf("{\n  \"structs\": {");
 	sep = "";
 	print_structs();
