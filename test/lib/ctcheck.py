@@ -127,11 +127,12 @@ def qfrag6(src, dst, offset, sport=0, dport=0):
 EVAL_NS = dict(fixture.EVAL_NS, q4=q4, q6=q6, qproto4=qproto4, qfrag6=qfrag6)
 
 
-class Checker(fixture.Fixture):
+class Checker(fwcheck.FwFixture):
     name = "ctcheck"
+    eval_ns = EVAL_NS
 
     def __init__(self, bpffs, progs):
-        super().__init__()
+        super().__init__(bpffs)
         g = os.path.join(bpffs, "tc", "globals")
         self.m = {n: bpfrun.obj_get(os.path.join(g, n)) for n in (
             "bg_ct4", "bg_ct6", "bg_ct_config", "bg_ct_stats", "bg_ct_live",
@@ -139,8 +140,6 @@ class Checker(fixture.Fixture):
             "bg_ct_clock", "bg_ct_local")}
         self.p = {n: bpfrun.obj_get(os.path.join(progs, "bg_ct_" + n))
                   for n in ("ingress", "egress", "sweep")}
-        self.bpffs = bpffs
-        self.fw = None
 
     # ---------------------------------------------------------- maps
     def stat(self, name):
@@ -244,19 +243,6 @@ class Checker(fixture.Fixture):
 
     def cmd_eg(self, rest, want):
         return self._track("egress", rest)
-
-    def cmd_xdp(self, rest, want):
-        expr, o = fixture.options(rest)
-        frame = fixture.packet(expr, EVAL_NS)
-        if self.fw is None:
-            self.fw = fwcheck.Firewall(self.bpffs)
-        ret, rule, verdict = self.fw.run(frame, int(o["if"]) if "if" in o else None)
-        name = fixture.XDP_NAMES.get(ret, str(ret))
-        if verdict == "CT":
-            return name + " CT"
-        if verdict == "SAME":
-            return "%s %s" % (name, rule)
-        return "%s %s %s" % (name, rule, verdict)
 
     def cmd_entry(self, rest, want):
         a = shlex.split(rest)

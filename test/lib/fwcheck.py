@@ -3,6 +3,7 @@
 """fwcheck: run xdp_firewall on packets and report verdict and rule id.
 
 usage: fwcheck.py --bpffs DIR [--ifindex N]
+       fwcheck.py --bpffs DIR --script < FIXTURE   (test/lib/fixture.py)
     stdin:  one packet per line as hex ('#' lines and blank lines skipped)
     stdout: "VERDICT RULE SAME|CT|CHANGED|NOMETA|BADMETA" per packet,
             e.g. "XDP_DROP 3 SAME"; "XDP_PASS none CT": passed by phase 0
@@ -88,11 +89,44 @@ class Firewall:
         return ret, rule, judge(ret, rule, pkt, out)
 
 
+class FwFixture(fixture.Fixture):
+    """Fixture commands for the firewall (ctcheck's Checker adds
+    conntrack's):
+
+      xdp PACKET [@if=N] :: VERDICT RULE|CT [SAME-or-what-differs]
+            run the pinned firewall on PACKET arriving on ifindex N: the
+            verdict, the rule whose counter moved (or CT: passed by phase
+            0), and anything wrong with the output frame or metadata."""
+    name = "fwcheck"
+
+    def __init__(self, bpffs):
+        super().__init__()
+        self.bpffs = bpffs
+        self.fw = None
+
+    def cmd_xdp(self, rest, want):
+        expr, o = fixture.options(rest)
+        frame = fixture.packet(expr, getattr(self, "eval_ns", None))
+        if self.fw is None:
+            self.fw = Firewall(self.bpffs)
+        ret, rule, verdict = self.fw.run(frame, int(o["if"]) if "if" in o else None)
+        name = NAMES.get(ret, str(ret))
+        if verdict == "CT":
+            return name + " CT"
+        if verdict == "SAME":
+            return "%s %s" % (name, rule)
+        return "%s %s %s" % (name, rule, verdict)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bpffs", required=True)
     ap.add_argument("--ifindex", type=int, default=None)
+    ap.add_argument("--script", action="store_true",
+                    help="stdin is a fixture script (FwFixture's commands)")
     args = ap.parse_args()
+    if args.script:
+        sys.exit(FwFixture(args.bpffs).script(sys.stdin))
 
     fw = Firewall(args.bpffs)
     for line in sys.stdin:
