@@ -128,9 +128,8 @@ entries()
 # The settings of the ruleset generation packets use.
 gen=0
 bg_have_maps && gen=$(bg_active_gen)
-# shellcheck disable=SC2046 # one argument per key byte
-timeouts=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-	key hex $(bg_u32_hex "$gen") | jq -c '.formatted.value.timeout')
+timeouts=$(bg_map_lookup bg_ct_config "$(bg_u32_hex "$gen")" |
+	jq -c '.formatted.value.timeout')
 
 # Render the entries: addresses from the raw key (IPv6 in RFC 5952 form),
 # the initiator's view first, state names, age and time left. The default

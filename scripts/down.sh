@@ -50,26 +50,16 @@ bg_lock
 # it stays.
 detach_orphans()
 {
-	local id="" mode="" dir n=0
+	BG_DETACHED=0
 	if bg_iface_exists "$iface"; then
-		read -r id mode < <(bg_xdp_attached "$iface") || true
-		if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
-			bg_xdp_detach "$iface" "$mode"
-			n=$((n + 1))
-		fi
-		for dir in ingress egress; do
-			id=$(bg_tc_prog_id "$iface" "$dir" "$BG_PREF_CONNTRACK")
-			if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
-				bg_tc_detach "$iface" "$dir" "$BG_PREF_CONNTRACK" \
-					bg_prog_is_orphan
-				n=$((n + 1))
-			fi
-		done
+		bg_firewall_detach "$iface" bg_fw_xdp xdp - orphan
+		bg_conntrack_detach "$iface" bg_ct_egress tc-egress 10 orphan
+		bg_conntrack_detach "$iface" bg_ct_ingress tc-ingress 10 orphan
 	fi
-	if ((n == 0)); then
+	if ((BG_DETACHED == 0)); then
 		bg_info "$iface: bpfguard is not running (no pinned maps under $FW_BPFFS)"
 	else
-		bg_info "$iface: no pinned maps under $FW_BPFFS, but $n bpfguard program(s) still ran: detached (a clsact qdisc stays)"
+		bg_info "$iface: no pinned maps under $FW_BPFFS, but $BG_DETACHED bpfguard program(s) still ran: detached (a clsact qdisc stays)"
 	fi
 }
 
@@ -78,22 +68,11 @@ if ! bg_setup_bpffs check || ! bg_have_maps; then
 	exit 0
 fi
 
-ifindex=""
 if bg_iface_exists "$iface"; then
 	ifindex=$(bg_ifindex "$iface")
-	cur_id="" cur_mode=""
-	read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-	if [[ -n $cur_id ]]; then
-		if bg_prog_is_ours "$cur_id"; then
-			bg_xdp_detach "$iface" "$cur_mode"
-			bg_info "$iface: xdp_firewall detached"
-		else
-			bg_warn "$iface runs XDP program $cur_id that bpfguard did not attach; left alone"
-		fi
-	fi
-	bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
-	bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-	bg_ct_ifidx_del "$ifindex"
+	bg_firewall_detach "$iface" bg_fw_xdp xdp - down
+	bg_conntrack_detach "$iface" bg_ct_egress tc-egress 10 down
+	bg_conntrack_detach "$iface" bg_ct_ingress tc-ingress 10 down
 	if flags=$(bg_iface_flags "$ifindex"); then
 		if ((flags & BG_IFACE_F_CLSACT)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true

@@ -75,98 +75,14 @@ ifaces_json()
 		done | jq -s '.'
 }
 
-gen=$(bg_active_gen)
-gen_json=$(bg_gen_json "$gen")
-switches=$(bpftool -j map lookup pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 |
-	jq '.formatted.value.switches')
-
-ruleset=$(jq -c --argjson gen "$gen" --argjson sw "$switches" \
-	--arg digest "$(bg_gen_digest <<<"$gen_json")" '.formatted.value |
-	{loaded: (.loaded == 1), source: .source, digest: $digest,
-	 rules: .nids, inet: .nrules[0], inet6: .nrules[1],
-	 default: (if .default_action == 1 then "block" else "pass" end),
-	 generation: $gen, switches: $sw}' <<<"$gen_json")
-
-counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
-	map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-	| map({(.key | tostring): .v}) | add
-	| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
-	   fragment: ."5", no_ruleset: ."6", log_lost: ."7", ct_pass: ."8"}')
-
-nids=$(jq -r '.rules' <<<"$ruleset")
-base=$((gen * 8193))
-rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
-	jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
-		| {id: .key.id, line: .value.line, label: .value.label,
-		   iface: .value.iface,
-		   action: (if .value.action == 1 then "block" else "pass" end)}]')
-hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
-	jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
-		[.[].formatted | select(.key >= $lo and .key <= $hi)
-		 | {id: (.key - $lo),
-		    packets: ([.values[].value.packets] | add),
-		    bytes: ([.values[].value.bytes] | add)}]')
-rules=$(printf '%s\n' "$rinfo" "$hits" | jq -c -s --argjson rs "$ruleset" '
-	(.[0] | map({(.id | tostring): .}) | add // {}) as $i
-	| .[1] | sort_by(.id) | map(. as $h
-		| if .id == 0 then
-			{id: 0, line: null, label: "default policy",
-			 action: $rs.default, iface: ""}
-		  else $i[$h.id | tostring] end
-		| . + {packets: $h.packets, bytes: $h.bytes})')
-
-# Connection tracking: fill level against capacity, flows per state, and
-# the conntrack counters (indexes: enum bg_ct_stat in headers/bg_ct.h).
-conntrack_json()
-{
-	local flows cap4 cap6 live limit stats
-	[[ -e $(bg_map bg_ct4) ]] || {
-		echo null
-		return
-	}
-	flows=$("$(dirname "$(readlink -f "$0")")/conntrack.sh" --json)
-	# The LRU tables hold a quarter more than conntrack fills (room the
-	# kernel's LRU keeps per CPU, BG_CT_LRU_SLACK in headers/bg_abi.h).
-	cap4=$(bpftool -j map show pinned "$(bg_map bg_ct4)" | jq '.max_entries * 4 / 5')
-	cap6=$(bpftool -j map show pinned "$(bg_map bg_ct6)" | jq '.max_entries * 4 / 5')
-	# struct bg_ct_count per family: live = inserted - deleted - evicted
-	live=$(bpftool -j map dump pinned "$(bg_map bg_ct_live)" | jq -c '
-		map(.formatted.value | .inserted - .deleted - .evicted
-			| if . < 0 then 0 else . end)
-		| {inet: .[0], inet6: .[1]}')
-	# shellcheck disable=SC2046 # one argument per key byte
-	limit=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-		key hex $(bg_u32_hex "$gen") | jq '.formatted.value.limit_states')
-	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" | jq -c '
-		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-		| map({(.key | tostring): .v}) | add
-		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
-		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
-		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11",
-		   wrong_iface: ."12", rst_ignored: ."13", lock_busy: ."14",
-		   unswept: ."15", spoofed: ."16"}')
-	# The flow list goes through stdin: a busy table outgrows the size
-	# of one command-line argument.
-	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \
-		--argjson live "$live" --argjson limit "$limit" \
-		--argjson stats "$stats" '
-		{flows: length, live_entries: ($live.inet + $live.inet6),
-		 live: $live,
-		 capacity: {inet: $c4, inet6: $c6},
-		 limit: (if $limit == 0 then null else $limit end),
-		 per_state: (group_by(.proto + "/" + .state)
-			| map({(.[0].proto + "/" + .[0].state): length}) | add // {}),
-		 counters: $stats}' <<<"$flows"
-}
-
 # One object from parts; the parts come through stdin (a ruleset of
 # thousands of rules outgrows a command-line argument).
 status=$({
-	ifaces_json
-	printf '%s\n' "$ruleset" "$counters" "$rules"
-	conntrack_json
-} | jq -s --arg bpffs "$FW_BPFFS" '{bpffs: $bpffs, interfaces: .[0],
-	ruleset: .[1], counters: .[2], rules: .[3], conntrack: .[4]}')
+	jq -n --arg bpffs "$FW_BPFFS" '{bpffs: $bpffs}'
+	ifaces_json | jq -c '{interfaces: .}'
+	bg_firewall_status_json
+	bg_conntrack_status_json
+} | jq -s 'add')
 
 if ((json)); then
 	printf '%s\n' "$status"

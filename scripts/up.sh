@@ -88,26 +88,8 @@ if ((keep_running == 0)); then
 fi
 
 # Refuse before touching anything if IFACE runs someone else's program.
-cur_id="" cur_mode=""
-read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-ours_before=0
-if [[ -n $cur_id ]] && bg_have_maps && bg_prog_is_ours "$cur_id"; then
-	ours_before=1
-fi
-if [[ -n $cur_id && $ours_before == 0 && $force == 0 ]]; then
-	name=$(bpftool -j prog show id "$cur_id" 2>/dev/null | jq -r '.name // "?"')
-	bg_die "$iface already runs XDP program $cur_id ($name) that bpfguard did not attach; use --force to replace it"
-fi
-
-# Without --mode, an interface keeps the mode it runs in.
-if [[ -z $mode ]]; then
-	mode=native
-	[[ $ours_before == 1 && $cur_mode == 2 ]] && mode=generic
-fi
-case $mode in
-native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
-generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
-esac
+BG_XDP_MODE=$mode BG_FORCE=$force
+bg_firewall_check "$iface" bg_fw_xdp xdp -
 
 # All or nothing: a run that fails puts back what it changed. The ruleset
 # switch comes last, once the interface is attached and recorded, so a
@@ -123,21 +105,18 @@ if bg_have_maps; then
 		flags=0
 	fi
 fi
-xdp_attached=0 ct_attached=0 created_clsact=0 registered=0 rxvlan_off=0
+attached=() created_clsact=0 registered=0 rxvlan_off=0
 rollback()
 {
+	local i
 	(($1 != 0)) || return 0
 	bg_rollback_ruleset
 	if ((registered_before == 0)); then
-		if ((xdp_attached)); then
-			ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
-		fi
 		# Never leave conntrack attached without the firewall.
-		if ((ct_attached)); then
-			bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
-			bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-			bg_ct_ifidx_del "$ifindex"
-		fi
+		for ((i = ${#attached[@]} - 1; i >= 0; i--)); do
+			# shellcheck disable=SC2086 # NAME PROG HOOK AT, one word each
+			"bg_${attached[i]%% *}_detach" "$iface" ${attached[i]#* } rollback
+		done
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
@@ -151,10 +130,9 @@ rollback()
 }
 bg_at_exit rollback
 
-pin=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
-prog_id=$(bg_prog_id "$pin")
-ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
-ct_out=$(dirname "$ct_in")/bg_ct_egress
+bg_firewall_load xdp_firewall.o bg_fw_xdp
+bg_conntrack_load tc_conntrack.o bg_ct_ingress
+bg_conntrack_load tc_conntrack.o bg_ct_egress
 if ((keep_running)); then
 	bg_info "ruleset unchanged (running: $(bg_gen_source "$active"))"
 else
@@ -172,52 +150,16 @@ created_clsact=$(bg_clsact_ensure "$iface")
 # Offloads a run before turned off stay off (and recorded).
 rxvlan_off=$(bg_rxvlan_off "$iface")
 flags=$((flags | rxvlan_off))
-ct_attached=1
-bg_ct_ifidx_set "$ifindex" "$iface"
-bg_ct_local_seed
-bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
-bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
-bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
-# Give open flows a moment to send a segment and be picked up.
-[[ $cur_id == "$prog_id" ]] || sleep "${BG_PICKUP_WAIT:-0.5}"
+attached+=("conntrack bg_ct_ingress tc-ingress 10")
+bg_conntrack_attach "$iface" bg_ct_ingress tc-ingress 10
+attached+=("conntrack bg_ct_egress tc-egress 10")
+bg_conntrack_attach "$iface" bg_ct_egress tc-egress 10
+attached+=("firewall bg_fw_xdp xdp -")
+bg_firewall_attach "$iface" bg_fw_xdp xdp -
 
-if [[ $cur_id == "$prog_id" && $cur_mode == "$mode_num" ]]; then
-	bg_info "$iface: xdp_firewall already attached (prog $prog_id, $mode)"
-else
-	# Native and generic XDP cannot coexist: moving between them leaves
-	# the interface unfiltered for a moment.
-	if [[ -n $cur_id && $cur_mode != "$mode_num" ]]; then
-		ip link set dev "$iface" "$other_mode" off 2>/dev/null || true
-	fi
-	# Replace a program only when it is ours or --force says so: without
-	# -force, iproute2 asks the kernel to attach only where no program
-	# runs, so a program the checks above missed is refused by the kernel.
-	force_arg=()
-	if ((force)) ||
-		[[ -n $cur_id && $cur_mode == "$mode_num" && $ours_before == 1 ]]; then
-		force_arg=(-force)
-	fi
-	if ! err=$(ip "${force_arg[@]}" link set dev "$iface" "$ip_mode" \
-		pinned "$pin" 2>&1); then
-		# Put the interface back the way it was before saying so.
-		if [[ $ours_before == 1 && $cur_mode != "$mode_num" ]]; then
-			ip link set dev "$iface" "$other_mode" pinned "$pin" ||
-				true
-		fi
-		err=${err//$'\n'/ }
-		[[ $err == *"already attached"* ]] &&
-			bg_die "$iface: the kernel refused to replace the XDP program attached there ($err): bpfguard did not attach it; use --force to replace it"
-		[[ $mode == native ]] &&
-			bg_die "attaching to $iface in native mode failed ($err): driver without XDP support? try --mode generic"
-		bg_die "attaching to $iface failed ($err)"
-	fi
-	xdp_attached=1
-	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
-fi
-
-bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface" ||
-	bg_die "could not record $iface in bg_ifaces"
+bg_iface_register "$ifindex" "$BG_XDP_ROOT_ID" "$BG_XDP_ROOT_MODE" "$flags" \
+	"$iface" || bg_die "could not record $iface in bg_ifaces"
 registered=1
 # The interface runs: now every interface switches to the new ruleset.
 bg_commit_ruleset
-bg_prune_prog_pins "$pin" "$ct_in"
+bg_prune_prog_pins "${BG_PINS[@]}"
