@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Take bpfguard off an interface and, with the last one, remove its pins.
+# The programs of the registry (scripts/programs) come off in its reverse
+# order.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -41,8 +43,20 @@ done
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
 bg_require_tools bpftool ip tc jq flock
+bg_registry_load
 bg_bpffs_path
 bg_lock
+
+# Every program of the registry (a reserved line has none) that may run on
+# IFACE, in reverse order: whatever a run before attached comes off, even
+# a program whose line is skipped now.
+detach_all()
+{
+	local i
+	for ((i = ${#BG_REG_NAME[@]} - 1; i >= 0; i--)); do
+		[[ ${BG_REG_OBJ[i]} == - ]] || bg_prog_do detach "$i" "$iface" "$1"
+	done
+}
 
 # The pins are gone (bpffs unmounted, pins removed by hand) but programs
 # may still run: bpfguard's are recognised by the names of the maps they
@@ -51,11 +65,7 @@ bg_lock
 detach_orphans()
 {
 	BG_DETACHED=0
-	if bg_iface_exists "$iface"; then
-		bg_firewall_detach "$iface" bg_fw_xdp xdp - orphan
-		bg_conntrack_detach "$iface" bg_ct_egress tc-egress 10 orphan
-		bg_conntrack_detach "$iface" bg_ct_ingress tc-ingress 10 orphan
-	fi
+	! bg_iface_exists "$iface" || detach_all orphan
 	if ((BG_DETACHED == 0)); then
 		bg_info "$iface: bpfguard is not running (no pinned maps under $FW_BPFFS)"
 	else
@@ -70,9 +80,7 @@ fi
 
 if bg_iface_exists "$iface"; then
 	ifindex=$(bg_ifindex "$iface")
-	bg_firewall_detach "$iface" bg_fw_xdp xdp - down
-	bg_conntrack_detach "$iface" bg_ct_egress tc-egress 10 down
-	bg_conntrack_detach "$iface" bg_ct_ingress tc-ingress 10 down
+	detach_all down
 	if flags=$(bg_iface_flags "$ifindex"); then
 		if ((flags & BG_IFACE_F_CLSACT)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true

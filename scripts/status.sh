@@ -9,7 +9,8 @@ usage()
 	cat <<EOF2
 Usage: $BG_PROG [IFACE] [--json]
 
-Show the interfaces bpfguard is attached to (program id and XDP mode), the
+Show the interfaces bpfguard is attached to (program id and XDP mode), each
+program of the registry and where it runs, the slots of the XDP chain, the
 active ruleset (rules, default policy), the counters per action and the
 hits per rule, summed over all CPUs. With IFACE, only that interface is
 listed. --json prints one JSON object (schema in README.md).
@@ -41,6 +42,7 @@ bg_require_tools bpftool ip jq
 [[ -z $iface ]] || bg_require_iface "$iface"
 bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
 bg_have_maps || bg_die "bpfguard is not running (no pinned maps under $BG_PIN_DIR)"
+bg_registry_load
 
 netns=$(bg_netns_id)
 
@@ -75,13 +77,72 @@ ifaces_json()
 		done | jq -s '.'
 }
 
-# One object from parts; the parts come through stdin (a ruleset of
-# thousands of rules outgrows a command-line argument).
+# The programs of the registry, one object per line: where it hooks,
+# whether up.sh runs it (state: enabled, skipped with the reason, or
+# reserved), and what runs there: per interface listed ($@) for the hooks
+# of an interface, the slot's program for an XDP chain stage.
+programs_json()
+{
+	local i st dev at slot
+	for i in "${!BG_REG_NAME[@]}"; do
+		st=$(bg_registry_state "$i")
+		at=${BG_REG_AT[i]}
+		[[ $at != - ]] || at=null
+		slot=null
+		if [[ ${BG_REG_HOOK[i]} == xdp-stage ]]; then
+			slot=$(bg_xdp_slot_id "$at")
+			slot=${slot:-null}
+		fi
+		for dev in "$@"; do
+			[[ ${BG_REG_HOOK[i]} == xdp || ${BG_REG_HOOK[i]} == tc-* ]] || break
+			jq -n --arg i "$dev" \
+				--arg id "$(bg_hook_prog_id "$dev" "${BG_REG_HOOK[i]}" "$at")" \
+				'{iface: $i, prog_id: (if $id == "" then null else ($id | tonumber) end)}'
+		done | jq -c -s --arg name "${BG_REG_NAME[i]}" \
+			--arg obj "${BG_REG_OBJ[i]}" --arg prog "${BG_REG_PROG[i]}" \
+			--arg hook "${BG_REG_HOOK[i]}" --argjson at "$at" \
+			--arg when "${BG_REG_WHEN[i]}" --arg st "$st" \
+			--argjson slot "$slot" '
+			{name: $name, object: (if $obj == "-" then null else $obj end),
+			 program: $prog, hook: $hook,
+			 slot: (if $hook == "xdp-stage" then $at else null end),
+			 pref: (if $hook | startswith("tc-") then $at else null end),
+			 enabled_by: $when,
+			 state: {run: "enabled", skip: "skipped", reserved: "reserved"}[$st | split(" ")[0]],
+			 reason: ($st | split(" ")[1:] | join(" ") | if . == "" then null else . end)}
+			+ (if $hook == "xdp-stage" then {prog_id: $slot}
+			   elif $hook == "xdp" or ($hook | startswith("tc-")) then {attached: .}
+			   else {} end)'
+	done | jq -s '.'
+}
+
+# The slots of the XDP chain, each with the registry's program for it.
+chain_json()
+{
+	local i
+	for i in "${!BG_REG_NAME[@]}"; do
+		[[ ${BG_REG_HOOK[i]} == xdp-stage ]] || continue
+		jq -n --argjson s "${BG_REG_AT[i]}" --arg n "${BG_REG_NAME[i]}" \
+			'{(($s) | tostring): $n}'
+	done | jq -s --argjson chain "$(bg_xdp_chain_json)" '
+		(add // {}) as $names
+		| if $chain == null then null
+		  else $chain | map(. + {name: $names[.slot | tostring]}) end'
+}
+
+# One object from parts, and the status of each module (its keys at the
+# top); the parts come through stdin (a ruleset of thousands of rules
+# outgrows a command-line argument).
+ifaces=$(ifaces_json)
+mapfile -t devs < <(jq -r '.[].name' <<<"$ifaces")
 status=$({
-	jq -n --arg bpffs "$FW_BPFFS" '{bpffs: $bpffs}'
-	ifaces_json | jq -c '{interfaces: .}'
-	bg_firewall_status_json
-	bg_conntrack_status_json
+	jq -n --arg bpffs "$FW_BPFFS" --argjson ifaces "$ifaces" \
+		'{bpffs: $bpffs, interfaces: $ifaces}'
+	programs_json "${devs[@]}" | jq -c '{programs: .}'
+	chain_json | jq -c '{xdp_chain: .}'
+	for m in "${BG_MODULES[@]}"; do
+		"bg_${m}_status_json"
+	done
 } | jq -s 'add')
 
 if ((json)); then
@@ -96,6 +157,18 @@ jq -r '
 		(if .xdp.prog_id == null then "NOT ATTACHED"
 		 elif .xdp.owner != "bpfguard" then "FOREIGN XDP program \(.xdp.prog_id)"
 		 else "xdp_firewall prog \(.xdp.prog_id), \(.xdp.mode)" end) end),
+	"programs:",
+	(.programs[] | select(.state != "reserved") |
+		"  \(.name) \(.program) (\(.hook)" +
+		(if .slot != null then " slot \(.slot)" elif .pref != null then " pref \(.pref)" else "" end) +
+		"): " +
+		(if .state == "skipped" then "skipped: \(.reason)"
+		 elif .hook == "xdp-stage" then (if .prog_id == null then "slot empty" else "prog \(.prog_id)" end)
+		 elif (.attached | length) == 0 then "no interface"
+		 else .attached | map("\(.iface) " + (if .prog_id == null then "NOT ATTACHED" else "prog \(.prog_id)" end)) | join(", ") end)),
+	"xdp chain: " + (if .xdp_chain == null then "none"
+		else .xdp_chain | map("slot \(.slot)" + (if .name then " (\(.name))" else "" end) + ": " +
+			(if .prog_id == null then "empty" else "prog \(.prog_id)" end)) | join(", ") end),
 	"ruleset: " + (if .ruleset.loaded then
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),

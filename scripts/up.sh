@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring bpfguard up on an interface: compile the ruleset, create and fill the
-# pinned maps, and only then attach the firewall.
+# pinned maps, and only then attach the programs of the registry
+# (scripts/programs), in its order.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -12,7 +13,9 @@ Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic] [--force]
 
 Compile the ruleset, load it into the pinned maps under
 \$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
-XDP firewall to IFACE (an Ethernet device). Safe to run again: with the
+programs of the registry ($BG_LIB_DIR/programs: connection tracking
+on TC ingress and egress, the XDP firewall, ...) to IFACE (an Ethernet
+device), in its order. Safe to run again: with the
 same ruleset nothing changes; with another one, the maps switch to it
 atomically once IFACE is attached. A run that fails (a ruleset that does
 not compile or load, an attach that fails) leaves everything as it was.
@@ -63,7 +66,9 @@ bg_require_root
 bg_require_tools bpftool ip tc jq flock
 bg_require_iface "$iface"
 bg_require_ether "$iface"
-bg_require_objects xdp_firewall.o tc_conntrack.o
+bg_registry_load
+mapfile -t required < <(bg_registry_required)
+bg_require_objects "${required[@]}"
 bg_bpffs_path
 bg_lock
 bg_setup_bpffs mount
@@ -87,9 +92,15 @@ if ((keep_running == 0)); then
 		bg_die "ruleset $rules is invalid; nothing changed"
 fi
 
-# Refuse before touching anything if IFACE runs someone else's program.
+# Which programs run (BG_RUN) and which not (BG_SKIP, each said why);
+# then each refuses, before anything changes, what it cannot do (the
+# firewall: IFACE runs someone else's XDP program).
+bg_registry_plan
+# shellcheck disable=SC2034 # the options of the XDP program's module
 BG_XDP_MODE=$mode BG_FORCE=$force
-bg_firewall_check "$iface" bg_fw_xdp xdp -
+for i in "${BG_RUN[@]}"; do
+	bg_prog_do check "$i" "$iface"
+done
 
 # All or nothing: a run that fails puts back what it changed. The ruleset
 # switch comes last, once the interface is attached and recorded, so a
@@ -108,14 +119,13 @@ fi
 attached=() created_clsact=0 registered=0 rxvlan_off=0
 rollback()
 {
-	local i
+	local j
 	(($1 != 0)) || return 0
 	bg_rollback_ruleset
 	if ((registered_before == 0)); then
-		# Never leave conntrack attached without the firewall.
-		for ((i = ${#attached[@]} - 1; i >= 0; i--)); do
-			# shellcheck disable=SC2086 # NAME PROG HOOK AT, one word each
-			"bg_${attached[i]%% *}_detach" "$iface" ${attached[i]#* } rollback
+		# In reverse order: never conntrack without the firewall.
+		for ((j = ${#attached[@]} - 1; j >= 0; j--)); do
+			bg_prog_do detach "${attached[j]}" "$iface" rollback
 		done
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
@@ -130,9 +140,9 @@ rollback()
 }
 bg_at_exit rollback
 
-bg_firewall_load xdp_firewall.o bg_fw_xdp
-bg_conntrack_load tc_conntrack.o bg_ct_ingress
-bg_conntrack_load tc_conntrack.o bg_ct_egress
+for i in "${BG_RUN[@]}"; do
+	bg_prog_do load "$i"
+done
 if ((keep_running)); then
 	bg_info "ruleset unchanged (running: $(bg_gen_source "$active"))"
 else
@@ -140,22 +150,26 @@ else
 	bg_prepare_ruleset "$rules"
 fi
 
-# Connection tracking on TC ingress and egress first: by the time the
-# firewall's phase 0 looks, the flows already open on this interface have
-# been picked up from their egress segments (attaching the firewall first
-# would drop their replies until then). Only a clsact qdisc this run
-# creates is ours to remove.
-created_clsact=$(bg_clsact_ensure "$iface")
-((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
+# Only a clsact qdisc this run creates is ours to remove.
+for i in "${BG_RUN[@]}"; do
+	[[ ${BG_REG_HOOK[i]} == tc-* ]] || continue
+	created_clsact=$(bg_clsact_ensure "$iface")
+	((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
+	break
+done
 # Offloads a run before turned off stay off (and recorded).
 rxvlan_off=$(bg_rxvlan_off "$iface")
 flags=$((flags | rxvlan_off))
-attached+=("conntrack bg_ct_ingress tc-ingress 10")
-bg_conntrack_attach "$iface" bg_ct_ingress tc-ingress 10
-attached+=("conntrack bg_ct_egress tc-egress 10")
-bg_conntrack_attach "$iface" bg_ct_egress tc-egress 10
-attached+=("firewall bg_fw_xdp xdp -")
-bg_firewall_attach "$iface" bg_fw_xdp xdp -
+# In registry order (scripts/programs says why it is this one); a
+# skipped line's program, attached by a run before, is taken off.
+for i in "${!BG_REG_NAME[@]}"; do
+	if [[ " ${BG_SKIP[*]} " == *" $i "* ]]; then
+		bg_prog_do detach "$i" "$iface" skip
+	elif [[ " ${BG_RUN[*]} " == *" $i "* ]]; then
+		attached+=("$i")
+		bg_prog_do attach "$i" "$iface"
+	fi
+done
 
 bg_iface_register "$ifindex" "$BG_XDP_ROOT_ID" "$BG_XDP_ROOT_MODE" "$flags" \
 	"$iface" || bg_die "could not record $iface in bg_ifaces"

@@ -105,6 +105,73 @@ bg_tc_detach()
 	fi
 }
 
+# The XDP chain: the firewall hands what it passes to the programs in the
+# slots of the pinned PROG_ARRAY bg_xdp_chain (enum bg_xdp_slot in
+# headers/bg_xdp_abi.h), one after the other; an empty slot is skipped.
+# One chain for every interface of the bpffs.
+
+bg_xdp_slot_fill()
+{
+	local -a kb
+	read -ra kb <<<"$(bg_u32_hex "$1")"
+	bpftool map update pinned "$(bg_map bg_xdp_chain)" key hex "${kb[@]}" \
+		value pinned "$2" ||
+		bg_die "cannot put $(basename "$2") into slot $1 of $(bg_map bg_xdp_chain)"
+}
+
+bg_xdp_slot_clear()
+{
+	bg_map_delete bg_xdp_chain "$(bg_u32_hex "$1")"
+}
+
+# Program id in slot $1, or nothing.
+bg_xdp_slot_id()
+{
+	local v
+	[[ -e $(bg_map bg_xdp_chain) ]] || return 0
+	v=$(bg_map_raw bg_xdp_chain "$(bg_u32_hex "$1")") || return 0
+	bg_le "$v" 0 4
+}
+
+# The chain as JSON: [{slot, prog_id}] (prog_id null: empty), or null
+# without the map.
+bg_xdp_chain_json()
+{
+	[[ -e $(bg_map bg_xdp_chain) ]] || {
+		echo null
+		return 0
+	}
+	{
+		bpftool -j map show pinned "$(bg_map bg_xdp_chain)"
+		bpftool -j map dump pinned "$(bg_map bg_xdp_chain)"
+	} | jq -c -s '
+		def le: reverse | map(ltrimstr("0x")) | join("")
+			| explode | reduce .[] as $c (0; . * 16 +
+			  (if $c >= 97 then $c - 87 else $c - 48 end));
+		(.[1] | map({((.key | le) | tostring): (.value | le)}) | add // {})
+			as $ids
+		| [range(.[0].max_entries) | {slot: ., prog_id: $ids[tostring]}]'
+}
+
+# Program id at a hook of IFACE (xdp, tc-ingress, tc-egress) or, for
+# xdp-stage, in the slot; nothing when none runs there.
+bg_hook_prog_id()
+{
+	local iface=$1 hook=$2 at=$3 id=""
+	case $hook in
+	xdp) read -r id _ < <(bg_xdp_attached "$iface") || true ;;
+	tc-ingress | tc-egress) id=$(bg_tc_prog_id "$iface" "${hook#tc-}" "$at") ;;
+	xdp-stage) id=$(bg_xdp_slot_id "$at") ;;
+	esac
+	printf '%s' "$id"
+}
+
+# What runs as the XDP program of the interface up.sh brings up (its id,
+# and its mode: 1 native, 2 generic), recorded in bg_ifaces: the module
+# of the xdp line sets them when it attaches.
+# shellcheck disable=SC2034 # read by up.sh
+BG_XDP_ROOT_ID=0 BG_XDP_ROOT_MODE=0
+
 # What a program module does on a hook when it has nothing of its own to
 # add. Arguments as the modules get them: IFACE PROG HOOK AT [WHY], PROG
 # the program's name (its pin: bg_pin PROG), AT the TC priority.
@@ -118,14 +185,21 @@ bg_hook_attach()
 		bg_tc_attach "$iface" "${hook#tc-}" "$at" "$(bg_pin "$prog")"
 		bg_info "$iface: $prog attached (tc ${hook#tc-}, pref $at)"
 		;;
+	xdp-stage)
+		bg_xdp_slot_fill "$at" "$(bg_pin "$prog")"
+		bg_info "$iface: $prog in XDP chain slot $at (prog $(bg_prog_id "$(bg_pin "$prog")"))"
+		;;
 	*) bg_die "$prog: no generic attach to hook $hook (its module attaches it)" ;;
 	esac
 }
 
 # bg_hook_detach IFACE PROG HOOK AT WHY: WHY is down (down.sh), rollback
-# (a failed up.sh puts back what it attached) or orphan (the pins are
-# gone: only programs recognised by the names of their maps are detached,
-# and counted in BG_DETACHED).
+# (a failed up.sh puts back what it attached), skip (up.sh runs the
+# registry line no more) or orphan (the pins are gone: only programs
+# recognised by the names of their maps are detached, and counted in
+# BG_DETACHED). An XDP chain slot serves every interface: it is emptied
+# with the last interface (or when its line is skipped); with the pins
+# gone, the chain has gone with them.
 BG_DETACHED=0
 bg_hook_detach()
 {
@@ -153,9 +227,21 @@ bg_hook_detach()
 			bg_tc_detach "$iface" "$dir" "$at" bg_prog_is_orphan
 			BG_DETACHED=$((BG_DETACHED + 1))
 		else
+			id=$(bg_tc_prog_id "$iface" "$dir" "$at")
+			[[ -n $id ]] || return 0
 			bg_tc_detach "$iface" "$dir" "$at"
+			[[ -n $(bg_tc_prog_id "$iface" "$dir" "$at") ]] ||
+				bg_info "$iface: $prog detached (tc $dir, pref $at)"
 		fi
 		;;
+	xdp-stage)
+		[[ $why != orphan && -n $(bg_xdp_slot_id "$at") ]] || return 0
+		[[ $why == skip || $(bg_iface_others "$(bg_ifindex "$iface")") == 0 ]] ||
+			return 0
+		bg_xdp_slot_clear "$at"
+		bg_info "$iface: XDP chain slot $at emptied ($prog)"
+		;;
+	uprobe) ;; # once per host: its module takes it off with the last interface
 	*) bg_die "$prog: no generic detach from hook $hook (its module detaches it)" ;;
 	esac
 }

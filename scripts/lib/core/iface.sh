@@ -129,6 +129,15 @@ bg_iface_count()
 		jq 'length'
 }
 
+# Interfaces bpfguard runs on besides ifindex $1 (in any namespace).
+bg_iface_others()
+{
+	local n
+	n=$(bg_iface_count) || n=0
+	! bg_iface_flags "$1" >/dev/null || n=$((n - 1))
+	echo "$n"
+}
+
 # A NIC that strips VLAN tags on receive hands XDP an untagged frame (on
 # Linux 6.1 XDP cannot read the stripped tag) while TC sees the tag in the
 # skb: conntrack keys flows by VLAN, so phase 0 would miss every tagged
