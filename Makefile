@@ -120,7 +120,7 @@ demo:
 	$(DEMO)
 
 lint:
-	shellcheck -x $(SCRIPTS) $(SCRIPT_LIBS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
+	shellcheck -x $(SCRIPTS) $(SCRIPT_LIBS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash test/fixtures/registry/lib/*.sh bench/*.sh .ci/run install.sh)
 	clang-format --dry-run --Werror $(wildcard progs/*.c test/progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
