@@ -135,7 +135,7 @@ install: all
 	install -m 0644 $(BPF_OBJS) $(LIBDIR)/bpf/
 	install -m 0755 $(HELPERS) $(LIBDIR)/bin/
 	install -m 0755 $(INSTALL_SCRIPTS) $(LIBDIR)/scripts/
-	install -m 0644 scripts/lib.sh $(LIBDIR)/scripts/lib.sh
+	install -m 0644 scripts/lib.sh scripts/programs $(LIBDIR)/scripts/
 	install -m 0644 $(wildcard scripts/lib/*.sh) $(LIBDIR)/scripts/lib/
 	install -m 0644 $(wildcard scripts/lib/core/*.sh) $(LIBDIR)/scripts/lib/core/
 	install -m 0644 maps/default.rules $(LIBDIR)/default.rules
