@@ -26,6 +26,8 @@ Expired entries the sweep has not removed yet are not listed.
                local socket; 0 for forwarded flows), iface {orig, reply}
                (ifindex each direction is expected on; 0: none yet)
   -h, --help   this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -98,7 +100,7 @@ bg_ct_flush_cmd()
 
 bg_require_root
 bg_require_tools bpftool jq awk
-bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
+bg_setup_bpffs check || bg_die "bpffs missing: ${BG_BPFFS} is not a bpffs mount"
 [[ -e $(bg_map bg_ct4) ]] ||
 	bg_die "bpfguard is not running (no conntrack table under $BG_PIN_DIR)"
 

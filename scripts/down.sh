@@ -13,13 +13,15 @@ Usage: $BG_PROG IFACE [--keep-maps]
 
 Detach everything up.sh attached to IFACE (programs, and the clsact qdisc
 if up.sh created it). When no interface runs bpfguard any more, the pinned
-maps and programs under \$FW_BPFFS are removed too, unless --keep-maps.
+maps and programs under \$BG_BPFFS are removed too, unless --keep-maps.
 Running it again, or on an interface bpfguard is not on, changes nothing.
 With the pins gone but bpfguard's programs still attached to IFACE, it
 detaches them (recognised by the maps they use).
 
   --keep-maps   keep the pinned maps (ruleset, counters) for a later up.sh
   -h, --help    this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -67,9 +69,9 @@ detach_orphans()
 	BG_DETACHED=0
 	! bg_iface_exists "$iface" || detach_all orphan
 	if ((BG_DETACHED == 0)); then
-		bg_info "$iface: bpfguard is not running (no pinned maps under $FW_BPFFS)"
+		bg_info "$iface: bpfguard is not running (no pinned maps under $BG_BPFFS)"
 	else
-		bg_info "$iface: no pinned maps under $FW_BPFFS, but $BG_DETACHED bpfguard program(s) still ran: detached (a clsact qdisc stays)"
+		bg_info "$iface: no pinned maps under $BG_BPFFS, but $BG_DETACHED bpfguard program(s) still ran: detached (a clsact qdisc stays)"
 	fi
 }
 

@@ -7,8 +7,10 @@
 # program registry (lib/core/registry.sh).
 #
 # Environment:
-#   FW_BPFFS   bpffs mount holding the pins (default /sys/fs/bpf); passed to
-#              ip/tc as TC_BPF_MNT so iproute2 and bpftool agree.
+#   BG_BPFFS   bpffs mount holding the pins (default /sys/fs/bpf); passed to
+#              ip/tc as TC_BPF_MNT so iproute2 and bpftool agree. FW_BPFFS,
+#              its old name, is accepted too (both set must name one bpffs)
+#              and exported with it, for the helpers that read it.
 
 BG_PROG=${BG_PROG:-$(basename "$0")}
 
@@ -27,6 +29,11 @@ bg_info()
 {
 	[[ ${BG_QUIET:-0} == 1 ]] || printf '%s\n' "$*"
 }
+
+# The environment the scripts read, for their --help.
+# shellcheck disable=SC2034 # used by the scripts' usage()
+BG_ENV_HELP="Environment: BG_BPFFS is the bpffs holding the pins (default
+/sys/fs/bpf); FW_BPFFS, its old name, is accepted too."
 
 # Functions to run when the script exits, last registered first, each
 # with the exit status as $1. One EXIT trap runs them all (a second trap
@@ -111,44 +118,50 @@ bg_is_bpffs()
 bg_private_sys()
 {
 	local ns src
-	[[ $FW_BPFFS == /sys/* ]] || return 1
+	[[ $BG_BPFFS == /sys/* ]] || return 1
 	ns=$(ip netns identify 2>/dev/null) || return 1
 	[[ -n $ns ]] || return 1
 	src=$(awk '$5 == "/sys" { print $(NF - 1) }' /proc/self/mountinfo | tail -1)
 	[[ $src == "$ns" ]]
 }
 
-# FW_BPFFS as one canonical path (symlinks resolved), so that every
-# spelling of one bpffs takes the same lock; refuses a bpffs whose pins
-# would vanish. Needs no mount yet.
+# BG_BPFFS (or FW_BPFFS, its old name) as one canonical path (symlinks
+# resolved), so that every spelling of one bpffs takes the same lock;
+# refuses two names for two bpffs, and a bpffs whose pins would vanish.
+# Needs no mount yet. Sets both names.
 bg_bpffs_path()
 {
-	FW_BPFFS=$(readlink -m "${FW_BPFFS:-/sys/fs/bpf}")
+	local bg=${BG_BPFFS:-} fw=${FW_BPFFS:-}
+	if [[ -n $bg && -n $fw && $(readlink -m "$bg") != "$(readlink -m "$fw")" ]]; then
+		bg_die "BG_BPFFS=$bg and FW_BPFFS=$fw name different bpffs: FW_BPFFS is the old name of BG_BPFFS; set BG_BPFFS only"
+	fi
+	BG_BPFFS=$(readlink -m "${bg:-${fw:-/sys/fs/bpf}}")
+	FW_BPFFS=$BG_BPFFS
 	if bg_private_sys; then
-		bg_die "$FW_BPFFS is in a private /sys (ip netns exec?): pins would vanish when this command exits; mount a bpffs outside /sys and set FW_BPFFS, or use nsenter --net=/run/netns/NS"
+		bg_die "$BG_BPFFS is in a private /sys (ip netns exec?): pins would vanish when this command exits; mount a bpffs outside /sys and set BG_BPFFS, or use nsenter --net=/run/netns/NS"
 	fi
 }
 
-# Make sure FW_BPFFS is a bpffs we can pin into; mount the default one
+# Make sure BG_BPFFS is a bpffs we can pin into; mount the default one
 # when missing (nothing mounts it at boot on some systems).
 bg_setup_bpffs()
 {
 	local mount_missing=${1:-mount}
 	bg_bpffs_path
-	if ! bg_is_bpffs "$FW_BPFFS"; then
-		if [[ $mount_missing == mount && $FW_BPFFS == /sys/fs/bpf ]]; then
+	if ! bg_is_bpffs "$BG_BPFFS"; then
+		if [[ $mount_missing == mount && $BG_BPFFS == /sys/fs/bpf ]]; then
 			mount -t bpf bpf /sys/fs/bpf ||
 				bg_die "bpffs missing and cannot be mounted at /sys/fs/bpf"
 		elif [[ $mount_missing == mount ]]; then
-			bg_die "bpffs missing: FW_BPFFS=$FW_BPFFS is not a bpffs mount (mount -t bpf bpf $FW_BPFFS)"
+			bg_die "bpffs missing: BG_BPFFS=$BG_BPFFS is not a bpffs mount (mount -t bpf bpf $BG_BPFFS)"
 		else
 			return 1
 		fi
 	fi
-	export FW_BPFFS
-	export TC_BPF_MNT=$FW_BPFFS
-	BG_PIN_DIR=$FW_BPFFS/tc/globals
-	BG_PROG_PIN_DIR=$FW_BPFFS/bpfguard
+	export BG_BPFFS FW_BPFFS
+	export TC_BPF_MNT=$BG_BPFFS
+	BG_PIN_DIR=$BG_BPFFS/tc/globals
+	BG_PROG_PIN_DIR=$BG_BPFFS/bpfguard
 	return 0
 }
 
@@ -166,9 +179,9 @@ bg_setup_bpffs()
 bg_lock_path()
 {
 	local dir=${BG_LOCK_DIR:-/run/bpfguard} key
-	key=$(printf '%s' "$FW_BPFFS" | tr -c 'A-Za-z0-9' '_')
+	key=$(printf '%s' "$BG_BPFFS" | tr -c 'A-Za-z0-9' '_')
 	printf '%s/%s-%s' "$dir" "${key:0:100}" \
-		"$(printf '%s' "$FW_BPFFS" | sha256sum | cut -c1-12)"
+		"$(printf '%s' "$BG_BPFFS" | sha256sum | cut -c1-12)"
 }
 
 # Is $1 a real directory (not a symlink) owned by root and closed to
@@ -195,7 +208,7 @@ bg_lock()
 			bg_die "lock $path must be a directory owned by root with mode 0700, not a symlink; remove it"
 		{ exec 9<"$path"; } 2>/dev/null || continue
 		flock -w "${BG_LOCK_WAIT:-60}" 9 ||
-			bg_die "another bpfguard command holds the lock of $FW_BPFFS ($path)"
+			bg_die "another bpfguard command holds the lock of $BG_BPFFS ($path)"
 		# Still the directory we locked (not removed meanwhile)?
 		if [[ $(stat -L -c %d:%i /dev/fd/9) == \
 			"$(stat -c %d:%i "$path" 2>/dev/null)" ]]; then
@@ -213,9 +226,9 @@ bg_lock()
 bg_lock_drop()
 {
 	[[ -n ${BG_LOCK_PATH:-} ]] || return 0
-	if bg_is_bpffs "$FW_BPFFS"; then
-		compgen -G "$FW_BPFFS/tc/globals/bg_*" >/dev/null && return 0
-		[[ -e $FW_BPFFS/bpfguard ]] && return 0
+	if bg_is_bpffs "$BG_BPFFS"; then
+		compgen -G "$BG_BPFFS/tc/globals/bg_*" >/dev/null && return 0
+		[[ -e $BG_BPFFS/bpfguard ]] && return 0
 	fi
 	rmdir "$BG_LOCK_PATH" 2>/dev/null || true
 }
@@ -333,7 +346,7 @@ bg_load_prog()
 	done
 	if ! bg_pins_complete "$BG_OBJ_DIR/$obj" "$dir"; then
 		rm -rf "$dir"
-		"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/$obj" "$dir" \
+		"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/$obj" "$dir" \
 			>/dev/null || bg_die "could not load $obj"
 	fi
 	[[ -e $dir/$name ]] || bg_die "$obj has no program $name"

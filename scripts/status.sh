@@ -17,6 +17,8 @@ listed. --json prints one JSON object (schema in README.md).
 
   --json       machine-readable output
   -h, --help   this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -40,7 +42,7 @@ done
 bg_require_root
 bg_require_tools bpftool ip jq
 [[ -z $iface ]] || bg_require_iface "$iface"
-bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
+bg_setup_bpffs check || bg_die "bpffs missing: ${BG_BPFFS} is not a bpffs mount"
 bg_have_maps || bg_die "bpfguard is not running (no pinned maps under $BG_PIN_DIR)"
 bg_registry_load
 
@@ -136,7 +138,7 @@ chain_json()
 ifaces=$(ifaces_json)
 mapfile -t devs < <(jq -r '.[].name' <<<"$ifaces")
 status=$({
-	jq -n --arg bpffs "$FW_BPFFS" --argjson ifaces "$ifaces" \
+	jq -n --arg bpffs "$BG_BPFFS" --argjson ifaces "$ifaces" \
 		'{bpffs: $bpffs, interfaces: $ifaces}'
 	programs_json "${devs[@]}" | jq -c '{programs: .}'
 	chain_json | jq -c '{xdp_chain: .}'

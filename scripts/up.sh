@@ -12,7 +12,7 @@ usage()
 Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic] [--force]
 
 Compile the ruleset, load it into the pinned maps under
-\$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
+\$BG_BPFFS/tc/globals, then attach the
 programs of the registry ($BG_LIB_DIR/programs: connection tracking
 on TC ingress and egress, the XDP firewall, ...) to IFACE (an Ethernet
 device), in its order. Safe to run again: with the
@@ -26,6 +26,8 @@ not compile or load, an attach that fails) leaves everything as it was.
                  mode the interface runs in, native for a new one
   --force        replace an XDP program bpfguard did not attach
   -h, --help     this text
+
+$BG_ENV_HELP
 EOF
 }
 
