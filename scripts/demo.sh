@@ -38,7 +38,7 @@ teardown()
 		[[ -e /run/netns/$ns ]] || continue
 		# Deleting a namespace does not end its processes.
 		pids=$(ip netns pids "$ns" 2>/dev/null)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # one argument per pid
 		[[ -z $pids ]] || kill $pids 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
@@ -64,7 +64,8 @@ esac
 
 bg_require_root
 bg_require_tools ip jq bpftool ping curl hping3 python3
-bg_require_objects xdp_firewall.o tc_conntrack.o
+bg_registry_load
+bg_require_programs
 [[ ! -e /run/netns/$EDGE ]] || bg_die "a demo lab exists already ($BG_PROG --down removes it)"
 ((keep)) || trap teardown EXIT
 

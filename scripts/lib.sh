@@ -419,9 +419,10 @@ bg_remove_pins()
 # lib/NAME.sh beside the registry, else beside this file. A module
 # defines bg_NAME_load, bg_NAME_attach, bg_NAME_detach and
 # bg_NAME_status_json, and may define bg_NAME_check (before up.sh changes
-# anything) and bg_NAME_forget IFINDEX (an interface that is gone). Its
-# globals are plain assignments (it is sourced inside a function: declare
-# needs -g).
+# anything) and bg_NAME_forget IFINDEX (an interface that is gone).
+# bg_NAME_status_json runs whether the program runs or not (its maps may
+# be missing). A module's globals are plain assignments (it is sourced
+# inside a function: declare needs -g).
 BG_REG_NAME=() BG_REG_OBJ=() BG_REG_PROG=() BG_REG_HOOK=() BG_REG_AT=()
 BG_REG_WHEN=() BG_REG_WHERE=() BG_MODULES=()
 
@@ -506,13 +507,16 @@ bg_module_file()
 	return 1
 }
 
-# The objects of the required lines (up.sh fails without them).
-bg_registry_required()
+# The objects of the registry's required lines are built (up.sh fails
+# without them), and the helpers.
+bg_require_programs()
 {
 	local i
+	local -a objs=()
 	for i in "${!BG_REG_NAME[@]}"; do
-		[[ ${BG_REG_WHEN[i]} != required ]] || printf '%s\n' "${BG_REG_OBJ[i]}"
-	done | sort -u
+		[[ ${BG_REG_WHEN[i]} != required ]] || objs+=("${BG_REG_OBJ[i]}")
+	done
+	bg_require_objects "${objs[@]}"
 }
 
 # Whether the ruleset uses a feature that enables programs (enabled-by

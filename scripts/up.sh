@@ -69,8 +69,7 @@ bg_require_tools bpftool ip tc jq flock
 bg_require_iface "$iface"
 bg_require_ether "$iface"
 bg_registry_load
-mapfile -t required < <(bg_registry_required)
-bg_require_objects "${required[@]}"
+bg_require_programs
 bg_bpffs_path
 bg_lock
 bg_setup_bpffs mount
