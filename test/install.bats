@@ -29,6 +29,7 @@ teardown()
 		scripts/conntrack.sh scripts/programs scripts/lib/firewall.sh \
 		scripts/lib/conntrack.sh scripts/lib/core/hooks.sh \
 		scripts/lib/core/iface.sh scripts/lib/core/ruleset.sh \
+		scripts/lib/core/registry.sh \
 		default.rules; do
 		[ -e "$L/$f" ] || fail "missing $L/$f"
 	done
