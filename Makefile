@@ -68,6 +68,9 @@ HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events \
 ABI_HDRS := $(filter-out headers/bg_abi.h,$(wildcard headers/bg_*abi*.h))
 
 SCRIPTS := $(wildcard scripts/*.sh)
+# The scripts' library: the core (lib.sh, lib/core/) and one module per
+# program (lib/NAME.sh).
+SCRIPT_LIBS := $(wildcard scripts/lib/*.sh scripts/lib/core/*.sh)
 INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
 	scripts/conntrack.sh scripts/demo.sh
 BATS ?= bats
@@ -169,7 +172,7 @@ demo:
 	$(DEMO)
 
 lint:
-	shellcheck -x $(SCRIPTS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash bench/*.sh .ci/run install.sh)
+	shellcheck -x $(SCRIPTS) $(SCRIPT_LIBS) scripts/kernel-init/init $(wildcard test/*.bats test/kernel/*.bats test/lib/*.bash test/fixtures/registry/lib/*.sh bench/*.sh .ci/run install.sh)
 	clang-format --dry-run --Werror $(wildcard progs/*.c test/progs/*.c headers/*.h fwmapgen/*.c fwmapgen/*.h lib/*.c lib/*.h tools/*.c bench/*.c test/unit/*.c)
 
 check-kernels: all
@@ -179,11 +182,14 @@ LIBDIR := $(DESTDIR)$(PREFIX)/lib/bpfguard
 
 install: all
 	install -d $(LIBDIR)/bpf $(LIBDIR)/bin $(LIBDIR)/scripts \
+		$(LIBDIR)/scripts/lib $(LIBDIR)/scripts/lib/core \
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/bpfguard
 	install -m 0644 $(BPF_OBJS) $(LIBDIR)/bpf/
 	install -m 0755 $(HELPERS) $(LIBDIR)/bin/
 	install -m 0755 $(INSTALL_SCRIPTS) $(LIBDIR)/scripts/
-	install -m 0644 scripts/lib.sh $(LIBDIR)/scripts/lib.sh
+	install -m 0644 scripts/lib.sh scripts/programs $(LIBDIR)/scripts/
+	install -m 0644 $(wildcard scripts/lib/*.sh) $(LIBDIR)/scripts/lib/
+	install -m 0644 $(wildcard scripts/lib/core/*.sh) $(LIBDIR)/scripts/lib/core/
 	install -m 0644 maps/default.rules $(LIBDIR)/default.rules
 	ln -sf ../lib/bpfguard/bin/fwmapgen $(DESTDIR)$(PREFIX)/sbin/fwmapgen
 	ln -sf ../lib/bpfguard/bin/bg-events \

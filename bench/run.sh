@@ -60,7 +60,8 @@ cleanup()
 trap cleanup EXIT
 mkdir "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
-FW_BPFFS=$work/bpffs
+BG_BPFFS=$work/bpffs
+unset FW_BPFFS
 bg_setup_bpffs mount
 # shellcheck disable=SC2034 # read by lib.sh
 BG_QUIET=1
@@ -108,12 +109,12 @@ mkpkt()
 	python3 "$BG_ROOT/bench/mkpkt.py" "$1" "$2" "$3"
 }
 
-"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
-	"$FW_BPFFS/bench" >/dev/null
+"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
+	"$BG_BPFFS/bench" >/dev/null
 fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
 
 mkpkt 192.0.2.1 192.0.2.2 "$work/noop.pkt"
-noop=$(measure "$FW_BPFFS/bench/xdp_noop" "$work/noop.pkt")
+noop=$(measure "$BG_BPFFS/bench/xdp_noop" "$work/noop.pkt")
 
 {
 	printf '# bpfguard make bench, %s, kernel %s, repeat %s (median of 5)\n' \
@@ -126,13 +127,13 @@ noop=$(measure "$FW_BPFFS/bench/xdp_noop" "$work/noop.pkt")
 # The XDP chain's hop: a no-op ending in bg_xdp_next, with every slot
 # empty (each costs a tail call that fails), then with a no-op stage in
 # slot 0 (one tail call taken). The firewall's rows below pay the first.
-"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/xdp_chain_hop.o" \
-	"$FW_BPFFS/bench/chain" >/dev/null
-chain=$FW_BPFFS/tc/globals/bg_xdp_chain
-hop_empty=$(measure "$FW_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
+"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_chain_hop.o" \
+	"$BG_BPFFS/bench/chain" >/dev/null
+chain=$BG_BPFFS/tc/globals/bg_xdp_chain
+hop_empty=$(measure "$BG_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
 bpftool map update pinned "$chain" key 0 0 0 0 \
-	value pinned "$FW_BPFFS/bench/xdp_noop"
-hop_stage=$(measure "$FW_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
+	value pinned "$BG_BPFFS/bench/xdp_noop"
+hop_stage=$(measure "$BG_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
 bpftool map delete pinned "$chain" key 0 0 0 0
 {
 	for row in "chain,empty:$hop_empty" "chain,->noop:$hop_stage"; do
@@ -169,17 +170,17 @@ done
 # reply direction of a flow picked up from egress), and a packet of a new
 # flow on every run (a bench-only build draws a fresh source per run), next
 # to a TC no-op. The firewall's phase 0 against a populated table too.
-"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/tc_noop.o" \
-	"$FW_BPFFS/bench" >/dev/null
+"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/tc_noop.o" \
+	"$BG_BPFFS/bench" >/dev/null
 ct=$(bg_load_prog tc_conntrack.o bg_ct_egress)
 ctdir=$(dirname "$ct")
-"$BG_LOAD" --bpffs "$FW_BPFFS" "$BG_OBJ_DIR/bench/tc_conntrack_newflow.o" \
-	"$FW_BPFFS/bench/newflow" >/dev/null
+"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/tc_conntrack_newflow.o" \
+	"$BG_BPFFS/bench/newflow" >/dev/null
 mkpkt 192.0.2.1 198.51.100.1 "$work/out.pkt" tcp A 40000 80
 mkpkt 198.51.100.1 192.0.2.1 "$work/in.pkt" tcp A 80 40000
 mkpkt 198.51.100.1 192.0.2.1 "$work/syn.pkt" tcp S 80 40000
 bpftool prog run pinned "$ctdir/bg_ct_egress" data_in "$work/out.pkt" >/dev/null
-tcnoop=$(measure "$FW_BPFFS/bench/tc_noop" "$work/in.pkt")
+tcnoop=$(measure "$BG_BPFFS/bench/tc_noop" "$work/in.pkt")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {
 	printf '\n# connection tracking (TC ingress) and the firewall with conntrack\n'
@@ -187,7 +188,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-22s %-22s %9s %9s\n' tc_noop - "$tcnoop" 1.00
 	ns=$(measure "$ctdir/bg_ct_ingress" "$work/in.pkt")
 	printf '%-22s %-22s %9s %9s\n' tc_conntrack "established flow" "$ns" "$(ratio "$ns" "$tcnoop")"
-	ns=$(measure "$FW_BPFFS/bench/newflow/bg_ct_ingress" "$work/syn.pkt")
+	ns=$(measure "$BG_BPFFS/bench/newflow/bg_ct_ingress" "$work/syn.pkt")
 	printf '%-22s %-22s %9s %9s\n' tc_conntrack "new flow (SYN)" "$ns" "$(ratio "$ns" "$tcnoop")"
 	echo "pass from any" >"$work/ct.rules"
 	bg_apply_ruleset "$work/ct.rules"
@@ -230,8 +231,8 @@ t3=$(now)
 # tick looks at all its ring slots and deletes all it may; timed in the
 # kernel (one BPF_PROG_TEST_RUN of tc/sweep).
 mkpkt 2001:db8::1 2001:db8:1::1 "$work/syn6.pkt" tcp S 40000 80
-read -r flows tick < <(python3 "$BG_ROOT/bench/sweeptick.py" "$FW_BPFFS" \
-	"$FW_BPFFS/bench/newflow" "$ctdir" "$work/syn.pkt" "$work/syn6.pkt")
+read -r flows tick < <(python3 "$BG_ROOT/bench/sweeptick.py" "$BG_BPFFS" \
+	"$BG_BPFFS/bench/newflow" "$ctdir" "$work/syn.pkt" "$work/syn6.pkt")
 {
 	printf '\n# conntrack sweep: the worst timer tick\n'
 	printf '%-34s %12s\n' "flows per family" "$flows"
@@ -287,7 +288,7 @@ done
 nsenter --net="/run/netns/$lab-b" tc qdisc add dev b0 clsact
 noop_in=0 noop_out=0 ct_in=0 ct_out=0
 for _ in 1 2 3; do
-	iperf_attach "$FW_BPFFS/bench/tc_noop" "$FW_BPFFS/bench/tc_noop"
+	iperf_attach "$BG_BPFFS/bench/tc_noop" "$BG_BPFFS/bench/tc_noop"
 	noop_in=$(best "$noop_in" "$(iperf_rate)")
 	noop_out=$(best "$noop_out" "$(iperf_rate -R)")
 	iperf_attach "$ctdir/bg_ct_ingress" "$ctdir/bg_ct_egress"

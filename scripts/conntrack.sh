@@ -26,6 +26,8 @@ Expired entries the sweep has not removed yet are not listed.
                local socket; 0 for forwarded flows), iface {orig, reply}
                (ifindex each direction is expected on; 0: none yet)
   -h, --help   this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -98,7 +100,7 @@ bg_ct_flush_cmd()
 
 bg_require_root
 bg_require_tools bpftool jq awk
-bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
+bg_setup_bpffs check || bg_die "bpffs missing: ${BG_BPFFS} is not a bpffs mount"
 [[ -e $(bg_map bg_ct4) ]] ||
 	bg_die "bpfguard is not running (no conntrack table under $BG_PIN_DIR)"
 
@@ -128,9 +130,8 @@ entries()
 # The settings of the ruleset generation packets use.
 gen=0
 bg_have_maps && gen=$(bg_active_gen)
-# shellcheck disable=SC2046 # one argument per key byte
-timeouts=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-	key hex $(bg_u32_hex "$gen") | jq -c '.formatted.value.timeout')
+timeouts=$(bg_map_lookup bg_ct_config "$(bg_u32_hex "$gen")" |
+	jq -c '.formatted.value.timeout')
 
 # Render the entries: addresses from the raw key (IPv6 in RFC 5952 form),
 # the initiator's view first, state names, age and time left. The default

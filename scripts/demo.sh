@@ -30,7 +30,7 @@ SCRIPTS=$(dirname "$(readlink -f "$0")")
 teardown()
 {
 	if [[ -d /run/netns && -e /run/netns/$EDGE ]]; then
-		FW_BPFFS=$DEMO_DIR/bpffs nsenter --net=/run/netns/$EDGE \
+		env -u FW_BPFFS BG_BPFFS=$DEMO_DIR/bpffs nsenter --net=/run/netns/$EDGE \
 			"$SCRIPTS/down.sh" edge0 >/dev/null 2>&1 || true
 	fi
 	local ns pids
@@ -38,7 +38,7 @@ teardown()
 		[[ -e /run/netns/$ns ]] || continue
 		# Deleting a namespace does not end its processes.
 		pids=$(ip netns pids "$ns" 2>/dev/null)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # one argument per pid
 		[[ -z $pids ]] || kill $pids 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
@@ -64,7 +64,8 @@ esac
 
 bg_require_root
 bg_require_tools ip jq bpftool ping curl hping3 python3
-bg_require_objects xdp_firewall.o tc_conntrack.o
+bg_registry_load
+bg_require_programs
 [[ ! -e /run/netns/$EDGE ]] || bg_die "a demo lab exists already ($BG_PROG --down removes it)"
 ((keep)) || trap teardown EXIT
 
@@ -75,7 +76,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "lab: $NET (client, 192.0.2.10) <-> $EDGE (edge0, 192.0.2.1, device under test)"
 mkdir -p "$DEMO_DIR/bpffs" "$DEMO_DIR/www"
 mount -t bpf bpf "$DEMO_DIR/bpffs"
-export FW_BPFFS=$DEMO_DIR/bpffs
+export BG_BPFFS=$DEMO_DIR/bpffs
+unset FW_BPFFS
 ip netns add "$EDGE"
 ip netns add "$NET"
 ip -n "$EDGE" link add name edge0 type veth peer name net0 netns "$NET"
@@ -120,7 +122,7 @@ step "conntrack.sh: the flows tc_conntrack tracks"
 edge "$SCRIPTS/conntrack.sh"
 
 if ((keep)); then
-	step "lab kept: FW_BPFFS=$FW_BPFFS nsenter --net=/run/netns/$EDGE $SCRIPTS/status.sh"
+	step "lab kept: BG_BPFFS=$BG_BPFFS nsenter --net=/run/netns/$EDGE $SCRIPTS/status.sh"
 else
 	step "down.sh edge0 and lab teardown"
 fi

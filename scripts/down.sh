@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Take bpfguard off an interface and, with the last one, remove its pins.
+# The programs of the registry (scripts/programs) come off in its reverse
+# order.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -11,13 +13,15 @@ Usage: $BG_PROG IFACE [--keep-maps]
 
 Detach everything up.sh attached to IFACE (programs, and the clsact qdisc
 if up.sh created it). When no interface runs bpfguard any more, the pinned
-maps and programs under \$FW_BPFFS are removed too, unless --keep-maps.
+maps and programs under \$BG_BPFFS are removed too, unless --keep-maps.
 Running it again, or on an interface bpfguard is not on, changes nothing.
 With the pins gone but bpfguard's programs still attached to IFACE, it
 detaches them (recognised by the maps they use).
 
   --keep-maps   keep the pinned maps (ruleset, counters) for a later up.sh
   -h, --help    this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -41,8 +45,20 @@ done
 [[ -n $iface ]] || bg_die "no interface given (see --help)"
 bg_require_root
 bg_require_tools bpftool ip tc jq flock
+bg_registry_load
 bg_bpffs_path
 bg_lock
+
+# Every program of the registry (a reserved line has none) that may run on
+# IFACE, in reverse order: whatever a run before attached comes off, even
+# a program whose line is skipped now.
+detach_all()
+{
+	local i
+	for ((i = ${#BG_REG_NAME[@]} - 1; i >= 0; i--)); do
+		[[ ${BG_REG_OBJ[i]} == - ]] || bg_prog_do detach "$i" "$iface" "$1"
+	done
+}
 
 # The pins are gone (bpffs unmounted, pins removed by hand) but programs
 # may still run: bpfguard's are recognised by the names of the maps they
@@ -50,26 +66,12 @@ bg_lock
 # it stays.
 detach_orphans()
 {
-	local id="" mode="" dir n=0
-	if bg_iface_exists "$iface"; then
-		read -r id mode < <(bg_xdp_attached "$iface") || true
-		if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
-			bg_xdp_detach "$iface" "$mode"
-			n=$((n + 1))
-		fi
-		for dir in ingress egress; do
-			id=$(bg_tc_prog_id "$iface" "$dir" "$BG_PREF_CONNTRACK")
-			if [[ -n $id ]] && bg_prog_is_orphan "$id"; then
-				bg_tc_detach "$iface" "$dir" "$BG_PREF_CONNTRACK" \
-					bg_prog_is_orphan
-				n=$((n + 1))
-			fi
-		done
-	fi
-	if ((n == 0)); then
-		bg_info "$iface: bpfguard is not running (no pinned maps under $FW_BPFFS)"
+	BG_DETACHED=0
+	! bg_iface_exists "$iface" || detach_all orphan
+	if ((BG_DETACHED == 0)); then
+		bg_info "$iface: bpfguard is not running (no pinned maps under $BG_BPFFS)"
 	else
-		bg_info "$iface: no pinned maps under $FW_BPFFS, but $n bpfguard program(s) still ran: detached (a clsact qdisc stays)"
+		bg_info "$iface: no pinned maps under $BG_BPFFS, but $BG_DETACHED bpfguard program(s) still ran: detached (a clsact qdisc stays)"
 	fi
 }
 
@@ -78,22 +80,9 @@ if ! bg_setup_bpffs check || ! bg_have_maps; then
 	exit 0
 fi
 
-ifindex=""
 if bg_iface_exists "$iface"; then
 	ifindex=$(bg_ifindex "$iface")
-	cur_id="" cur_mode=""
-	read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-	if [[ -n $cur_id ]]; then
-		if bg_prog_is_ours "$cur_id"; then
-			bg_xdp_detach "$iface" "$cur_mode"
-			bg_info "$iface: xdp_firewall detached"
-		else
-			bg_warn "$iface runs XDP program $cur_id that bpfguard did not attach; left alone"
-		fi
-	fi
-	bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
-	bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-	bg_ct_ifidx_del "$ifindex"
+	detach_all down
 	if flags=$(bg_iface_flags "$ifindex"); then
 		if ((flags & BG_IFACE_F_CLSACT)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true

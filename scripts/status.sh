@@ -9,13 +9,16 @@ usage()
 	cat <<EOF2
 Usage: $BG_PROG [IFACE] [--json]
 
-Show the interfaces bpfguard is attached to (program id and XDP mode), the
+Show the interfaces bpfguard is attached to (program id and XDP mode), each
+program of the registry and where it runs, the slots of the XDP chain, the
 active ruleset (rules, default policy), the counters per action and the
 hits per rule, summed over all CPUs. With IFACE, only that interface is
 listed. --json prints one JSON object (schema in README.md).
 
   --json       machine-readable output
   -h, --help   this text
+
+$BG_ENV_HELP
 EOF2
 }
 
@@ -39,8 +42,9 @@ done
 bg_require_root
 bg_require_tools bpftool ip jq
 [[ -z $iface ]] || bg_require_iface "$iface"
-bg_setup_bpffs check || bg_die "bpffs missing: ${FW_BPFFS} is not a bpffs mount"
+bg_setup_bpffs check || bg_die "bpffs missing: ${BG_BPFFS} is not a bpffs mount"
 bg_have_maps || bg_die "bpfguard is not running (no pinned maps under $BG_PIN_DIR)"
+bg_registry_load
 
 netns=$(bg_netns_id)
 
@@ -75,98 +79,73 @@ ifaces_json()
 		done | jq -s '.'
 }
 
-gen=$(bg_active_gen)
-gen_json=$(bg_gen_json "$gen")
-switches=$(bpftool -j map lookup pinned "$(bg_map bg_fw_active)" key hex 00 00 00 00 |
-	jq '.formatted.value.switches')
-
-ruleset=$(jq -c --argjson gen "$gen" --argjson sw "$switches" \
-	--arg digest "$(bg_gen_digest <<<"$gen_json")" '.formatted.value |
-	{loaded: (.loaded == 1), source: .source, digest: $digest,
-	 rules: .nids, inet: .nrules[0], inet6: .nrules[1],
-	 default: (if .default_action == 1 then "block" else "pass" end),
-	 generation: $gen, switches: $sw}' <<<"$gen_json")
-
-counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
-	map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-	| map({(.key | tostring): .v}) | add
-	| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
-	   fragment: ."5", no_ruleset: ."6", log_lost: ."7", ct_pass: ."8"}')
-
-nids=$(jq -r '.rules' <<<"$ruleset")
-base=$((gen * 8193))
-rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
-	jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
-		| {id: .key.id, line: .value.line, label: .value.label,
-		   iface: .value.iface,
-		   action: (if .value.action == 1 then "block" else "pass" end)}]')
-hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
-	jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
-		[.[].formatted | select(.key >= $lo and .key <= $hi)
-		 | {id: (.key - $lo),
-		    packets: ([.values[].value.packets] | add),
-		    bytes: ([.values[].value.bytes] | add)}]')
-rules=$(printf '%s\n' "$rinfo" "$hits" | jq -c -s --argjson rs "$ruleset" '
-	(.[0] | map({(.id | tostring): .}) | add // {}) as $i
-	| .[1] | sort_by(.id) | map(. as $h
-		| if .id == 0 then
-			{id: 0, line: null, label: "default policy",
-			 action: $rs.default, iface: ""}
-		  else $i[$h.id | tostring] end
-		| . + {packets: $h.packets, bytes: $h.bytes})')
-
-# Connection tracking: fill level against capacity, flows per state, and
-# the conntrack counters (indexes: enum bg_ct_stat in headers/bg_ct.h).
-conntrack_json()
+# The programs of the registry, one object per line: where it hooks,
+# whether up.sh runs it (state: enabled, skipped with the reason, or
+# reserved), and what runs there: per interface listed ($@) for the hooks
+# of an interface, the slot's program for an XDP chain stage.
+programs_json()
 {
-	local flows cap4 cap6 live limit stats
-	[[ -e $(bg_map bg_ct4) ]] || {
-		echo null
-		return
-	}
-	flows=$("$(dirname "$(readlink -f "$0")")/conntrack.sh" --json)
-	# The LRU tables hold a quarter more than conntrack fills (room the
-	# kernel's LRU keeps per CPU, BG_CT_LRU_SLACK in headers/bg_abi.h).
-	cap4=$(bpftool -j map show pinned "$(bg_map bg_ct4)" | jq '.max_entries * 4 / 5')
-	cap6=$(bpftool -j map show pinned "$(bg_map bg_ct6)" | jq '.max_entries * 4 / 5')
-	# struct bg_ct_count per family: live = inserted - deleted - evicted
-	live=$(bpftool -j map dump pinned "$(bg_map bg_ct_live)" | jq -c '
-		map(.formatted.value | .inserted - .deleted - .evicted
-			| if . < 0 then 0 else . end)
-		| {inet: .[0], inet6: .[1]}')
-	# shellcheck disable=SC2046 # one argument per key byte
-	limit=$(bpftool -j map lookup pinned "$(bg_map bg_ct_config)" \
-		key hex $(bg_u32_hex "$gen") | jq '.formatted.value.limit_states')
-	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" | jq -c '
-		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-		| map({(.key | tostring): .v}) | add
-		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
-		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
-		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11",
-		   wrong_iface: ."12", rst_ignored: ."13", lock_busy: ."14",
-		   unswept: ."15", spoofed: ."16"}')
-	# The flow list goes through stdin: a busy table outgrows the size
-	# of one command-line argument.
-	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \
-		--argjson live "$live" --argjson limit "$limit" \
-		--argjson stats "$stats" '
-		{flows: length, live_entries: ($live.inet + $live.inet6),
-		 live: $live,
-		 capacity: {inet: $c4, inet6: $c6},
-		 limit: (if $limit == 0 then null else $limit end),
-		 per_state: (group_by(.proto + "/" + .state)
-			| map({(.[0].proto + "/" + .[0].state): length}) | add // {}),
-		 counters: $stats}' <<<"$flows"
+	local i st dev at slot
+	for i in "${!BG_REG_NAME[@]}"; do
+		st=$(bg_registry_state "$i")
+		at=${BG_REG_AT[i]}
+		[[ $at != - ]] || at=null
+		slot=null
+		if [[ ${BG_REG_HOOK[i]} == xdp-stage ]]; then
+			slot=$(bg_xdp_slot_id "$at")
+			slot=${slot:-null}
+		fi
+		for dev in "$@"; do
+			[[ ${BG_REG_HOOK[i]} == xdp || ${BG_REG_HOOK[i]} == tc-* ]] || break
+			jq -n --arg i "$dev" \
+				--arg id "$(bg_hook_prog_id "$dev" "${BG_REG_HOOK[i]}" "$at")" \
+				'{iface: $i, prog_id: (if $id == "" then null else ($id | tonumber) end)}'
+		done | jq -c -s --arg name "${BG_REG_NAME[i]}" \
+			--arg obj "${BG_REG_OBJ[i]}" --arg prog "${BG_REG_PROG[i]}" \
+			--arg hook "${BG_REG_HOOK[i]}" --argjson at "$at" \
+			--arg when "${BG_REG_WHEN[i]}" --arg st "$st" \
+			--argjson slot "$slot" '
+			{name: $name, object: (if $obj == "-" then null else $obj end),
+			 program: $prog, hook: $hook,
+			 slot: (if $hook == "xdp-stage" then $at else null end),
+			 pref: (if $hook | startswith("tc-") then $at else null end),
+			 enabled_by: $when,
+			 state: {run: "enabled", skip: "skipped", reserved: "reserved"}[$st | split(" ")[0]],
+			 reason: ($st | split(" ")[1:] | join(" ") | if . == "" then null else . end)}
+			+ (if $hook == "xdp-stage" then {prog_id: $slot}
+			   elif $hook == "xdp" or ($hook | startswith("tc-")) then {attached: .}
+			   else {} end)'
+	done | jq -s '.'
 }
 
-# One object from parts; the parts come through stdin (a ruleset of
-# thousands of rules outgrows a command-line argument).
+# The slots of the XDP chain, each with the registry's program for it.
+chain_json()
+{
+	local i
+	for i in "${!BG_REG_NAME[@]}"; do
+		[[ ${BG_REG_HOOK[i]} == xdp-stage ]] || continue
+		jq -n --argjson s "${BG_REG_AT[i]}" --arg n "${BG_REG_NAME[i]}" \
+			'{(($s) | tostring): $n}'
+	done | jq -s --argjson chain "$(bg_xdp_chain_json)" '
+		(add // {}) as $names
+		| if $chain == null then null
+		  else $chain | map(. + {name: $names[.slot | tostring]}) end'
+}
+
+# One object from parts, and the status of each module (its keys at the
+# top); the parts come through stdin (a ruleset of thousands of rules
+# outgrows a command-line argument).
+ifaces=$(ifaces_json)
+mapfile -t devs < <(jq -r '.[].name' <<<"$ifaces")
 status=$({
-	ifaces_json
-	printf '%s\n' "$ruleset" "$counters" "$rules"
-	conntrack_json
-} | jq -s --arg bpffs "$FW_BPFFS" '{bpffs: $bpffs, interfaces: .[0],
-	ruleset: .[1], counters: .[2], rules: .[3], conntrack: .[4]}')
+	jq -n --arg bpffs "$BG_BPFFS" --argjson ifaces "$ifaces" \
+		'{bpffs: $bpffs, interfaces: $ifaces}'
+	programs_json "${devs[@]}" | jq -c '{programs: .}'
+	chain_json | jq -c '{xdp_chain: .}'
+	for m in "${BG_MODULES[@]}"; do
+		"bg_${m}_status_json"
+	done
+} | jq -s 'add')
 
 if ((json)); then
 	printf '%s\n' "$status"
@@ -180,6 +159,18 @@ jq -r '
 		(if .xdp.prog_id == null then "NOT ATTACHED"
 		 elif .xdp.owner != "bpfguard" then "FOREIGN XDP program \(.xdp.prog_id)"
 		 else "xdp_firewall prog \(.xdp.prog_id), \(.xdp.mode)" end) end),
+	"programs:",
+	(.programs[] | select(.state != "reserved") |
+		"  \(.name) \(.program) (\(.hook)" +
+		(if .slot != null then " slot \(.slot)" elif .pref != null then " pref \(.pref)" else "" end) +
+		"): " +
+		(if .state == "skipped" then "skipped: \(.reason)"
+		 elif .hook == "xdp-stage" then (if .prog_id == null then "slot empty" else "prog \(.prog_id)" end)
+		 elif (.attached | length) == 0 then "no interface"
+		 else .attached | map("\(.iface) " + (if .prog_id == null then "NOT ATTACHED" else "prog \(.prog_id)" end)) | join(", ") end)),
+	"xdp chain: " + (if .xdp_chain == null then "none"
+		else .xdp_chain | map("slot \(.slot)" + (if .name then " (\(.name))" else "" end) + ": " +
+			(if .prog_id == null then "empty" else "prog \(.prog_id)" end)) | join(", ") end),
 	"ruleset: " + (if .ruleset.loaded then
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),

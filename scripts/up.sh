@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring bpfguard up on an interface: compile the ruleset, create and fill the
-# pinned maps, and only then attach the firewall.
+# pinned maps, and only then attach the programs of the registry
+# (scripts/programs), in its order.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -12,8 +13,10 @@ Usage: $BG_PROG IFACE [--rules FILE] [--mode native|generic]
                  [--reverse-path strict|loose] [--force]
 
 Compile the ruleset, load it into the pinned maps under
-\$FW_BPFFS/tc/globals (FW_BPFFS defaults to /sys/fs/bpf), then attach the
-XDP firewall to IFACE (an Ethernet device). Safe to run again: with the
+\$BG_BPFFS/tc/globals, then attach the
+programs of the registry ($BG_LIB_DIR/programs: connection tracking
+on TC ingress and egress, the XDP firewall, ...) to IFACE (an Ethernet
+device), in its order. Safe to run again: with the
 same ruleset nothing changes; with another one, the maps switch to it
 atomically once IFACE is attached. A run that fails (a ruleset that does
 not compile or load, an attach that fails) leaves everything as it was.
@@ -31,6 +34,8 @@ not compile or load, an attach that fails) leaves everything as it was.
                  (for asymmetric routing). Given per run, like --mode.
   --force        replace an XDP program bpfguard did not attach
   -h, --help     this text
+
+$BG_ENV_HELP
 EOF
 }
 
@@ -80,7 +85,8 @@ bg_require_root
 bg_require_tools bpftool ip tc jq flock
 bg_require_iface "$iface"
 bg_require_ether "$iface"
-bg_require_objects xdp_firewall.o tc_conntrack.o
+bg_registry_load
+bg_require_programs
 bg_bpffs_path
 bg_lock
 bg_setup_bpffs mount
@@ -104,27 +110,15 @@ if ((keep_running == 0)); then
 		bg_die "ruleset $rules is invalid; nothing changed"
 fi
 
-# Refuse before touching anything if IFACE runs someone else's program.
-cur_id="" cur_mode=""
-read -r cur_id cur_mode < <(bg_xdp_attached "$iface") || true
-ours_before=0
-if [[ -n $cur_id ]] && bg_have_maps && bg_prog_is_ours "$cur_id"; then
-	ours_before=1
-fi
-if [[ -n $cur_id && $ours_before == 0 && $force == 0 ]]; then
-	name=$(bpftool -j prog show id "$cur_id" 2>/dev/null | jq -r '.name // "?"')
-	bg_die "$iface already runs XDP program $cur_id ($name) that bpfguard did not attach; use --force to replace it"
-fi
-
-# Without --mode, an interface keeps the mode it runs in.
-if [[ -z $mode ]]; then
-	mode=native
-	[[ $ours_before == 1 && $cur_mode == 2 ]] && mode=generic
-fi
-case $mode in
-native) mode_num=1 ip_mode=xdpdrv other_mode=xdpgeneric ;;
-generic) mode_num=2 ip_mode=xdpgeneric other_mode=xdpdrv ;;
-esac
+# Which programs run (BG_RUN) and which not (BG_SKIP, each said why);
+# then each refuses, before anything changes, what it cannot do (the
+# firewall: IFACE runs someone else's XDP program).
+bg_registry_plan
+# shellcheck disable=SC2034 # the options of the XDP program's module
+BG_XDP_MODE=$mode BG_FORCE=$force BG_REVERSE_PATH=$rpf
+for i in "${BG_RUN[@]}"; do
+	bg_prog_do check "$i" "$iface"
+done
 
 # All or nothing: a run that fails puts back what it changed. The ruleset
 # switch comes last, once the interface is attached and recorded, so a
@@ -140,21 +134,17 @@ if bg_have_maps; then
 		flags=0
 	fi
 fi
-xdp_attached=0 ct_attached=0 created_clsact=0 registered=0 rxvlan_off=0
+attached=() created_clsact=0 registered=0 rxvlan_off=0
 rollback()
 {
+	local j
 	(($1 != 0)) || return 0
 	bg_rollback_ruleset
 	if ((registered_before == 0)); then
-		if ((xdp_attached)); then
-			ip link set dev "$iface" "$ip_mode" off 2>/dev/null || true
-		fi
-		# Never leave conntrack attached without the firewall.
-		if ((ct_attached)); then
-			bg_tc_detach "$iface" ingress "$BG_PREF_CONNTRACK"
-			bg_tc_detach "$iface" egress "$BG_PREF_CONNTRACK"
-			bg_ct_ifidx_del "$ifindex"
-		fi
+		# In reverse order: never conntrack without the firewall.
+		for ((j = ${#attached[@]} - 1; j >= 0; j--)); do
+			bg_prog_do detach "${attached[j]}" "$iface" rollback
+		done
 		if ((created_clsact)); then
 			tc qdisc del dev "$iface" clsact 2>/dev/null || true
 		fi
@@ -168,10 +158,9 @@ rollback()
 }
 bg_at_exit rollback
 
-pin=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
-prog_id=$(bg_prog_id "$pin")
-ct_in=$(bg_load_prog tc_conntrack.o bg_ct_ingress)
-ct_out=$(dirname "$ct_in")/bg_ct_egress
+for i in "${BG_RUN[@]}"; do
+	bg_prog_do load "$i"
+done
 if ((keep_running)); then
 	bg_info "ruleset unchanged (running: $(bg_gen_source "$active"))"
 else
@@ -179,62 +168,30 @@ else
 	bg_prepare_ruleset "$rules"
 fi
 
-# Connection tracking on TC ingress and egress first: by the time the
-# firewall's phase 0 looks, the flows already open on this interface have
-# been picked up from their egress segments (attaching the firewall first
-# would drop their replies until then). Only a clsact qdisc this run
-# creates is ours to remove.
-created_clsact=$(bg_clsact_ensure "$iface")
-((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
+# Only a clsact qdisc this run creates is ours to remove.
+for i in "${BG_RUN[@]}"; do
+	[[ ${BG_REG_HOOK[i]} == tc-* ]] || continue
+	created_clsact=$(bg_clsact_ensure "$iface")
+	((created_clsact == 0)) || flags=$((flags | BG_IFACE_F_CLSACT))
+	break
+done
 # Offloads a run before turned off stay off (and recorded).
 rxvlan_off=$(bg_rxvlan_off "$iface")
 flags=$((flags | rxvlan_off))
-ct_attached=1
-bg_ct_ifidx_set "$ifindex" "$rpf"
-bg_ct_local_seed
-bg_tc_attach "$iface" ingress "$BG_PREF_CONNTRACK" "$ct_in"
-bg_tc_attach "$iface" egress "$BG_PREF_CONNTRACK" "$ct_out"
-bg_info "$iface: tc_conntrack attached (ingress and egress, pref $BG_PREF_CONNTRACK)"
-# Give open flows a moment to send a segment and be picked up.
-[[ $cur_id == "$prog_id" ]] || sleep "${BG_PICKUP_WAIT:-0.5}"
+# In registry order (scripts/programs says why it is this one); a
+# skipped line's program, attached by a run before, is taken off.
+for i in "${!BG_REG_NAME[@]}"; do
+	if [[ " ${BG_SKIP[*]} " == *" $i "* ]]; then
+		bg_prog_do detach "$i" "$iface" skip
+	elif [[ " ${BG_RUN[*]} " == *" $i "* ]]; then
+		attached+=("$i")
+		bg_prog_do attach "$i" "$iface"
+	fi
+done
 
-if [[ $cur_id == "$prog_id" && $cur_mode == "$mode_num" ]]; then
-	bg_info "$iface: xdp_firewall already attached (prog $prog_id, $mode)"
-else
-	# Native and generic XDP cannot coexist: moving between them leaves
-	# the interface unfiltered for a moment.
-	if [[ -n $cur_id && $cur_mode != "$mode_num" ]]; then
-		ip link set dev "$iface" "$other_mode" off 2>/dev/null || true
-	fi
-	# Replace a program only when it is ours or --force says so: without
-	# -force, iproute2 asks the kernel to attach only where no program
-	# runs, so a program the checks above missed is refused by the kernel.
-	force_arg=()
-	if ((force)) ||
-		[[ -n $cur_id && $cur_mode == "$mode_num" && $ours_before == 1 ]]; then
-		force_arg=(-force)
-	fi
-	if ! err=$(ip "${force_arg[@]}" link set dev "$iface" "$ip_mode" \
-		pinned "$pin" 2>&1); then
-		# Put the interface back the way it was before saying so.
-		if [[ $ours_before == 1 && $cur_mode != "$mode_num" ]]; then
-			ip link set dev "$iface" "$other_mode" pinned "$pin" ||
-				true
-		fi
-		err=${err//$'\n'/ }
-		[[ $err == *"already attached"* ]] &&
-			bg_die "$iface: the kernel refused to replace the XDP program attached there ($err): bpfguard did not attach it; use --force to replace it"
-		[[ $mode == native ]] &&
-			bg_die "attaching to $iface in native mode failed ($err): driver without XDP support? try --mode generic"
-		bg_die "attaching to $iface failed ($err)"
-	fi
-	xdp_attached=1
-	bg_info "$iface: xdp_firewall attached (prog $prog_id, $mode)"
-fi
-
-bg_iface_register "$ifindex" "$prog_id" "$mode_num" "$flags" "$iface" ||
-	bg_die "could not record $iface in bg_ifaces"
+bg_iface_register "$ifindex" "$BG_XDP_ROOT_ID" "$BG_XDP_ROOT_MODE" "$flags" \
+	"$iface" || bg_die "could not record $iface in bg_ifaces"
 registered=1
 # The interface runs: now every interface switches to the new ruleset.
 bg_commit_ruleset
-bg_prune_prog_pins "$pin" "$ct_in"
+bg_prune_prog_pins "${BG_PINS[@]}"

@@ -26,6 +26,10 @@ teardown()
 	L=$DEST/opt/bg/lib/bpfguard
 	for f in bpf/xdp_firewall.o bin/fwmapgen bin/bg-load bin/bg-events \
 		scripts/up.sh scripts/down.sh scripts/status.sh scripts/lib.sh \
+		scripts/conntrack.sh scripts/programs scripts/lib/firewall.sh \
+		scripts/lib/conntrack.sh scripts/lib/core/hooks.sh \
+		scripts/lib/core/iface.sh scripts/lib/core/ruleset.sh \
+		scripts/lib/core/registry.sh \
 		default.rules; do
 		[ -e "$L/$f" ] || fail "missing $L/$f"
 	done
@@ -46,6 +50,9 @@ teardown()
 	run in_dut "$S/bpfguard-status" --json
 	[ "$status" -eq 0 ] || fail "$output"
 	echo "$output" | jq -e '.rules[1].packets >= 1'
+	# The installed registry and modules: conntrack, then the firewall.
+	echo "$output" | jq -e '[.programs[] | select(.state == "enabled")
+		| .program] == ["bg_ct_ingress", "bg_ct_egress", "bg_fw_xdp"]'
 	run "$S/fwmapgen" --explain "$rules" '192.0.2.11 -> 192.0.2.1'
 	[[ $output == *"verdict: block"* ]]
 	run in_dut "$S/bpfguard-down" dut0

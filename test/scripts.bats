@@ -106,3 +106,52 @@ teardown()
 	run "$BG_REPO/scripts/up.sh" dut0 --mode turbo
 	[[ $output == *"native or generic"* ]]
 }
+
+@test "BG_BPFFS names the bpffs, FW_BPFFS is its old name; two names for two bpffs are refused" {
+	mkdir -p "$BG_TMP/other"
+	mount -t bpf bpf "$BG_TMP/other"
+	# Both set, naming different bpffs: an error before anything changes.
+	for s in up down status; do
+		run in_dut env BG_BPFFS="$BG_TMP/other" FW_BPFFS="$FW_BPFFS" \
+			"$BG_REPO/scripts/$s.sh" dut0
+		[ "$status" -ne 0 ] || fail "$s: $output"
+		[[ $output == *"BG_BPFFS=$BG_TMP/other and FW_BPFFS=$FW_BPFFS name different bpffs"* ]] ||
+			fail "$s: $output"
+	done
+	run in_dut ip -d link show dev dut0
+	[[ $output != *prog/xdp* ]] || fail "$output"
+	[ -z "$(ls -A "$BG_TMP/other/tc" "$FW_BPFFS/tc" 2>/dev/null)" ]
+
+	# BG_BPFFS alone.
+	run in_dut env -u FW_BPFFS BG_BPFFS="$FW_BPFFS" "$BG_REPO/scripts/up.sh" dut0
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -e "$FW_BPFFS/tc/globals/bg_fw_active" ]
+	[ ! -e "$BG_TMP/other/tc" ]
+	run in_dut env -u FW_BPFFS BG_BPFFS="$FW_BPFFS" "$BG_REPO/scripts/status.sh" --json
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -r .bpffs <<<"$output")" = "$FW_BPFFS" ]
+	# FW_BPFFS alone (what the other tests use), and both naming one
+	# bpffs in two spellings.
+	run in_dut env -u BG_BPFFS FW_BPFFS="$FW_BPFFS" "$BG_REPO/scripts/status.sh" --json
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -r .bpffs <<<"$output")" = "$FW_BPFFS" ]
+	run in_dut env BG_BPFFS="$FW_BPFFS/" FW_BPFFS="$FW_BPFFS" \
+		"$BG_REPO/scripts/up.sh" dut0
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"ruleset unchanged"* ]] || fail "$output"
+	# One lock for either name.
+	[ "$(env -u FW_BPFFS BG_BPFFS="$FW_BPFFS" bash -c \
+		'source "$1/scripts/lib.sh"; bg_bpffs_path; bg_lock_path' _ "$BG_REPO")" = \
+		"$(lock_path_of "$FW_BPFFS")" ]
+	run in_dut env -u FW_BPFFS BG_BPFFS="$FW_BPFFS" "$BG_REPO/scripts/down.sh" dut0
+	[ "$status" -eq 0 ] || fail "$output"
+	[ ! -e "$FW_BPFFS/tc/globals/bg_fw_active" ]
+	umount "$BG_TMP/other"
+}
+
+@test "--help names BG_BPFFS and its old name FW_BPFFS" {
+	for s in up down status conntrack; do
+		run "$BG_REPO/scripts/$s.sh" --help
+		[[ $output == *"BG_BPFFS"*"FW_BPFFS, its old name"* ]] || fail "$s: $output"
+	done
+}

@@ -1,0 +1,258 @@
+# shellcheck shell=bash
+# The ruleset: fwmapgen compiles it into two generations of the pinned
+# maps, bg_fw_active names the one packets use, and every program reads
+# its settings through it. Switching is atomic (one store). Sourced by
+# lib.sh.
+
+# The ruleset maps are there (bg_fw_gens: only xdp_firewall makes it;
+# conntrack alone makes bg_fw_active too, to read the generation).
+bg_have_maps()
+{
+	[[ -e $(bg_map bg_fw_active) && -e $(bg_map bg_fw_gens) ]]
+}
+
+# bg_fw_active: {gen, switches}.
+bg_active_raw()
+{
+	local v
+	if ! v=$(bg_map_raw bg_fw_active "00 00 00 00") ||
+		! bg_le "$v" 0 8 >/dev/null; then
+		bg_die "cannot read $(bg_map bg_fw_active)"
+	fi
+	printf '%s' "$v"
+}
+
+# The generation packets use: 0 or 1, anything else is an error.
+bg_active_gen()
+{
+	local gen
+	gen=$(bg_le "$(bg_active_raw)" 0 4)
+	[[ $gen == [01] ]] ||
+		bg_die "$(bg_map bg_fw_active) says generation $gen, not 0 or 1: the maps are damaged or from another version (down.sh removes them)"
+	printf '%s\n' "$gen"
+}
+
+bg_active_switches()
+{
+	bg_le "$(bg_active_raw)" 4 4
+}
+
+# bg_fw_gens[gen]: raw bytes of struct bg_fw_gen (loaded at byte 0, digest
+# at 40..71, source path at 72..199).
+bg_gen_raw()
+{
+	local v
+	[[ $1 == [01] ]] || bg_die "no generation $1 (0 or 1)"
+	# At least the bytes up to the end of the source path.
+	if ! v=$(bg_map_raw bg_fw_gens "$(bg_u32_hex "$1")") ||
+		! bg_le "$v" 196 4 >/dev/null; then
+		bg_die "cannot read generation $1 from $(bg_map bg_fw_gens)"
+	fi
+	printf '%s' "$v"
+}
+
+# 1 when generation $1 holds a complete ruleset, else 0.
+bg_gen_loaded()
+{
+	local l
+	l=$(bg_le "$(bg_gen_raw "$1")" 0 4)
+	[[ $l == [01] ]] ||
+		bg_die "$(bg_map bg_fw_gens)[$1] says loaded=$l, not 0 or 1: the maps are damaged or from another version (down.sh removes them)"
+	printf '%s\n' "$l"
+}
+
+# Digest (hex) and source path of generation $1.
+bg_gen_digest_of()
+{
+	local -a b
+	read -ra b <<<"$(bg_gen_raw "$1")"
+	local IFS=
+	printf '%s\n' "${b[*]:40:32}"
+}
+
+bg_gen_source()
+{
+	bg_hexstr "$(bg_gen_raw "$1")" 72 128
+}
+
+# bg_fw_gens[gen] as bpftool prints it: raw bytes in .value, named fields
+# in .formatted.value (for display: status.sh).
+bg_gen_json()
+{
+	bg_map_lookup bg_fw_gens "$(bg_u32_hex "$1")"
+}
+
+# The ruleset digest of a generation (bytes 40..71 of struct bg_fw_gen).
+bg_gen_digest()
+{
+	jq -r '.value[40:72] | map(ltrimstr("0x")) | join("")'
+}
+
+# Delete every entry of generation $1 from the generation-keyed maps. The
+# generation sits at byte 4 of the LPM keys and byte 0 of the others.
+bg_purge_gen()
+{
+	local gen=$1 batch m off
+	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
+	bg_map_update bg_fw_gens "$(bg_u32_hex "$gen")" \
+		"$(printf '00 %.0s' {1..240})" >/dev/null
+	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
+		bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_rinfo; do
+		case $m in
+		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
+		*) off=0 ;;
+		esac
+		[[ -e $(bg_map "$m") ]] || continue
+		# grep/sed/awk, not jq: a 100k-entry table must purge in a second.
+		# Raw keys are the only "key" arrays in bpftool's JSON.
+		bpftool -j map dump pinned "$(bg_map "$m")" |
+			{ grep -o '"key":\[[^]]*\]' || true; } |
+			sed 's/"key":\[//; s/\]//; s/"0x//g; s/"//g; s/,/ /g' |
+			awk -v off="$off" -v g="$(printf '%02x' "$gen")" \
+				-v m="$(bg_map "$m")" '$(off + 1) == g {
+				print "map delete pinned " m " key hex " $0 }' >>"$batch"
+	done
+	if [[ -s $batch ]] && ! bpftool batch file "$batch" >/dev/null; then
+		rm -f "$batch"
+		bg_die "could not clear generation $gen of the ruleset maps"
+	fi
+	rm -f "$batch"
+}
+
+# Switching to a ruleset takes two steps, so that a caller can do what
+# must succeed first (up.sh: attach the interface) in between:
+#   bg_prepare_ruleset FILE  fills the generation packets are not using and
+#                            checks it loaded completely; nothing switches
+#                            (on a first load, with no ruleset running, the
+#                            new one is live at once);
+#   bg_commit_ruleset        one store to bg_fw_active switches every
+#                            packet over, then the old generation goes;
+#   bg_rollback_ruleset      instead of the commit: removes the prepared
+#                            generation and puts back the settings outside
+#                            the generations that the batch changed
+#                            (bg_ct_config), as they were.
+# State between the steps: BG_RS_* variables. Call them in the script's
+# shell, not in $(...).
+BG_RS_STATE=none
+
+# Maps fwmapgen fills per generation (the generation is in the key, or the
+# index is per generation): everything else the batch writes is global and
+# is saved before the batch for a rollback.
+bg_is_gen_map()
+{
+	case $1 in
+	bg_fw_src4 | bg_fw_dst4 | bg_fw_src6 | bg_fw_dst6 | bg_fw_sport | \
+		bg_fw_dport | bg_fw_vec | bg_fw_iface | bg_fw_rinfo | bg_fw_rules | \
+		bg_fw_proto | bg_fw_gens | bg_fw_hits) return 0 ;;
+	esac
+	return 1
+}
+
+# A bpftool batch that writes back the current entries of the global maps
+# that batch $1 updates.
+bg_snapshot_globals()
+{
+	local m
+	while read -r m; do
+		bg_is_gen_map "$(basename "$m")" && continue
+		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" '.[] |
+			select(.value != null) |
+			"map update pinned \($m) key hex " +
+			(.key | map(ltrimstr("0x")) | join(" ")) + " value hex " +
+			(.value | map(ltrimstr("0x")) | join(" "))' ||
+			bg_die "cannot save $m before loading the ruleset"
+	done < <(awk '$1 == "map" && $2 == "update" && $3 == "pinned" {
+		print $4 }' "$1" | sort -u)
+}
+
+bg_prepare_ruleset()
+{
+	local rules=$1 batch
+	BG_RS_STATE=none
+	BG_RS_RULES=$rules
+	BG_RS_DIGEST=$("$FWMAPGEN" --digest "$rules") ||
+		bg_die "ruleset $rules is invalid; nothing changed"
+	BG_RS_ACTIVE=$(bg_active_gen)
+	BG_RS_WAS_LOADED=$(bg_gen_loaded "$BG_RS_ACTIVE")
+	if [[ $BG_RS_WAS_LOADED == 1 &&
+		$(bg_gen_digest_of "$BG_RS_ACTIVE") == "$BG_RS_DIGEST" ]]; then
+		BG_RS_STATE=unchanged
+		bg_info "ruleset $rules unchanged (generation $BG_RS_ACTIVE)"
+		return 0
+	fi
+	if [[ $BG_RS_WAS_LOADED == 1 ]]; then
+		BG_RS_NEXT=$((1 - BG_RS_ACTIVE))
+	else
+		BG_RS_NEXT=$BG_RS_ACTIVE
+	fi
+	batch=$(mktemp "${TMPDIR:-/tmp}/bgrules.XXXXXX")
+	BG_RS_UNDO=$(mktemp "${TMPDIR:-/tmp}/bgundo.XXXXXX")
+	if ! "$FWMAPGEN" --gen "$BG_RS_NEXT" --pin-dir "$BG_PIN_DIR" \
+		-o "$batch" "$rules"; then
+		rm -f "$batch" "$BG_RS_UNDO"
+		bg_die "ruleset $rules is invalid; nothing changed"
+	fi
+	bg_snapshot_globals "$batch" >"$BG_RS_UNDO"
+	BG_RS_STATE=prepared
+	bg_purge_gen "$BG_RS_NEXT"
+	if ! bpftool batch file "$batch" >/dev/null; then
+		rm -f "$batch"
+		bg_rollback_ruleset
+		bg_die "loading ruleset $rules into the maps failed; the running ruleset is unchanged"
+	fi
+	rm -f "$batch"
+	if [[ $(bg_gen_loaded "$BG_RS_NEXT") != 1 ||
+		$(bg_gen_digest_of "$BG_RS_NEXT") != "$BG_RS_DIGEST" ]]; then
+		bg_rollback_ruleset
+		bg_die "ruleset $rules did not load completely; the running ruleset is unchanged"
+	fi
+}
+
+bg_commit_ruleset()
+{
+	[[ $BG_RS_STATE == prepared ]] || return 0
+	bg_switch_gen "$BG_RS_NEXT"
+	BG_RS_STATE=committed
+	rm -f "$BG_RS_UNDO"
+	if [[ $BG_RS_WAS_LOADED == 1 ]]; then
+		# Packets already classifying with the old generation finish
+		# within an RCU grace period; give them far more than that. The
+		# new ruleset is live: a failed clean-up is not a failed switch
+		# (the next switch purges that generation first anyway).
+		sleep 0.05
+		(bg_purge_gen "$BG_RS_ACTIVE") ||
+			bg_warn "old generation $BG_RS_ACTIVE not fully removed"
+	fi
+	bg_info "ruleset $BG_RS_RULES loaded (generation $BG_RS_NEXT, digest ${BG_RS_DIGEST:0:16})"
+}
+
+# Runs from exit hooks too: warns rather than dies.
+bg_rollback_ruleset()
+{
+	[[ $BG_RS_STATE == prepared ]] || return 0
+	BG_RS_STATE=rolled-back
+	(bg_purge_gen "$BG_RS_NEXT") ||
+		bg_warn "generation $BG_RS_NEXT (not in use) not fully removed"
+	if [[ -s $BG_RS_UNDO ]] &&
+		! bpftool batch file "$BG_RS_UNDO" >/dev/null; then
+		bg_warn "could not restore the conntrack settings of the running ruleset"
+	fi
+	rm -f "$BG_RS_UNDO"
+}
+
+# Compile and switch to ruleset $1 in one go (nothing to do in between).
+bg_apply_ruleset()
+{
+	bg_prepare_ruleset "$1"
+	bg_commit_ruleset
+}
+
+bg_switch_gen()
+{
+	local gen=$1 switches
+	switches=$(bg_active_switches) ||
+		bg_die "cannot read $(bg_map bg_fw_active)"
+	bg_map_update bg_fw_active "00 00 00 00" \
+		"$(bg_u32_hex "$gen") $(bg_u32_hex $(((switches + 1) & 0xffffffff)))" \
+		>/dev/null || bg_die "could not switch to generation $gen"
+}

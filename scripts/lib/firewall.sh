@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# Module of xdp_firewall (bg_fw_xdp): the XDP program of an interface. It
+# classifies every packet against the ruleset and hands what it passes to
+# the XDP chain (bg_xdp_chain). Sourced through the program registry.
+#
+# up.sh's options for it: BG_XDP_MODE (native, generic, or empty: the mode
+# the interface runs in, native for a new one) and BG_FORCE (1: replace an
+# XDP program bpfguard did not attach).
+
+# Before anything changes: refuse if IFACE runs someone else's program,
+# and choose the XDP mode.
+bg_firewall_check()
+{
+	local iface=$1 name
+	BG_FW_CUR_ID="" BG_FW_CUR_MODE="" BG_FW_OURS_BEFORE=0 BG_FW_ATTACHED=0
+	read -r BG_FW_CUR_ID BG_FW_CUR_MODE < <(bg_xdp_attached "$iface") || true
+	if [[ -n $BG_FW_CUR_ID ]] && bg_have_maps &&
+		bg_prog_is_ours "$BG_FW_CUR_ID"; then
+		BG_FW_OURS_BEFORE=1
+	fi
+	if [[ -n $BG_FW_CUR_ID && $BG_FW_OURS_BEFORE == 0 && ${BG_FORCE:-0} == 0 ]]; then
+		name=$(bpftool -j prog show id "$BG_FW_CUR_ID" 2>/dev/null | jq -r '.name // "?"')
+		bg_die "$iface already runs XDP program $BG_FW_CUR_ID ($name) that bpfguard did not attach; use --force to replace it"
+	fi
+	# Without --mode, an interface keeps the mode it runs in.
+	BG_FW_MODE=${BG_XDP_MODE:-}
+	if [[ -z $BG_FW_MODE ]]; then
+		BG_FW_MODE=native
+		[[ $BG_FW_OURS_BEFORE == 1 && $BG_FW_CUR_MODE == 2 ]] &&
+			BG_FW_MODE=generic
+	fi
+	case $BG_FW_MODE in
+	native) BG_FW_MODE_NUM=1 BG_FW_IP_MODE=xdpdrv BG_FW_OTHER_MODE=xdpgeneric ;;
+	generic) BG_FW_MODE_NUM=2 BG_FW_IP_MODE=xdpgeneric BG_FW_OTHER_MODE=xdpdrv ;;
+	*) bg_die "--mode must be native or generic, not '$BG_FW_MODE'" ;;
+	esac
+}
+
+bg_firewall_load()
+{
+	bg_prog_load "$@"
+}
+
+# Attach (or keep) the firewall; BG_XDP_ROOT_ID and BG_XDP_ROOT_MODE say
+# what runs on IFACE afterwards (up.sh records them in bg_ifaces).
+bg_firewall_attach()
+{
+	local iface=$1 prog=$2 pin id err force_arg=()
+	pin=$(bg_pin "$prog")
+	id=$(bg_prog_id "$pin")
+	# shellcheck disable=SC2034 # read by up.sh
+	BG_XDP_ROOT_ID=$id BG_XDP_ROOT_MODE=$BG_FW_MODE_NUM
+	if [[ $BG_FW_CUR_ID == "$id" && $BG_FW_CUR_MODE == "$BG_FW_MODE_NUM" ]]; then
+		bg_info "$iface: xdp_firewall already attached (prog $id, $BG_FW_MODE)"
+		return 0
+	fi
+	# The programs attached before (conntrack) have seen the open flows
+	# of this interface only once those sent a segment: give them a
+	# moment, or phase 0 would drop their replies until then.
+	[[ $BG_FW_CUR_ID == "$id" ]] || sleep "${BG_PICKUP_WAIT:-0.5}"
+	# Native and generic XDP cannot coexist: moving between them leaves
+	# the interface unfiltered for a moment.
+	if [[ -n $BG_FW_CUR_ID && $BG_FW_CUR_MODE != "$BG_FW_MODE_NUM" ]]; then
+		ip link set dev "$iface" "$BG_FW_OTHER_MODE" off 2>/dev/null || true
+	fi
+	# Replace a program only when it is ours or --force says so: without
+	# -force, iproute2 asks the kernel to attach only where no program
+	# runs, so a program the checks above missed is refused by the kernel.
+	if ((${BG_FORCE:-0})) || [[ -n $BG_FW_CUR_ID &&
+		$BG_FW_CUR_MODE == "$BG_FW_MODE_NUM" && $BG_FW_OURS_BEFORE == 1 ]]; then
+		force_arg=(-force)
+	fi
+	if ! err=$(ip "${force_arg[@]}" link set dev "$iface" "$BG_FW_IP_MODE" \
+		pinned "$pin" 2>&1); then
+		# Put the interface back the way it was before saying so.
+		if [[ $BG_FW_OURS_BEFORE == 1 && $BG_FW_CUR_MODE != "$BG_FW_MODE_NUM" ]]; then
+			ip link set dev "$iface" "$BG_FW_OTHER_MODE" pinned "$pin" ||
+				true
+		fi
+		err=${err//$'\n'/ }
+		[[ $err == *"already attached"* ]] &&
+			bg_die "$iface: the kernel refused to replace the XDP program attached there ($err): bpfguard did not attach it; use --force to replace it"
+		[[ $BG_FW_MODE == native ]] &&
+			bg_die "attaching to $iface in native mode failed ($err): driver without XDP support? try --mode generic"
+		bg_die "attaching to $iface failed ($err)"
+	fi
+	BG_FW_ATTACHED=1
+	bg_info "$iface: xdp_firewall attached (prog $id, $BG_FW_MODE)"
+}
+
+# A rollback takes off only what this run attached.
+bg_firewall_detach()
+{
+	local iface=$1 why=$5
+	if [[ $why == rollback ]]; then
+		((${BG_FW_ATTACHED:-0})) || return 0
+		ip link set dev "$iface" "$BG_FW_IP_MODE" off 2>/dev/null || true
+		return 0
+	fi
+	bg_hook_detach "$@"
+}
+
+# status.sh: the active ruleset, the counters per action and the hits per
+# rule, summed over CPUs.
+bg_firewall_status_json()
+{
+	local gen gen_json switches ruleset counters nids base rinfo hits
+	gen=$(bg_active_gen)
+	gen_json=$(bg_gen_json "$gen")
+	switches=$(bg_map_lookup bg_fw_active "00 00 00 00" |
+		jq '.formatted.value.switches')
+	ruleset=$(jq -c --argjson gen "$gen" --argjson sw "$switches" \
+		--arg digest "$(bg_gen_digest <<<"$gen_json")" '.formatted.value |
+		{loaded: (.loaded == 1), source: .source, digest: $digest,
+		 rules: .nids, inet: .nrules[0], inet6: .nrules[1],
+		 default: (if .default_action == 1 then "block" else "pass" end),
+		 generation: $gen, switches: $sw}' <<<"$gen_json")
+	counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
+		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
+		| map({(.key | tostring): .v}) | add
+		| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
+		   fragment: ."5", no_ruleset: ."6", log_lost: ."7", ct_pass: ."8"}')
+	nids=$(jq -r '.rules' <<<"$ruleset")
+	base=$((gen * 8193))
+	rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
+		jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
+			| {id: .key.id, line: .value.line, label: .value.label,
+			   iface: .value.iface,
+			   action: (if .value.action == 1 then "block" else "pass" end)}]')
+	hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
+		jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
+			[.[].formatted | select(.key >= $lo and .key <= $hi)
+			 | {id: (.key - $lo),
+			    packets: ([.values[].value.packets] | add),
+			    bytes: ([.values[].value.bytes] | add)}]')
+	# The parts through stdin: a ruleset of thousands of rules outgrows a
+	# command-line argument.
+	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" | jq -c -s '
+		.[0] as $rs
+		| (.[2] | map({(.id | tostring): .}) | add // {}) as $i
+		| {ruleset: $rs, counters: .[1],
+		   rules: (.[3] | sort_by(.id) | map(. as $h
+			| if .id == 0 then
+				{id: 0, line: null, label: "default policy",
+				 action: $rs.default, iface: ""}
+			  else $i[$h.id | tostring] end
+			| . + {packets: $h.packets, bytes: $h.bytes}))}'
+}
