@@ -141,7 +141,12 @@ if [[ -n $src ]]; then
 	read -r _ srchex < <(addr_hex "$src") ||
 		bg_die "--src: not an IPv4 or IPv6 address: $src"
 fi
-list=$(entries | awk -F'\t' -v now="$(now_ns)" -v tmo="$timeouts" '
+# Where the key's fields are (struct bg_ct4_key, bg_ct6_key; bg-abi),
+# as 1-based awk indices: "port vlan proto" per family.
+k4="$(($(bg_abi_off bg_ct4_key port) + 1)) $(($(bg_abi_off bg_ct4_key vlan) + 1)) $(($(bg_abi_off bg_ct4_key proto) + 1))"
+k6="$(($(bg_abi_off bg_ct6_key port) + 1)) $(($(bg_abi_off bg_ct6_key vlan) + 1)) $(($(bg_abi_off bg_ct6_key proto) + 1))"
+list=$(entries | awk -F'\t' -v now="$(now_ns)" -v tmo="$timeouts" \
+	-v k4="$k4" -v k6="$k6" '
 function hex(h,    i, v) {
 	v = 0; h = tolower(h)
 	for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
@@ -174,17 +179,18 @@ BEGIN {
 	# seconds: tcp states 1..8, udp unreplied, udp replied, icmp
 	split("120 60 432000 120 60 30 120 10 30 120 30", deflt, " ")
 	gsub(/[\[\] ]/, "", tmo); split(tmo, cfg, ",")
+	split(k4, o4, " "); split(k6, o6, " ")
 	for (i = 1; i <= 11; i++) t[i] = (cfg[i] + 0) ? cfg[i] + 0 : deflt[i]
 }
 {
 	# struct bg_ct4_key / bg_ct6_key: addr[2], port[2] (network order),
 	# vlan[2] (host order, little-endian), proto
 	fam = $1; n = split($2, b, " "); v = $3; alen = fam == 4 ? 4 : 16
-	proto = hex(b[fam == 4 ? 17 : 41])
+	po = fam == 4 ? o4[1] : o6[1]; vo = fam == 4 ? o4[2] : o6[2]
+	proto = hex(b[fam == 4 ? o4[3] : o6[3]])
 	a0 = fam == 4 ? v4(b, 1) : v6(b, 1)
 	a1 = fam == 4 ? v4(b, 5) : v6(b, 17)
-	p0 = port(b, fam == 4 ? 9 : 33); p1 = port(b, fam == 4 ? 11 : 35)
-	vo = fam == 4 ? 13 : 37
+	p0 = port(b, po); p1 = port(b, po + 2)
 	vl0 = hex(b[vo + 1]) * 256 + hex(b[vo]); vl1 = hex(b[vo + 3]) * 256 + hex(b[vo + 2])
 	vlan = vl0 ? (vl1 ? vl0 "," vl1 : vl0) : ""
 	match(v, /"ifindex":\[[0-9]+,[0-9]+\]/); split(substr(v, RSTART + 11, RLENGTH - 12), ifs, ",")

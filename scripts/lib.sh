@@ -79,6 +79,50 @@ bg_locate()
 	fi
 	FWMAPGEN=$BG_BIN_DIR/fwmapgen
 	BG_LOAD=$BG_BIN_DIR/bg-load
+	BG_ABI=$BG_BIN_DIR/bg-abi
+}
+
+# A value of the ABI (tools/bg-abi: sizes, field offsets, enums and
+# constants of the ABI headers) by jq filter $1, so that no script keeps a
+# layout of its own. Read once per process.
+bg_abi()
+{
+	if [[ -z ${BG_ABI_JSON:-} ]]; then
+		BG_ABI_JSON=$("$BG_ABI") || bg_die "cannot run $BG_ABI (run make)"
+	fi
+	jq -r "$1" <<<"$BG_ABI_JSON"
+}
+
+# $1 zero bytes as bpftool hex arguments.
+bg_zero_hex()
+{
+	local i
+	for ((i = 0; i < $1; i++)); do
+		printf '00 '
+	done
+}
+
+# Offset of field $2 of struct $1.
+bg_abi_off()
+{
+	bg_abi ".structs.$1.fields[] | select(.name == \"$2\") | .offset"
+}
+
+# The counters of a per-CPU stats map (bpftool -j map dump on stdin),
+# summed over CPUs, as {name: value} in the order of enum $1 (one index
+# per value), names lower case without the prefix $2: status.sh's view.
+bg_abi_stats()
+{
+	local names
+	names=$(bg_abi ".enums.$1 | to_entries
+		| map(select(.key | endswith(\"_MAX\") | not)
+			| {key: (.value | tostring),
+			   value: (.key | ltrimstr(\"$2\") | ascii_downcase)})
+		| from_entries")
+	jq -c --argjson n "$names" '
+		map({key: (.formatted.key | tostring),
+		     v: ([.formatted.values[].value] | add)})
+		| map(select($n[.key] != null) | {($n[.key]): .v}) | add'
 }
 
 bg_require_root()

@@ -93,4 +93,9 @@ btf_structs()
 	run grep -nE 'ENTRY_FMT|COUNT_FMT|HITS_PER_GEN = [0-9]|ENTRY_SIZE = [0-9]|CONFIG_SIZE = [0-9]' \
 		"$BG_REPO"/test/lib/*.py
 	[ "$status" -eq 1 ] || fail "$output"
+	# The scripts: stat indices, the hits stride, bg_fw_gen's digest and
+	# size, the conntrack key's fields.
+	run grep -nE '\."[0-9]+"|8193|\[40:72\]|\{1\.\.240\}|: 17 : 41|fam == 4 \? (9|13) :' \
+		"$BG_REPO"/scripts/*.sh "$BG_REPO"/scripts/lib/*.sh "$BG_REPO"/scripts/lib/core/*.sh
+	[ "$status" -eq 1 ] || fail "$output"
 }

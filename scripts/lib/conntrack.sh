@@ -125,14 +125,8 @@ bg_conntrack_status_json()
 		| {inet: .[0], inet6: .[1]}')
 	limit=$(bg_map_lookup bg_ct_config "$(bg_u32_hex "$(bg_active_gen)")" |
 		jq '.formatted.value.limit_states')
-	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" | jq -c '
-		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-		| map({(.key | tostring): .v}) | add
-		| {new: ."0", established: ."1", related: ."2", invalid: ."3",
-		   over_limit: ."4", evicted: ."5", expired: ."6", midstream: ."7",
-		   created: ."8", skipped: ."9", untracked: ."10", sweeps: ."11",
-		   wrong_iface: ."12", rst_ignored: ."13", lock_busy: ."14",
-		   unswept: ."15", spoofed: ."16"}')
+	stats=$(bpftool -j map dump pinned "$(bg_map bg_ct_stats)" |
+		bg_abi_stats bg_ct_stat BG_CT_STAT_)
 	# The flow list goes through stdin: a busy table outgrows the size
 	# of one command-line argument.
 	jq -c --argjson c4 "$cap4" --argjson c6 "$cap6" \

@@ -115,13 +115,10 @@ bg_firewall_status_json()
 		 rules: .nids, inet: .nrules[0], inet6: .nrules[1],
 		 default: (if .default_action == 1 then "block" else "pass" end),
 		 generation: $gen, switches: $sw}' <<<"$gen_json")
-	counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" | jq -c '
-		map({key: .formatted.key, v: ([.formatted.values[].value] | add)})
-		| map({(.key | tostring): .v}) | add
-		| {pass: ."0", drop: ."1", malformed: ."2", non_ip: ."3", nd: ."4",
-		   fragment: ."5", no_ruleset: ."6", log_lost: ."7", ct_pass: ."8"}')
+	counters=$(bpftool -j map dump pinned "$(bg_map bg_fw_stats)" |
+		bg_abi_stats bg_fw_stat BG_STAT_)
 	nids=$(jq -r '.rules' <<<"$ruleset")
-	base=$((gen * 8193))
+	base=$((gen * $(bg_abi .consts.BG_FW_HITS_PER_GEN)))
 	rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
 		jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
 			| {id: .key.id, line: .value.line, label: .value.label,

@@ -34,18 +34,18 @@ bg_active_gen()
 
 bg_active_switches()
 {
-	bg_le "$(bg_active_raw)" 4 4
+	bg_le "$(bg_active_raw)" "$(bg_abi_off bg_fw_active switches)" 4
 }
 
-# bg_fw_gens[gen]: raw bytes of struct bg_fw_gen (loaded at byte 0, digest
-# at 40..71, source path at 72..199).
+# bg_fw_gens[gen]: raw bytes of struct bg_fw_gen (bg-abi has the layout).
 bg_gen_raw()
 {
 	local v
 	[[ $1 == [01] ]] || bg_die "no generation $1 (0 or 1)"
 	# At least the bytes up to the end of the source path.
 	if ! v=$(bg_map_raw bg_fw_gens "$(bg_u32_hex "$1")") ||
-		! bg_le "$v" 196 4 >/dev/null; then
+		! bg_le "$v" $(($(bg_abi_off bg_fw_gen source) + \
+			$(bg_abi .consts.BG_FW_SOURCE_LEN) - 4)) 4 >/dev/null; then
 		bg_die "cannot read generation $1 from $(bg_map bg_fw_gens)"
 	fi
 	printf '%s' "$v"
@@ -67,12 +67,13 @@ bg_gen_digest_of()
 	local -a b
 	read -ra b <<<"$(bg_gen_raw "$1")"
 	local IFS=
-	printf '%s\n' "${b[*]:40:32}"
+	printf '%s\n' "${b[*]:$(bg_abi_off bg_fw_gen digest):32}"
 }
 
 bg_gen_source()
 {
-	bg_hexstr "$(bg_gen_raw "$1")" 72 128
+	bg_hexstr "$(bg_gen_raw "$1")" "$(bg_abi_off bg_fw_gen source)" \
+		"$(bg_abi .consts.BG_FW_SOURCE_LEN)"
 }
 
 # bg_fw_gens[gen] as bpftool prints it: raw bytes in .value, named fields
@@ -82,10 +83,12 @@ bg_gen_json()
 	bg_map_lookup bg_fw_gens "$(bg_u32_hex "$1")"
 }
 
-# The ruleset digest of a generation (bytes 40..71 of struct bg_fw_gen).
+# The ruleset digest of a generation (bg_fw_gen.digest, 32 bytes).
 bg_gen_digest()
 {
-	jq -r '.value[40:72] | map(ltrimstr("0x")) | join("")'
+	local off
+	off=$(bg_abi_off bg_fw_gen digest)
+	jq -r --argjson o "$off" '.value[$o:$o + 32] | map(ltrimstr("0x")) | join("")'
 }
 
 # Delete every entry of generation $1 from the generation-keyed maps. The
@@ -95,7 +98,7 @@ bg_purge_gen()
 	local gen=$1 batch m off
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
 	bg_map_update bg_fw_gens "$(bg_u32_hex "$gen")" \
-		"$(printf '00 %.0s' {1..240})" >/dev/null
+		"$(bg_zero_hex "$(bg_abi .structs.bg_fw_gen.size)")" >/dev/null
 	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
 		bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_rinfo; do
 		case $m in
