@@ -979,6 +979,11 @@ static __always_inline void bg_ct_learn_local(struct __sk_buff *skb,
 
 	if (skb->ingress_ifindex)
 		return; /* forwarded */
+	/* Any user may send from an address that is not the host's
+	 * (IP_FREEBIND): only what root's sockets and the kernel itself
+	 * (RSTs, ICMP errors: no socket) send teaches an address. */
+	if (skb->sk && bpf_get_socket_uid(skb) != 0)
+		return;
 	bg_ct_local_key_of(&lk, &c->p);
 	if (!bpf_map_lookup_elem(&bg_ct_local, &lk))
 		bpf_map_update_elem(&bg_ct_local, &lk, &learnt, BPF_NOEXIST);
