@@ -137,42 +137,49 @@ udp_attack()
 	no_flow_on 161
 }
 
-@test "an unprivileged user sending from a foreign address (IP_FREEBIND) teaches conntrack nothing" {
+@test "an unprivileged user sending from a foreign address (IPV6_FREEBIND) teaches conntrack nothing" {
 	up_dut <<-'EOF'
 		set default block
 		block state invalid
 		pass proto tcp to port 22
 	EOF
-	# As nobody, UDP from 198.51.100.10 (A's address, not the DUT's) out
-	# of dut0: had it been learnt as one of the host's, A's own SYNs
-	# would open no flow and "block state invalid" would drop them.
+	# As nobody, UDP from 2001:db8:2::10 (A's address, not the DUT's)
+	# out of dut0: IPv6 lets any user send from an address that is not
+	# the host's (IPv4 refuses it without CAP_NET_ADMIN). Had it been
+	# learnt as the host's own, A's SYNs would open no flow and "block
+	# state invalid" would drop them.
 	in_ns "$DUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		/usr/bin/python3 -c '
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND
-s.bind(("198.51.100.10", 4444))
-s.sendto(b"x", ("198.51.100.10", 53))
-print("sent")'
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND
+s.bind(("2001:db8:2::10", 4444))
+s.sendto(b"x", ("2001:db8:2::10", 53))'
+	sleep 0.2
+	run in_ns "$DUT" "$BG_REPO/scripts/status.sh" --json
+	jq -e '.conntrack.counters.created >= 1' <<<"$output" >/dev/null ||
+		fail "the forged datagram did not even leave: $(jq -c .conntrack <<<"$output")"
 	run bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_ct_local"
 	[ "$status" -eq 0 ]
-	# Key: family (u32, 0) then the address: c6 33 64 0a.
-	jq -e 'all(.[]; .key[4:8] != ["0xc6", "0x33", "0x64", "0x0a"])' <<<"$output" >/dev/null ||
-		fail "198.51.100.10 was learnt as local: $output"
+	local a_key own_key
+	a_key='["0x20","0x01","0x0d","0xb8","0x00","0x02","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x10"]'
+	own_key='["0x20","0x01","0x0d","0xb8","0x00","0x02","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x00","0x01"]'
+	jq -e --argjson k "$a_key" 'all(.[]; .key[4:20] != $k)' <<<"$output" >/dev/null ||
+		fail "2001:db8:2::10 was learnt as local: $output"
 	# The host's own address is there (up.sh put it in).
-	jq -e 'any(.[]; .key[4:8] == ["0xc6", "0x33", "0x64", "0x01"])' <<<"$output" >/dev/null ||
-		fail "198.51.100.1 is not in bg_ct_local: $output"
-	# A's SSH connection still opens a flow and works.
-	in_ns "$DUT" python3 -c '
+	jq -e --argjson k "$own_key" 'any(.[]; .key[4:20] == $k)' <<<"$output" >/dev/null ||
+		fail "2001:db8:2::1 is not in bg_ct_local: $output"
+	# A's connection still opens a flow and works.
+	in_ns "$DUT" /usr/bin/python3 -c '
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("198.51.100.1", 22)); s.listen(1)
+s.bind(("2001:db8:2::1", 22)); s.listen(1)
 c, _ = s.accept(); c.sendall(b"hello"); c.close()' 3>&- &
 	wait_port "$DUT" 22
-	run in_ns "$OUT" python3 -c '
+	run in_ns "$OUT" /usr/bin/python3 -c '
 import socket
-s = socket.create_connection(("198.51.100.1", 22), timeout=5)
+s = socket.create_connection(("2001:db8:2::1", 22), timeout=5)
 print(s.recv(5).decode())'
 	[ "$status" -eq 0 ] && [ "$output" = hello ] || fail "A could not connect: $output"
 	wait
