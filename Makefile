@@ -26,13 +26,18 @@ TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
 ARCH_INC := /usr/include/$(TRIPLET)
 ARCH := $(patsubst x86_64,x86,$(patsubst i%86,x86,$(patsubst aarch64,arm64,$(patsubst powerpc64%,powerpc,$(firstword $(subst -, ,$(TRIPLET)))))))
 
-# make V=1 shows every command; quiet by default.
+# make V=1 shows every command; by default one line per target, none
+# with make -s.
 ifeq ($(V),1)
 Q :=
 msg = @true
 else
 Q := @
+ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+msg = @true
+else
 msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
 endif
 
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \

@@ -78,13 +78,13 @@ bg_iface_register()
 		"$(bg_u32_hex "$prog_id") $(printf '%02x %02x 00 00' "$mode" "$flags") $namehex"
 }
 
-# Raw bg_ifaces value of ifindex $1 (prog id at byte 0, mode at 4, flags at
-# 5, name at 8); fails when the interface is not registered.
+# Raw bg_ifaces value of ifindex $1 (struct bg_iface_val); fails when the
+# interface is not registered.
 bg_iface_raw()
 {
 	local v
 	v=$(bg_map_raw bg_ifaces "$(bg_iface_key_hex "$1")") || return 1
-	bg_le "$v" 8 16 >/dev/null ||
+	bg_le "$v" $(($(bg_abi .structs.bg_iface_val.size) - 8)) 8 >/dev/null ||
 		bg_die "$(bg_map bg_ifaces): entry of ifindex $1 is too short"
 	printf '%s' "$v"
 }
@@ -94,7 +94,7 @@ bg_iface_flags()
 {
 	local v
 	v=$(bg_iface_raw "$1") || return 1
-	bg_le "$v" 5 1
+	bg_le "$v" "$(bg_abi_off bg_iface_val flags)" 1
 }
 
 bg_iface_unregister()
@@ -104,15 +104,17 @@ bg_iface_unregister()
 
 # Forget interfaces of this namespace that no longer exist (deleted or
 # renamed away), and what each program keeps about them. Entries of other
-# namespaces cannot be checked from here. Keys are read raw: netns (u64)
-# at byte 0, ifindex (u32) at byte 8.
+# namespaces cannot be checked from here. Keys are read raw (struct
+# bg_iface_key: netns u64, ifindex u32).
 bg_iface_prune()
 {
-	local netns key ns idx
+	local netns key ns idx o_ns o_idx
 	netns=$(bg_netns_id)
+	o_ns=$(bg_abi_off bg_iface_key netns)
+	o_idx=$(bg_abi_off bg_iface_key ifindex)
 	while read -r key; do
 		[[ -n $key ]] || continue
-		if ! ns=$(bg_le "$key" 0 8) || ! idx=$(bg_le "$key" 8 4); then
+		if ! ns=$(bg_le "$key" "$o_ns" 8) || ! idx=$(bg_le "$key" "$o_idx" 4); then
 			bg_die "$(bg_map bg_ifaces): malformed key '$key'"
 		fi
 		[[ $ns == "$netns" ]] || continue
