@@ -37,11 +37,13 @@ int bg_test_stage(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bg_pkt p = {};
 
-	/* UDP only: the lab's ARP and ND, which the firewall passes too,
-	 * would make the counts of a test depend on their timing. */
+	/* UDP and IPv4 ICMP only: the lab's ARP and ND, which the firewall
+	 * passes too, would make the counts of a test depend on their
+	 * timing. */
 	if (bg_parse(data, data_end, data_end - data, &p, 0, 0, 0) !=
 		    BG_PARSE_OK ||
-	    p.l4_proto != IPPROTO_UDP)
+	    (p.l4_proto != IPPROTO_UDP &&
+	     !(p.family == BG_FAM_INET && p.l4_proto == IPPROTO_ICMP)))
 		return bg_xdp_next(ctx, BG_XDP_SLOT_RATELIMIT + 1);
 	bg_stat_inc(&bg_test_stage_stats, BG_TEST_STAGE_SEEN);
 	if (p.dport == bpf_htons(9)) {
