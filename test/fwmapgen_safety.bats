@@ -7,24 +7,8 @@
 # Rulesets quote $MACROS literally; bats sets $stderr.
 # shellcheck disable=SC2016,SC2154
 
-bats_require_minimum_version 1.5.0
-
-setup() {
-	FWMAPGEN="$BATS_TEST_DIRNAME/../build/fwmapgen"
-	cd "$BATS_TEST_TMPDIR" || return 1
-}
-
-# Write standard input to the ruleset file (default t.rules).
-rules() {
-	cat >"${1:-t.rules}"
-}
-
-assert_eq() {
-	if [ "$1" != "$2" ]; then
-		printf 'expected: <%s>\nactual:   <%s>\n' "$2" "$1" >&2
-		return 1
-	fi
-}
+# setup, rules, assert_eq: the helpers every fwmapgen test file shares.
+load lib/fwmapgen
 
 # ---------------------------------------------------------------- -o OUT
 

@@ -80,70 +80,37 @@ static void const_str(const char *name, const char *v)
 #define ABI_ELEM_1(s, f) sizeof(((struct s *)0)->f[0])
 #define ABI_ELEM_2(s, f) sizeof(((struct s *)0)->f[0][0])
 
-/* The generated list, read three times: structs, enums, constants. */
-static void print_structs(void)
-{
-#define ABI_STRUCT_BEGIN(s) struct_begin(#s, sizeof(struct s));
-#define ABI_FIELD(s, f, t, dims)                                        \
-	field(#f, t, offsetof(struct s, f), sizeof(((struct s *)0)->f), \
-	      ABI_ELEM_##dims(s, f));
-#define ABI_STRUCT_END(s) struct_end();
-#define ABI_ENUM_BEGIN(e)
-#define ABI_ENUM_VAL(e, v)
-#define ABI_ENUM_END(e)
-#define ABI_CONST(c)
-#define ABI_CONST_STR(c)
-#include "bg_abi_gen.h"
-#undef ABI_STRUCT_BEGIN
-#undef ABI_FIELD
-#undef ABI_STRUCT_END
-#undef ABI_ENUM_BEGIN
-#undef ABI_ENUM_VAL
-#undef ABI_ENUM_END
-#undef ABI_CONST
-#undef ABI_CONST_STR
-}
+enum abi_part { ABI_STRUCTS, ABI_ENUMS, ABI_CONSTS };
 
-static void print_enums(void)
+/* The generated list, walked once per part of the JSON. */
+static void print_part(enum abi_part part)
 {
-#define ABI_STRUCT_BEGIN(s)
-#define ABI_FIELD(s, f, t, dims)
-#define ABI_STRUCT_END(s)
-#define ABI_ENUM_BEGIN(e) enum_begin(#e);
-#define ABI_ENUM_VAL(e, v) enum_val(#v, (long long)(v));
-#define ABI_ENUM_END(e) enum_end();
-#define ABI_CONST(c)
-#define ABI_CONST_STR(c)
+#define ABI_STRUCT_BEGIN(s)      \
+	if (part == ABI_STRUCTS) \
+		struct_begin(#s, sizeof(struct s));
+#define ABI_FIELD(s, f, t, dims)                    \
+	if (part == ABI_STRUCTS)                    \
+		field(#f, t, offsetof(struct s, f), \
+		      sizeof(((struct s *)0)->f), ABI_ELEM_##dims(s, f));
+#define ABI_STRUCT_END(s)        \
+	if (part == ABI_STRUCTS) \
+		struct_end();
+#define ABI_ENUM_BEGIN(e)      \
+	if (part == ABI_ENUMS) \
+		enum_begin(#e);
+#define ABI_ENUM_VAL(e, v)     \
+	if (part == ABI_ENUMS) \
+		enum_val(#v, (long long)(v));
+#define ABI_ENUM_END(e)        \
+	if (part == ABI_ENUMS) \
+		enum_end();
+#define ABI_CONST(c)            \
+	if (part == ABI_CONSTS) \
+		const_num(#c, (long long)(c));
+#define ABI_CONST_STR(c)        \
+	if (part == ABI_CONSTS) \
+		const_str(#c, c);
 #include "bg_abi_gen.h"
-#undef ABI_STRUCT_BEGIN
-#undef ABI_FIELD
-#undef ABI_STRUCT_END
-#undef ABI_ENUM_BEGIN
-#undef ABI_ENUM_VAL
-#undef ABI_ENUM_END
-#undef ABI_CONST
-#undef ABI_CONST_STR
-}
-
-static void print_consts(void)
-{
-#define ABI_STRUCT_BEGIN(s)
-#define ABI_FIELD(s, f, t, dims)
-#define ABI_STRUCT_END(s)
-#define ABI_ENUM_BEGIN(e)
-#define ABI_ENUM_VAL(e, v)
-#define ABI_ENUM_END(e)
-#define ABI_CONST(c) const_num(#c, (long long)(c));
-#define ABI_CONST_STR(c) const_str(#c, c);
-#include "bg_abi_gen.h"
-#undef ABI_STRUCT_BEGIN
-#undef ABI_FIELD
-#undef ABI_STRUCT_END
-#undef ABI_ENUM_BEGIN
-#undef ABI_ENUM_VAL
-#undef ABI_ENUM_END
-#undef ABI_CONST
-#undef ABI_CONST_STR
 }
 
 static const char usage_text[] =
@@ -165,13 +132,13 @@ int main(int argc, char **argv)
 		bg_die(BG_EXIT_USAGE, "no arguments expected (see --help)");
 	printf("{\n  \"structs\": {");
 	sep = "";
-	print_structs();
+	print_part(ABI_STRUCTS);
 	printf("\n  },\n  \"enums\": {");
 	sep = "";
-	print_enums();
+	print_part(ABI_ENUMS);
 	printf("\n  },\n  \"consts\": {");
 	sep = "";
-	print_consts();
+	print_part(ABI_CONSTS);
 	printf("\n  }\n}\n");
 	return 0;
 }
