@@ -267,3 +267,63 @@ int proto_parse(const char *s, size_t n)
 			return names[i].num;
 	return parse_num(s, n, 255, &v) ? -1 : (int)v;
 }
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int mac_parse(const char *s, size_t n, uint8_t out[6])
+{
+	int i, hi, lo;
+
+	if (n != 17)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		hi = hexval(s[3 * i]);
+		lo = hexval(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* RFC 2474 class selectors, RFC 2597 assured forwarding, RFC 3246 EF */
+int dscp_parse(const char *s, size_t n)
+{
+	uint32_t v;
+
+	if (!parse_num(s, n, 63, &v))
+		return (int)v;
+	if (n == 2 && !memcmp(s, "ef", 2))
+		return 46;
+	if (n == 3 && !memcmp(s, "cs", 2) && s[2] >= '0' && s[2] <= '7')
+		return (s[2] - '0') << 3;
+	if (n == 4 && !memcmp(s, "af", 2) && s[2] >= '1' && s[2] <= '4' &&
+	    s[3] >= '1' && s[3] <= '3')
+		return (s[2] - '0') << 3 | (s[3] - '0') << 1;
+	return -1;
+}
+
+int tcp_flags_parse(const char *s, size_t n)
+{
+	static const char letters[] = "FSRPAUEW";
+	const char *at;
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		at = s[i] ? strchr(letters, s[i]) : NULL;
+		if (!at || (v & (1 << (at - letters))))
+			return -1;
+		v |= 1 << (at - letters);
+	}
+	return v;
+}

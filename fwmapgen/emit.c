@@ -39,6 +39,13 @@ static void emit_gen(struct emitter *e)
 	g.uses_proto = (uint8_t)e->rs->uses_proto;
 	g.uses_ports = (uint8_t)e->rs->uses_ports;
 	g.uses_state = (uint8_t)e->rs->uses_state;
+	g.uses_vlan = (uint8_t)e->rs->uses_vlan;
+	g.uses_flags = (uint8_t)e->rs->uses_flags;
+	g.uses_icmp = (uint8_t)e->rs->uses_icmp;
+	g.uses_mac = (uint8_t)e->rs->uses_mac;
+	g.uses_dscp = (uint8_t)e->rs->uses_dscp;
+	memcpy(g.vlan_other, e->c->vlan_other, sizeof(g.vlan_other));
+	memcpy(g.mac_other, e->c->mac_other, sizeof(g.mac_other));
 	memcpy(g.noport, e->c->noport, sizeof(g.noport));
 	memcpy(g.state_vec, e->c->state_vec, sizeof(g.state_vec));
 	if (e->digest)

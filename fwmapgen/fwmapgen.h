@@ -98,6 +98,15 @@ struct rule {
 	int proto; /* IP protocol, PROTO_ANY without "proto" */
 	struct portlist port[FLD_MAX];
 	uint8_t states; /* 1 << enum bg_ct_class; 0: no "state" */
+	int vlan; /* "vlan N": 802.1Q id, -1 without */
+	int has_flags; /* "flags F/M": of the flags in flags_mask, */
+	uint8_t flags_set; /* exactly those in flags_set are set */
+	uint8_t flags_mask;
+	int icmp_type; /* "icmp-type N", -1 without */
+	int icmp_code; /* "code N", -1 without */
+	int has_mac[BG_FW_MAC_DIRS]; /* "mac-src", "mac-dst" */
+	uint8_t mac[BG_FW_MAC_DIRS][6];
+	int dscp; /* "dscp N|NAME": 0..63, -1 without */
 	int bit[BG_FAM_MAX]; /* position among the family's rules, -1 if none */
 	char *text; /* logical source line, whitespace collapsed */
 };
@@ -116,6 +125,11 @@ struct ruleset {
 	int uses_proto;
 	int uses_ports;
 	int uses_state;
+	int uses_vlan;
+	int uses_flags;
+	int uses_icmp;
+	int uses_mac; /* 1 << enum bg_fw_mac_dir */
+	int uses_dscp;
 	/* "set timeout" and "set limit states": struct bg_ct_config, 0: unset */
 	uint32_t ct_timeout[BG_CTT_MAX];
 	uint32_t ct_limit_states;
@@ -140,6 +154,12 @@ int proto_fams(int proto);
 int proto_parse(const char *s, size_t n);
 /* A decimal number 0..@max, digits only: 0, or -1 when it is not one. */
 int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out);
+/* aa:bb:cc:dd:ee:ff (hex digits, either case): 0, or -1 */
+int mac_parse(const char *s, size_t n, uint8_t out[6]);
+/* A DSCP number 0..63 or name (ef, af11..af43, cs0..cs7): 0..63, or -1 */
+int dscp_parse(const char *s, size_t n);
+/* pf's TCP flag letters FSRPAUEW: the flags byte, or -1 */
+int tcp_flags_parse(const char *s, size_t n);
 
 enum addr_err {
 	ADDR_OK = 0,
@@ -177,6 +197,14 @@ struct packet {
 	int has_ports; /* TCP or UDP, not a fragment */
 	uint32_t port[FLD_MAX];
 	int state; /* enum bg_ct_class, default new */
+	int vlan; /* innermost 802.1Q id, -1: untagged */
+	int has_tcp; /* TCP with its header: tcp_flags valid */
+	uint8_t tcp_flags;
+	int has_icmp; /* ICMP or ICMPv6 with its header */
+	uint8_t icmp_type;
+	uint8_t icmp_code;
+	uint8_t mac[BG_FW_MAC_DIRS][6];
+	uint8_t dscp;
 };
 
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
@@ -204,6 +232,11 @@ struct iface_ent {
 	uint32_t vec[BG_FAM_MAX];
 };
 
+struct named_ent {
+	uint32_t key; /* VLAN id; MAC: index into mac_addrs */
+	uint32_t vec[BG_FAM_MAX];
+};
+
 struct compiled {
 	struct bg_fw_vec *vecs;
 	size_t nvecs;
@@ -219,6 +252,19 @@ struct compiled {
 	uint32_t proto_vec[BG_FAM_MAX][BG_FW_PROTOS]; /* when uses_proto */
 	uint32_t noport[BG_FAM_MAX]; /* when uses_ports */
 	uint32_t state_vec[BG_FAM_MAX][BG_CT_CLASSES]; /* when uses_state */
+	struct named_ent *vlans; /* when uses_vlan */
+	size_t nvlans;
+	uint32_t vlan_other[BG_FAM_MAX];
+	/* when uses_mac & (1 << dir): the addresses rules name, and theirs */
+	struct named_ent *macs[BG_FW_MAC_DIRS];
+	uint8_t (*mac_addrs[BG_FW_MAC_DIRS])[6];
+	size_t nmacs[BG_FW_MAC_DIRS];
+	uint32_t mac_other[BG_FW_MAC_DIRS][BG_FAM_MAX];
+	/* when uses_flags: per TCP flags byte, BG_FW_SLOT_NONE: no header */
+	uint32_t flags_vec[BG_FAM_MAX][BG_FW_BYTE_SLOTS];
+	/* when uses_icmp: [0] type, [1] code */
+	uint32_t icmp_vec[BG_FAM_MAX][2][BG_FW_BYTE_SLOTS];
+	uint32_t dscp_vec[BG_FAM_MAX][BG_FW_DSCP_SLOTS]; /* when uses_dscp */
 };
 
 void compile(const struct ruleset *rs, struct compiled *c);

@@ -5,7 +5,7 @@
 
 #include "lexer.h"
 
-#define PACKET_WORDS 10
+#define PACKET_WORDS 32
 
 /* Split at blanks; "->" is a word of its own even without blanks. */
 static int split_packet(const char *s, const char **w, size_t *wn)
@@ -125,6 +125,99 @@ static int packet_fail(char *err, size_t size, const char *msg)
 	return -1;
 }
 
+#define PACKET_SYNTAX                                                       \
+	"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] "             \
+	"[state new|established|related|invalid] [frag] [vlan N] "          \
+	"[flags F|none] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] "     \
+	"[dscp N|NAME]"
+
+/* Header fields given with the packet; -1 for those not given. */
+struct packet_opts {
+	int flags, icmp_type, icmp_code;
+};
+
+/* One "KEYWORD VALUE" after the addresses; the words it took, or -1. */
+static int packet_option(struct packet *pk, struct packet_opts *o,
+			 const char **w, const size_t *wn, int left, char *err,
+			 size_t size)
+{
+	uint32_t v;
+	int d;
+
+	if (left < 2)
+		return packet_fail(err, size, PACKET_SYNTAX);
+	if (word_is(w[0], wn[0], "vlan")) {
+		if (parse_num(w[1], wn[1], 4095, &v) || pk->vlan >= 0)
+			return packet_fail(err, size,
+					   "bad vlan (one id from 0 to 4095)");
+		pk->vlan = (int)v;
+	} else if (word_is(w[0], wn[0], "flags")) {
+		o->flags = word_is(w[1], wn[1], "none") ?
+				   0 :
+				   tcp_flags_parse(w[1], wn[1]);
+		if (o->flags < 0)
+			return packet_fail(
+				err, size,
+				"bad flags (the TCP flags set, in the letters FSRPAUEW, or none)");
+	} else if (word_is(w[0], wn[0], "icmp-type") ||
+		   word_is(w[0], wn[0], "code")) {
+		if (parse_num(w[1], wn[1], 255, &v))
+			return packet_fail(
+				err, size,
+				"bad icmp-type or code (a number from 0 to 255)");
+		if (w[0][0] == 'i')
+			o->icmp_type = (int)v;
+		else
+			o->icmp_code = (int)v;
+	} else if (word_is(w[0], wn[0], "mac-src") ||
+		   word_is(w[0], wn[0], "mac-dst")) {
+		if (mac_parse(w[1], wn[1],
+			      pk->mac[word_is(w[0], wn[0], "mac-dst") ?
+					      BG_FW_MAC_DST :
+					      BG_FW_MAC_SRC]))
+			return packet_fail(
+				err, size,
+				"bad Ethernet address (aa:bb:cc:dd:ee:ff)");
+	} else if (word_is(w[0], wn[0], "dscp")) {
+		d = dscp_parse(w[1], wn[1]);
+		if (d < 0)
+			return packet_fail(
+				err, size,
+				"bad dscp (0 to 63, ef, af11..af43 or cs0..cs7)");
+		pk->dscp = (uint8_t)d;
+	} else {
+		return packet_fail(err, size, PACKET_SYNTAX);
+	}
+	return 2;
+}
+
+/*
+ * The TCP flags and ICMP type a packet has: given, or a SYN and an echo
+ * request. A non-first fragment has neither header.
+ */
+static int packet_headers(struct packet *pk, const struct packet_opts *o,
+			  char *err, size_t size)
+{
+	int icmp = pk->proto == PROTO_ICMP || pk->proto == PROTO_ICMP6;
+
+	pk->has_tcp = pk->proto == PROTO_TCP && !pk->frag;
+	pk->has_icmp = icmp && !pk->frag;
+	if (o->flags >= 0 && !pk->has_tcp)
+		return packet_fail(err, size,
+				   "flags need a tcp packet (not a frag)");
+	if ((o->icmp_type >= 0 || o->icmp_code >= 0) && !pk->has_icmp)
+		return packet_fail(
+			err, size,
+			"icmp-type and code need an icmp or icmp6 packet (not a frag)");
+	pk->tcp_flags = (uint8_t)(o->flags >= 0 ? o->flags : 0x02);
+	pk->icmp_type = (uint8_t)(o->icmp_type >= 0 ?
+					  o->icmp_type :
+				  pk->proto == PROTO_ICMP6 ? 128 :
+							     8);
+	pk->icmp_code = (uint8_t)(o->icmp_code >= 0 ? o->icmp_code : 0);
+	return 0;
+}
+
 /* The ports a packet has, given its protocol and fragment flag. */
 static int packet_ports(struct packet *pk, int nports, char *err, size_t size)
 {
@@ -146,17 +239,22 @@ static int packet_ports(struct packet *pk, int nports, char *err, size_t size)
 
 /*
  * PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE]
- *           [frag]
+ *           [frag] [vlan N] [flags F|none] [icmp-type N] [code N] [mac-src MAC]
+ *           [mac-dst MAC] [dscp N|NAME]
  */
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 {
 	const char *w[PACKET_WORDS];
 	size_t wn[PACKET_WORDS];
-	int n = split_packet(s, w, wn), i = 0, ps, pd, st;
+	int n = split_packet(s, w, wn), i = 0, ps, pd, st, k;
+	struct packet_opts o = { -1, -1, -1 };
 
 	memset(pk, 0, sizeof(*pk));
 	pk->proto = PROTO_UNSPEC;
 	pk->state = BG_CT_NEW;
+	pk->vlan = -1;
+	if (n < 0)
+		return packet_fail(err, size, "too many words in the packet");
 	if (n >= 2 && word_is(w[0], wn[0], "on")) {
 		if (wn[1] >= BG_IFNAMSIZ) {
 			snprintf(err, size,
@@ -173,9 +271,7 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 		i++;
 	}
 	if (n - i < 3 || !word_is(w[i + 1], wn[i + 1], "->"))
-		return packet_fail(
-			err, size,
-			"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]");
+		return packet_fail(err, size, PACKET_SYNTAX);
 	ps = packet_endpoint(w[i], wn[i], &pk->src, &pk->port[FLD_SRC], err,
 			     size);
 	if (ps < 0)
@@ -199,14 +295,18 @@ int packet_parse(const char *s, struct packet *pk, char *err, size_t size)
 			pk->state = st;
 			i++;
 		} else {
-			return packet_fail(
-				err, size,
-				"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag]");
+			k = packet_option(pk, &o, w + i, wn + i, n - i, err,
+					  size);
+			if (k < 0)
+				return -1;
+			i += k - 1;
 		}
 	}
 	if (pk->src.fam != pk->dst.fam)
 		return packet_fail(err, size,
 				   "SRC and DST are not of the same family");
 	pk->fam = pk->src.fam;
+	if (packet_headers(pk, &o, err, size))
+		return -1;
 	return packet_ports(pk, ps + pd, err, size);
 }

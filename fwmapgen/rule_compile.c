@@ -385,6 +385,139 @@ static int state_ok(const struct rule *r, int class)
 	return !r->states || (r->states & (1 << class));
 }
 
+/* BG_FW_SLOT_NONE: a packet without a TCP header matches no "flags" rule */
+static int flags_ok(const struct rule *r, int v)
+{
+	if (!r->has_flags)
+		return 1;
+	return v != BG_FW_SLOT_NONE && (v & r->flags_mask) == r->flags_set;
+}
+
+static int icmp_type_ok(const struct rule *r, int v)
+{
+	return r->icmp_type < 0 || r->icmp_type == v;
+}
+
+static int icmp_code_ok(const struct rule *r, int v)
+{
+	return r->icmp_code < 0 || r->icmp_code == v;
+}
+
+static int dscp_ok(const struct rule *r, int v)
+{
+	return r->dscp < 0 || r->dscp == v;
+}
+
+/* -1: a VLAN id no rule names, or no tag at all */
+static int vlan_ok(const struct rule *r, int vid)
+{
+	return r->vlan < 0 || r->vlan == vid;
+}
+
+static int named_has(const struct named_ent *v, size_t n, uint32_t key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].key == key)
+			return 1;
+	return 0;
+}
+
+/* The VLAN ids rules name: one vector pair each, the rest share one. */
+static void compile_vlans(const struct ruleset *rs, struct compiled *c)
+{
+	size_t i, cap = 0;
+	int f;
+
+	for (f = 0; f < BG_FAM_MAX; f++)
+		c->vlan_other[f] = rules_vec(rs, c, f, vlan_ok, -1);
+	for (i = 0; i < rs->nrules; i++) {
+		struct named_ent *e;
+		int vid = rs->rules[i].vlan;
+
+		if (vid < 0 || named_has(c->vlans, c->nvlans, (uint32_t)vid))
+			continue;
+		c->vlans = bg_grow(c->vlans, &cap, c->nvlans, sizeof(*e));
+		e = &c->vlans[c->nvlans++];
+		e->key = (uint32_t)vid;
+		for (f = 0; f < BG_FAM_MAX; f++)
+			e->vec[f] = rules_vec(rs, c, f, vlan_ok, vid);
+	}
+}
+
+/* Per family, the rules whose MAC on @dir is absent or @mac. */
+static uint32_t mac_vec(const struct ruleset *rs, struct compiled *c, int fam,
+			int dir, const uint8_t *mac)
+{
+	struct bg_fw_vec v;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
+
+		if (r->bit[fam] < 0)
+			continue;
+		if (!r->has_mac[dir] ||
+		    (mac && !memcmp(r->mac[dir], mac, 6)))
+			vbit(&v, r->bit[fam]);
+	}
+	return vec_intern(c, &v);
+}
+
+static void compile_macs(const struct ruleset *rs, struct compiled *c, int dir)
+{
+	size_t i, j, cap = 0, acap = 0;
+	int f;
+
+	for (f = 0; f < BG_FAM_MAX; f++)
+		c->mac_other[dir][f] = mac_vec(rs, c, f, dir, NULL);
+	for (i = 0; i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
+		struct named_ent *e;
+
+		if (!r->has_mac[dir])
+			continue;
+		for (j = 0; j < c->nmacs[dir]; j++)
+			if (!memcmp(c->mac_addrs[dir][j], r->mac[dir], 6))
+				break;
+		if (j < c->nmacs[dir])
+			continue;
+		c->macs[dir] = bg_grow(c->macs[dir], &cap, j, sizeof(*e));
+		c->mac_addrs[dir] = bg_grow(c->mac_addrs[dir], &acap, j, 6);
+		memcpy(c->mac_addrs[dir][j], r->mac[dir], 6);
+		e = &c->macs[dir][j];
+		e->key = (uint32_t)j;
+		for (f = 0; f < BG_FAM_MAX; f++)
+			e->vec[f] = mac_vec(rs, c, f, dir, r->mac[dir]);
+		c->nmacs[dir]++;
+	}
+}
+
+/* The header fields with one array slot per value (bg_fw_abi.h). */
+static void compile_slots(const struct ruleset *rs, struct compiled *c)
+{
+	int f, i;
+
+	for (f = 0; f < BG_FAM_MAX && rs->uses_flags; f++)
+		for (i = 0; i < BG_FW_BYTE_SLOTS; i++)
+			c->flags_vec[f][i] = rules_vec(rs, c, f, flags_ok, i);
+	for (f = 0; f < BG_FAM_MAX && rs->uses_icmp; f++) {
+		for (i = 0; i < BG_FW_BYTE_SLOTS; i++) {
+			int v = i == BG_FW_SLOT_NONE ? -1 : i;
+
+			c->icmp_vec[f][0][i] =
+				rules_vec(rs, c, f, icmp_type_ok, v);
+			c->icmp_vec[f][1][i] =
+				rules_vec(rs, c, f, icmp_code_ok, v);
+		}
+	}
+	for (f = 0; f < BG_FAM_MAX && rs->uses_dscp; f++)
+		for (i = 0; i < BG_FW_DSCP_SLOTS; i++)
+			c->dscp_vec[f][i] = rules_vec(rs, c, f, dscp_ok, i);
+}
+
 void compile(const struct ruleset *rs, struct compiled *c)
 {
 	int f, i;
@@ -418,6 +551,12 @@ void compile(const struct ruleset *rs, struct compiled *c)
 		for (i = 0; i < BG_CT_CLASSES; i++)
 			c->state_vec[f][i] = rules_vec(rs, c, f, state_ok, i);
 	compile_ifaces(rs, c);
+	if (rs->uses_vlan)
+		compile_vlans(rs, c);
+	for (i = 0; i < BG_FW_MAC_DIRS; i++)
+		if (rs->uses_mac & (1 << i))
+			compile_macs(rs, c, i);
+	compile_slots(rs, c);
 	if (c->nvecs > BG_FW_VEC_MAX / BG_GENS)
 		bg_die_plain(
 			"%s: too many distinct rule vectors: %zu (at most %d per generation)",

@@ -114,6 +114,70 @@ static void emit_ifaces(struct emitter *e)
 	}
 }
 
+static void emit_vlans(struct emitter *e)
+{
+	struct bg_fw_vlan_key k = { .gen = e->gen };
+	struct bg_fw_fam_vecs v;
+	size_t i;
+
+	for (i = 0; i < e->c->nvlans; i++) {
+		k.vid = e->c->vlans[i].key;
+		memcpy(v.vec, e->c->vlans[i].vec, sizeof(v.vec));
+		map_line(e, "bg_fw_vlan", &k, sizeof(k), &v, sizeof(v));
+	}
+}
+
+static void emit_macs(struct emitter *e)
+{
+	struct bg_fw_mac_key k;
+	struct bg_fw_fam_vecs v;
+	size_t i;
+	int dir;
+
+	for (dir = 0; dir < BG_FW_MAC_DIRS; dir++) {
+		for (i = 0; i < e->c->nmacs[dir]; i++) {
+			memset(&k, 0, sizeof(k));
+			k.gen = e->gen;
+			k.dir = (uint8_t)dir;
+			memcpy(k.addr, e->c->mac_addrs[dir][i], 6);
+			memcpy(v.vec, e->c->macs[dir][i].vec, sizeof(v.vec));
+			map_line(e, "bg_fw_mac", &k, sizeof(k), &v, sizeof(v));
+		}
+	}
+}
+
+/* Every slot of an array field, as bg_fw_proto: no stale values. */
+static void emit_slots(struct emitter *e, const char *map, uint32_t first,
+		       const uint32_t *vecs, uint32_t n)
+{
+	uint32_t i, key;
+
+	for (i = 0; i < n; i++) {
+		key = first + i;
+		map_line(e, map, &key, sizeof(key), &vecs[i], sizeof(vecs[i]));
+	}
+}
+
+static void emit_small_fields(struct emitter *e)
+{
+	const struct compiled *c = e->c;
+	uint32_t f, part, base;
+
+	for (f = 0; f < BG_FAM_MAX; f++) {
+		base = e->gen * BG_FAM_MAX + f;
+		if (e->rs->uses_flags)
+			emit_slots(e, "bg_fw_tcpflags", base * BG_FW_BYTE_SLOTS,
+				   c->flags_vec[f], BG_FW_BYTE_SLOTS);
+		for (part = 0; part < 2 && e->rs->uses_icmp; part++)
+			emit_slots(e, "bg_fw_icmp",
+				   (base * 2 + part) * BG_FW_BYTE_SLOTS,
+				   c->icmp_vec[f][part], BG_FW_BYTE_SLOTS);
+		if (e->rs->uses_dscp)
+			emit_slots(e, "bg_fw_dscp", base * BG_FW_DSCP_SLOTS,
+				   c->dscp_vec[f], BG_FW_DSCP_SLOTS);
+	}
+}
+
 /* Rules in bit order: file order, since bits are given in file order. */
 static void emit_rules(struct emitter *e)
 {
@@ -183,6 +247,9 @@ void rule_emit(struct emitter *e)
 	emit_ports(e);
 	emit_protos(e);
 	emit_ifaces(e);
+	emit_vlans(e);
+	emit_macs(e);
+	emit_small_fields(e);
 	emit_rules(e);
 	emit_rinfo(e);
 	emit_hits(e);

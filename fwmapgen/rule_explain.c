@@ -75,6 +75,22 @@ static int rule_match(const struct ruleset *rs, const struct rule *r,
 		return 0;
 	if (r->states && !(r->states & (1 << pk->state)))
 		return 0;
+	if (r->vlan >= 0 && r->vlan != pk->vlan)
+		return 0;
+	if (r->has_flags &&
+	    (!pk->has_tcp || (pk->tcp_flags & r->flags_mask) != r->flags_set))
+		return 0;
+	if (r->icmp_type >= 0 &&
+	    (!pk->has_icmp || pk->icmp_type != r->icmp_type ||
+	     (r->icmp_code >= 0 && pk->icmp_code != r->icmp_code)))
+		return 0;
+	if ((r->has_mac[BG_FW_MAC_SRC] &&
+	     memcmp(r->mac[BG_FW_MAC_SRC], pk->mac[BG_FW_MAC_SRC], 6)) ||
+	    (r->has_mac[BG_FW_MAC_DST] &&
+	     memcmp(r->mac[BG_FW_MAC_DST], pk->mac[BG_FW_MAC_DST], 6)))
+		return 0;
+	if (r->dscp >= 0 && r->dscp != pk->dscp)
+		return 0;
 	return field_match(rs, &r->f[FLD_SRC], &pk->src) &&
 	       field_match(rs, &r->f[FLD_DST], &pk->dst);
 }

@@ -6,9 +6,10 @@
 
 #include "family.h"
 
-#define RULE_SYNTAX                                               \
-	"pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] " \
-	"[from [SRC] [port PORTS]] [to [DST] [port PORTS]] "      \
+#define RULE_SYNTAX                                                  \
+	"pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] " \
+	"[from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] "   \
+	"[icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] "     \
 	"[state STATE[,STATE...]] [label \"TEXT\"]"
 
 static const char *fams_desc(uint8_t fams)
@@ -350,6 +351,114 @@ static void parse_state(struct cursor *c, struct rule *r,
 	c->ld->rs->uses_state = 1;
 }
 
+/* The word after a keyword, which must be there. */
+static struct token *arg(struct cursor *c, const char *what)
+{
+	struct token *t = peek(c);
+
+	if (t->type != T_WORD || is_keyword(t))
+		unexpected(c, what);
+	return take(c);
+}
+
+static void parse_vlan(struct cursor *c, struct rule *r)
+{
+	struct token *t = arg(c, "a VLAN id after \"vlan\"");
+	uint32_t v;
+
+	if (parse_num(t->s, t->n, 4095, &v))
+		bg_die_at(c->ld->file, t->pos,
+			  "bad VLAN id \"%s\" (a number from 0 to 4095)",
+			  TOK_TEXT(t));
+	r->vlan = (int)v;
+	c->ld->rs->uses_vlan = 1;
+}
+
+/* F/M, or F alone (M: every flag), in pf's letters FSRPAUEW */
+static void parse_flags(struct cursor *c, struct rule *r,
+			const struct token *kw)
+{
+	struct token *t;
+	const char *slash;
+	int f, m;
+
+	if (r->proto != PROTO_TCP)
+		bg_die_at(c->ld->file, kw->pos,
+			  "\"flags\" needs proto tcp (TCP flags)");
+	t = arg(c, "TCP flags after \"flags\" (as in flags S/SA)");
+	slash = memchr(t->s, '/', t->n);
+	f = tcp_flags_parse(t->s, slash ? (size_t)(slash - t->s) : t->n);
+	m = slash ? tcp_flags_parse(slash + 1, t->n - (size_t)(slash - t->s) - 1) :
+		    0xff;
+	if (f < 0 || m <= 0)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad TCP flags \"%s\" (F/M in the letters FSRPAUEW, each once, as in flags S/SA)",
+			TOK_TEXT(t));
+	if (f & ~m)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"flags %s never match: a flag that must be set is not among the flags checked (after the '/')",
+			TOK_TEXT(t));
+	r->has_flags = 1;
+	r->flags_set = (uint8_t)f;
+	r->flags_mask = (uint8_t)m;
+	c->ld->rs->uses_flags = 1;
+}
+
+static int byte_arg(struct cursor *c, const char *what, const char *name)
+{
+	struct token *t = arg(c, what);
+	uint32_t v;
+
+	if (parse_num(t->s, t->n, 255, &v))
+		bg_die_at(c->ld->file, t->pos,
+			  "bad %s \"%s\" (a number from 0 to 255)", name,
+			  TOK_TEXT(t));
+	return (int)v;
+}
+
+/* icmp-type N [code N] */
+static void parse_icmp(struct cursor *c, struct rule *r,
+		       const struct token *kw, struct token **code)
+{
+	if (r->proto != PROTO_ICMP && r->proto != PROTO_ICMP6)
+		bg_die_at(c->ld->file, kw->pos,
+			  "\"icmp-type\" needs proto icmp or proto icmp6");
+	r->icmp_type = byte_arg(c, "an ICMP type after \"icmp-type\"",
+				"ICMP type");
+	if ((*code = tok_is(peek(c), "code") ? take(c) : NULL))
+		r->icmp_code = byte_arg(c, "an ICMP code after \"code\"",
+					"ICMP code");
+	c->ld->rs->uses_icmp = 1;
+}
+
+static void parse_mac(struct cursor *c, struct rule *r, int dir)
+{
+	struct token *t = arg(c, "an Ethernet address (aa:bb:cc:dd:ee:ff)");
+
+	if (mac_parse(t->s, t->n, r->mac[dir]))
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad Ethernet address \"%s\" (six hex bytes, as in 02:00:5e:10:00:01)",
+			TOK_TEXT(t));
+	r->has_mac[dir] = 1;
+	c->ld->rs->uses_mac |= 1 << dir;
+}
+
+static void parse_dscp(struct cursor *c, struct rule *r)
+{
+	struct token *t = arg(c, "a DSCP value after \"dscp\"");
+
+	r->dscp = dscp_parse(t->s, t->n);
+	if (r->dscp < 0)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad dscp \"%s\" (a number from 0 to 63, ef, af11..af43 or cs0..cs7)",
+			TOK_TEXT(t));
+	c->ld->rs->uses_dscp = 1;
+}
+
 /* Keywords after the last one parsed: out of order, or given twice. */
 static void rule_end(struct cursor *c, const struct token *const *seen,
 		     size_t nseen)
@@ -376,7 +485,7 @@ static struct token *keyword(struct cursor *c, const char *word)
 
 void rule_parse(struct cursor *c, const struct lline *raw)
 {
-	struct token *first = take(c), *seen[8] = { NULL };
+	struct token *first = take(c), *seen[15] = { NULL };
 	struct rule r = { 0 };
 	uint8_t only = 0;
 
@@ -393,17 +502,30 @@ void rule_parse(struct cursor *c, const struct lline *raw)
 		only = BG_FAMF_INET6;
 	r.fams = only ? only : FAMF_BOTH;
 	r.f[FLD_SRC].any = r.f[FLD_DST].any = 1;
+	r.vlan = r.icmp_type = r.icmp_code = r.dscp = -1;
+	if ((seen[8] = keyword(c, "vlan")))
+		parse_vlan(c, &r);
 	if ((seen[3] = keyword(c, "proto")))
 		parse_proto(c, &r, only);
 	if ((seen[4] = keyword(c, "from")))
 		parse_endpoint(c, &r, FLD_SRC, only, seen[4]);
 	if ((seen[5] = keyword(c, "to")))
 		parse_endpoint(c, &r, FLD_DST, only, seen[5]);
+	if ((seen[9] = keyword(c, "flags")))
+		parse_flags(c, &r, seen[9]);
+	if ((seen[10] = keyword(c, "icmp-type")))
+		parse_icmp(c, &r, seen[10], &seen[11]);
+	if ((seen[12] = keyword(c, "mac-src")))
+		parse_mac(c, &r, BG_FW_MAC_SRC);
+	if ((seen[13] = keyword(c, "mac-dst")))
+		parse_mac(c, &r, BG_FW_MAC_DST);
+	if ((seen[14] = keyword(c, "dscp")))
+		parse_dscp(c, &r);
 	if ((seen[6] = keyword(c, "state")))
 		parse_state(c, &r, seen[6]);
 	if ((seen[7] = keyword(c, "label")))
 		parse_label(c, &r);
-	rule_end(c, (const struct token *const *)seen, 8);
+	rule_end(c, (const struct token *const *)seen, 15);
 	r.text = collapse(raw);
 	add_rule(c, &r, first->pos);
 }

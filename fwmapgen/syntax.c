@@ -150,9 +150,12 @@ void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 /* A rule keyword inside { } means a '}' is missing, not a bad address. */
 int is_keyword(const struct token *t)
 {
-	static const char *const words[] = { "any",   "from", "to",   "on",
-					     "label", "log",  "inet", "inet6",
-					     "proto", "port", "state" };
+	static const char *const words[] = {
+		"any",	 "from",      "to",	"on",	   "label",
+		"log",	 "inet",      "inet6",	"proto",   "port",
+		"state", "vlan",      "flags",	"icmp-type", "code",
+		"mac-src", "mac-dst", "dscp",
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -145,6 +145,59 @@ struct bg_fw_iface_val {
 };
 BG_STATIC_ASSERT(sizeof(struct bg_fw_iface_val) == 8, "bg_fw_iface_val");
 
+/*
+ * Vector ids per family, the value of the hashes over values rules name
+ * (bg_fw_vlan, bg_fw_mac).
+ */
+struct bg_fw_fam_vecs {
+	__u32 vec[BG_FAM_MAX];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_fam_vecs) == 8, "bg_fw_fam_vecs");
+
+/*
+ * bg_fw_vlan: hash, the 802.1Q ids that "vlan N" rules name. A packet's id
+ * is its innermost tag; untagged packets and ids no rule names take
+ * bg_fw_gen.vlan_other (the rules without "vlan").
+ */
+struct bg_fw_vlan_key {
+	__u32 gen;
+	__u32 vid;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_vlan_key) == 8, "bg_fw_vlan_key");
+
+/*
+ * bg_fw_mac: hash, the Ethernet addresses "mac-src" and "mac-dst" rules
+ * name; addresses no rule names take bg_fw_gen.mac_other[dir].
+ */
+enum bg_fw_mac_dir {
+	BG_FW_MAC_SRC = 0,
+	BG_FW_MAC_DST = 1,
+	BG_FW_MAC_DIRS = 2,
+};
+
+struct bg_fw_mac_key {
+	__u32 gen;
+	__u8 dir; /* enum bg_fw_mac_dir */
+	__u8 pad;
+	__u8 addr[6];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_mac_key) == 12, "bg_fw_mac_key");
+
+/*
+ * Small fields are arrays of vector ids, one slot per value and a last
+ * one for packets without the header the field reads:
+ * bg_fw_tcpflags: index (gen * 2 + family) * BG_FW_BYTE_SLOTS + the TCP
+ *   flags byte (FIN = bit 0 ... CWR = bit 7), or BG_FW_SLOT_NONE for a
+ *   packet with no TCP header in hand (other protocols, later fragments);
+ * bg_fw_icmp: index ((gen * 2 + family) * 2 + part) * BG_FW_BYTE_SLOTS +
+ *   the ICMP type (part 0) or code (part 1), or BG_FW_SLOT_NONE;
+ * bg_fw_dscp: index (gen * 2 + family) * BG_FW_DSCP_SLOTS + DSCP (the
+ *   upper six bits of the IPv4 TOS / IPv6 traffic class).
+ */
+#define BG_FW_BYTE_SLOTS 257
+#define BG_FW_SLOT_NONE 256
+#define BG_FW_DSCP_SLOTS 64
+
 /* bg_fw_gens: array of BG_GENS, the header of each generation. */
 struct bg_fw_gen {
 	__u32 loaded; /* 1 once every entry of the generation is in */
@@ -165,8 +218,16 @@ struct bg_fw_gen {
 	__u32 noport[BG_FAM_MAX];
 	/* Vector per connection state (enum bg_ct_class) and family. */
 	__u32 state_vec[BG_FAM_MAX][4];
+	__u8 uses_vlan; /* some rule says "vlan": bg_fw_vlan is filled */
+	__u8 uses_flags; /* "flags": bg_fw_tcpflags is filled */
+	__u8 uses_icmp; /* "icmp-type": bg_fw_icmp is filled */
+	__u8 uses_mac; /* 1 << enum bg_fw_mac_dir: bg_fw_mac is filled */
+	__u8 uses_dscp; /* "dscp": bg_fw_dscp is filled */
+	__u8 pad2[3];
+	__u32 vlan_other[BG_FAM_MAX];
+	__u32 mac_other[BG_FW_MAC_DIRS][BG_FAM_MAX];
 };
-BG_STATIC_ASSERT(sizeof(struct bg_fw_gen) == 240, "bg_fw_gen");
+BG_STATIC_ASSERT(sizeof(struct bg_fw_gen) == 272, "bg_fw_gen");
 
 /* bg_fw_active: array of 1, the generation packets use. */
 struct bg_fw_active {

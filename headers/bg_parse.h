@@ -117,6 +117,7 @@ struct bg_pkt {
 	__be16 dport;
 	__u8 icmp_type;
 	__u8 icmp_code;
+	__u8 tos; /* IPv4 TOS or IPv6 traffic class (DSCP << 2 | ECN) */
 	/* IPv4 addresses sit in word 0, the rest is zero. */
 	__be32 saddr[4];
 	__be32 daddr[4];
@@ -258,6 +259,7 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 	p->l3_off = (void *)iph - data;
 	p->l3_len = tot;
 	p->ttl = iph->ttl;
+	p->tos = iph->tos;
 	p->l4_proto = iph->protocol;
 	p->saddr[0] = iph->saddr;
 	p->daddr[0] = iph->daddr;
@@ -351,6 +353,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 	p->l3_off = (void *)ip6h - data;
 	p->l3_len = sizeof(*ip6h) + plen;
 	p->ttl = ip6h->hop_limit;
+	p->tos = (((__u8 *)ip6h)[0] << 4) | (((__u8 *)ip6h)[1] >> 4);
 	__builtin_memcpy(p->saddr, &ip6h->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6h->daddr, 16);
 	c->pos = ip6h + 1;

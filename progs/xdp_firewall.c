@@ -83,6 +83,48 @@ struct {
 } bg_fw_iface SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_vlan_key);
+	__type(value, struct bg_fw_fam_vecs);
+	__uint(max_entries, BG_GENS * 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_vlan SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_mac_key);
+	__type(value, struct bg_fw_fam_vecs);
+	__uint(max_entries, BG_GENS * BG_FW_MAX_IDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_mac SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, BG_GENS *BG_FAM_MAX *BG_FW_BYTE_SLOTS);
+	BG_PINNED;
+} bg_fw_tcpflags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, BG_GENS *BG_FAM_MAX * 2 * BG_FW_BYTE_SLOTS);
+	BG_PINNED;
+} bg_fw_icmp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, BG_GENS *BG_FAM_MAX *BG_FW_DSCP_SLOTS);
+	BG_PINNED;
+} bg_fw_dscp SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_fw_rule);
@@ -231,16 +273,128 @@ static __always_inline int bg_fw_l4_vectors(struct bg_pkt *p, __u32 gen,
 	return 0;
 }
 
+/* Vector of a small field: one array slot per value (bg_fw_abi.h). */
+static __always_inline struct bg_fw_vec *bg_fw_slot_vec(void *map, __u32 gen,
+							__u32 idx)
+{
+	__u32 *id = bpf_map_lookup_elem(map, &idx);
+
+	return id ? bg_fw_vec_of(gen, *id) : NULL;
+}
+
+/* Vector of a value that rules name in a hash, or of the other values. */
+static __always_inline struct bg_fw_vec *
+bg_fw_named_vec(struct bg_fw_fam_vecs *named, __u32 other, __u32 gen, __u32 fam)
+{
+	return bg_fw_vec_of(gen, named ? named->vec[fam] : other);
+}
+
+static __always_inline struct bg_fw_vec *
+bg_fw_mac_vec(struct bg_fw_gen *g, __u32 gen, __u32 fam, __u8 dir,
+	      const __u8 *addr)
+{
+	struct bg_fw_mac_key k = { .gen = gen, .dir = dir };
+
+	__builtin_memcpy(k.addr, addr, 6);
+	return bg_fw_named_vec(bpf_map_lookup_elem(&bg_fw_mac, &k),
+			       g->mac_other[dir & 1][fam], gen, fam);
+}
+
+/*
+ * Vectors of the link and header fields: VLAN, MAC addresses, TCP flags,
+ * ICMP type and code, DSCP. A field no rule uses keeps *v as it is (the
+ * caller's stand-in vector).
+ */
+struct bg_fw_xvecs {
+	struct bg_fw_vec *vlan, *msrc, *mdst, *flags, *itype, *icode, *dscp;
+};
+
+static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
+					   struct bg_pkt *p, __u32 gen,
+					   struct bg_fw_gen *g, __u32 fam,
+					   struct bg_fw_xvecs *x)
+{
+	__u32 base = gen * BG_FAM_MAX + fam;
+
+	if (g->uses_vlan) {
+		/* The innermost tag: the one the stack would give us. A tag
+		 * the NIC took out of the frame is not seen here (README,
+		 * "VLAN rules"). */
+		struct bg_fw_vlan_key k = { .gen = gen, .vid = 0xffff };
+
+		if (p->vlan_depth == 1)
+			k.vid = p->vlan_id[0];
+		else if (p->vlan_depth == 2)
+			k.vid = p->vlan_id[1];
+		x->vlan = bg_fw_named_vec(bpf_map_lookup_elem(&bg_fw_vlan, &k),
+					  g->vlan_other[fam], gen, fam);
+		if (!x->vlan)
+			return -1;
+	}
+	if (g->uses_mac) {
+		__u8 *eth = data;
+
+		if ((void *)(eth + 12) > data_end)
+			return -1;
+		if (g->uses_mac & (1 << BG_FW_MAC_SRC)) {
+			x->msrc = bg_fw_mac_vec(g, gen, fam, BG_FW_MAC_SRC,
+						eth + 6);
+			if (!x->msrc)
+				return -1;
+		}
+		if (g->uses_mac & (1 << BG_FW_MAC_DST)) {
+			x->mdst = bg_fw_mac_vec(g, gen, fam, BG_FW_MAC_DST,
+						eth);
+			if (!x->mdst)
+				return -1;
+		}
+	}
+	if (g->uses_flags) {
+		__u32 v = BG_FW_SLOT_NONE;
+
+		if ((p->flags & BG_PKT_L4) && p->l4_proto == IPPROTO_TCP)
+			v = p->tcp_flags;
+		x->flags = bg_fw_slot_vec(&bg_fw_tcpflags, gen,
+					  base * BG_FW_BYTE_SLOTS + v);
+		if (!x->flags)
+			return -1;
+	}
+	if (g->uses_icmp) {
+		__u32 t = BG_FW_SLOT_NONE, c = BG_FW_SLOT_NONE;
+
+		if ((p->flags & BG_PKT_L4) && (p->l4_proto == IPPROTO_ICMP ||
+					       p->l4_proto == IPPROTO_ICMPV6)) {
+			t = p->icmp_type;
+			c = p->icmp_code;
+		}
+		x->itype = bg_fw_slot_vec(&bg_fw_icmp, gen,
+					  base * 2 * BG_FW_BYTE_SLOTS + t);
+		x->icode = bg_fw_slot_vec(&bg_fw_icmp, gen,
+					  (base * 2 + 1) * BG_FW_BYTE_SLOTS + c);
+		if (!x->itype || !x->icode)
+			return -1;
+	}
+	if (g->uses_dscp) {
+		x->dscp = bg_fw_slot_vec(&bg_fw_dscp, gen,
+					 base * BG_FW_DSCP_SLOTS + (p->tos >> 2));
+		if (!x->dscp)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * First matching rule of the active generation, or the default policy
  * (rule id 0) when none matches.
  */
-static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+static __always_inline void bg_fw_classify(struct xdp_md *ctx, void *data,
+					   void *data_end, struct bg_pkt *p,
 					   __u32 gen, struct bg_fw_gen *g,
 					   __u32 ct_class,
 					   struct bg_fw_verdict *v)
 {
 	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
+	struct bg_fw_xvecs x;
 	__u32 fam = p->family & 1;
 	__u32 src_id, dst_id, nwords;
 	__u32 w;
@@ -261,7 +415,10 @@ static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 	spv = sv;
 	dpv = sv;
 	stv = sv;
+	x.vlan = x.msrc = x.mdst = x.flags = x.itype = x.icode = x.dscp = sv;
 	if (bg_fw_l4_vectors(p, gen, g, fam, &pv, &spv, &dpv))
+		return;
+	if (bg_fw_x_vectors(data, data_end, p, gen, g, fam, &x))
 		return;
 	if (g->uses_state) {
 		stv = bg_fw_vec_of(gen, g->state_vec[fam][ct_class & 3]);
@@ -290,7 +447,9 @@ static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
 		if (w >= nwords)
 			break;
 		m = sv->w[w] & dv->w[w] & iv->w[w] & pv->w[w] & spv->w[w] &
-		    dpv->w[w] & stv->w[w];
+		    dpv->w[w] & stv->w[w] & x.vlan->w[w] & x.msrc->w[w] &
+		    x.mdst->w[w] & x.flags->w[w] & x.itype->w[w] &
+		    x.icode->w[w] & x.dscp->w[w];
 		if (!m)
 			continue;
 		bit = w * 64 + bg_ctz64(m);
@@ -508,7 +667,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return bg_xdp_next(ctx, 0);
 	}
 
-	bg_fw_classify(ctx, &p, gen, g, ct_class, &v);
+	bg_fw_classify(ctx, data, data_end, &p, gen, g, ct_class, &v);
 	bg_fw_account(gen, &v, len);
 	if (v.flags & BG_RULE_F_LOG)
 		bg_fw_emit_log(ctx, &p, &v, len);

@@ -192,7 +192,7 @@ EOF
 	assert_eq "$(gens_field 32 2 1)" "01 01"
 	# source: the path as given, NUL padded to 128 bytes
 	assert_eq "$(gens_field 72 9 1)" "74 2e 72 75 6c 65 73 00 00"
-	[ "$(gens_field 0 300 1 | wc -w)" -eq 240 ]
+	[ "$(gens_field 0 400 1 | wc -w)" -eq "$(abi_size bg_fw_gen)" ]
 	head -n 1 t.batch | grep -Eq '^# bpfguard fwmapgen: source=t\.rules gen=1 digest=[0-9a-f]{64} rules=2 inet=1 inet6=1$'
 	[ "$(grep -c '#' t.batch)" -eq 1 ]
 }
@@ -418,7 +418,7 @@ EOF
 	bpftool map create "$d/bg_fw_rules" type array key 4 value 8 entries 16384 name bg_fw_rules
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
-	bpftool map create "$d/bg_fw_gens" type array key 4 value 240 entries 2 name bg_fw_gens
+	bpftool map create "$d/bg_fw_gens" type array key 4 value "$(abi_size bg_fw_gen)" entries 2 name bg_fw_gens
 	bpftool map create "$d/bg_ct_config" type array key 4 value 56 entries 2 name bg_ct_config
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	"$FWMAPGEN" --gen 1 --pin-dir "$d" -o cc.batch crosscheck.rules 2>/dev/null

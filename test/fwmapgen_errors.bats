@@ -129,7 +129,7 @@ EOF
 	expect_error 1:23 'duplicate keyword "label" (a rule takes each keyword once)'
 	# out of order is a syntax error, as before
 	rules <<<'pass from any proto tcp'
-	expect_error 1:15 'syntax error: unexpected "proto" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
+	expect_error 1:15 'syntax error: unexpected "proto" (syntax: '"$RULE_SYNTAX"')'
 }
 
 @test "error: from or to with neither an address nor a port" {
@@ -250,4 +250,45 @@ EOF
 	assert_eq "$output" "t.rules: 8192 rules (inet 4096, inet6 4096), default pass, 0 table entries"
 	echo "block from 192.0.2.1" >>t.rules
 	expect_error 8193:1 'too many rules (more than 8192 in total)'
+}
+
+@test "error: header fields that contradict the rule, or are malformed" {
+	rules <<<'pass flags S/SA'
+	expect_error 1:6 '"flags" needs proto tcp (TCP flags)'
+	rules <<<'pass proto udp flags S/SA'
+	expect_error 1:16 '"flags" needs proto tcp (TCP flags)'
+	rules <<<'pass proto tcp flags S/A'
+	expect_error 1:22 'flags S/A never match: a flag that must be set is not among the flags checked (after the '"'/'"')'
+	rules <<<'pass proto tcp flags SX/SA'
+	expect_error 1:22 'bad TCP flags "SX/SA" (F/M in the letters FSRPAUEW, each once, as in flags S/SA)'
+	rules <<<'pass proto tcp flags SS/SA'
+	expect_error 1:22 'bad TCP flags "SS/SA" (F/M in the letters FSRPAUEW, each once, as in flags S/SA)'
+	rules <<<'pass proto udp icmp-type 3'
+	expect_error 1:16 '"icmp-type" needs proto icmp or proto icmp6'
+	rules <<<'pass icmp-type 3'
+	expect_error 1:6 '"icmp-type" needs proto icmp or proto icmp6'
+	rules <<<'pass inet6 proto icmp icmp-type 8'
+	expect_error 1:18 "proto icmp is IPv4 only: it can't be in an inet6 rule"
+	rules <<<'pass proto icmp icmp-type 256'
+	expect_error 1:27 'bad ICMP type "256" (a number from 0 to 255)'
+	rules <<<'pass proto icmp icmp-type 3 code x'
+	expect_error 1:34 'bad ICMP code "x" (a number from 0 to 255)'
+	rules <<<'pass proto icmp code 3'
+	expect_error 1:17 'syntax error: unexpected "code" (syntax: '"$RULE_SYNTAX"')'
+	rules <<<'pass vlan 4096'
+	expect_error 1:11 'bad VLAN id "4096" (a number from 0 to 4095)'
+	rules <<<'pass vlan'
+	expect_error 1:10 'syntax error: unexpected end of line, expected a VLAN id after "vlan"'
+	rules <<<'pass mac-src 02:00:00:00:00'
+	expect_error 1:14 'bad Ethernet address "02:00:00:00:00" (six hex bytes, as in 02:00:5e:10:00:01)'
+	rules <<<'pass mac-dst 02-00-00-00-00-01'
+	expect_error 1:14 'bad Ethernet address "02-00-00-00-00-01" (six hex bytes, as in 02:00:5e:10:00:01)'
+	rules <<<'pass dscp 64'
+	expect_error 1:11 'bad dscp "64" (a number from 0 to 63, ef, af11..af43 or cs0..cs7)'
+	rules <<<'pass dscp af14'
+	expect_error 1:11 'bad dscp "af14" (a number from 0 to 63, ef, af11..af43 or cs0..cs7)'
+	rules <<<'pass dscp ef dscp ef'
+	expect_error 1:14 'duplicate keyword "dscp" (a rule takes each keyword once)'
+	rules <<<'pass proto icmp icmp-type 3 code 1 code 2'
+	expect_error 1:36 'duplicate keyword "code" (a rule takes each keyword once)'
 }

@@ -160,11 +160,11 @@ EOF
 		'tcp 192.0.2.1 -> 192.0.2.2|a tcp or udp packet needs SRC:PORT and DST:PORT (or frag)'
 		'udp 192.0.2.1:5 -> 192.0.2.2|a tcp or udp packet needs SRC:PORT and DST:PORT (or frag)'
 		'tcp [::1]:70000 -> [::2]:1|bad port in "[::1]:70000" (0 to 65535)'
-		'tcp [::1] :1 -> [::2]:1|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]'
+		'tcp [::1] :1 -> [::2]:1|'"$PACKET_SYNTAX"
 		'tcp [192.0.2.1]:1 -> 192.0.2.2:1|bad address "[192.0.2.1]:1" (no prefix length here)'
 		'192.0.2.1 -> 192.0.2.2 state closed|bad state "closed" (new, established, related or invalid)'
-		'sctp 192.0.2.1 -> 192.0.2.2|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]'
-		'192.0.2.1 -> 192.0.2.2 frag frag|expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag]'
+		'sctp 192.0.2.1 -> 192.0.2.2|'"$PACKET_SYNTAX"
+		'192.0.2.1 -> 192.0.2.2 frag frag|'"$PACKET_SYNTAX"
 	)
 	local c
 	for c in "${bad[@]}"; do
@@ -190,4 +190,61 @@ EOF
 	[ $(((t1 - t0) / 1000000)) -lt 3000 ]
 	assert_eq "$(sort out.txt | uniq -c | tr -s ' ' | tr '\n' ,)" \
 		" 87512 block 13, 12488 block 8,"
+}
+
+@test "explain: every header field in the packet syntax, with its defaults" {
+	rules <<'EOF2'
+set default block
+pass vlan 10 proto udp label "vlan"
+pass proto tcp flags S/SA label "syn"
+pass proto icmp icmp-type 8 code 0 label "echo"
+pass proto icmp6 icmp-type 129 label "echo reply"
+pass proto udp mac-src 02:00:00:00:00:0a mac-dst 02:00:00:00:00:0b label "macs"
+pass dscp af41 label "af41"
+EOF2
+	local -a cases=(
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 vlan 10|1'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 vlan 11|0'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2|0'
+		'tcp 192.0.2.1:1 -> 192.0.2.2:2|2'
+		'tcp 192.0.2.1:1 -> 192.0.2.2:2 flags S|2'
+		'tcp 192.0.2.1:1 -> 192.0.2.2:2 flags SA|0'
+		'tcp 192.0.2.1:1 -> 192.0.2.2:2 flags none|0'
+		'tcp 192.0.2.1 -> 192.0.2.2 frag|0'
+		'icmp 192.0.2.1 -> 192.0.2.2|3'
+		'icmp 192.0.2.1 -> 192.0.2.2 icmp-type 8 code 1|0'
+		'icmp 192.0.2.1 -> 192.0.2.2 icmp-type 0|0'
+		'icmp6 2001:db8::1 -> 2001:db8::2|0'
+		'icmp6 2001:db8::1 -> 2001:db8::2 icmp-type 129 code 7|4'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 mac-src 02:00:00:00:00:0a mac-dst 02:00:00:00:00:0b|5'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 mac-dst 02:00:00:00:00:0b mac-src 02:00:00:00:00:0A|5'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 mac-src 02:00:00:00:00:0a|0'
+		'2001:db8::1 -> 2001:db8::2 dscp af41|6'
+		'2001:db8::1 -> 2001:db8::2 dscp 34|6'
+		'2001:db8::1 -> 2001:db8::2 dscp 35|0'
+	)
+	local c
+	for c in "${cases[@]}"; do
+		run --separate-stderr "$FWMAPGEN" --explain t.rules "${c%%|*}"
+		assert_eq "$status" 0
+		assert_eq "${lines[1]%% (*}" "rule: ${c#*|}"
+		run --separate-stderr "$FWMAPGEN" --eval t.rules <<<"${c%%|*}"
+		assert_eq "${output#* }" "${c#*|}"
+	done
+	local -a bad=(
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 flags S|flags need a tcp packet (not a frag)'
+		'tcp 192.0.2.1 -> 192.0.2.2 frag flags S|flags need a tcp packet (not a frag)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 icmp-type 3|icmp-type and code need an icmp or icmp6 packet (not a frag)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 vlan 4096|bad vlan (one id from 0 to 4095)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 vlan 1 vlan 2|bad vlan (one id from 0 to 4095)'
+		'tcp 192.0.2.1:1 -> 192.0.2.2:2 flags Q|bad flags (the TCP flags set, in the letters FSRPAUEW, or none)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 mac-src 1:2|bad Ethernet address (aa:bb:cc:dd:ee:ff)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 dscp 64|bad dscp (0 to 63, ef, af11..af43 or cs0..cs7)'
+		'udp 192.0.2.1:1 -> 192.0.2.2:2 dscp|'"$PACKET_SYNTAX"
+	)
+	for c in "${bad[@]}"; do
+		run --separate-stderr "$FWMAPGEN" --eval t.rules <<<"${c%%|*}"
+		assert_eq "$status" 1
+		assert_eq "$stderr" "<stdin>:1: bad packet: ${c#*|}"
+	done
 }

@@ -58,10 +58,10 @@ EOF
 
 @test "error: syntax: unexpected token" {
 	rules <<<'pass from any lable "x"'
-	expect_error 1:15 'syntax error: unexpected "lable" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
+	expect_error 1:15 'syntax error: unexpected "lable" (syntax: '"$RULE_SYNTAX"')'
 	# options out of order
 	rules <<<'pass from any log'
-	expect_error 1:15 'syntax error: unexpected "log" (syntax: pass|block [log] [on IFACE] [inet|inet6] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [state STATE[,STATE...]] [label "TEXT"])'
+	expect_error 1:15 'syntax error: unexpected "log" (syntax: '"$RULE_SYNTAX"')'
 	rules <<<'drop from any'
 	expect_error 1:1 'syntax error: unexpected "drop", expected a rule (pass|block ...), table, set default or NAME = "VALUE"'
 	rules <<<'pass from !'

@@ -353,6 +353,92 @@ stat_sum()
 	EOF
 }
 
+@test "header fields: VLAN id, TCP flags, ICMP type and code, MAC addresses, DSCP (IPv4 and IPv6)" {
+	fw_load "$(ruleset fields <<-'EOF'
+		set default block
+		pass vlan 10 proto udp
+		pass proto tcp flags S/SA
+		pass proto tcp flags /SFRA label "no SYN, FIN, RST or ACK"
+		pass proto icmp icmp-type 3 code 4
+		pass proto icmp icmp-type 11
+		pass proto icmp6 icmp-type 2
+		pass proto udp mac-src 02:00:00:00:00:0a
+		pass proto udp mac-dst 02:00:00:00:00:0b
+		pass proto udp dscp ef
+		pass inet6 proto udp dscp af41
+		pass proto udp dscp cs1
+	EOF
+	)"
+	check_cases <<-'EOF'
+		# vlan: the innermost tag; untagged and other ids are not it
+		XDP_PASS 1 :: udp4(vlans=[10])
+		XDP_PASS 1 :: udp6(vlans=[(99, 0x88a8), 10])
+		XDP_DROP 0 :: udp4(vlans=[(10, 0x88a8), 11])
+		XDP_DROP 0 :: udp4()
+		XDP_DROP 0 :: tcp4(vlans=[10], flags="A")
+		# flags: of the flags after the slash, exactly those before it
+		XDP_PASS 2 :: tcp4(flags="S")
+		XDP_PASS 2 :: tcp6(flags="SEC")
+		XDP_PASS 2 :: tcp4(flags="SP")
+		XDP_DROP 0 :: tcp4(flags="SA")
+		XDP_DROP 0 :: tcp6(flags="A")
+		XDP_PASS 3 :: tcp4(flags="")
+		XDP_PASS 3 :: tcp6(flags="PU")
+		XDP_DROP 0 :: tcp4(flags="F")
+		# a later fragment has no TCP header: no flags rule matches it
+		XDP_DROP 0 :: tcp4(flags="S", frag=10)
+		# icmp-type and code; a type without code takes every code
+		XDP_PASS 4 :: icmp4(type=3, code=4)
+		XDP_DROP 0 :: icmp4(type=3, code=3)
+		XDP_PASS 5 :: icmp4(type=11, code=1)
+		XDP_DROP 0 :: icmp4(type=8)
+		XDP_PASS 6 :: icmp6(type=2, payload=bytes(4))
+		XDP_DROP 0 :: icmp6(type=3, payload=bytes(4))
+		# MAC addresses
+		XDP_PASS 7 :: udp4(eth_src="02:00:00:00:00:0a")
+		XDP_PASS 8 :: udp6(eth_dst="02:00:00:00:00:0b")
+		XDP_DROP 0 :: udp4(eth_src="02:00:00:00:00:0b")
+		# DSCP from the IPv4 TOS and the IPv6 traffic class, ECN ignored
+		XDP_PASS 9 :: udp4(tos=46 << 2)
+		XDP_PASS 9 :: udp6(tc=46 << 2 | 3)
+		XDP_PASS 10 :: udp6(tc=34 << 2)
+		XDP_DROP 0 :: udp4(tos=34 << 2)
+		XDP_PASS 11 :: udp4(tos=8 << 2 | 1)
+		XDP_DROP 0 :: udp4(tos=1)
+	EOF
+}
+
+@test "every field in one rule: a packet differing in any one of them does not match" {
+	fw_load "$(ruleset allfields <<-'EOF'
+		set default block
+		pass on fwa0 inet vlan 7 proto tcp from 192.0.2.0/24 port 1024:65535 to 198.51.100.1 port 443 flags S/SA mac-src 02:00:00:00:00:01 mac-dst 02:00:00:00:00:02 dscp af21 state new label "all"
+		pass on fwa0 inet6 vlan 7 proto icmp6 from 2001:db8::/64 to 2001:db8::2 icmp-type 128 code 0 mac-src 02:00:00:00:00:01 mac-dst 02:00:00:00:00:02 dscp cs3
+	EOF
+	)"
+	check_cases fwa0 <<-'EOF'
+		XDP_PASS 1 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2)
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[8], tos=18 << 2)
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=20 << 2)
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2, flags="SA")
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2, eth_src="02:00:00:00:00:03")
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2, eth_dst="02:00:00:00:00:03")
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=80, dport=443, vlans=[7], tos=18 << 2)
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=444, vlans=[7], tos=18 << 2)
+		XDP_DROP 0 :: tcp4(src="198.51.100.9", sport=5000, dport=443, vlans=[7], tos=18 << 2)
+		XDP_DROP 0 :: udp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2)
+		XDP_PASS 2 :: icmp6(src="2001:db8::9", vlans=[7], tc=24 << 2)
+		XDP_DROP 0 :: icmp6(src="2001:db8::9", vlans=[7], tc=24 << 2, type=129)
+		XDP_DROP 0 :: icmp6(src="2001:db8::9", vlans=[7], tc=24 << 2, code=1)
+		XDP_DROP 0 :: icmp6(src="2001:db8::9", vlans=[7], tc=25 << 2)
+		XDP_DROP 0 :: icmp6(src="2001:db8::9", tc=24 << 2)
+	EOF
+	# the same packets on another interface match nothing
+	check_cases fwb0 <<-'EOF'
+		XDP_DROP 0 :: tcp4(src="192.0.2.9", sport=5000, dport=443, vlans=[7], tos=18 << 2)
+		XDP_DROP 0 :: icmp6(src="2001:db8::9", vlans=[7], tc=24 << 2)
+	EOF
+}
+
 # Conntrack next to the firewall: tc_conntrack's programs in the same
 # bpffs, driven by a ctcheck script (stdin) whose "xdp" lines run the
 # firewall. Flows are made by the real TC programs, as on a live host.

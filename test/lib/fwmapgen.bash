@@ -20,6 +20,17 @@ teardown() {
 	fi
 }
 
+# abi_size STRUCT: its size, from bg-abi (the one description of the ABI)
+abi_size() {
+	"$BATS_TEST_DIRNAME/../build/bg-abi" | jq -r ".structs.$1.size"
+}
+
+# The syntax of a filter rule, as fwmapgen's errors quote it.
+RULE_SYNTAX='pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] [state STATE[,STATE...]] [label "TEXT"]'
+
+# The PACKET of --explain and --eval, as its errors quote it.
+PACKET_SYNTAX='expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag] [vlan N] [flags F|none] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N|NAME]'
+
 # Write standard input to the ruleset file (default t.rules).
 rules() {
 	cat >"${1:-t.rules}"

@@ -6,8 +6,9 @@ usage: randfw.py --repo DIR --bpffs DIR [--seeds N] [--first-seed S]
                  [--packets N] [--ifaces A,B]
 
 For each seed: write a random ruleset (CIDRs that overlap a lot, negation,
-tables mixing families, inline lists, inet/inet6, "on IFACE", protocols,
-port lists and ranges, connection states, default policy), load it with the project's own scripts/lib.sh (as up.sh does),
+tables mixing families, inline lists, inet/inet6, "on IFACE", VLAN ids,
+protocols, port lists and ranges, TCP flags, ICMP types and codes, MAC
+addresses, DSCP, connection states, default policy), load it with the project's own scripts/lib.sh (as up.sh does),
 then run random frames through the pinned xdp_firewall with
 BPF_PROG_TEST_RUN and compare verdict and rule id with
 `fwmapgen --eval`. Prints one line per seed; exits 1 on the first
@@ -74,6 +75,31 @@ def rand_ports(rng):
     return "{ %s }" % ", ".join(rand_range(rng) for _ in range(rng.randint(1, 3)))
 
 
+# Small pools, so that rules and packets meet often.
+VLANS = [0, 1, 10, 4095]
+MACS = ["02:00:00:00:00:01", "02:00:00:00:00:02", "0a:bc:de:f0:12:34"]
+DSCPS = [(0, "0"), (46, "ef"), (10, "af11"), (38, "af43"), (8, "cs1"),
+         (56, "cs7"), (63, "63")]
+FLAG_LETTERS = "FSRPAUEW"
+# TCP flags of the packets, and the class phase 0 gives them with an empty
+# connection table: only a SYN (ECN bits allowed) is new, the rest invalid.
+TCP_FLAGS = [0x02, 0x02, 0xc2, 0x42, 0x12, 0x10, 0x03, 0x04, 0x18, 0x29,
+             0x11, 0x14, 0x01, 0x00]
+# ICMP types of the packets (no errors: their quote decides their class).
+ICMP4_TYPES = [8, 8, 0, 13]
+ICMP6_TYPES = [128, 128, 129, 200]
+ICMP_CODES = [0, 0, 1, 3]
+
+
+def rand_flags(rng):
+    mask = rng.sample(range(8), rng.randint(1, 4))
+    setb = [b for b in mask if rng.random() < 0.4]
+    letters = lambda bits: "".join(FLAG_LETTERS[b] for b in sorted(bits))
+    if rng.random() < 0.15:
+        return letters(setb) or "S"  # F alone: every flag checked
+    return "%s/%s" % (letters(setb), letters(mask))
+
+
 def rand_set(rng, fams):
     return [rand_prefix(rng, rng.choice(fams)) for _ in range(rng.randint(0, 5))]
 
@@ -106,6 +132,8 @@ def gen_ruleset(rng, ifaces):
             restrict = "inet" if fam == 4 else "inet6"
             words.append(restrict)
             allowed = {fam}
+        if rng.random() < 0.12:
+            words += ["vlan", str(rng.choice(VLANS))]
         proto = None
         if rng.random() < 0.45:
             proto = rng.choice(["tcp", "udp", "tcp", "udp", "icmp", "icmp6", "47"])
@@ -142,6 +170,18 @@ def gen_ruleset(rng, ifaces):
                 allowed &= fams_of(nets)
             if ports:
                 words += ["port", ports]
+        if proto == "tcp" and rng.random() < 0.4:
+            words += ["flags", rand_flags(rng)]
+        if proto in ("icmp", "icmp6") and rng.random() < 0.5:
+            types = ICMP4_TYPES if proto == "icmp" else ICMP6_TYPES
+            words += ["icmp-type", str(rng.choice(types + [3, 1]))]
+            if rng.random() < 0.4:
+                words += ["code", str(rng.choice(ICMP_CODES))]
+        for kw in ("mac-src", "mac-dst"):
+            if rng.random() < 0.08:
+                words += [kw, rng.choice(MACS)]
+        if rng.random() < 0.1:
+            words += ["dscp", rng.choice(DSCPS)[1]]
         if rng.random() < 0.2:
             words += ["state", ",".join(rng.sample(
                 ["new", "established", "related", "invalid"], rng.randint(1, 2)))]
@@ -153,58 +193,107 @@ def gen_ruleset(rng, ifaces):
     return "\n".join(lines) + "\n"
 
 
-def frame(rng, src, dst, proto, sport, dport, frag, invalid=False):
-    """An Ethernet frame; frag: a non-first fragment (no L4 header);
-    invalid: TCP with an impossible flag combination (SYN+FIN)."""
-    payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 16)))
-    if frag:
-        l4 = payload + bytes(8)
-    elif proto == 17:
-        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    elif proto == 6:
-        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4,
-                         3 if invalid else 2, 8192, 0, 0) + payload
-    elif proto in (1, 58):
-        l4 = struct.pack("!BBHHH", 8 if proto == 1 else 128, 0, 0, 1, 1) + payload
-    else:
-        l4 = payload + bytes(8)
-    tags = b""
-    for _ in range(rng.choice([0, 0, 0, 1, 2])):
-        tags += struct.pack("!HH", 0x8100, rng.randrange(1, 4095))
-    eth = bytes.fromhex("020000000002020000000001")
-    if src.version == 4:
-        fragoff = 10 if frag else 0
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, fragoff, 64,
-                         proto, 0, src.packed, dst.packed)
-        return eth + tags + b"\x08\x00" + ip + l4
-    if frag:
-        fh = struct.pack("!BBHI", proto, 0, (10 << 3), 7)
-        ip = struct.pack("!IHBB16s16s", 6 << 28, len(fh) + len(l4), 44, 64,
-                         src.packed, dst.packed)
-        return eth + tags + b"\x86\xdd" + ip + fh + l4
-    ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), proto, 64, src.packed,
-                     dst.packed)
-    return eth + tags + b"\x86\xdd" + ip + l4
+class Pkt:
+    """One random packet: what the frame carries and --eval is told."""
 
+    def __init__(self, rng, fam, ifaces):
+        self.iface = rng.choice(ifaces) if ifaces else None
+        self.fam = fam
+        self.src, self.dst = rand_addr(rng, fam), rand_addr(rng, fam)
+        self.proto = rng.choice([6, 6, 17, 17, 1 if fam == 4 else 58, 47, 253])
+        self.sport, self.dport = rand_port(rng), rand_port(rng)
+        self.frag = rng.random() < 0.1
+        self.flags = rng.choice(TCP_FLAGS)
+        self.icmp_type = rng.choice(ICMP4_TYPES if fam == 4 else ICMP6_TYPES)
+        self.icmp_code = rng.choice(ICMP_CODES)
+        # 0-2 tags: random outer ids, the innermost often one rules name
+        self.vlans = [rng.randrange(0, 4096) for _ in range(rng.choice([0, 0, 1, 2]))]
+        if self.vlans and rng.random() < 0.7:
+            self.vlans[-1] = rng.choice(VLANS)
+        self.mac_src = rng.choice(MACS + ["02:00:00:00:00:09"])
+        self.mac_dst = rng.choice(MACS + ["02:00:00:00:00:0a"])
+        self.dscp = rng.choice(DSCPS)
+        self.ecn = rng.randrange(4)
 
-def packet_spec(iface, proto, src, dst, sport, dport, frag, invalid=False):
-    """The same packet in fwmapgen --eval syntax. The connection table is
-    empty, so the firewall's class is new, or invalid for impossible TCP
-    flags (established and related never reach the rules: phase 0 passes
-    them first)."""
-    name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(proto, str(proto))
+    def state(self):
+        """The class phase 0 gives the packet with an empty connection
+        table (established and related never reach the rules)."""
+        if self.frag:
+            return "new"
+        if self.proto == 6:
+            return "new" if self.flags & 0x3f == 0x02 else "invalid"
+        if self.proto in (1, 58) and self.icmp_type in (0, 129):
+            return "invalid"  # an echo reply without its request
+        return "new"
 
-    def ep(a, port):
-        if port is None:
-            return str(a)
-        return ("[%s]:%d" if a.version == 6 else "%s:%d") % (a, port)
+    def spec(self):
+        """The packet in fwmapgen --eval syntax."""
+        name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(
+            self.proto, str(self.proto))
 
-    has_ports = proto in (6, 17) and not frag
-    return "%s%s %s -> %s%s%s\n" % (
-        "on %s " % iface if iface else "", name,
-        ep(src, sport if has_ports else None),
-        ep(dst, dport if has_ports else None), " frag" if frag else "",
-        " state invalid" if invalid else "")
+        def ep(a, port):
+            if port is None:
+                return str(a)
+            return ("[%s]:%d" if a.version == 6 else "%s:%d") % (a, port)
+
+        has_ports = self.proto in (6, 17) and not self.frag
+        words = ["on %s" % self.iface] if self.iface else []
+        words += [name, ep(self.src, self.sport if has_ports else None), "->",
+                  ep(self.dst, self.dport if has_ports else None),
+                  "state", self.state()]
+        if self.frag:
+            words.append("frag")
+        if self.vlans:
+            words += ["vlan", str(self.vlans[-1])]
+        if self.proto == 6 and not self.frag:
+            letters = "".join(c for b, c in enumerate(FLAG_LETTERS)
+                              if self.flags & (1 << b))
+            if letters:
+                words += ["flags", letters]
+            else:
+                words += ["flags", "none"]  # not the default S
+        if self.proto in (1, 58) and not self.frag:
+            words += ["icmp-type", str(self.icmp_type), "code", str(self.icmp_code)]
+        words += ["mac-src", self.mac_src, "mac-dst", self.mac_dst,
+                  "dscp", self.dscp[1]]
+        return " ".join(words) + "\n"
+
+    def frame(self, rng):
+        """The Ethernet frame; frag: a non-first fragment (no L4 header)."""
+        payload = bytes(rng.randrange(256) for _ in range(rng.randint(0, 16)))
+        proto = self.proto
+        if self.frag:
+            l4 = payload + bytes(8)
+        elif proto == 17:
+            l4 = struct.pack("!HHHH", self.sport, self.dport, 8 + len(payload),
+                             0) + payload
+        elif proto == 6:
+            l4 = struct.pack("!HHIIBBHHH", self.sport, self.dport, 1, 0, 5 << 4,
+                             self.flags, 8192, 0, 0) + payload
+        elif proto in (1, 58):
+            l4 = struct.pack("!BBHHH", self.icmp_type, self.icmp_code, 0, 1,
+                             1) + payload
+        else:
+            l4 = payload + bytes(8)
+        tags = b"".join(struct.pack("!HH", 0x8100, v) for v in self.vlans)
+        eth = (bytes.fromhex(self.mac_dst.replace(":", "")) +
+               bytes.fromhex(self.mac_src.replace(":", "")))
+        tos = self.dscp[0] << 2 | self.ecn
+        src, dst = self.src, self.dst
+        if src.version == 4:
+            fragoff = 10 if self.frag else 0
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + len(l4), 1,
+                             fragoff, 64, proto, 0, src.packed, dst.packed)
+            return eth + tags + b"\x08\x00" + ip + l4
+        first = 6 << 28 | tos << 20
+        if self.frag:
+            fh = struct.pack("!BBHI", proto, 0, (10 << 3), 7)
+            ip = struct.pack("!IHBB16s16s", first, len(fh) + len(l4), 44, 64,
+                             src.packed, dst.packed)
+            return eth + tags + b"\x86\xdd" + ip + fh + l4
+        ip = struct.pack("!IHBB16s16s", first, len(l4), proto, 64, src.packed,
+                         dst.packed)
+        return eth + tags + b"\x86\xdd" + ip + l4
 
 
 def load(repo, rules):
@@ -244,23 +333,14 @@ def main():
 
         fw = fwcheck.Firewall(args.bpffs)
 
-        pkts = []
-        for _ in range(args.packets):
-            fam = rng.choice([4, 6])
-            src, dst = rand_addr(rng, fam), rand_addr(rng, fam)
-            iface = rng.choice(ifaces) if ifaces else None
-            proto = rng.choice([6, 6, 17, 17, 1 if fam == 4 else 58, 47, 253])
-            frag = rng.random() < 0.1
-            invalid = proto == 6 and not frag and rng.random() < 0.15
-            pkts.append((iface, proto, src, dst, rand_port(rng), rand_port(rng), frag,
-                         invalid))
-        query = "".join(packet_spec(*p) for p in pkts)
+        pkts = [Pkt(rng, rng.choice([4, 6]), ifaces) for _ in range(args.packets)]
+        query = "".join(p.spec() for p in pkts)
         ref = subprocess.run([fwmapgen, "--eval", rules], input=query,
                              capture_output=True, text=True, check=True).stdout.split("\n")
 
-        for n, (iface, proto, src, dst, sport, dport, frag, invalid) in enumerate(pkts):
-            data = frame(rng, src, dst, proto, sport, dport, frag, invalid)
-            ret, rule, verdict = fw.run(data, ifindex.get(iface))
+        for n, pk in enumerate(pkts):
+            data = pk.frame(rng)
+            ret, rule, verdict = fw.run(data, ifindex.get(pk.iface))
             got = "%s %s" % ({1: "block", 2: "pass"}.get(ret, "ret%d" % ret), rule)
             if got != ref[n] or verdict != "SAME":
                 print("seed %d: packet %s: kernel '%s', reference '%s' (%s)\n--- ruleset\n%s"

@@ -91,6 +91,14 @@ bg_gen_digest()
 	jq -r --argjson o "$off" '.value[$o:$o + 32] | map(ltrimstr("0x")) | join("")'
 }
 
+# The maps fwmapgen fills per generation: hashes and tries with the
+# generation in the key (emptied of a generation by bg_purge_gen), and
+# arrays with a range of indexes per generation (overwritten whole).
+BG_FW_GEN_KEYED=(bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport
+	bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo)
+BG_FW_GEN_ARRAYS=(bg_fw_rules bg_fw_proto bg_fw_tcpflags bg_fw_icmp
+	bg_fw_dscp bg_fw_gens bg_fw_hits)
+
 # Delete every entry of generation $1 from the generation-keyed maps. The
 # generation sits at byte 4 of the LPM keys and byte 0 of the others.
 bg_purge_gen()
@@ -99,8 +107,7 @@ bg_purge_gen()
 	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
 	bg_map_update bg_fw_gens "$(bg_u32_hex "$gen")" \
 		"$(bg_zero_hex "$(bg_abi .structs.bg_fw_gen.size)")" >/dev/null
-	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
-		bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_rinfo; do
+	for m in "${BG_FW_GEN_KEYED[@]}"; do
 		case $m in
 		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
 		*) off=0 ;;
@@ -143,11 +150,10 @@ BG_RS_STATE=none
 # is saved before the batch for a rollback.
 bg_is_gen_map()
 {
-	case $1 in
-	bg_fw_src4 | bg_fw_dst4 | bg_fw_src6 | bg_fw_dst6 | bg_fw_sport | \
-		bg_fw_dport | bg_fw_vec | bg_fw_iface | bg_fw_rinfo | bg_fw_rules | \
-		bg_fw_proto | bg_fw_gens | bg_fw_hits) return 0 ;;
-	esac
+	local m
+	for m in "${BG_FW_GEN_KEYED[@]}" "${BG_FW_GEN_ARRAYS[@]}"; do
+		[[ $1 == "$m" ]] && return 0
+	done
 	return 1
 }
 
