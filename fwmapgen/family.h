@@ -27,6 +27,18 @@ struct stmt_family {
 /* rule_parse.c: pass|block ... */
 void rule_parse(struct cursor *c, const struct lline *raw);
 
+/*
+ * The parts of a filter rule after "state", each in files of its own:
+ * rule_limits.c, CONNECTION-LIMITS (max-src-conn ... overload); and
+ * rule_route.c, ROUTING (route-to, reply-to, dup-to). @seen: the part's
+ * keyword slots for rule_end()'s duplicate check (RULE_LIMIT_KWS and
+ * RULE_ROUTE_KWS of them).
+ */
+#define RULE_LIMIT_KWS 4
+#define RULE_ROUTE_KWS 3
+void rule_parse_limits(struct cursor *c, struct rule *r, struct token **seen);
+void rule_parse_route(struct cursor *c, struct rule *r, struct token **seen);
+
 /* set_parse.c: set default|timeout|limit ... */
 void set_parse(struct cursor *c, const struct lline *raw);
 

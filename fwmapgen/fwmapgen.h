@@ -107,6 +107,8 @@ struct rule {
 	int has_mac[BG_FW_MAC_DIRS]; /* "mac-src", "mac-dst" */
 	uint8_t mac[BG_FW_MAC_DIRS][6];
 	int dscp; /* "dscp N|NAME": 0..63, -1 without */
+	struct rule_limits *limits; /* CONNECTION-LIMITS (rule_limits.c) */
+	struct rule_route *route; /* ROUTING (rule_route.c) */
 	int bit[BG_FAM_MAX]; /* position among the family's rules, -1 if none */
 	char *text; /* logical source line, whitespace collapsed */
 };

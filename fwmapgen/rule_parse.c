@@ -485,7 +485,8 @@ static struct token *keyword(struct cursor *c, const char *word)
 
 void rule_parse(struct cursor *c, const struct lline *raw)
 {
-	struct token *first = take(c), *seen[15] = { NULL };
+	struct token *first = take(c);
+	struct token *seen[15 + RULE_LIMIT_KWS + RULE_ROUTE_KWS] = { NULL };
 	struct rule r = { 0 };
 	uint8_t only = 0;
 
@@ -523,9 +524,12 @@ void rule_parse(struct cursor *c, const struct lline *raw)
 		parse_dscp(c, &r);
 	if ((seen[6] = keyword(c, "state")))
 		parse_state(c, &r, seen[6]);
+	rule_parse_limits(c, &r, &seen[15]);
+	rule_parse_route(c, &r, &seen[15 + RULE_LIMIT_KWS]);
 	if ((seen[7] = keyword(c, "label")))
 		parse_label(c, &r);
-	rule_end(c, (const struct token *const *)seen, 15);
+	rule_end(c, (const struct token *const *)seen,
+		 sizeof(seen) / sizeof(seen[0]));
 	r.text = collapse(raw);
 	add_rule(c, &r, first->pos);
 }

@@ -32,6 +32,10 @@ enum bg_action {
 
 enum bg_rule_flags {
 	BG_RULE_F_LOG = 1 << 0,
+	/* connection limits (max-src-conn ...): bg_fw_limits has the rule */
+	BG_RULE_F_LIMIT = 1 << 1,
+	/* route-to, reply-to or dup-to: the routing maps have the rule */
+	BG_RULE_F_ROUTE = 1 << 2,
 };
 
 /* Index into bg_fw_stats (per-CPU u64). */
