@@ -29,6 +29,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 #define BG_META_F_LOG (1 << 0)
 #define BG_META_F_DEFAULT (1 << 1) /* passed by the default policy */
 #define BG_META_F_CT (1 << 2) /* passed as established/related */
+#define BG_META_F_LIMIT (1 << 3) /* the rule has connection limits */
 
 /*
  * bg_xdp_chain: PROG_ARRAY, the XDP stages after the firewall. The firewall

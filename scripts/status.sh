@@ -175,6 +175,8 @@ jq -r '
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
+	(if (.overload // []) == [] then empty else
+	 "overload: " + (.overload | map("<\(.table)> \(.address) (rule \(.rule), \(.reason)\(if .flushed then ", flushed" else "" end)), \(.expires_in) s left") | join("; ")) end),
 	(if .conntrack == null then empty else
 	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
 	 (if .conntrack.limit then ", limit \(.conntrack.limit) per family" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",

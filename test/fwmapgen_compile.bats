@@ -537,3 +537,26 @@ EOF
 	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" ns.batch p.txt >sim.out
 	diff eval.out sim.out
 }
+
+@test "emit: connection limits fill bg_fw_limits, zero the rule's flow count, flag the rule" {
+	rules <<'EOF2'
+set timeout overload 90
+pass proto udp
+pass proto tcp to port 22 max-src-conn 3 max-src-conn-rate 10/60 overload <ssh_abuse> flush
+pass max-states 100
+EOF2
+	run --separate-stderr "$FWMAPGEN" --gen 1 --pin-dir /p t.rules
+	assert_eq "$status" 0
+	# {gen 1, id 2}: max_states 0, max_src_conn 3, rate 10/60, overload, flush, "ssh_abuse"
+	local name
+	name="73 73 68 5f 61 62 75 73 65 $(printf '00 %.0s' {1..22})00"
+	grep -Fx "map update pinned /p/bg_fw_limits key hex 01 00 00 00 02 00 00 00 value hex 00 00 00 00 03 00 00 00 0a 00 00 00 3c 00 00 00 01 01 00 00 $name" <<<"$output"
+	grep -Fx "map update pinned /p/bg_fw_limits key hex 01 00 00 00 03 00 00 00 value hex 64 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..31})00" <<<"$output"
+	[ "$(grep -c '/bg_fw_limits ' <<<"$output")" -eq 2 ]
+	# the flow counts of ids 2 and 3 of generation 1 (8193 + id) from zero
+	assert_eq "$(grep '/bg_fw_rstates ' <<<"$output" | cut -d' ' -f7-10 | tr '\n' ,)" "03 20 00 00,04 20 00 00,"
+	# bg_fw_rules: flags BG_RULE_F_LIMIT (2) on rules 2 and 3 only
+	assert_eq "$(grep '/bg_fw_rules key hex .. 20 00 00 value' <<<"$output" | awk '{print $18}' | tr '\n' ,)" "00,02,02,"
+	run "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.1:5 -> 192.0.2.2:22'
+	assert_eq "${lines[2]}" "limits: max-src-conn 3 max-src-conn-rate 10/60 overload <ssh_abuse> flush"
+}

@@ -100,6 +100,53 @@ bg_firewall_detach()
 	bg_hook_detach "$@"
 }
 
+# jq: the address of a BTF-formatted {family, addr[4]} (__be32 words read
+# as little-endian numbers), IPv6 in RFC 5952 form.
+# shellcheck disable=SC2016 # jq's variables, not the shell's
+BG_JQ_ADDR='
+def mod256: . - 256 * (. / 256 | floor); # jq 1.6 takes % in 32 bits
+def bytes4: [mod256, (. / 256 | floor | mod256), (. / 65536 | floor | mod256),
+	(. / 16777216 | floor | mod256)];
+def v6text: [.[] | bytes4] | add | [range(0; 16; 2) as $i | .[$i] * 256 + .[$i + 1]]
+	| . as $w
+	| ([range(0; 8) | select($w[.] == 0)] | reduce .[] as $i ({best: [-1, 0], cur: [-1, 0]};
+		(if .cur[0] >= 0 and .cur[0] + .cur[1] == $i then .cur[1] += 1 else .cur = [$i, 1] end)
+		| if .cur[1] > .best[1] then .best = .cur else . end) | .best) as $z
+	| [range(0; 8) | select($z[1] < 2 or . < $z[0] or . >= $z[0] + $z[1])
+		| . as $i | $w[$i] as $v
+		| {i: $i, t: ([$v / 4096, $v / 256, $v / 16, $v]
+			| map(floor | . - 16 * (. / 16 | floor))
+			| map("0123456789abcdef"[.:.+1]) | join("") | sub("^0+(?=.)"; ""))}]
+	  as $parts
+	| if $z[1] < 2 then ($parts | map(.t) | join(":"))
+	  else (($parts | map(select(.i < $z[0]) | .t) | join(":")) + "::" +
+		($parts | map(select(.i >= $z[0] + $z[1]) | .t) | join(":"))) end;
+def addrtext: if .family == 0 then (.addr[0] | bytes4 | map(tostring) | join("."))
+	else (.addr | v6text) end;
+'
+
+# The sources in overload tables (connection limits), with the seconds
+# left until they are let in again; conntrack's clock is CLOCK_BOOTTIME
+# plus the test hook's offset.
+bg_firewall_overload_json()
+{
+	local now
+	[[ -e $(bg_map bg_fw_overload) ]] || {
+		echo '[]'
+		return 0
+	}
+	now=$(bg_ct_now_ns)
+	bpftool -j map dump pinned "$(bg_map bg_fw_overload)" |
+		jq -c --argjson now "$now" "$BG_JQ_ADDR"'
+		[.[].formatted | select(.value.expires_ns > $now)
+		 | {table: .value.table, address: (.key | addrtext),
+		    rule: .value.rule_id,
+		    reason: (if .value.reason == 1 then "max-src-conn" else "max-src-conn-rate" end),
+		    flushed: (.value.flush == 1),
+		    expires_in: (((.value.expires_ns - $now) / 1e9) | ceil)}]
+		| sort_by(.table, .address)'
+}
+
 # status.sh: the active ruleset, the counters per action and the hits per
 # rule, summed over CPUs.
 bg_firewall_status_json()
@@ -132,10 +179,11 @@ bg_firewall_status_json()
 			    bytes: ([.values[].value.bytes] | add)}]')
 	# The parts through stdin: a ruleset of thousands of rules outgrows a
 	# command-line argument.
-	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" | jq -c -s '
+	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" \
+		"$(bg_firewall_overload_json)" | jq -c -s '
 		.[0] as $rs
 		| (.[2] | map({(.id | tostring): .}) | add // {}) as $i
-		| {ruleset: $rs, counters: .[1],
+		| {ruleset: $rs, counters: .[1], overload: .[4],
 		   rules: (.[3] | sort_by(.id) | map(. as $h
 			| if .id == 0 then
 				{id: 0, line: null, label: "default policy",
