@@ -73,6 +73,7 @@ struct addrset {
 	size_t n;
 	size_t cap;
 	uint8_t fams; /* BG_FAMF_* of the entries; both when empty */
+	char *name; /* table <NAME>; NULL: a rule's { list } or address */
 	/* Evaluator view: per family, only the prefixes no other one covers. */
 	struct prefix *top[BG_FAM_MAX];
 	size_t ntop[BG_FAM_MAX];
@@ -216,6 +217,14 @@ const struct rule *eval_packet(const struct ruleset *rs,
 			       const struct packet *pk);
 const char *action_name(uint8_t action);
 void explain_packet(const struct ruleset *rs, const struct packet *pk);
+
+/* rule_format.c */
+/*
+ * The rule in canonical ruleset syntax, from its parsed form (not its
+ * source text): what status.sh shows; parsed again with the same tables it
+ * compiles to the same rule. Allocated: the caller frees it.
+ */
+char *rule_format(const struct ruleset *rs, const struct rule *r);
 
 /* rule_compile.c */
 struct lpm_ent {

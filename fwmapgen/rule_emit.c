@@ -252,5 +252,6 @@ void rule_emit(struct emitter *e)
 	emit_small_fields(e);
 	emit_rules(e);
 	emit_rinfo(e);
+	rule_text_emit(e);
 	emit_hits(e);
 }
