@@ -183,11 +183,13 @@ jq -r '
 	"rules:"' <<<"$status"
 # Each rule as it runs, in ruleset syntax (decoded from bg_fw_rtext, not
 # read from the file), in the order they match, the default policy (@0)
-# last; the line of the file it came from as a comment.
+# last; the line of the file it came from as a comment. Tab-separated
+# for column, not with @tsv, which would double a label's backslashes
+# (texts hold no tab).
 jq -r '
-	(["packets", "bytes", "rule"] | @tsv),
+	"packets\tbytes\trule",
 	((.rules | map(select(.id != 0)) + map(select(.id == 0)))[]
-	 | [.packets, .bytes,
-	    "@\(.id) " + (.text // "(no text: loaded by an older fwmapgen)") +
-	    (if .line then "  # line \(.line)" else "" end)] | @tsv)
+	 | "\(.packets)\t\(.bytes)\t@\(.id) " +
+	   (.text // "(no text: loaded by an older fwmapgen)") +
+	   (if .line then "  # line \(.line)" else "" end))
 ' <<<"$status" | column -t -s $'\t' -R 1,2 | sed 's/^/  /'

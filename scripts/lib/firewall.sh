@@ -100,6 +100,12 @@ bg_firewall_detach()
 	bg_hook_detach "$@"
 }
 
+# bpftool (7.1) writes a backslash in a string of its BTF view as "\n"
+# (its json_writer), so the labels, interface names and rule texts, which
+# hold no newline (printable ASCII only), get their backslashes back.
+# shellcheck disable=SC2016 # jq, not shell
+BG_FW_JQ_BTF_STRING='def btf_string: gsub("\n"; "\\");'
+
 # status.sh: the active ruleset, the counters per action and the hits per
 # rule, summed over CPUs, each rule with its text as fwmapgen wrote it
 # into bg_fw_rtext (rule_format.c: the parsed rule in ruleset syntax). One
@@ -122,9 +128,11 @@ bg_firewall_status_json()
 	nids=$(jq -r '.rules' <<<"$ruleset")
 	base=$((gen * $(bg_abi .consts.BG_FW_HITS_PER_GEN)))
 	rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
-		jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
-			| {id: .key.id, line: .value.line, label: .value.label,
-			   iface: .value.iface,
+		jq -c --argjson gen "$gen" "$BG_FW_JQ_BTF_STRING"'
+			[.[].formatted | select(.key.gen == $gen)
+			| {id: .key.id, line: .value.line,
+			   label: (.value.label | btf_string),
+			   iface: (.value.iface | btf_string),
 			   action: (if .value.action == 1 then "block" else "pass" end)}]')
 	hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
 		jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
@@ -164,10 +172,10 @@ bg_firewall_texts()
 	fi
 	cut=$(bg_abi .enums.bg_fw_rtext_flags.BG_FW_RTEXT_F_CUT)
 	bpftool map dump pinned "$(bg_map bg_fw_rtext)" |
-		jq -c --argjson gen "$1" --argjson cut "$cut" '
+		jq -c --argjson gen "$1" --argjson cut "$cut" "$BG_FW_JQ_BTF_STRING"'
 			[.[] | select(.key.gen == $gen)
 			 | {key: (.key.id | tostring),
-			    value: {text: (.value.text | strings),
+			    value: {text: (.value.text | strings | btf_string),
 				    cut: ((.value.flags / $cut | floor) % 2 == 1)}}]
 			| from_entries'
 }
