@@ -6,7 +6,7 @@
  * the grammar, an "any" or an "inet" that changes nothing left out,
  * tables by <NAME>, inline lists sorted and without duplicates, merged
  * port ranges. Parsed again with the same tables, the text compiles to
- * the same rule (test/format.bats holds fwmapgen to it).
+ * the same rule (test/fwmapgen_format.bats holds fwmapgen to it).
  *
  * And the map that carries the texts to status.sh, bg_fw_rtext.
  */
