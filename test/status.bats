@@ -175,6 +175,34 @@ $want"
 	done
 }
 
+@test "the most rules there may be: 8192 texts in each generation across a switch; status.sh reads them in one go" {
+	local i f1=$BG_TMP/max1.rules f2=$BG_TMP/max2.rules
+	for ((i = 0; i < 4096; i++)); do
+		printf 'pass proto tcp from 198.51.%d.%d to port %d label "v4 %d"\n' \
+			$((i / 256)) $((i % 256)) $((1000 + i)) "$i"
+	done >"$f1"
+	for ((i = 0; i < 4096; i++)); do
+		printf 'block from 2001:db8:%x::/48 to { 2001:db8::1, 2001:db8::2 }\n' "$i"
+	done >>"$f1"
+	sed 's/label "v4/label "IPv4/' "$f1" >"$f2"
+	run up dut0 --rules "$f1"
+	[ "$status" -eq 0 ] || fail "$output"
+	# the switch fills the other generation while this one is there
+	run up dut0 --rules "$f2"
+	[ "$status" -eq 0 ] || fail "$output"
+	local t0 t1 got
+	t0=$(date +%s%N)
+	got=$(status_texts)
+	t1=$(date +%s%N)
+	[ "$got" = "$(fmt_texts "$f2")" ] || fail "status.sh's texts differ from fwmapgen's"
+	jq -e 'length == 8193 and ."4096" == "pass proto tcp from 198.51.15.255 to port 5095 label \"IPv4 4095\""' <<<"$got" >/dev/null ||
+		fail "$(jq -c '[length, ."4096"]' <<<"$got")"
+	# One dump and one jq program per map, not one per rule (which would
+	# take minutes): seconds here, with room for a busy machine.
+	echo "status.sh --json: $(((t1 - t0) / 1000000)) ms" >&3
+	(((t1 - t0) / 1000000000 < 20)) || fail "status.sh took $(((t1 - t0) / 1000000)) ms"
+}
+
 @test "a long rule: status.sh shows the start of its text, marked as cut" {
 	local list i
 	list=$(for ((i = 1; i <= 60; i++)); do printf '2001:db8:%x::1, ' "$i"; done)
