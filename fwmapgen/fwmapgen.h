@@ -73,6 +73,7 @@ struct addrset {
 	size_t n;
 	size_t cap;
 	uint8_t fams; /* BG_FAMF_* of the entries; both when empty */
+	char *name; /* table <NAME>; NULL: a rule's { list } or address */
 	/* Evaluator view: per family, only the prefixes no other one covers. */
 	struct prefix *top[BG_FAM_MAX];
 	size_t ntop[BG_FAM_MAX];
@@ -231,6 +232,14 @@ struct rule_limits {
 };
 
 void rule_limits_text(const struct rule *r, char *buf, size_t size);
+
+/* rule_format.c */
+/*
+ * The rule in canonical ruleset syntax, from its parsed form (not its
+ * source text): what status.sh shows; parsed again with the same tables it
+ * compiles to the same rule. Allocated: the caller frees it.
+ */
+char *rule_format(const struct ruleset *rs, const struct rule *r);
 
 /* rule_compile.c */
 struct lpm_ent {

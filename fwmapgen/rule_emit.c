@@ -288,5 +288,6 @@ void rule_emit(struct emitter *e)
 	emit_rules(e);
 	emit_rinfo(e);
 	emit_limits(e);
+	rule_text_emit(e);
 	emit_hits(e);
 }

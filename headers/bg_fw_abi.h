@@ -340,4 +340,30 @@ struct bg_fw_overload {
 };
 BG_STATIC_ASSERT(sizeof(struct bg_fw_overload) == 56, "bg_fw_overload");
 
+/* Rule text ---------------------------------------------------------- */
+
+/*
+ * bg_fw_rtext: hash, key struct bg_fw_rinfo_key {gen, id}: each rule of a
+ * generation written back in canonical ruleset syntax by fwmapgen
+ * (fwmapgen/rule_format.c) from what it parsed: macros expanded, tables
+ * by name, keywords in grammar order. status.sh shows it beside the
+ * rule's counters; the programs never read it. Id 0 holds the default
+ * policy as "set default pass|block". The text is printable ASCII ending
+ * in a NUL; one of len >= BG_FW_RTEXT_LEN bytes is cut at a blank and
+ * ends in BG_FW_RTEXT_CUT, with BG_FW_RTEXT_F_CUT set.
+ */
+#define BG_FW_RTEXT_LEN 512
+#define BG_FW_RTEXT_CUT " ..."
+
+enum bg_fw_rtext_flags {
+	BG_FW_RTEXT_F_CUT = 1 << 0, /* text is the start of a longer one */
+};
+
+struct bg_fw_rtext {
+	__u32 len; /* length of the whole text, also of a cut one */
+	__u32 flags; /* enum bg_fw_rtext_flags */
+	char text[BG_FW_RTEXT_LEN];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_rtext) == 520, "bg_fw_rtext");
+
 #endif /* BG_FW_ABI_H */

@@ -142,6 +142,19 @@ struct {
 	BG_PINNED;
 } bg_fw_rinfo SEC(".maps");
 
+/*
+ * Every rule's text, and the default policy's (id 0), for status.sh: the
+ * program never reads it, it declares it so that loading it makes the pin.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_rinfo_key);
+	__type(value, struct bg_fw_rtext);
+	__uint(max_entries, BG_GENS *(BG_FW_MAX_IDS + 1));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_rtext SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

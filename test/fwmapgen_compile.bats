@@ -277,7 +277,7 @@ EOF
 	assert_eq "$(gens_field 34 3)" "01 01 00"
 	# the port lines come right after the address tries
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | uniq | tr '\n' ,)" \
-		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_hits,/p/bg_ct_config,/p/bg_fw_gens,"
+		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_rtext,/p/bg_fw_hits,/p/bg_ct_config,/p/bg_fw_gens,"
 }
 
 @test "emit: the whole port space, single ports at the edges" {
@@ -417,6 +417,7 @@ EOF
 	bpftool map create "$d/bg_fw_iface" type hash key 8 value 8 entries 1024 name bg_fw_iface
 	bpftool map create "$d/bg_fw_rules" type array key 4 value 8 entries 16384 name bg_fw_rules
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
+	bpftool map create "$d/bg_fw_rtext" type hash key 8 value "$(abi_size bg_fw_rtext)" entries 16386 name bg_fw_rtext flags 1
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
 	bpftool map create "$d/bg_fw_gens" type array key 4 value "$(abi_size bg_fw_gen)" entries 2 name bg_fw_gens
 	bpftool map create "$d/bg_ct_config" type array key 4 value 56 entries 2 name bg_ct_config

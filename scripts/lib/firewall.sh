@@ -147,11 +147,19 @@ bg_firewall_overload_json()
 		| sort_by(.table, .address)'
 }
 
+# bpftool (7.1) writes a backslash in a string of its BTF view as "\n"
+# (its json_writer), so the labels, interface names and rule texts, which
+# hold no newline (printable ASCII only), get their backslashes back.
+# shellcheck disable=SC2016 # jq, not shell
+BG_FW_JQ_BTF_STRING='def btf_string: gsub("\n"; "\\");'
+
 # status.sh: the active ruleset, the counters per action and the hits per
-# rule, summed over CPUs.
+# rule, summed over CPUs, each rule with its text as fwmapgen wrote it
+# into bg_fw_rtext (rule_format.c: the parsed rule in ruleset syntax). One
+# dump and one jq program per map, whatever the number of rules.
 bg_firewall_status_json()
 {
-	local gen gen_json switches ruleset counters nids base rinfo hits
+	local gen gen_json switches ruleset counters nids base rinfo hits texts
 	gen=$(bg_active_gen)
 	gen_json=$(bg_gen_json "$gen")
 	switches=$(bg_map_lookup bg_fw_active "00 00 00 00" |
@@ -167,9 +175,11 @@ bg_firewall_status_json()
 	nids=$(jq -r '.rules' <<<"$ruleset")
 	base=$((gen * $(bg_abi .consts.BG_FW_HITS_PER_GEN)))
 	rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
-		jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
-			| {id: .key.id, line: .value.line, label: .value.label,
-			   iface: .value.iface,
+		jq -c --argjson gen "$gen" "$BG_FW_JQ_BTF_STRING"'
+			[.[].formatted | select(.key.gen == $gen)
+			| {id: .key.id, line: .value.line,
+			   label: (.value.label | btf_string),
+			   iface: (.value.iface | btf_string),
 			   action: (if .value.action == 1 then "block" else "pass" end)}]')
 	hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
 		jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
@@ -177,17 +187,43 @@ bg_firewall_status_json()
 			 | {id: (.key - $lo),
 			    packets: ([.values[].value.packets] | add),
 			    bytes: ([.values[].value.bytes] | add)}]')
+	texts=$(bg_firewall_texts "$gen")
 	# The parts through stdin: a ruleset of thousands of rules outgrows a
 	# command-line argument.
-	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" \
+	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" "$texts" \
 		"$(bg_firewall_overload_json)" | jq -c -s '
-		.[0] as $rs
+		.[0] as $rs | .[4] as $t
 		| (.[2] | map({(.id | tostring): .}) | add // {}) as $i
-		| {ruleset: $rs, counters: .[1], overload: .[4],
+		| {ruleset: $rs, counters: .[1], overload: .[5],
 		   rules: (.[3] | sort_by(.id) | map(. as $h
 			| if .id == 0 then
 				{id: 0, line: null, label: "default policy",
 				 action: $rs.default, iface: ""}
 			  else $i[$h.id | tostring] end
-			| . + {packets: $h.packets, bytes: $h.bytes}))}'
+			| . + {text: ($t[$h.id | tostring].text // null),
+			       text_cut: ($t[$h.id | tostring].cut // false),
+			       packets: $h.packets, bytes: $h.bytes}))}'
+}
+
+# The rule texts of generation $1 from bg_fw_rtext: {"ID": {text, cut}}.
+# Empty for maps pinned by a bpfguard without it, or a generation an
+# older fwmapgen filled (status.sh shows no text then). Display only, so
+# bpftool's BTF view: without -j it is that view alone, a tenth of the
+# bytes of -j (which adds every byte of the 520-byte values in hex) and
+# a tenth of the time for jq with 4096 rules.
+bg_firewall_texts()
+{
+	local cut
+	if [[ ! -e $(bg_map bg_fw_rtext) ]]; then
+		printf '{}\n'
+		return 0
+	fi
+	cut=$(bg_abi .enums.bg_fw_rtext_flags.BG_FW_RTEXT_F_CUT)
+	bpftool map dump pinned "$(bg_map bg_fw_rtext)" |
+		jq -c --argjson gen "$1" --argjson cut "$cut" "$BG_FW_JQ_BTF_STRING"'
+			[.[] | select(.key.gen == $gen)
+			 | {key: (.key.id | tostring),
+			    value: {text: (.value.text | strings | btf_string),
+				    cut: ((.value.flags / $cut | floor) % 2 == 1)}}]
+			| from_entries'
 }
