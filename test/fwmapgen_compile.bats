@@ -42,7 +42,7 @@ EOF
 	rules </dev/null
 	emit
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
-		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
+		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_rtext, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
 	assert_eq "$(lpm_vec bg_fw_src4 "$(key4 0 0 0.0.0.0)")" 0
 	assert_eq "$(lpm_vec bg_fw_dst6 "20 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..15})00")" 0
 	assert_eq "$(vec_bits 0)" ""
