@@ -266,6 +266,7 @@ enum bg_ct_stat {
 	BG_CT_STAT_LIMIT_STATES = 17, /* new flows refused: rule max-states */
 	BG_CT_STAT_LIMIT_CONN = 18, /* refused: over max-src-conn(-rate) */
 	BG_CT_STAT_OVERLOADED = 19, /* sources put in an overload table */
-	BG_CT_STAT_MAX = 20,
+	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
+	BG_CT_STAT_MAX = 21,
 };
 #endif /* BG_CT_ABI_H */

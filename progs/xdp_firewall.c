@@ -715,11 +715,13 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	bg_fw_stat_inc(BG_STAT_PASS);
-	bg_fw_write_meta(ctx, v.rule_id,
-			 (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-				 (v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT :
-							      0) |
-				 (v.rule_id ? 0 : BG_META_F_DEFAULT));
+	bg_fw_write_meta(
+		ctx, v.rule_id,
+		(v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
+			(g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND :
+							 0) |
+			(v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
+			(v.rule_id ? 0 : BG_META_F_DEFAULT));
 	return bg_xdp_next(ctx, 0);
 }
 
