@@ -19,7 +19,9 @@ Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
 IPv4 and IPv6, for a packet matching the last rule and one matching none,
 next to a no-op XDP program; the XDP chain's hop into empty slots and into
-a no-op stage; tc_conntrack for a packet of an established
+a no-op stage; the firewall stage by stage and a linear scan (the seed's
+design) on 4096 rules; fwmapgen's compile and a ruleset switch of 4096
+rules in ms; tc_conntrack for a packet of an established
 flow and of a new flow, next to a no-op TC program; the capacity of a
 100,000-entry table. Results go to stdout and FILE (default
 build/bench.txt).
@@ -165,6 +167,82 @@ for fam in 4 6; do
 		done | tee -a "$out"
 	done
 done
+
+# Where the nanoseconds of a packet go: the firewall built to stop after
+# each stage (BG_FW_BENCH_STAGE in progs/xdp_firewall.c) on the IPv4
+# 4096-rule ruleset, the packet matching none; each row adds one stage.
+ruleset 4 4096 >"$work/r.rules"
+bg_apply_ruleset "$work/r.rules"
+mkpkt 192.0.2.1 192.0.2.2 "$work/miss.pkt"
+read -r s d < <(last_match 4 4096)
+mkpkt "$s" "$d" "$work/match.pkt"
+row()
+{
+	printf '%-14s %-6s %6s %-10s %9s %9s  (+%d ns)\n' "$1" ipv4 4096 "$2" "$3" \
+		"$(awk -v a="$3" -v b="$noop" 'BEGIN { printf "%.2f", a / b }')" \
+		$(($3 - $4))
+}
+stages=("" parse generation "phase 0" classify counters)
+prev=$noop
+{
+	for n in 1 2 3 4 5; do
+		"$BG_LOAD" --bpffs "$BG_BPFFS" \
+			"$BG_OBJ_DIR/bench/xdp_firewall_stage$n.o" \
+			"$BG_BPFFS/bench/stage$n" >/dev/null
+		ns=$(measure "$BG_BPFFS/bench/stage$n/bg_fw_xdp" "$work/miss.pkt")
+		row "stage $n" "${stages[n]}" "$ns" "$prev"
+		prev=$ns
+	done
+	full=$(measure "$fw" "$work/miss.pkt")
+	row "stage 6" "meta+chain" "$full" "$prev"
+	echo "goal: a packet matching none of 4096 rules <= 5x the no-op: $(
+		awk -v a="$full" -v b="$noop" 'BEGIN { if (a <= 5 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+} | tee -a "$out"
+
+# The seed's design on the same ruleset, for comparison: a linear scan
+# with bpf_loop, first match (bench/xdp_linear_scan.bpf.c).
+"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_linear_scan.o" \
+	"$BG_BPFFS/bench/linear" >/dev/null
+awk -v m="$BG_PIN_DIR/bg_bench_lin" 'function le(v) {
+		return sprintf("%02x %02x %02x %02x", v % 256, int(v / 256) % 256,
+			int(v / 65536) % 256, int(v / 16777216) % 256) }
+	BEGIN { for (i = 0; i < 4096; i++)
+		printf "map update pinned %s key hex %s value hex c6 33 64 %02x ff ff ff ff cb 00 71 %02x ff ff ff ff 01 00 00 00 00 00 00 00\n",
+			m, le(i), i % 256, int(i / 256) }' >"$work/lin.batch"
+bpftool batch file "$work/lin.batch" >/dev/null
+bpftool map update pinned "$BG_PIN_DIR/bg_bench_nlin" key 0 0 0 0 \
+	value hex 00 10 00 00
+for kind in match miss; do
+	ns=$(measure "$BG_BPFFS/bench/linear/bg_bench_linear" "$work/$kind.pkt")
+	printf '%-14s %-6s %6s %-10s %9s %9s\n' linear-scan ipv4 4096 "$kind" \
+		"$ns" "$(awk -v a="$ns" -v b="$noop" 'BEGIN { printf "%.2f", a / b }')"
+done | tee -a "$out"
+
+# Compiling and switching a 4096-rule ruleset: fwmapgen alone, and the
+# switch up.sh makes (fill the idle generation, check it, flip, purge the
+# old one), median of 5 and of 3.
+msecs()
+{
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+compile=$(for i in 1 2 3 4 5; do
+	msecs "$FWMAPGEN" --pin-dir "$BG_PIN_DIR" -o /dev/null "$work/r.rules"
+done | sort -n | sed -n 3p)
+cp "$work/r.rules" "$work/r1.rules"
+sed 's/^set default pass$/set default block/' "$work/r.rules" >"$work/r2.rules"
+switch=$(for i in 1 2 3; do
+	msecs bg_apply_ruleset "$work/r$((i % 2 + 1)).rules"
+done | sort -n | sed -n 2p)
+{
+	printf '%-14s %-6s %6s %-10s %6s ms\n' fwmapgen ipv4 4096 compile "$compile"
+	printf '%-14s %-6s %6s %-10s %6s ms\n' ruleset ipv4 4096 switch "$switch"
+	echo "goal: fwmapgen compiles 4096 rules in <= 100 ms: $( ((compile <= 100)) && echo met || echo NOT MET)"
+	echo "goal: a 4096-rule ruleset switches in <= 2 s: $( ((switch <= 2000)) && echo met || echo NOT MET)"
+} | tee -a "$out"
 
 # Connection tracking on TC ingress: a packet of an established flow (the
 # reply direction of a flow picked up from egress), and a packet of a new

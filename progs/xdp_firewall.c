@@ -652,6 +652,28 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 	m->status = 0;
 }
 
+/*
+ * make bench's stage rows: a build with -DBG_FW_BENCH_STAGE=N stops after
+ * stage N (1 parse, 2 the ruleset's generation, 3 phase 0, 4 the
+ * classifier, 5 the counters), so each stage's cost is the difference
+ * between two rows. Never in the programs up.sh loads.
+ */
+#ifdef BG_FW_BENCH_STAGE
+/* The asm keeps what the stages computed: unused, the compiler would drop
+ * the work the row is to measure. */
+#define BG_FW_BENCH_STOP(n)                                               \
+	do {                                                              \
+		if (BG_FW_BENCH_STAGE == (n)) {                           \
+			asm volatile("" : : "r"(&p), "r"(&v) : "memory"); \
+			return XDP_DROP;                                  \
+		}                                                         \
+	} while (0)
+#else
+#define BG_FW_BENCH_STOP(n) \
+	do {                \
+	} while (0)
+#endif
+
 SEC("xdp")
 int bg_fw_xdp(struct xdp_md *ctx)
 {
@@ -668,6 +690,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
 	 * field 0); native XDP frames never exceed 64 KiB. */
 	ret = bg_parse(data, data_end, len, &p, 0, 0, BG_PARSE_F_GSO);
+	BG_FW_BENCH_STOP(1);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
 	    bg_fw_nd_stays(ctx, &p))
 		ret = BG_PARSE_ND;
@@ -703,7 +726,9 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	}
 
 	/* Phase 0: established and related traffic skips the rules. */
+	BG_FW_BENCH_STOP(2);
 	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
+	BG_FW_BENCH_STOP(3);
 	if (ct_pass) {
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
@@ -712,7 +737,9 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	}
 
 	bg_fw_classify(ctx, data, data_end, &p, gen, g, ct_class, &v);
+	BG_FW_BENCH_STOP(4);
 	bg_fw_account(gen, &v, len);
+	BG_FW_BENCH_STOP(5);
 	if (v.flags & BG_RULE_F_LOG)
 		bg_fw_emit_log(ctx, &p, &v, len);
 
