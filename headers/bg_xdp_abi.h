@@ -29,6 +29,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 #define BG_META_F_LOG (1 << 0)
 #define BG_META_F_DEFAULT (1 << 1) /* passed by the default policy */
 #define BG_META_F_CT (1 << 2) /* passed as established/related */
+#define BG_META_F_ROUTE (1 << 3) /* its rule routes (bg_fw_route): tc_route */
 
 /*
  * bg_xdp_chain: PROG_ARRAY, the XDP stages after the firewall. The firewall
