@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fwmapgen.h"
+#include "rule_route.h"
 
 /* Is @a in one of the set's prefixes of its family? */
 static int set_contains(const struct addrset *set, const struct prefix *a)
@@ -127,4 +128,5 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	if (r->has_label)
 		printf("label: \"%s\"\n", r->label);
 	printf("text: %s\n", r->text);
+	route_explain(stdout, r);
 }
