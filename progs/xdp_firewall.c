@@ -27,6 +27,7 @@
 #include "bg_common_maps.h"
 #include "bg_ct_table.h"
 #include "bg_xdp_chain.h"
+#include "bg_fw_route.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -679,7 +680,8 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	bg_fw_stat_inc(BG_STAT_PASS);
 	bg_fw_write_meta(ctx, v.rule_id,
 			 (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-				 (v.rule_id ? 0 : BG_META_F_DEFAULT));
+				 (v.rule_id ? 0 : BG_META_F_DEFAULT) |
+				 bg_fw_route_meta(v.flags));
 	return bg_xdp_next(ctx, 0);
 }
 
