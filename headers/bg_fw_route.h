@@ -153,9 +153,14 @@ static __always_inline enum bg_rt_outcome bg_rt_send(struct __sk_buff *skb,
 	if (p->vlan_depth || p->ttl <= 1)
 		return BG_RT_SKIPPED;
 	ret = bg_rt_fib(skb, p, nh, &f);
+	/* Without tot_len, TC's lookup checks the packet against the egress
+	 * MTU itself, as the stack would forward it (4 bytes of slack for a
+	 * VLAN tag, any GSO packet fits). */
+	if (ret == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return BG_RT_TOO_BIG;
 	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return BG_RT_FIB_MISS;
-	/* GSO packets: each segment against the MTU. */
+	/* Exactly, and GSO packets segment by segment. */
 	if (bpf_check_mtu(skb, f.ifindex, &mtu, 0, BPF_MTU_CHK_SEGS))
 		return BG_RT_TOO_BIG;
 	if (bg_rt_dec_ttl(skb, p))
