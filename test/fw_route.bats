@@ -341,8 +341,9 @@ counted()
 
 dut_up()
 {
-	run in_ns "$DUT" "$BG_REPO/scripts/up.sh" "$@"
-	[ "$status" -eq 0 ] || fail "up.sh $*: $output"
+	local out
+	out=$(in_ns "$DUT" "$BG_REPO/scripts/up.sh" "$@" 2>&1) ||
+		fail "up.sh $*: $out"
 }
 
 fw_counter()
@@ -362,11 +363,11 @@ pass on d0 inet proto udp from 192.0.2.10 port 9000 to 203.0.113.200 label "no r
 pass on d0 inet proto icmp to 203.0.113.200 route-to 198.51.100.18 label "ping through GW2"
 pass on d0 inet proto icmp to 203.0.113.100 route-to 198.51.100.99 label "no route to the next hop"'
 
-# The lab up with $E2E_RULES (or ruleset $1) on d0, d1 and d2.
+# The lab up with $E2E_RULES on d0, d1 and d2.
 lab5_up()
 {
 	local rules
-	rules=$(ruleset e2e <<<"${1:-$E2E_RULES}")
+	rules=$(ruleset e2e <<<"$E2E_RULES")
 	dut_up d0 --rules "$rules"
 	dut_up d1
 	dut_up d2 --reverse-path loose
@@ -489,10 +490,10 @@ udp_send()
 	in_ns "$DUT" ip link set dev d2 mtu 1280
 	in_ns "$GW2" ip link set dev g2a mtu 1280
 	in_ns "$DUT" ip route replace 203.0.113.0/24 via 198.51.100.2 mtu lock 1280
-	in_ns "$CLI" ping -q -c 2 -i 0.2 -W 2 -s 1252 -M do 203.0.113.200 >/dev/null ||
+	in_ns "$CLI" ping -q -c 2 -i 0.2 -W 2 -s 1252 -M 'do' 203.0.113.200 >/dev/null ||
 		fail "a ping of 1280 bytes did not go through GW2"
 	[ "$(counted "$GW2" ping)" -eq 2 ]
-	run in_ns "$CLI" ping -c 1 -W 2 -s 1372 -M do 203.0.113.200
+	run in_ns "$CLI" ping -c 1 -W 2 -s 1372 -M 'do' 203.0.113.200
 	[[ $output == *"mtu = 1280"* || $output == *"mtu=1280"* ]] || fail "$output"
 	[ "$(fw_counter route_too_big)" -eq 1 ]
 	[ "$(fw_counter route_fib_miss)" -eq 3 ]

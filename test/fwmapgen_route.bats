@@ -74,7 +74,7 @@ pass from 192.0.2.0/24 label "lan"
 block from 198.51.100.0/24
 EOF
 	emit
-	! grep -q bg_fw_route t.batch
+	[ "$(grep -c bg_fw_route t.batch)" -eq 0 ]
 	run --separate-stderr "$FWMAPGEN" --features t.rules
 	assert_eq "$status" 0
 	assert_eq "$output" ""
