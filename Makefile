@@ -4,7 +4,10 @@
 #   make deps            install the Debian packages the project needs
 #   make test            install what the tests need, build, run the test
 #                        suite (root; bats)
-#   make bench           ns/packet through BPF_PROG_TEST_RUN
+#   make bench           ns/packet through BPF_PROG_TEST_RUN, then the
+#                        flood (make bench-flood)
+#   make bench-flood     packets/s under a trafgen flood over veth: a bare
+#                        XDP_DROP, the firewall and nftables (root)
 #   make demo            install what the demo needs, build, then a
 #                        namespace lab: up, real traffic, status, down
 #   make lint            shellcheck + clang-format
@@ -80,7 +83,8 @@ INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
 	scripts/conntrack.sh scripts/demo.sh
 BATS ?= bats
 
-.PHONY: all deps test bench demo lint check-kernels install uninstall clean
+.PHONY: all deps test bench bench-flood demo lint check-kernels install \
+	uninstall clean
 
 all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
 
@@ -176,6 +180,10 @@ test:
 
 bench: all
 	./bench/run.sh
+	./bench/flood.sh
+
+bench-flood: all
+	./bench/flood.sh
 
 demo:
 	$(NEED_ROOT)

@@ -46,6 +46,7 @@ static void emit_gen(struct emitter *e)
 	g.uses_icmp = (uint8_t)e->rs->uses_icmp;
 	g.uses_mac = (uint8_t)e->rs->uses_mac;
 	g.uses_dscp = (uint8_t)e->rs->uses_dscp;
+	g.uses_overload = (uint8_t)e->rs->uses_overload;
 	memcpy(g.vlan_other, e->c->vlan_other, sizeof(g.vlan_other));
 	memcpy(g.mac_other, e->c->mac_other, sizeof(g.mac_other));
 	memcpy(g.noport, e->c->noport, sizeof(g.noport));

@@ -41,6 +41,8 @@ void end_line(struct sink *s);
 
 /* rule_emit.c: the filter rules' maps */
 void rule_emit(struct emitter *e);
+/* rule_format.c: bg_fw_rtext, the rules' text (rule_emit() calls it) */
+void rule_text_emit(struct emitter *e);
 /* set_emit.c: bg_ct_config */
 void set_emit(struct emitter *e);
 

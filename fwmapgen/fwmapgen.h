@@ -73,6 +73,7 @@ struct addrset {
 	size_t n;
 	size_t cap;
 	uint8_t fams; /* BG_FAMF_* of the entries; both when empty */
+	char *name; /* table <NAME>; NULL: a rule's { list } or address */
 	/* Evaluator view: per family, only the prefixes no other one covers. */
 	struct prefix *top[BG_FAM_MAX];
 	size_t ntop[BG_FAM_MAX];
@@ -132,6 +133,7 @@ struct ruleset {
 	int uses_icmp;
 	int uses_mac; /* 1 << enum bg_fw_mac_dir */
 	int uses_dscp;
+	int uses_overload; /* a rule says "overload <TABLE>" */
 	/* "set timeout" and "set limit states": struct bg_ct_config, 0: unset */
 	uint32_t ct_timeout[BG_CTT_MAX];
 	uint32_t ct_limit_states;
@@ -216,6 +218,28 @@ const struct rule *eval_packet(const struct ruleset *rs,
 			       const struct packet *pk);
 const char *action_name(uint8_t action);
 void explain_packet(const struct ruleset *rs, const struct packet *pk);
+
+/* rule_limits.c: a rule's CONNECTION-LIMITS, as written (no trailing
+ * blank); "" when it has none */
+struct rule_limits {
+	uint32_t max_states;
+	uint32_t max_src_conn;
+	uint32_t rate_conns; /* max-src-conn-rate N/S */
+	uint32_t rate_secs;
+	int overload;
+	int flush;
+	char table[BG_FW_TABLE_NAME_LEN];
+};
+
+void rule_limits_text(const struct rule *r, char *buf, size_t size);
+
+/* rule_format.c */
+/*
+ * The rule in canonical ruleset syntax, from its parsed form (not its
+ * source text): what status.sh shows; parsed again with the same tables it
+ * compiles to the same rule. Allocated: the caller frees it.
+ */
+char *rule_format(const struct ruleset *rs, const struct rule *r);
 
 /* rule_compile.c */
 struct lpm_ent {

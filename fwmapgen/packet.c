@@ -125,10 +125,10 @@ static int packet_fail(char *err, size_t size, const char *msg)
 	return -1;
 }
 
-#define PACKET_SYNTAX                                                       \
-	"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] "             \
-	"[state new|established|related|invalid] [frag] [vlan N] "          \
-	"[flags F|none] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] "     \
+#define PACKET_SYNTAX                                                        \
+	"expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] "              \
+	"[state new|established|related|invalid] [frag] [vlan N] "           \
+	"[flags F|none] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] " \
 	"[dscp N|NAME]"
 
 /* Header fields given with the packet; -1 for those not given. */
@@ -210,8 +210,7 @@ static int packet_headers(struct packet *pk, const struct packet_opts *o,
 			err, size,
 			"icmp-type and code need an icmp or icmp6 packet (not a frag)");
 	pk->tcp_flags = (uint8_t)(o->flags >= 0 ? o->flags : 0x02);
-	pk->icmp_type = (uint8_t)(o->icmp_type >= 0 ?
-					  o->icmp_type :
+	pk->icmp_type = (uint8_t)(o->icmp_type >= 0	   ? o->icmp_type :
 				  pk->proto == PROTO_ICMP6 ? 128 :
 							     8);
 	pk->icmp_code = (uint8_t)(o->icmp_code >= 0 ? o->icmp_code : 0);

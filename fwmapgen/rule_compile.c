@@ -459,8 +459,7 @@ static uint32_t mac_vec(const struct ruleset *rs, struct compiled *c, int fam,
 
 		if (r->bit[fam] < 0)
 			continue;
-		if (!r->has_mac[dir] ||
-		    (mac && !memcmp(r->mac[dir], mac, 6)))
+		if (!r->has_mac[dir] || (mac && !memcmp(r->mac[dir], mac, 6)))
 			vbit(&v, r->bit[fam]);
 	}
 	return vec_intern(c, &v);

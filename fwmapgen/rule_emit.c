@@ -226,6 +226,41 @@ static void emit_rinfo(struct emitter *e)
 	}
 }
 
+/*
+ * Connection limits of the rules that have them, and their rules' flow
+ * counts (bg_fw_rstates) from zero: the generation's previous ruleset's
+ * flows are the previous rules'.
+ */
+static void emit_limits(struct emitter *e)
+{
+	struct bg_fw_rinfo_key k = { .gen = e->gen };
+	struct bg_fw_limit v;
+	uint64_t zero = 0;
+	uint32_t idx;
+	size_t i;
+
+	for (i = 0; i < e->rs->nrules; i++) {
+		const struct rule *r = &e->rs->rules[i];
+		const struct rule_limits *l = r->limits;
+
+		if (!l)
+			continue;
+		memset(&v, 0, sizeof(v));
+		k.id = (uint32_t)r->id;
+		v.max_states = l->max_states;
+		v.max_src_conn = l->max_src_conn;
+		v.rate_conns = l->rate_conns;
+		v.rate_secs = l->rate_secs;
+		v.overload = (uint8_t)l->overload;
+		v.flush = (uint8_t)l->flush;
+		memcpy(v.table, l->table, sizeof(v.table));
+		map_line(e, "bg_fw_limits", &k, sizeof(k), &v, sizeof(v));
+		idx = e->gen * BG_FW_HITS_PER_GEN + (uint32_t)r->id;
+		map_line(e, "bg_fw_rstates", &idx, sizeof(idx), &zero,
+			 sizeof(zero));
+	}
+}
+
 /* Zero the generation's counters; bpftool copies the value to every CPU. */
 static void emit_hits(struct emitter *e)
 {
@@ -252,5 +287,7 @@ void rule_emit(struct emitter *e)
 	emit_small_fields(e);
 	emit_rules(e);
 	emit_rinfo(e);
+	emit_limits(e);
+	rule_text_emit(e);
 	emit_hits(e);
 }

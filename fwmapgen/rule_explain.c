@@ -127,6 +127,12 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	       rs->path, r->line);
 	if (r->has_label)
 		printf("label: \"%s\"\n", r->label);
+	if (r->limits) {
+		char lim[160];
+
+		rule_limits_text(r, lim, sizeof(lim));
+		printf("limits: %s\n", lim);
+	}
 	printf("text: %s\n", r->text);
 	route_explain(stdout, r);
 }

@@ -390,7 +390,8 @@ static void parse_flags(struct cursor *c, struct rule *r,
 	t = arg(c, "TCP flags after \"flags\" (as in flags S/SA)");
 	slash = memchr(t->s, '/', t->n);
 	f = tcp_flags_parse(t->s, slash ? (size_t)(slash - t->s) : t->n);
-	m = slash ? tcp_flags_parse(slash + 1, t->n - (size_t)(slash - t->s) - 1) :
+	m = slash ? tcp_flags_parse(slash + 1,
+				    t->n - (size_t)(slash - t->s) - 1) :
 		    0xff;
 	if (f < 0 || m <= 0)
 		bg_die_at(
@@ -421,17 +422,17 @@ static int byte_arg(struct cursor *c, const char *what, const char *name)
 }
 
 /* icmp-type N [code N] */
-static void parse_icmp(struct cursor *c, struct rule *r,
-		       const struct token *kw, struct token **code)
+static void parse_icmp(struct cursor *c, struct rule *r, const struct token *kw,
+		       struct token **code)
 {
 	if (r->proto != PROTO_ICMP && r->proto != PROTO_ICMP6)
 		bg_die_at(c->ld->file, kw->pos,
 			  "\"icmp-type\" needs proto icmp or proto icmp6");
-	r->icmp_type = byte_arg(c, "an ICMP type after \"icmp-type\"",
-				"ICMP type");
+	r->icmp_type =
+		byte_arg(c, "an ICMP type after \"icmp-type\"", "ICMP type");
 	if ((*code = tok_is(peek(c), "code") ? take(c) : NULL))
-		r->icmp_code = byte_arg(c, "an ICMP code after \"code\"",
-					"ICMP code");
+		r->icmp_code =
+			byte_arg(c, "an ICMP code after \"code\"", "ICMP code");
 	c->ld->rs->uses_icmp = 1;
 }
 

@@ -9,7 +9,7 @@
 #define TIMEOUT_NAMES                                                 \
 	"tcp.syn_sent, tcp.syn_recv, tcp.established, tcp.fin_wait, " \
 	"tcp.close_wait, tcp.last_ack, tcp.time_wait, tcp.close, "    \
-	"udp.unreplied, udp.replied or icmp"
+	"udp.unreplied, udp.replied, icmp or overload"
 
 /* Index: enum bg_ct_timeout. */
 static const char *const timeout_names[BG_CTT_MAX] = {
@@ -24,6 +24,7 @@ static const char *const timeout_names[BG_CTT_MAX] = {
 	[BG_CTT_UDP_UNREPLIED] = "udp.unreplied",
 	[BG_CTT_UDP_REPLIED] = "udp.replied",
 	[BG_CTT_ICMP] = "icmp",
+	[BG_CTT_OVERLOAD] = "overload", /* connection limits' overload tables */
 };
 
 static void parse_set_default(struct cursor *c, const struct token *kw)

@@ -151,10 +151,14 @@ void parse_addr(struct loader *ld, const struct token *t, uint8_t only,
 int is_keyword(const struct token *t)
 {
 	static const char *const words[] = {
-		"any",	 "from",      "to",	"on",	   "label",
-		"log",	 "inet",      "inet6",	"proto",   "port",
-		"state", "vlan",      "flags",	"icmp-type", "code",
-		"mac-src", "mac-dst", "dscp",
+		"any",	      "from",	      "to",
+		"on",	      "label",	      "log",
+		"inet",	      "inet6",	      "proto",
+		"port",	      "state",	      "vlan",
+		"flags",      "icmp-type",    "code",
+		"mac-src",    "mac-dst",      "dscp",
+		"max-states", "max-src-conn", "max-src-conn-rate",
+		"overload",
 	};
 	size_t i;
 

@@ -156,6 +156,7 @@ void table_parse(struct cursor *c, const struct lline *raw)
 	if (!tb)
 		tb = names_add(&ld->tables, name->s, name->n, ld->line);
 	set = new_set(ld->rs);
+	ld->rs->sets[set].name = xstrndup(name->s, name->n);
 	if (peek(c)->type == T_LBRACE) {
 		parse_list(c, set, 0);
 	} else if (accept_word(c, "file")) {

@@ -164,8 +164,21 @@ struct bg_ct_entry {
 	/* A hash of the key: a writer checks under the lock that the entry
 	 * still holds its flow (an entry may be freed and reused meanwhile). */
 	__u32 key_hash;
+	/* The connection limits of the rule that admitted the flow: what
+	 * it is counted in (BG_CT_LF_*), and the ruleset generation whose
+	 * rule_id that is. */
+	__u8 limit_flags;
+	__u8 limit_gen;
+	__u8 pad[6];
 };
-BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 144, "bg_ct_entry");
+BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 152, "bg_ct_entry");
+
+enum bg_ct_limit_flags {
+	BG_CT_LF_RULE = 1 << 0, /* its rule has connection limits */
+	BG_CT_LF_STATES = 1 << 1, /* counted in its rule's bg_fw_rstates */
+	BG_CT_LF_CONN = 1 << 2, /* counted in its source's bg_fw_srclim */
+	BG_CT_LF_DONE = 1 << 3, /* its establishment has been counted */
+};
 
 /* Timeouts (bg_ct_config.timeout index). */
 enum bg_ct_timeout {
@@ -180,6 +193,8 @@ enum bg_ct_timeout {
 	BG_CTT_UDP_UNREPLIED,
 	BG_CTT_UDP_REPLIED,
 	BG_CTT_ICMP,
+	/* not a flow's: how long a source stays in an overload table */
+	BG_CTT_OVERLOAD,
 	BG_CTT_MAX = 12,
 };
 
@@ -248,6 +263,10 @@ enum bg_ct_stat {
 	BG_CT_STAT_LOCK_BUSY = 14, /* update given up: entry locked too long */
 	BG_CT_STAT_UNSWEPT = 15, /* flows created without a slot in the ring */
 	BG_CT_STAT_SPOOFED = 16, /* no flow: a local or off-path source */
-	BG_CT_STAT_MAX = 17,
+	BG_CT_STAT_LIMIT_STATES = 17, /* new flows refused: rule max-states */
+	BG_CT_STAT_LIMIT_CONN = 18, /* refused: over max-src-conn(-rate) */
+	BG_CT_STAT_OVERLOADED = 19, /* sources put in an overload table */
+	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
+	BG_CT_STAT_MAX = 21,
 };
 #endif /* BG_CT_ABI_H */

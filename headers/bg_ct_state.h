@@ -46,6 +46,8 @@ static __always_inline __u32 bg_ct_default_timeout(__u32 idx)
 		return 30;
 	case BG_CTT_UDP_REPLIED:
 		return 120;
+	case BG_CTT_OVERLOAD:
+		return 3600;
 	default:
 		return 30; /* BG_CTT_ICMP */
 	}

@@ -49,6 +49,7 @@ enum bg_fw_stat {
 	BG_STAT_NO_RULESET = 6, /* passed: no ruleset loaded yet */
 	BG_STAT_LOG_LOST = 7, /* log events dropped: ring buffer full */
 	BG_STAT_CT_PASS = 8, /* passed: established/related (conntrack) */
+	BG_STAT_OVERLOAD = 9, /* dropped: the source is in an overload table */
 	/* 11-15: the routing actions (tc_route counts them; README,
 	 * "Routing actions"). Each one leaves the packet to the stack's own
 	 * routing unless it says it was sent. */
@@ -235,7 +236,8 @@ struct bg_fw_gen {
 	__u8 uses_icmp; /* "icmp-type": bg_fw_icmp is filled */
 	__u8 uses_mac; /* 1 << enum bg_fw_mac_dir: bg_fw_mac is filled */
 	__u8 uses_dscp; /* "dscp": bg_fw_dscp is filled */
-	__u8 pad2[3];
+	__u8 uses_overload; /* some rule says "overload": phase 0 checks it */
+	__u8 pad2[2];
 	__u32 vlan_other[BG_FAM_MAX];
 	__u32 mac_other[BG_FW_MAC_DIRS][BG_FAM_MAX];
 };
@@ -272,6 +274,105 @@ struct bg_fw_log_event {
 	__u32 pad2;
 };
 BG_STATIC_ASSERT(sizeof(struct bg_fw_log_event) == 64, "bg_fw_log_event");
+
+/* Connection limits */
+
+#define BG_FW_TABLE_NAME_LEN 32
+#define BG_FW_SRCLIM_MAX 65536
+#define BG_FW_OVERLOAD_MAX 65536
+
+/*
+ * bg_fw_limits: hash, key struct bg_fw_rinfo_key {gen, rule id}: the
+ * connection limits of a rule with BG_RULE_F_LIMIT (0: no such limit).
+ */
+struct bg_fw_limit {
+	__u32 max_states; /* flows the rule's packets may have open */
+	__u32 max_src_conn; /* established TCP connections per source */
+	__u32 rate_conns; /* max-src-conn-rate N/S: N connections ... */
+	__u32 rate_secs; /* ... per S seconds and source */
+	__u8 overload; /* 1: a source over a limit goes into the table */
+	__u8 flush; /* 1: and its flows are deleted */
+	__u8 pad[2];
+	char table[BG_FW_TABLE_NAME_LEN]; /* the overload table's name */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_limit) == 52, "bg_fw_limit");
+
+/*
+ * bg_fw_rstates: array of __u64, index gen * BG_FW_HITS_PER_GEN + rule id:
+ * flows alive that the rule admitted (max-states).
+ */
+
+/*
+ * bg_fw_srclim: LRU hash, a source's established connections and recent
+ * connection rate under one rule (max-src-conn, max-src-conn-rate).
+ */
+struct bg_fw_srclim_key {
+	__u32 gen;
+	__u32 rule_id;
+	__u32 family; /* enum bg_family */
+	__be32 addr[4]; /* IPv4 in addr[0] */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_srclim_key) == 28, "bg_fw_srclim_key");
+
+struct bg_fw_srclim {
+	__u64 win_start_ns; /* start of the current rate window */
+	__u64 conns; /* established connections open now */
+	__u32 win_count; /* connections established in this window */
+	__u32 prev_count; /* ... in the window before it */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_srclim) == 24, "bg_fw_srclim");
+
+/*
+ * bg_fw_overload: LRU hash, the sources put in an overload table; phase 0
+ * drops their packets until expires_ns (conntrack's clock).
+ */
+struct bg_fw_overload_key {
+	__u32 family; /* enum bg_family */
+	__be32 addr[4];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_overload_key) == 20, "bg_fw_overload_key");
+
+enum bg_fw_overload_reason {
+	BG_FW_OVL_CONN = 1, /* max-src-conn */
+	BG_FW_OVL_RATE = 2, /* max-src-conn-rate */
+};
+
+struct bg_fw_overload {
+	__u64 since_ns;
+	__u64 expires_ns;
+	__u32 rule_id; /* the rule whose limit it exceeded */
+	__u8 reason; /* enum bg_fw_overload_reason */
+	__u8 flush; /* its flows were deleted */
+	__u8 pad[2];
+	char table[BG_FW_TABLE_NAME_LEN];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_overload) == 56, "bg_fw_overload");
+
+/* Rule text ---------------------------------------------------------- */
+
+/*
+ * bg_fw_rtext: hash, key struct bg_fw_rinfo_key {gen, id}: each rule of a
+ * generation written back in canonical ruleset syntax by fwmapgen
+ * (fwmapgen/rule_format.c) from what it parsed: macros expanded, tables
+ * by name, keywords in grammar order. status.sh shows it beside the
+ * rule's counters; the programs never read it. Id 0 holds the default
+ * policy as "set default pass|block". The text is printable ASCII ending
+ * in a NUL; one of len >= BG_FW_RTEXT_LEN bytes is cut at a blank and
+ * ends in BG_FW_RTEXT_CUT, with BG_FW_RTEXT_F_CUT set.
+ */
+#define BG_FW_RTEXT_LEN 512
+#define BG_FW_RTEXT_CUT " ..."
+
+enum bg_fw_rtext_flags {
+	BG_FW_RTEXT_F_CUT = 1 << 0, /* text is the start of a longer one */
+};
+
+struct bg_fw_rtext {
+	__u32 len; /* length of the whole text, also of a cut one */
+	__u32 flags; /* enum bg_fw_rtext_flags */
+	char text[BG_FW_RTEXT_LEN];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_rtext) == 520, "bg_fw_rtext");
 
 /* Routing */
 

@@ -29,7 +29,11 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 #define BG_META_F_LOG (1 << 0)
 #define BG_META_F_DEFAULT (1 << 1) /* passed by the default policy */
 #define BG_META_F_CT (1 << 2) /* passed as established/related */
-#define BG_META_F_ROUTE (1 << 3) /* its rule routes (bg_fw_route): tc_route */
+#define BG_META_F_LIMIT (1 << 3) /* the rule has connection limits */
+/* The ruleset matches VLAN ids and the frame showed XDP no tag: one the
+ * device kept out of the frame went unseen (tc_conntrack drops it). */
+#define BG_META_F_VLAN_BLIND (1 << 4)
+#define BG_META_F_ROUTE (1 << 5) /* its rule routes (bg_fw_route): tc_route */
 
 /*
  * bg_xdp_chain: PROG_ARRAY, the XDP stages after the firewall. The firewall

@@ -27,6 +27,7 @@
 #include "bg_common_maps.h"
 #include "bg_ct_table.h"
 #include "bg_xdp_chain.h"
+#include "bg_fw_limit_maps.h"
 #include "bg_fw_route.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
@@ -96,7 +97,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct bg_fw_mac_key);
 	__type(value, struct bg_fw_fam_vecs);
-	__uint(max_entries, BG_GENS * BG_FW_MAX_IDS);
+	__uint(max_entries, BG_GENS *BG_FW_MAX_IDS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	BG_PINNED;
 } bg_fw_mac SEC(".maps");
@@ -141,6 +142,19 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	BG_PINNED;
 } bg_fw_rinfo SEC(".maps");
+
+/*
+ * Every rule's text, and the default policy's (id 0), for status.sh: the
+ * program never reads it, it declares it so that loading it makes the pin.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct bg_fw_rinfo_key);
+	__type(value, struct bg_fw_rtext);
+	__uint(max_entries, BG_GENS *(BG_FW_MAX_IDS + 1));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	BG_PINNED;
+} bg_fw_rtext SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -290,9 +304,10 @@ bg_fw_named_vec(struct bg_fw_fam_vecs *named, __u32 other, __u32 gen, __u32 fam)
 	return bg_fw_vec_of(gen, named ? named->vec[fam] : other);
 }
 
-static __always_inline struct bg_fw_vec *
-bg_fw_mac_vec(struct bg_fw_gen *g, __u32 gen, __u32 fam, __u8 dir,
-	      const __u8 *addr)
+static __always_inline struct bg_fw_vec *bg_fw_mac_vec(struct bg_fw_gen *g,
+						       __u32 gen, __u32 fam,
+						       __u8 dir,
+						       const __u8 *addr)
 {
 	struct bg_fw_mac_key k = { .gen = gen, .dir = dir };
 
@@ -344,8 +359,8 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
 				return -1;
 		}
 		if (g->uses_mac & (1 << BG_FW_MAC_DST)) {
-			x->mdst = bg_fw_mac_vec(g, gen, fam, BG_FW_MAC_DST,
-						eth);
+			x->mdst =
+				bg_fw_mac_vec(g, gen, fam, BG_FW_MAC_DST, eth);
 			if (!x->mdst)
 				return -1;
 		}
@@ -370,14 +385,16 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
 		}
 		x->itype = bg_fw_slot_vec(&bg_fw_icmp, gen,
 					  base * 2 * BG_FW_BYTE_SLOTS + t);
-		x->icode = bg_fw_slot_vec(&bg_fw_icmp, gen,
-					  (base * 2 + 1) * BG_FW_BYTE_SLOTS + c);
+		x->icode =
+			bg_fw_slot_vec(&bg_fw_icmp, gen,
+				       (base * 2 + 1) * BG_FW_BYTE_SLOTS + c);
 		if (!x->itype || !x->icode)
 			return -1;
 	}
 	if (g->uses_dscp) {
-		x->dscp = bg_fw_slot_vec(&bg_fw_dscp, gen,
-					 base * BG_FW_DSCP_SLOTS + (p->tos >> 2));
+		x->dscp =
+			bg_fw_slot_vec(&bg_fw_dscp, gen,
+				       base * BG_FW_DSCP_SLOTS + (p->tos >> 2));
 		if (!x->dscp)
 			return -1;
 	}
@@ -575,6 +592,21 @@ out:
 }
 
 /*
+ * Phase 0, first: a source that exceeded a rule's connection limit sits in
+ * an overload table (tc_conntrack puts it there) until its entry expires,
+ * and every packet from it is dropped, its flows' included.
+ */
+static __always_inline int bg_fw_overloaded(struct bg_pkt *p)
+{
+	struct bg_fw_overload_key k = { .family = p->family };
+	struct bg_fw_overload *o;
+
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	o = bpf_map_lookup_elem(&bg_fw_overload, &k);
+	return o && bg_read_once(o->expires_ns) > bg_ct_now();
+}
+
+/*
  * Neighbour discovery to a global address (BG_PKT_ND_UNICAST) is link
  * control only when this host will not forward it: it is for one of our
  * addresses, or the host forwards nothing on this interface. Otherwise a
@@ -659,6 +691,12 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return bg_xdp_next(ctx, 0);
 	}
 
+	if (g->uses_overload && bg_fw_overloaded(&p)) {
+		bg_fw_stat_inc(BG_STAT_OVERLOAD);
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+
 	/* Phase 0: established and related traffic skips the rules. */
 	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
 	if (ct_pass) {
@@ -678,10 +716,14 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	bg_fw_stat_inc(BG_STAT_PASS);
-	bg_fw_write_meta(ctx, v.rule_id,
-			 (v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-				 (v.rule_id ? 0 : BG_META_F_DEFAULT) |
-				 bg_fw_route_meta(v.flags));
+	bg_fw_write_meta(
+		ctx, v.rule_id,
+		(v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
+			(g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND :
+							 0) |
+			(v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
+			(v.rule_id ? 0 : BG_META_F_DEFAULT) |
+			bg_fw_route_meta(v.flags));
 	return bg_xdp_next(ctx, 0);
 }
 

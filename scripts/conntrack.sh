@@ -104,16 +104,6 @@ bg_setup_bpffs check || bg_die "bpffs missing: ${BG_BPFFS} is not a bpffs mount"
 [[ -e $(bg_map bg_ct4) ]] ||
 	bg_die "bpfguard is not running (no conntrack table under $BG_PIN_DIR)"
 
-# CLOCK_BOOTTIME, the clock tc_conntrack stamps entries with, plus the
-# test hook's offset (bg_ct_clock).
-now_ns()
-{
-	local offset
-	offset=$(bpftool -j map lookup pinned "$(bg_map bg_ct_clock)" \
-		key hex 00 00 00 00 | jq '.formatted.value')
-	awk -v o="$offset" '{ printf "%.0f\n", $1 * 1e9 + o }' /proc/uptime
-}
-
 # Entries as TSV: family, raw key bytes (hex, space separated), then the
 # value's named fields as JSON.
 entries()
@@ -145,7 +135,7 @@ fi
 # as 1-based awk indices: "port vlan proto" per family.
 k4="$(($(bg_abi_off bg_ct4_key port) + 1)) $(($(bg_abi_off bg_ct4_key vlan) + 1)) $(($(bg_abi_off bg_ct4_key proto) + 1))"
 k6="$(($(bg_abi_off bg_ct6_key port) + 1)) $(($(bg_abi_off bg_ct6_key vlan) + 1)) $(($(bg_abi_off bg_ct6_key proto) + 1))"
-list=$(entries | awk -F'\t' -v now="$(now_ns)" -v tmo="$timeouts" \
+list=$(entries | awk -F'\t' -v now="$(bg_ct_now_ns)" -v tmo="$timeouts" \
 	-v k4="$k4" -v k6="$k6" '
 function hex(h,    i, v) {
 	v = 0; h = tolower(h)

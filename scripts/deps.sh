@@ -15,8 +15,8 @@ they are all there already. Each set includes the ones above it, except
   --build     to build it: clang, llvm, gcc, make, libbpf-dev, headers
   --demo      for make demo: python3, ping, curl, hping3
   --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
-              iperf3, strace, shellcheck, clang-format, qemu (kernel
-              floor check)
+              iperf3, trafgen (netsniff-ng), nft, strace, shellcheck,
+              clang-format, qemu (kernel floor check)
   --all       everything (same as --test)
 EOF2
 }
@@ -25,8 +25,8 @@ runtime=(bpftool iproute2 jq libbpf1 bsdextrautils ethtool)
 build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
 demo=(python3 iputils-ping curl hping3)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
-	iperf3 ethtool strace shellcheck clang-format qemu-system-x86
-	busybox-static cpio conntrack nftables socat python3)
+	iperf3 netsniff-ng ethtool strace shellcheck clang-format
+	qemu-system-x86 busybox-static cpio conntrack nftables socat python3)
 
 case ${1:---all} in
 -h | --help)

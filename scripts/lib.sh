@@ -346,6 +346,18 @@ bg_map_raw()
 	jq -er '.value | map(ltrimstr("0x")) | join(" ")' <<<"$out" 2>/dev/null
 }
 
+# Now on conntrack's clock: CLOCK_BOOTTIME in ns, plus the test hook's
+# offset (bg_ct_clock).
+bg_ct_now_ns()
+{
+	local offset=0
+	if [[ -e $(bg_map bg_ct_clock) ]]; then
+		offset=$(bpftool -j map lookup pinned "$(bg_map bg_ct_clock)" \
+			key hex 00 00 00 00 | jq '.formatted.value')
+	fi
+	awk -v o="$offset" '{ printf "%.0f\n", $1 * 1e9 + o }' /proc/uptime
+}
+
 # bg_le HEXBYTES OFFSET LEN: the little-endian unsigned integer (LEN <= 8)
 # at OFFSET; fails when the bytes are too few or not hex.
 bg_le()

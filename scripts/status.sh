@@ -11,9 +11,10 @@ Usage: $BG_PROG [IFACE] [--json]
 
 Show the interfaces bpfguard is attached to (program id and XDP mode), each
 program of the registry and where it runs, the slots of the XDP chain, the
-active ruleset (rules, default policy), the counters per action and the
-hits per rule, summed over all CPUs. With IFACE, only that interface is
-listed. --json prints one JSON object (schema in README.md).
+active ruleset (rules, default policy), the counters per action, and every
+rule as it runs (@ID and its text in ruleset syntax, read back from the
+maps) with its hits, summed over all CPUs. With IFACE, only that interface
+is listed. --json prints one JSON object (schema in README.md).
 
   --json       machine-readable output
   -h, --help   this text
@@ -175,13 +176,22 @@ jq -r '
 		"\(.ruleset.source), \(.ruleset.rules) rules (inet \(.ruleset.inet), inet6 \(.ruleset.inet6)), default \(.ruleset.default), generation \(.ruleset.generation), digest \(.ruleset.digest[0:16])"
 		else "none loaded" end),
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
+	(if (.overload // []) == [] then empty else
+	 "overload: " + (.overload | map("<\(.table)> \(.address) (rule \(.rule), \(.reason)\(if .flushed then ", flushed" else "" end)), \(.expires_in) s left") | join("; ")) end),
 	(if .conntrack == null then empty else
 	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
 	 (if .conntrack.limit then ", limit \(.conntrack.limit) per family" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",
 	 "  per state: " + (.conntrack.per_state | to_entries | map("\(.key) \(.value)") | join(", ")) end),
 	"rules:"' <<<"$status"
+# Each rule as it runs, in ruleset syntax (decoded from bg_fw_rtext, not
+# read from the file), in the order they match, the default policy (@0)
+# last; the line of the file it came from as a comment. Tab-separated
+# for column, not with @tsv, which would double a label's backslashes
+# (texts hold no tab).
 jq -r '
-	(["id", "line", "action", "packets", "bytes", "label"] | @tsv),
-	(.rules[] | [.id, (.line // "-"), .action, .packets, .bytes,
-		.label + (if (.iface // "") != "" then " [on \(.iface)]" else "" end)] | @tsv)
-' <<<"$status" | column -t -s $'\t' | sed 's/^/  /'
+	"packets\tbytes\trule",
+	((.rules | map(select(.id != 0)) + map(select(.id == 0)))[]
+	 | "\(.packets)\t\(.bytes)\t@\(.id) " +
+	   (.text // "(no text: loaded by an older fwmapgen)") +
+	   (if .line then "  # line \(.line)" else "" end))
+' <<<"$status" | column -t -s $'\t' -R 1,2 | sed 's/^/  /'

@@ -60,7 +60,7 @@ btf_structs()
 	cp -r "$BG_REPO/headers" "$BATS_TEST_TMPDIR/h"
 	sed -i 's/^struct bg_ct_entry {$/struct bg_ct_entry {\n\t__u64 added;/' \
 		"$BATS_TEST_TMPDIR/h/bg_ct_abi.h"
-	sed -i 's/(sizeof(struct bg_ct_entry) == 144/(sizeof(struct bg_ct_entry) == 152/' \
+	sed -i -E 's/\(sizeof\(struct bg_ct_entry\) == ([0-9]+)/(sizeof(struct bg_ct_entry) == \1 + 8/' \
 		"$BATS_TEST_TMPDIR/h/bg_ct_abi.h"
 	rm "$BATS_TEST_TMPDIR/h/bg_abi.h"
 	awk -f "$BG_REPO/tools/gen-abi.awk" "$BATS_TEST_TMPDIR"/h/bg_*abi*.h \

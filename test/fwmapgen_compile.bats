@@ -42,7 +42,7 @@ EOF
 	rules </dev/null
 	emit
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
-		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
+		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_rtext, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec,"
 	assert_eq "$(lpm_vec bg_fw_src4 "$(key4 0 0 0.0.0.0)")" 0
 	assert_eq "$(lpm_vec bg_fw_dst6 "20 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..15})00")" 0
 	assert_eq "$(vec_bits 0)" ""
@@ -277,7 +277,7 @@ EOF
 	assert_eq "$(gens_field 34 3)" "01 01 00"
 	# the port lines come right after the address tries
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | uniq | tr '\n' ,)" \
-		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_hits,/p/bg_ct_config,/p/bg_fw_gens,"
+		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_rtext,/p/bg_fw_hits,/p/bg_ct_config,/p/bg_fw_gens,"
 }
 
 @test "emit: the whole port space, single ports at the edges" {
@@ -417,6 +417,7 @@ EOF
 	bpftool map create "$d/bg_fw_iface" type hash key 8 value 8 entries 1024 name bg_fw_iface
 	bpftool map create "$d/bg_fw_rules" type array key 4 value 8 entries 16384 name bg_fw_rules
 	bpftool map create "$d/bg_fw_rinfo" type hash key 8 value 88 entries 16384 name bg_fw_rinfo
+	bpftool map create "$d/bg_fw_rtext" type hash key 8 value "$(abi_size bg_fw_rtext)" entries 16386 name bg_fw_rtext flags 1
 	bpftool map create "$d/bg_fw_hits" type percpu_array key 4 value 16 entries 16386 name bg_fw_hits
 	bpftool map create "$d/bg_fw_gens" type array key 4 value "$(abi_size bg_fw_gen)" entries 2 name bg_fw_gens
 	bpftool map create "$d/bg_ct_config" type array key 4 value 56 entries 2 name bg_ct_config
@@ -536,4 +537,27 @@ EOF
 	"$FWMAPGEN" --eval nostate.rules <p.txt >eval.out
 	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" ns.batch p.txt >sim.out
 	diff eval.out sim.out
+}
+
+@test "emit: connection limits fill bg_fw_limits, zero the rule's flow count, flag the rule" {
+	rules <<'EOF2'
+set timeout overload 90
+pass proto udp
+pass proto tcp to port 22 max-src-conn 3 max-src-conn-rate 10/60 overload <ssh_abuse> flush
+pass max-states 100
+EOF2
+	run --separate-stderr "$FWMAPGEN" --gen 1 --pin-dir /p t.rules
+	assert_eq "$status" 0
+	# {gen 1, id 2}: max_states 0, max_src_conn 3, rate 10/60, overload, flush, "ssh_abuse"
+	local name
+	name="73 73 68 5f 61 62 75 73 65 $(printf '00 %.0s' {1..22})00"
+	grep -Fx "map update pinned /p/bg_fw_limits key hex 01 00 00 00 02 00 00 00 value hex 00 00 00 00 03 00 00 00 0a 00 00 00 3c 00 00 00 01 01 00 00 $name" <<<"$output"
+	grep -Fx "map update pinned /p/bg_fw_limits key hex 01 00 00 00 03 00 00 00 value hex 64 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..31})00" <<<"$output"
+	[ "$(grep -c '/bg_fw_limits ' <<<"$output")" -eq 2 ]
+	# the flow counts of ids 2 and 3 of generation 1 (8193 + id) from zero
+	assert_eq "$(grep '/bg_fw_rstates ' <<<"$output" | cut -d' ' -f7-10 | tr '\n' ,)" "03 20 00 00,04 20 00 00,"
+	# bg_fw_rules: flags BG_RULE_F_LIMIT (2) on rules 2 and 3 only
+	assert_eq "$(grep '/bg_fw_rules key hex .. 20 00 00 value' <<<"$output" | awk '{print $18}' | tr '\n' ,)" "00,02,02,"
+	run "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.1:5 -> 192.0.2.2:22'
+	assert_eq "${lines[2]}" "limits: max-src-conn 3 max-src-conn-rate 10/60 overload <ssh_abuse> flush"
 }

@@ -292,3 +292,33 @@ EOF
 	rules <<<'pass proto icmp icmp-type 3 code 1 code 2'
 	expect_error 1:36 'duplicate keyword "code" (a rule takes each keyword once)'
 }
+
+@test "error: connection limits that contradict the rule, or are malformed" {
+	rules <<<'block proto tcp max-src-conn 3'
+	expect_error 1:17 '"max-src-conn" needs a pass rule (it limits what a rule lets in)'
+	rules <<<'pass proto udp max-src-conn 3'
+	expect_error 1:16 '"max-src-conn" needs proto tcp (a connection counts once its handshake completes)'
+	rules <<<'pass max-src-conn-rate 3/5'
+	expect_error 1:6 '"max-src-conn-rate" needs proto tcp (a connection counts once its handshake completes)'
+	rules <<<'pass proto tcp max-src-conn 0'
+	expect_error 1:29 'bad max-src-conn "0" (a number from 1 to 1000000)'
+	rules <<<'pass proto tcp max-src-conn-rate 3'
+	expect_error 1:34 'bad max-src-conn-rate "3" (N/SECONDS: 1 to 1000000 connections per 1 to 86400 seconds, as in 15/5)'
+	rules <<<'pass proto tcp max-src-conn-rate 3/0'
+	expect_error 1:34 'bad max-src-conn-rate "3/0" (N/SECONDS: 1 to 1000000 connections per 1 to 86400 seconds, as in 15/5)'
+	rules <<<'pass proto tcp max-states 2 overload <x>'
+	expect_error 1:29 '"overload" needs max-src-conn or max-src-conn-rate (the limits a source can exceed)'
+	rules <<<'pass proto tcp max-src-conn 2 overload x'
+	expect_error 1:40 'syntax error: unexpected "x", expected <TABLE> after "overload"'
+	rules <<<'pass proto tcp max-states 2 max-states 3'
+	expect_error 1:29 'duplicate keyword "max-states" (a rule takes each keyword once)'
+	rules <<<'pass proto tcp to max-states 3'
+	expect_error 1:16 'syntax error: "to" needs an address, a port or both'
+	rules <<'EOF2'
+table <bad> { 192.0.2.1 }
+pass proto tcp max-src-conn 2 overload <bad>
+EOF2
+	expect_error 2:40 '<bad> is a table of addresses: an overload table is filled at run time and checked before the rules, give it a name of its own'
+	rules <<<'set timeout overload 0'
+	expect_error 1:22 'timeout overload can'"'"'t be 0 (1..4294967 seconds; leave it unset for the default)'
+}

@@ -100,11 +100,66 @@ bg_firewall_detach()
 	bg_hook_detach "$@"
 }
 
+# jq: the address of a BTF-formatted {family, addr[4]} (__be32 words read
+# as little-endian numbers), IPv6 in RFC 5952 form.
+# shellcheck disable=SC2016 # jq's variables, not the shell's
+BG_JQ_ADDR='
+def mod256: . - 256 * (. / 256 | floor); # jq 1.6 takes % in 32 bits
+def bytes4: [mod256, (. / 256 | floor | mod256), (. / 65536 | floor | mod256),
+	(. / 16777216 | floor | mod256)];
+def v6text: [.[] | bytes4] | add | [range(0; 16; 2) as $i | .[$i] * 256 + .[$i + 1]]
+	| . as $w
+	| ([range(0; 8) | select($w[.] == 0)] | reduce .[] as $i ({best: [-1, 0], cur: [-1, 0]};
+		(if .cur[0] >= 0 and .cur[0] + .cur[1] == $i then .cur[1] += 1 else .cur = [$i, 1] end)
+		| if .cur[1] > .best[1] then .best = .cur else . end) | .best) as $z
+	| [range(0; 8) | select($z[1] < 2 or . < $z[0] or . >= $z[0] + $z[1])
+		| . as $i | $w[$i] as $v
+		| {i: $i, t: ([$v / 4096, $v / 256, $v / 16, $v]
+			| map(floor | . - 16 * (. / 16 | floor))
+			| map("0123456789abcdef"[.:.+1]) | join("") | sub("^0+(?=.)"; ""))}]
+	  as $parts
+	| if $z[1] < 2 then ($parts | map(.t) | join(":"))
+	  else (($parts | map(select(.i < $z[0]) | .t) | join(":")) + "::" +
+		($parts | map(select(.i >= $z[0] + $z[1]) | .t) | join(":"))) end;
+def addrtext: if .family == 0 then (.addr[0] | bytes4 | map(tostring) | join("."))
+	else (.addr | v6text) end;
+'
+
+# The sources in overload tables (connection limits), with the seconds
+# left until they are let in again; conntrack's clock is CLOCK_BOOTTIME
+# plus the test hook's offset.
+bg_firewall_overload_json()
+{
+	local now
+	[[ -e $(bg_map bg_fw_overload) ]] || {
+		echo '[]'
+		return 0
+	}
+	now=$(bg_ct_now_ns)
+	bpftool -j map dump pinned "$(bg_map bg_fw_overload)" |
+		jq -c --argjson now "$now" "$BG_JQ_ADDR"'
+		[.[].formatted | select(.value.expires_ns > $now)
+		 | {table: .value.table, address: (.key | addrtext),
+		    rule: .value.rule_id,
+		    reason: (if .value.reason == 1 then "max-src-conn" else "max-src-conn-rate" end),
+		    flushed: (.value.flush == 1),
+		    expires_in: (((.value.expires_ns - $now) / 1e9) | ceil)}]
+		| sort_by(.table, .address)'
+}
+
+# bpftool (7.1) writes a backslash in a string of its BTF view as "\n"
+# (its json_writer), so the labels, interface names and rule texts, which
+# hold no newline (printable ASCII only), get their backslashes back.
+# shellcheck disable=SC2016 # jq, not shell
+BG_FW_JQ_BTF_STRING='def btf_string: gsub("\n"; "\\");'
+
 # status.sh: the active ruleset, the counters per action and the hits per
-# rule, summed over CPUs.
+# rule, summed over CPUs, each rule with its text as fwmapgen wrote it
+# into bg_fw_rtext (rule_format.c: the parsed rule in ruleset syntax). One
+# dump and one jq program per map, whatever the number of rules.
 bg_firewall_status_json()
 {
-	local gen gen_json switches ruleset counters nids base rinfo hits
+	local gen gen_json switches ruleset counters nids base rinfo hits texts
 	gen=$(bg_active_gen)
 	gen_json=$(bg_gen_json "$gen")
 	switches=$(bg_map_lookup bg_fw_active "00 00 00 00" |
@@ -120,9 +175,11 @@ bg_firewall_status_json()
 	nids=$(jq -r '.rules' <<<"$ruleset")
 	base=$((gen * $(bg_abi .consts.BG_FW_HITS_PER_GEN)))
 	rinfo=$(bpftool -j map dump pinned "$(bg_map bg_fw_rinfo)" |
-		jq -c --argjson gen "$gen" '[.[].formatted | select(.key.gen == $gen)
-			| {id: .key.id, line: .value.line, label: .value.label,
-			   iface: .value.iface,
+		jq -c --argjson gen "$gen" "$BG_FW_JQ_BTF_STRING"'
+			[.[].formatted | select(.key.gen == $gen)
+			| {id: .key.id, line: .value.line,
+			   label: (.value.label | btf_string),
+			   iface: (.value.iface | btf_string),
 			   action: (if .value.action == 1 then "block" else "pass" end)}]')
 	hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
 		jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
@@ -130,16 +187,43 @@ bg_firewall_status_json()
 			 | {id: (.key - $lo),
 			    packets: ([.values[].value.packets] | add),
 			    bytes: ([.values[].value.bytes] | add)}]')
+	texts=$(bg_firewall_texts "$gen")
 	# The parts through stdin: a ruleset of thousands of rules outgrows a
 	# command-line argument.
-	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" | jq -c -s '
-		.[0] as $rs
+	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" "$texts" \
+		"$(bg_firewall_overload_json)" | jq -c -s '
+		.[0] as $rs | .[4] as $t
 		| (.[2] | map({(.id | tostring): .}) | add // {}) as $i
-		| {ruleset: $rs, counters: .[1],
+		| {ruleset: $rs, counters: .[1], overload: .[5],
 		   rules: (.[3] | sort_by(.id) | map(. as $h
 			| if .id == 0 then
 				{id: 0, line: null, label: "default policy",
 				 action: $rs.default, iface: ""}
 			  else $i[$h.id | tostring] end
-			| . + {packets: $h.packets, bytes: $h.bytes}))}'
+			| . + {text: ($t[$h.id | tostring].text // null),
+			       text_cut: ($t[$h.id | tostring].cut // false),
+			       packets: $h.packets, bytes: $h.bytes}))}'
+}
+
+# The rule texts of generation $1 from bg_fw_rtext: {"ID": {text, cut}}.
+# Empty for maps pinned by a bpfguard without it, or a generation an
+# older fwmapgen filled (status.sh shows no text then). Display only, so
+# bpftool's BTF view: without -j it is that view alone, a tenth of the
+# bytes of -j (which adds every byte of the 520-byte values in hex) and
+# a tenth of the time for jq with 4096 rules.
+bg_firewall_texts()
+{
+	local cut
+	if [[ ! -e $(bg_map bg_fw_rtext) ]]; then
+		printf '{}\n'
+		return 0
+	fi
+	cut=$(bg_abi .enums.bg_fw_rtext_flags.BG_FW_RTEXT_F_CUT)
+	bpftool map dump pinned "$(bg_map bg_fw_rtext)" |
+		jq -c --argjson gen "$1" --argjson cut "$cut" "$BG_FW_JQ_BTF_STRING"'
+			[.[] | select(.key.gen == $gen)
+			 | {key: (.key.id | tostring),
+			    value: {text: (.value.text | strings | btf_string),
+				    cut: ((.value.flags / $cut | floor) % 2 == 1)}}]
+			| from_entries'
 }

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# Connection limits (max-states, max-src-conn, max-src-conn-rate, overload
+# <TABLE> [flush]) end to end: real TCP connections from a client
+# namespace to servers on the DUT, which runs bpfguard on dut0.
+
+load lib/common
+
+CL=$BG_REPO/test/lib/connlimit.py
+
+setup()
+{
+	bpffs_setup
+	LAB_ID=cl$BATS_TEST_NUMBER-$$
+	lab_setup
+	ns_spawn "$DUT" /usr/bin/python3 "$CL" server 8001 8002 8003
+	wait_port "$DUT" 8001
+}
+
+teardown()
+{
+	touch "$BG_TMP/stop"
+	lab_teardown
+	bpffs_teardown
+}
+
+up_rules()
+{
+	local f
+	f=$(ruleset limits)
+	run up dut0 --rules "$f"
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+}
+
+# try SRC PORT N: N connections from SRC one after the other, the results
+# on one line ("ok ok fail").
+try()
+{
+	in_cli /usr/bin/python3 "$CL" try "$1" "${4:-192.0.2.1}" "$2" "$3" | xargs
+}
+
+# hold SRC PORT N NAME: N connections from SRC kept open in the
+# background until the test ends; waits for them and prints the results.
+hold()
+{
+	local out=$BG_TMP/$4.out i
+	nsenter --net="/run/netns/$CLI" -- /usr/bin/python3 "$CL" hold "$1" \
+		"${5:-192.0.2.1}" "$2" "$3" "$out" "$BG_TMP/stop" >/dev/null 2>&1 3>&- &
+	for i in $(seq 100); do
+		grep -q held "$out" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -v held "$out" | xargs
+}
+
+# Move conntrack's clock (CLOCK_BOOTTIME plus the bg_ct_clock offset, the
+# test hook both programs read) SECONDS ahead: timeouts pass at once.
+clock_advance()
+{
+	local m=$FW_BPFFS/tc/globals/bg_ct_clock off i hex=()
+	off=$(bpftool -j map lookup pinned "$m" key hex 00 00 00 00 | jq '.formatted.value')
+	off=$((off + $1 * 1000000000))
+	for i in 0 1 2 3 4 5 6 7; do
+		hex+=("$(printf '%02x' $(((off >> (8 * i)) & 255)))")
+	done
+	bpftool map update pinned "$m" key hex 00 00 00 00 value hex "${hex[@]}"
+}
+
+overload_json()
+{
+	status_json | jq -c '.overload'
+}
+
+# Flows in the conntrack table that ADDR initiated.
+flows_of()
+{
+	in_dut "$BG_REPO/scripts/conntrack.sh" --json |
+		jq --arg a "$1" '[.[] | select(.src == $a)] | length'
+}
+
+@test "max-src-conn: the source over the limit lands in the overload table, flushed; others keep working; let in after the timeout" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 120
+		pass proto tcp to port 8001 max-src-conn 3 overload <conn_abuse> flush label "limited"
+		pass proto tcp to port 8003
+	EOF
+	[ "$(hold 192.0.2.10 8001 3 a)" = "ok ok ok" ]
+	[ "$(flows_of 192.0.2.10)" -eq 3 ]
+	# the fourth open connection of .10 is one too many
+	[ "$(try 192.0.2.10 8001 1)" = "fail" ]
+	run overload_json
+	[[ $output == *'"table":"conn_abuse","address":"192.0.2.10","rule":1,"reason":"max-src-conn","flushed":true'* ]] ||
+		fail "overload: $output"
+	# everything from .10 is dropped now, other ports too
+	[ "$(try 192.0.2.10 8003 1)" = "fail" ]
+	# flush: its held flows are gone within a sweep (1 s)
+	local i
+	for i in $(seq 30); do
+		[ "$(flows_of 192.0.2.10)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(flows_of 192.0.2.10)" -eq 0 ] || fail "flows of .10 not flushed"
+	# another source is not affected
+	[ "$(try 192.0.2.11 8001 2)" = "ok ok" ]
+	run in_dut "$BG_REPO/scripts/status.sh"
+	[[ $output == *"overload: <conn_abuse> 192.0.2.10 (rule 1, max-src-conn, flushed), "*" s left"* ]] ||
+		fail "status: $output"
+	# after "set timeout overload 120" it is let in again (the test's
+	# clock hook jumps; what the test did so far took less than 60 s)
+	clock_advance 60
+	run overload_json
+	[ "$(jq '.[0].expires_in' <<<"$output")" -le 60 ] || fail "overload: $output"
+	[ "$(try 192.0.2.10 8001 1)" = "fail" ]
+	clock_advance 61
+	[ "$(overload_json)" = "[]" ]
+	[ "$(try 192.0.2.10 8001 1)" = "ok" ]
+	local c
+	c=$(status_json | jq '.conntrack.counters')
+	[ "$(jq '.overloaded' <<<"$c")" -eq 1 ] || fail "counters: $c"
+	[ "$(status_json | jq '.counters.overload')" -ge 2 ]
+}
+
+@test "max-src-conn-rate: too many connections in the window overload the source (IPv6); another source keeps working" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 60
+		pass inet6 proto tcp to port 8002 max-src-conn-rate 3/2 overload <rate_abuse>
+	EOF
+	[ "$(try 2001:db8:1::10 8002 3 2001:db8:1::1)" = "ok ok ok" ]
+	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "fail" ]
+	run overload_json
+	[[ $output == *'"table":"rate_abuse","address":"2001:db8:1::10","rule":1,"reason":"max-src-conn-rate","flushed":false'* ]] ||
+		fail "overload: $output"
+	[ "$(try 2001:db8:1::11 8002 2 2001:db8:1::1)" = "ok ok" ]
+	# let in again after the timeout; a slow source stays under the rate
+	clock_advance 61
+	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "ok" ]
+	sleep 1
+	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "ok" ]
+	[ "$(overload_json)" = "[]" ]
+}
+
+@test "max-states: the rule admits at most N flows, whoever opens them; a closed one makes room" {
+	up_rules <<-'EOF'
+		set default block
+		pass proto tcp to port 8003 max-states 3
+		pass proto tcp to port 8001
+	EOF
+	[ "$(hold 192.0.2.10 8003 3 a)" = "ok ok ok" ]
+	[ "$(try 192.0.2.11 8003 1)" = "fail" ]
+	# other rules are not limited, and nobody was overloaded
+	[ "$(try 192.0.2.11 8001 1)" = "ok" ]
+	[ "$(overload_json)" = "[]" ]
+	[ "$(status_json | jq '.conntrack.counters.limit_states')" -ge 1 ]
+	# the held connections close: their flows leave the count
+	touch "$BG_TMP/stop"
+	sleep 1
+	[ "$(try 192.0.2.11 8003 2)" = "ok ok" ]
+}
+
+@test "connection limits: a spoofed SYN flood from a victim's address does not get the victim overloaded" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 30
+		pass proto tcp to port 8001 max-src-conn 2 max-src-conn-rate 2/10 overload <abuse> flush
+	EOF
+	local mac i
+	mac=$(in_dut ip -j link show dev dut0 | jq -r ".[0].address")
+	# an attacker forges SYNs (and blind ACKs) from 192.0.2.12: no
+	# handshake completes, so nothing is counted against .12
+	for i in $(seq 20); do
+		in_cli /usr/bin/python3 "$BG_REPO/test/lib/attack.py" spoof cli0 "$mac" \
+			192.0.2.12 $((40000 + i)) 192.0.2.1 8001 syn >/dev/null
+	done
+	[ "$(overload_json)" = "[]" ]
+	[ "$(try 192.0.2.12 8001 2)" = "ok ok" ]
+	[ "$(overload_json)" = "[]" ]
+}
