@@ -133,6 +133,6 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 		rule_limits_text(r, lim, sizeof(lim));
 		printf("limits: %s\n", lim);
 	}
-	printf("text: %s\n", r->text);
 	route_explain(stdout, r);
+	printf("text: %s\n", r->text);
 }

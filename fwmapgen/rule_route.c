@@ -247,30 +247,52 @@ void route_emit(struct emitter *e)
 	map_line(e, "bg_fw_route", &k, sizeof(k), &all, sizeof(all));
 }
 
-static const char *addr_text(const struct prefix *p, char *buf, size_t size)
-{
-	bg_addr_format(p->addr, p->fam, buf, size);
-	return buf;
-}
-
-void route_explain(FILE *f, const struct rule *r)
+/*
+ * ROUTING as the ruleset says it, canonical: the actions in grammar order,
+ * addresses in their shortest form. "" for a rule without routing.
+ */
+void rule_route_text(const struct rule *r, char *buf, size_t size)
 {
 	const struct rule_route *rt = r->route;
 	char a[BG_ADDR_STRLEN];
+	size_t n = 0;
 
+	buf[0] = '\0';
 	if (!rt)
 		return;
-	if (rt->actions & BG_ROUTE_F_ROUTE_TO)
-		fprintf(f, "route-to: %s (its flow's packets from this side)\n",
-			addr_text(&rt->route_to, a, sizeof(a)));
-	if (rt->actions & BG_ROUTE_F_REPLY_TO)
-		fprintf(f, "reply-to: %s (the replies of the flows it opens)\n",
-			addr_text(&rt->reply_to, a, sizeof(a)));
-	if (!(rt->actions & BG_ROUTE_F_DUP_TO))
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (n < size)                                                  \
+			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); \
+	} while (0)
+	if (rt->actions & BG_ROUTE_F_ROUTE_TO) {
+		bg_addr_format(rt->route_to.addr, rt->fam, a, sizeof(a));
+		ADD("route-to %s", a);
+	}
+	if (rt->actions & BG_ROUTE_F_REPLY_TO) {
+		bg_addr_format(rt->reply_to.addr, rt->fam, a, sizeof(a));
+		ADD("%sreply-to %s", n ? " " : "", a);
+	}
+	if (rt->actions & BG_ROUTE_F_DUP_TO)
+		ADD("%sdup-to %s", n ? " " : "", rt->dup_iface);
+	if (rt->actions & BG_ROUTE_F_DUP_VIA) {
+		bg_addr_format(rt->dup_via.addr, rt->fam, a, sizeof(a));
+		ADD(" via %s", a);
+	}
+#undef ADD
+}
+
+/* --explain: "routing: ..." (a dup-to interface missing here said so). */
+void route_explain(FILE *f, const struct rule *r)
+{
+	char text[ROUTE_TEXT_SIZE];
+
+	if (!r->route)
 		return;
-	fprintf(f, "dup-to: %s", rt->dup_iface);
-	if (rt->actions & BG_ROUTE_F_DUP_VIA)
-		fprintf(f, " via %s", addr_text(&rt->dup_via, a, sizeof(a)));
-	fprintf(f, "%s\n",
-		rt->dup_ifindex ? "" : " (no such interface here: no copies)");
+	rule_route_text(r, text, sizeof(text));
+	fprintf(f, "routing: %s%s\n", text,
+		(r->route->actions & BG_ROUTE_F_DUP_TO) &&
+				!r->route->dup_ifindex ?
+			" (dup-to: no such interface here, no copies)" :
+			"");
 }

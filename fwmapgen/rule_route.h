@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "bg_addr.h"
 #include "fwmapgen.h"
 
 struct emitter;
@@ -32,7 +33,13 @@ struct rule_route {
 int route_used(const struct ruleset *rs);
 /* bg_fw_route: every routing rule's entry, and the generation's union. */
 void route_emit(struct emitter *e);
-/* --explain: the routing actions of the deciding rule, one line each. */
+/*
+ * ROUTING in canonical ruleset syntax ("route-to 198.51.100.1 dup-to mon0"),
+ * "" without; ROUTE_TEXT_SIZE holds the longest.
+ */
+#define ROUTE_TEXT_SIZE (3 * (9 + BG_ADDR_STRLEN) + 8 + BG_IFNAMSIZ)
+void rule_route_text(const struct rule *r, char *buf, size_t size);
+/* --explain: "routing: TEXT" for the deciding rule. */
 void route_explain(FILE *f, const struct rule *r);
 
 #endif /* FWMAPGEN_RULE_ROUTE_H */

@@ -100,28 +100,31 @@ EOF
 	done
 }
 
-@test "explain: the routing actions of the deciding rule" {
+@test "explain: the routing actions of the deciding rule, in canonical syntax" {
 	rules <<'EOF'
 pass inet proto tcp to 203.0.113.100 port 8080 route-to 198.51.100.18 label "via gw2"
-pass from 2001:db8::/32 reply-to 2001:db8:1::1 dup-to lo via 2001:db8:1::5
+pass from 2001:db8::/48 reply-to 2001:db8:1::1 dup-to lo via 2001:db8:1::5
 pass inet proto udp dup-to nosuch-mon0
 pass from 192.0.2.0/24
+pass inet6 route-to 2001:0db8:0:0:0:0:0:0001 reply-to 2001:db8::2 dup-to lo via 2001:db8::3
 EOF
 	run --separate-stderr "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.5:1000 -> 203.0.113.100:8080'
 	assert_eq "$status" 0
 	assert_eq "$output" 'verdict: pass
 rule: 1 (t.rules:1)
 label: "via gw2"
-text: pass inet proto tcp to 203.0.113.100 port 8080 route-to 198.51.100.18 label "via gw2"
-route-to: 198.51.100.18 (its flow'"'"'s packets from this side)'
+routing: route-to 198.51.100.18
+text: pass inet proto tcp to 203.0.113.100 port 8080 route-to 198.51.100.18 label "via gw2"'
 	run --separate-stderr "$FWMAPGEN" --explain t.rules 'udp [2001:db8::5]:1000 -> [2001:db8:9::6]:53'
 	assert_eq "$output" 'verdict: pass
 rule: 2 (t.rules:2)
-text: pass from 2001:db8::/32 reply-to 2001:db8:1::1 dup-to lo via 2001:db8:1::5
-reply-to: 2001:db8:1::1 (the replies of the flows it opens)
-dup-to: lo via 2001:db8:1::5'
+routing: reply-to 2001:db8:1::1 dup-to lo via 2001:db8:1::5
+text: pass from 2001:db8::/48 reply-to 2001:db8:1::1 dup-to lo via 2001:db8:1::5'
 	run --separate-stderr "$FWMAPGEN" --explain t.rules 'udp 198.51.100.5:1000 -> 192.0.2.1:53'
-	assert_eq "${lines[3]}" 'dup-to: nosuch-mon0 (no such interface here: no copies)'
+	assert_eq "${lines[2]}" 'routing: dup-to nosuch-mon0 (dup-to: no such interface here, no copies)'
+	# every action, addresses in their shortest form
+	run --separate-stderr "$FWMAPGEN" --explain t.rules '2001:db8:7::1 -> 2001:db8:7::2'
+	assert_eq "${lines[2]}" 'routing: route-to 2001:db8::1 reply-to 2001:db8::2 dup-to lo via 2001:db8::3'
 	# a rule without routing prints none
 	run --separate-stderr "$FWMAPGEN" --explain t.rules 'tcp 192.0.2.5:1000 -> 203.0.113.100:80'
 	assert_eq "$output" 'verdict: pass
