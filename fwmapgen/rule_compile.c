@@ -79,10 +79,18 @@ static void vec_rehash(struct compiled *c)
 }
 
 /* Identical vectors share one id, whatever field or family uses them. */
-static uint32_t vec_intern(struct compiled *c, const struct bg_fw_vec *v)
+static uint32_t vec_intern(struct compiled *c, const struct bg_fw_vec *in)
 {
+	struct bg_fw_vec sv = *in, *v = &sv;
 	size_t mask, h;
 	uint32_t id;
+	int i;
+
+	/* The kernel's shortcut: which words hold a rule (bg_fw_abi.h). */
+	sv.summary = 0;
+	for (i = 0; i < BG_FW_WORDS; i++)
+		if (sv.w[i])
+			sv.summary |= 1ULL << i;
 
 	if (2 * (c->nvecs + 1) > c->nslots)
 		vec_rehash(c);

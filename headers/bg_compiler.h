@@ -60,6 +60,23 @@ static __always_inline __u64 bg_opaque(__u64 v)
 }
 
 /* Index of the lowest set bit; BPF has no ctz instruction. x != 0. */
+/*
+ * Trailing zeros of x != 0 without a branch (de Bruijn multiplication):
+ * in a loop, each branch of bg_ctz64 would multiply the states the
+ * verifier walks ("BPF program is too large").
+ */
+static const __u8 bg_debruijn64[64] = {
+	0,  1,	48, 2,	57, 49, 28, 3,	61, 58, 50, 42, 38, 29, 17, 4,
+	62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+	63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+	46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,	13, 8,	7,  6,
+};
+
+static __always_inline __u32 bg_ctz64_nb(__u64 x)
+{
+	return bg_debruijn64[((x & -x) * 0x03f79d71b4cb0a89ULL) >> 58];
+}
+
 static __always_inline __u32 bg_ctz64(__u64 x)
 {
 	__u32 n = 0;

@@ -116,8 +116,12 @@ BG_STATIC_ASSERT(sizeof(struct bg_fw_vec_key) == 8, "bg_fw_vec_key");
 
 struct bg_fw_vec {
 	__u64 w[BG_FW_WORDS];
+	/* Bit i set when w[i] is not 0: the AND of the fields' summaries
+	 * names the only words where a rule can match, so a packet matching
+	 * few or no rules reads few words, not all 64. */
+	__u64 summary;
 };
-BG_STATIC_ASSERT(sizeof(struct bg_fw_vec) == 512, "bg_fw_vec");
+BG_STATIC_ASSERT(sizeof(struct bg_fw_vec) == 520, "bg_fw_vec");
 
 /* bg_fw_rules: array, index (gen * 2 + family) * BG_FW_MAX_RULES + bit. */
 struct bg_fw_rule {

@@ -414,8 +414,8 @@ static __always_inline void bg_fw_classify(struct xdp_md *ctx, void *data,
 	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
 	struct bg_fw_xvecs x;
 	__u32 fam = p->family & 1;
-	__u32 src_id, dst_id, nwords;
-	__u32 w;
+	__u32 src_id, dst_id, i;
+	__u64 sum;
 
 	v->rule_id = 0;
 	v->action = g->default_action;
@@ -456,14 +456,20 @@ static __always_inline void bg_fw_classify(struct xdp_md *ctx, void *data,
 			return;
 	}
 
-	nwords = g->nwords[fam];
-	for (w = 0; w < BG_FW_WORDS; w++) {
+	/* Only the words every field has a rule in, lowest first. */
+	sum = sv->summary & dv->summary & iv->summary & pv->summary &
+	      spv->summary & dpv->summary & stv->summary & x.vlan->summary &
+	      x.msrc->summary & x.mdst->summary & x.flags->summary &
+	      x.itype->summary & x.icode->summary & x.dscp->summary;
+	for (i = 0; i < BG_FW_WORDS; i++) {
 		struct bg_fw_rule *r;
 		__u64 m;
-		__u32 bit;
+		__u32 bit, w;
 
-		if (w >= nwords)
+		if (!sum)
 			break;
+		w = bg_ctz64_nb(sum) & (BG_FW_WORDS - 1);
+		sum &= sum - 1;
 		m = sv->w[w] & dv->w[w] & iv->w[w] & pv->w[w] & spv->w[w] &
 		    dpv->w[w] & stv->w[w] & x.vlan->w[w] & x.msrc->w[w] &
 		    x.mdst->w[w] & x.flags->w[w] & x.itype->w[w] &

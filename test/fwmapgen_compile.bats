@@ -403,7 +403,7 @@ EOF
 	mkdir "$BPFFS_MNT"
 	mount -t bpf bpf "$BPFFS_MNT"
 	local d="$BPFFS_MNT" m
-	bpftool map create "$d/bg_fw_vec" type hash key 8 value 512 entries 65536 name bg_fw_vec
+	bpftool map create "$d/bg_fw_vec" type hash key 8 value "$(abi_size bg_fw_vec)" entries 65536 name bg_fw_vec
 	for m in src4 dst4; do
 		bpftool map create "$d/bg_fw_$m" type lpm_trie key 12 value 4 entries 1048576 name "bg_fw_$m" flags 1
 	done

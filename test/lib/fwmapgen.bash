@@ -99,10 +99,11 @@ vec_bits() {
 		return 1
 	}
 	read -ra bytes <<<"${line##*value hex }"
-	if [ "${#bytes[@]}" -ne 512 ]; then
-		echo "MISSING: vector $1 is not 512 bytes"
+	if [ "${#bytes[@]}" -ne "$(abi_size bg_fw_vec)" ]; then
+		echo "MISSING: vector $1 is not a struct bg_fw_vec"
 		return 1
 	fi
+	# the rule words (BG_FW_WORDS of them), not the summary after them
 	for ((i = 0; i < 512; i++)); do
 		[ "${bytes[i]}" = 00 ] && continue
 		b=$((16#${bytes[i]}))
