@@ -59,7 +59,7 @@ BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 # Test-only builds of conntrack: a slow critical section, with and without
 # the entry lock (test/conntrack_race.bats).
 TEST_OBJS := $(BUILD)/test/tc_conntrack_slow.o \
-	$(BUILD)/test/tc_conntrack_slow_nolock.o \
+	$(BUILD)/test/tc_conntrack_slow_nolock.o $(BUILD)/test/tc_route_cb.o \
 	$(patsubst test/progs/%.c,$(BUILD)/test/%.o,$(wildcard test/progs/*.c))
 HEADERS := $(wildcard headers/*.h)
 
@@ -128,6 +128,13 @@ $(BUILD)/test/tc_conntrack_slow_nolock.o: progs/tc_conntrack.c $(HEADERS) | $(BU
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_CT_TEST_SLOW -DBG_CT_TEST_NOLOCK -c $< -o $@
+
+# tc_route reading the firewall's metadata from skb->cb, which
+# BPF_PROG_TEST_RUN can set (test/fw_route.bats).
+$(BUILD)/test/tc_route_cb.o: progs/tc_route.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_RT_TEST_CB -c $< -o $@
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS) $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)

@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include "emit.h"
+#include "rule_route.h"
 #include "sha256.h"
 
 /* Every family's map entries, in this order, then bg_fw_gens. */
 static void (*const family_emit[])(struct emitter *e) = {
 	rule_emit,
 	set_emit,
+	route_emit,
 };
 
 /* Last: loaded = 1 tells the loader every other entry is in. */

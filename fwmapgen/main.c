@@ -10,6 +10,7 @@
 
 #include "bg_pin.h"
 #include "fwmapgen.h"
+#include "rule_route.h"
 
 enum mode {
 	MODE_EMIT = 0,
@@ -17,6 +18,7 @@ enum mode {
 	MODE_EXPLAIN,
 	MODE_EVAL,
 	MODE_DIGEST,
+	MODE_FEATURES,
 };
 
 struct opts {
@@ -36,6 +38,7 @@ static const char usage_text[] =
 	"       fwmapgen --explain FILE 'PACKET'\n"
 	"       fwmapgen --eval FILE < PACKETS\n"
 	"       fwmapgen --digest FILE\n"
+	"       fwmapgen --features FILE\n"
 	"\n"
 	"Compile the bpfguard ruleset FILE into a bpftool batch that fills the\n"
 	"pinned classifier maps (bpftool batch file OUT).\n"
@@ -52,6 +55,9 @@ static const char usage_text[] =
 	"  --eval         one PACKET per line on standard input, prints\n"
 	"                 'ACTION RULE-ID' per packet (rule 0: default policy)\n"
 	"  --digest       print the ruleset digest (SHA-256, hex)\n"
+	"  --features     the features FILE uses that enable programs of the\n"
+	"                 program registry, one per line (route: route-to,\n"
+	"                 reply-to or dup-to)\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]\n"
@@ -86,7 +92,7 @@ static void set_mode(struct opts *o, enum mode m, const char *arg)
 {
 	if (o->mode_set && o->mode != m)
 		bg_usage_error(
-			"%s: give one of --check, --explain, --eval or --digest",
+			"%s: give one of --check, --explain, --eval, --digest or --features",
 			arg);
 	o->mode = m;
 	o->mode_set = 1;
@@ -127,6 +133,8 @@ static int parse_option(struct opts *o, int argc, char **argv, int *i)
 		set_mode(o, MODE_EVAL, a);
 	else if (!strcmp(a, "--digest"))
 		set_mode(o, MODE_DIGEST, a);
+	else if (!strcmp(a, "--features"))
+		set_mode(o, MODE_FEATURES, a);
 	else if ((v = opt_value("--gen", argc, argv, i)))
 		parse_gen(o, v);
 	else if ((v = opt_value("--pin-dir", argc, argv, i)))
@@ -417,6 +425,10 @@ int main(int argc, char **argv)
 		return do_eval(&rs);
 	case MODE_DIGEST:
 		return do_digest(&rs);
+	case MODE_FEATURES:
+		if (route_used(&rs))
+			printf("%s\n", ROUTE_FEATURE);
+		return 0;
 	default:
 		return do_emit(&o, &rs);
 	}

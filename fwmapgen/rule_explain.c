@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fwmapgen.h"
+#include "rule_route.h"
 
 /* Is @a in one of the set's prefixes of its family? */
 static int set_contains(const struct addrset *set, const struct prefix *a)
@@ -132,5 +133,6 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 		rule_limits_text(r, lim, sizeof(lim));
 		printf("limits: %s\n", lim);
 	}
+	route_explain(stdout, r);
 	printf("text: %s\n", r->text);
 }

@@ -15,6 +15,7 @@
 
 #include "bg_addr.h"
 #include "emit.h"
+#include "rule_route.h"
 
 /* A growing NUL-terminated string. */
 struct text {
@@ -275,6 +276,13 @@ char *rule_format(const struct ruleset *rs, const struct rule *r)
 		rule_limits_text(r, lim, sizeof(lim));
 		add(&t, " ");
 		add(&t, lim);
+	}
+	if (r->route) {
+		char route[256];
+
+		rule_route_text(r, route, sizeof(route));
+		add(&t, " ");
+		add(&t, route);
 	}
 	if (r->has_label) {
 		add(&t, " label \"");

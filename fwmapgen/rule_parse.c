@@ -10,7 +10,9 @@
 	"pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] " \
 	"[from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] "   \
 	"[icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] "     \
-	"[state STATE[,STATE...]] [label \"TEXT\"]"
+	"[state STATE[,STATE...]] "                                        \
+	"[route-to ADDR] [reply-to ADDR] [dup-to IFACE [via ADDR]] "       \
+	"[label \"TEXT\"]"
 
 static const char *fams_desc(uint8_t fams)
 {

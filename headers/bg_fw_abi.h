@@ -50,6 +50,14 @@ enum bg_fw_stat {
 	BG_STAT_LOG_LOST = 7, /* log events dropped: ring buffer full */
 	BG_STAT_CT_PASS = 8, /* passed: established/related (conntrack) */
 	BG_STAT_OVERLOAD = 9, /* dropped: the source is in an overload table */
+	/* 11-15: the routing actions (tc_route counts them; README,
+	 * "Routing actions"). Each one leaves the packet to the stack's own
+	 * routing unless it says it was sent. */
+	BG_STAT_ROUTE_SENT = 11, /* sent to its next hop (route-to, reply-to) */
+	BG_STAT_ROUTE_FIB_MISS = 12, /* no usable route to the next hop */
+	BG_STAT_ROUTE_TOO_BIG = 13, /* over the next hop's interface MTU */
+	BG_STAT_ROUTE_SKIPPED = 14, /* not routed: TTL, VLAN tag; no copy */
+	BG_STAT_DUP_SENT = 15, /* copies dup-to sent */
 	BG_STAT_MAX = 16,
 };
 
@@ -369,5 +377,44 @@ struct bg_fw_rtext {
 	char text[BG_FW_RTEXT_LEN];
 };
 BG_STATIC_ASSERT(sizeof(struct bg_fw_rtext) == 520, "bg_fw_rtext");
+
+/* Routing */
+
+/*
+ * The routing actions of "pass" rules: route-to, reply-to, dup-to
+ * (bg_fw_route.actions). A rule with any of them has BG_RULE_F_ROUTE in
+ * bg_fw_rule.flags; the firewall then marks the packets it passes with
+ * BG_META_F_ROUTE and tc_route (TC ingress) carries the actions out.
+ */
+enum bg_route_flags {
+	BG_ROUTE_F_ROUTE_TO = 1 << 0, /* the flows' packets to route_to */
+	BG_ROUTE_F_REPLY_TO = 1 << 1, /* the flows' replies to reply_to */
+	BG_ROUTE_F_DUP_TO = 1 << 2, /* copies of them out of dup_ifindex */
+	BG_ROUTE_F_DUP_VIA = 1 << 3, /* ... addressed to dup_via's MAC */
+};
+
+/*
+ * bg_fw_route: hash, the routing actions of a rule, {gen, rule id} as in
+ * bg_fw_rinfo. Id 0 (the default policy, which never routes) holds the
+ * union of the actions of the generation's rules, and only in a
+ * generation that has some: the scripts read it to tell whether the
+ * running ruleset routes (the "route" feature of the program registry).
+ */
+struct bg_fw_route_key {
+	__u32 gen;
+	__u32 id;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_route_key) == 8, "bg_fw_route_key");
+
+struct bg_fw_route {
+	__u8 actions; /* BG_ROUTE_F_* */
+	__u8 family; /* enum bg_family of the addresses below */
+	__u8 pad[2];
+	__u32 dup_ifindex; /* dup-to IFACE; 0: not here when compiled */
+	__be32 route_to[4]; /* next hops, IPv4 in word 0 */
+	__be32 reply_to[4];
+	__be32 dup_via[4];
+};
+BG_STATIC_ASSERT(sizeof(struct bg_fw_route) == 56, "bg_fw_route");
 
 #endif /* BG_FW_ABI_H */

@@ -33,6 +33,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
 /* The ruleset matches VLAN ids and the frame showed XDP no tag: one the
  * device kept out of the frame went unseen (tc_conntrack drops it). */
 #define BG_META_F_VLAN_BLIND (1 << 4)
+#define BG_META_F_ROUTE (1 << 5) /* its rule routes (bg_fw_route): tc_route */
 
 /*
  * bg_xdp_chain: PROG_ARRAY, the XDP stages after the firewall. The firewall

@@ -28,6 +28,7 @@
 #include "bg_ct_table.h"
 #include "bg_xdp_chain.h"
 #include "bg_fw_limit_maps.h"
+#include "bg_fw_route.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -754,7 +755,8 @@ int bg_fw_xdp(struct xdp_md *ctx)
 			(g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND :
 							 0) |
 			(v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
-			(v.rule_id ? 0 : BG_META_F_DEFAULT));
+			(v.rule_id ? 0 : BG_META_F_DEFAULT) |
+			bg_fw_route_meta(v.flags));
 	return bg_xdp_next(ctx, 0);
 }
 

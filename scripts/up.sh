@@ -110,9 +110,12 @@ if ((keep_running == 0)); then
 		bg_die "ruleset $rules is invalid; nothing changed"
 fi
 
-# Which programs run (BG_RUN) and which not (BG_SKIP, each said why);
-# then each refuses, before anything changes, what it cannot do (the
-# firewall: IFACE runs someone else's XDP program).
+# Which programs run (BG_RUN) and which not (BG_SKIP, each said why; a
+# line enabled by a feature runs when the ruleset to load uses it, or,
+# keeping the running one, when that one does); then each refuses,
+# before anything changes, what it cannot do (the firewall: IFACE runs
+# someone else's XDP program).
+((keep_running)) || BG_RULESET_NEW=$rules
 bg_registry_plan
 # shellcheck disable=SC2034 # the options of the XDP program's module
 BG_XDP_MODE=$mode BG_FORCE=$force BG_REVERSE_PATH=$rpf

@@ -84,8 +84,15 @@ said()
 		    ["conntrack", "bg_ct_egress", "tc-egress", 10, "dut0", $o],
 		    ["firewall", "bg_fw_xdp", "xdp", null, "dut0", $x]]' \
 		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
+	# The firewall's routing (tc_route) waits for a ruleset that routes.
+	jq -e '[.programs[] | select(.name == "route")] == [{name: "route",
+		object: "tc_route.o", program: "bg_rt_ingress", hook: "tc-ingress",
+		slot: null, pref: 80, enabled_by: "route", state: "skipped",
+		reason: "the ruleset does not use feature route",
+		attached: [{iface: "dut0", prog_id: null}]}]' <<<"$js" >/dev/null ||
+		fail "$(jq -c .programs <<<"$js")"
 	# Every other line is a reserved place, nothing runs there.
-	jq -e '[.programs[] | select(.state != "enabled")]
+	jq -e '[.programs[] | select(.state != "enabled" and .name != "route")]
 		| length == 12 and all(.state == "reserved" and .object == null
 			and (.prog_id // null) == null
 			and all(.attached[]?; .prog_id == null))' <<<"$js" >/dev/null ||
@@ -283,6 +290,7 @@ said()
 			dns tc-ingress 60 -
 			dns tc-egress 60 -
 			nat tc-egress 90 -
+			route tc-ingress 80 tc_route.o
 			ratelimit xdp-stage 0 -
 			loadbalancer xdp-stage 1 -
 			firewall xdp - xdp_firewall.o

@@ -26,7 +26,7 @@ abi_size() {
 }
 
 # The syntax of a filter rule, as fwmapgen's errors quote it.
-RULE_SYNTAX='pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] [state STATE[,STATE...]] [label "TEXT"]'
+RULE_SYNTAX='pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] [state STATE[,STATE...]] [route-to ADDR] [reply-to ADDR] [dup-to IFACE [via ADDR]] [label "TEXT"]'
 
 # The PACKET of --explain and --eval, as its errors quote it.
 PACKET_SYNTAX='expected [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state new|established|related|invalid] [frag] [vlan N] [flags F|none] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N|NAME]'

@@ -107,12 +107,19 @@ bg_require_programs()
 }
 
 # Whether the ruleset uses a feature that enables programs (enabled-by
-# FEATURE). fwmapgen names no feature yet: the first program enabled by
-# one brings `fwmapgen --features`, read here. Until then no feature is
-# used and such lines are skipped.
+# FEATURE): the ruleset up.sh is about to load (BG_RULESET_NEW), as
+# `fwmapgen --features` lists them; else the running one, which the
+# module named FEATURE tells from the maps (bg_FEATURE_in_use: the file
+# it came from may have changed since). No such function: not used.
 bg_ruleset_has_feature()
 {
-	return 1
+	local f=$1
+	if [[ -n ${BG_RULESET_NEW:-} ]]; then
+		"$FWMAPGEN" --features "$BG_RULESET_NEW" 2>/dev/null |
+			grep -qxF -- "$f"
+		return
+	fi
+	declare -F "bg_${f}_in_use" >/dev/null && "bg_${f}_in_use"
 }
 
 # What up.sh does with line $1: "run", "reserved" (no program yet: nothing

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The firewall's routing actions, phase 4 (README, "Routing actions"):
+ * route-to and reply-to send a passed packet to a next hop of the rule
+ * instead of where the routing table would, dup-to sends a copy of it to
+ * a monitor interface.
+ *
+ * The firewall (XDP) only marks what a routing rule passes
+ * (BG_META_F_ROUTE in the metadata, bg_fw_route_meta()); tc_route, on TC
+ * ingress after connection tracking, does the rest. Not XDP_REDIRECT:
+ * a frame redirected in XDP never becomes an skb here, so tc_conntrack
+ * would see none of the flow's packets (no entry, no window, no reply
+ * interface) and stateful rules would take its packets for INVALID. XDP
+ * cannot clone a packet either, which dup-to needs.
+ *
+ * Packets of a flow a routing rule opened carry the flow's rule id
+ * (BG_META_F_CT, phase 0): tc_route looks the rule up and the flow's
+ * direction in the conntrack entry. The actions:
+ *   route-to  the rule's direction: packets it passes, and the packets
+ *             of its flows from the initiator;
+ *   reply-to  the replies of its flows;
+ *   dup-to    a copy of what route-to would route, as it arrived.
+ */
+#ifndef BG_FW_ROUTE_H
+#define BG_FW_ROUTE_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "bg_abi.h"
+#include "bg_parse.h"
+#include "bg_ct_table.h"
+#include "bg_fw_route_maps.h"
+
+#define BG_AF_INET 2
+#define BG_AF_INET6 10
+
+/* XDP: the metadata flag for a packet a rule with rule flags @f passes. */
+static __always_inline __u16 bg_fw_route_meta(__u8 f)
+{
+	return (f & BG_RULE_F_ROUTE) ? BG_META_F_ROUTE : 0;
+}
+
+/* What an action did; the program counts it (enum bg_fw_stat). */
+enum bg_rt_outcome {
+	BG_RT_NONE = 0, /* nothing to do */
+	BG_RT_SENT, /* redirected to the next hop, or the copy sent */
+	BG_RT_FIB_MISS, /* no usable route: the stack routes it */
+	BG_RT_TOO_BIG, /* over the egress MTU: the stack has it */
+	BG_RT_SKIPPED, /* not for us to route (TTL, VLAN tag ...) */
+};
+
+/* The routing actions of rule @id in the generation packets use. */
+static __always_inline struct bg_fw_route *bg_rt_rule(__u32 id)
+{
+	struct bg_fw_route_key k = { .id = id };
+	struct bg_fw_active *act;
+	__u32 zero = 0;
+
+	/* Id 0, the default policy, never routes: its entry is the union. */
+	if (!id)
+		return NULL;
+	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
+	if (!act)
+		return NULL;
+	k.gen = act->gen & 1;
+	return bpf_map_lookup_elem(&bg_fw_route, &k);
+}
+
+/*
+ * Direction (BG_CT_DIR_ORIG or BG_CT_DIR_REPLY) of a packet of a tracked
+ * flow, or -1: not a flow's own packet (an ICMP error, a later fragment),
+ * or no entry. Phase 0 judged the packet on the same entry already.
+ */
+static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p)
+{
+	union bg_ct_key k;
+	struct bg_ct_entry *ep;
+	int side;
+
+	side = bg_ct_pkt_key(p, &k);
+	if (side < 0)
+		return -1;
+	ep = bg_ct_lookup(p->family, &k);
+	if (!ep)
+		return -1;
+	return bg_ct_dir(ep, side);
+}
+
+/* The FIB lookup of next hop @nh for packet @p, as if forwarded. */
+static __always_inline long bg_rt_fib(struct __sk_buff *skb,
+				      const struct bg_pkt *p, const __be32 *nh,
+				      struct bpf_fib_lookup *f)
+{
+	f->ifindex = skb->ingress_ifindex;
+	f->l4_protocol = p->l4_proto;
+	if (p->flags & BG_PKT_L4) {
+		f->sport = p->sport;
+		f->dport = p->dport;
+	}
+	if (p->family == BG_FAM_INET) {
+		f->family = BG_AF_INET;
+		f->tos = p->tos;
+		f->ipv4_src = p->saddr[0];
+		f->ipv4_dst = nh[0];
+	} else {
+		f->family = BG_AF_INET6;
+		__builtin_memcpy(f->ipv6_src, p->saddr, 16);
+		__builtin_memcpy(f->ipv6_dst, nh, 16);
+	}
+	return bpf_fib_lookup(skb, f, sizeof(*f), 0);
+}
+
+/*
+ * One hop less: the IPv4 TTL (and the header checksum) or the IPv6 hop
+ * limit, as a router does. The caller made sure it is above 1.
+ */
+static __always_inline int bg_rt_dec_ttl(struct __sk_buff *skb,
+					 const struct bg_pkt *p)
+{
+	__u32 off = p->l3_off;
+	__u8 ttl = p->ttl - 1;
+
+	if (p->family == BG_FAM_INET6)
+		return bpf_skb_store_bytes(skb, off + 7, &ttl, 1, 0);
+	/* The checksum covers the TTL as the high byte of the 16-bit word
+	 * it shares with the protocol. */
+	if (bpf_l3_csum_replace(skb, off + 10, bpf_htons((__u16)p->ttl << 8),
+				bpf_htons((__u16)ttl << 8), 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, off + 8, &ttl, 1, 0);
+}
+
+/*
+ * route-to / reply-to: send the packet to next hop @nh. On success
+ * *verdict is the program's return value (TC_ACT_REDIRECT); otherwise the
+ * packet is left to the stack, which routes it by its own table: it sends
+ * the ICMP errors (time exceeded, fragmentation needed, unreachable) that
+ * are due, so a packet we cannot send never just vanishes.
+ */
+static __always_inline enum bg_rt_outcome bg_rt_send(struct __sk_buff *skb,
+						     const struct bg_pkt *p,
+						     const __be32 *nh,
+						     long *verdict)
+{
+	struct bpf_fib_lookup f = {};
+	struct bpf_redir_neigh n = {};
+	__u32 mtu = 0;
+	long ret;
+
+	/* A tag would go out on the next hop's link as it came in. */
+	if (p->vlan_depth || p->ttl <= 1)
+		return BG_RT_SKIPPED;
+	ret = bg_rt_fib(skb, p, nh, &f);
+	/* Without tot_len, TC's lookup checks the packet against the egress
+	 * MTU itself, as the stack would forward it (4 bytes of slack for a
+	 * VLAN tag, any GSO packet fits). */
+	if (ret == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return BG_RT_TOO_BIG;
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return BG_RT_FIB_MISS;
+	/* Exactly, and GSO packets segment by segment. */
+	if (bpf_check_mtu(skb, f.ifindex, &mtu, 0, BPF_MTU_CHK_SEGS))
+		return BG_RT_TOO_BIG;
+	if (bg_rt_dec_ttl(skb, p))
+		return BG_RT_SKIPPED;
+	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* Resolved by the neighbour layer, queued meanwhile. After the
+		 * lookup, the IPv4 destination holds the next hop's. */
+		if (p->family == BG_FAM_INET) {
+			n.nh_family = BG_AF_INET;
+			n.ipv4_nh = f.ipv4_dst;
+		} else {
+			n.nh_family = BG_AF_INET6;
+			__builtin_memcpy(n.ipv6_nh, f.ipv6_dst, 16);
+		}
+		*verdict = bpf_redirect_neigh(f.ifindex, &n, sizeof(n), 0);
+		return BG_RT_SENT;
+	}
+	if (bpf_skb_store_bytes(skb, 0, f.dmac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, f.smac, 6, 0))
+		return BG_RT_SKIPPED;
+	*verdict = bpf_redirect(f.ifindex, 0);
+	return BG_RT_SENT;
+}
+
+/*
+ * dup-to IFACE [via ADDR]: a copy out of IFACE, the packet as it came in
+ * (via: to ADDR's Ethernet address, from IFACE's). The copy shares the
+ * packet's data until bpf_clone_redirect() gives the original a head of
+ * its own, so the addresses are written before the clone and the
+ * original's put back after it. A next hop the neighbour table does not
+ * know yet gets no copy (it could not be resolved for a clone).
+ */
+static __always_inline enum bg_rt_outcome bg_rt_dup(struct __sk_buff *skb,
+						    const struct bg_pkt *p,
+						    const struct bg_fw_route *r)
+{
+	struct bpf_fib_lookup f = {};
+	__u8 eth[12];
+	long ret;
+
+	if (!r->dup_ifindex)
+		return BG_RT_SKIPPED;
+	if (!(r->actions & BG_ROUTE_F_DUP_VIA))
+		return bpf_clone_redirect(skb, r->dup_ifindex, 0) ?
+			       BG_RT_SKIPPED :
+			       BG_RT_SENT;
+	f.ifindex = r->dup_ifindex;
+	if (r->family == BG_FAM_INET) {
+		f.family = BG_AF_INET;
+		f.ipv4_dst = r->dup_via[0];
+	} else {
+		f.family = BG_AF_INET6;
+		__builtin_memcpy(f.ipv6_dst, r->dup_via, 16);
+	}
+	ret = bpf_fib_lookup(skb, &f, sizeof(f),
+			     BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_OUTPUT);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS || f.ifindex != r->dup_ifindex)
+		return BG_RT_SKIPPED;
+	if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)) ||
+	    bpf_skb_store_bytes(skb, 0, f.dmac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, f.smac, 6, 0))
+		return BG_RT_SKIPPED;
+	ret = bpf_clone_redirect(skb, r->dup_ifindex, 0);
+	if (bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0))
+		return BG_RT_SKIPPED;
+	return ret ? BG_RT_SKIPPED : BG_RT_SENT;
+}
+
+#endif /* BG_FW_ROUTE_H */
