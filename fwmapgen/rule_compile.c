@@ -564,8 +564,8 @@ void compile(const struct ruleset *rs, struct compiled *c)
 		if (rs->uses_mac & (1 << i))
 			compile_macs(rs, c, i);
 	compile_slots(rs, c);
-	if (c->nvecs > BG_FW_VEC_MAX / BG_GENS)
+	if (c->nvecs > BG_FW_VEC_PER_GEN)
 		bg_die_plain(
 			"%s: too many distinct rule vectors: %zu (at most %d per generation)",
-			rs->path, c->nvecs, BG_FW_VEC_MAX / BG_GENS);
+			rs->path, c->nvecs, BG_FW_VEC_PER_GEN);
 }

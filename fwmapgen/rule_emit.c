@@ -9,11 +9,13 @@
 
 static void emit_vecs(struct emitter *e)
 {
-	struct bg_fw_vec_key k = { .gen = e->gen };
+	uint32_t id, key;
 
-	for (k.id = 0; k.id < e->c->nvecs; k.id++)
-		map_line(e, "bg_fw_vec", &k, sizeof(k), &e->c->vecs[k.id],
+	for (id = 0; id < e->c->nvecs; id++) {
+		key = e->gen * BG_FW_VEC_PER_GEN + id;
+		map_line(e, "bg_fw_vec", &key, sizeof(key), &e->c->vecs[id],
 			 sizeof(struct bg_fw_vec));
+	}
 }
 
 static void emit_lpm_entry(struct emitter *e, const char *map,

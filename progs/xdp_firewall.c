@@ -67,11 +67,10 @@ struct {
 } bg_fw_proto SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct bg_fw_vec_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
 	__type(value, struct bg_fw_vec);
-	__uint(max_entries, BG_FW_VEC_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BG_GENS *BG_FW_VEC_PER_GEN);
 	BG_PINNED;
 } bg_fw_vec SEC(".maps");
 
@@ -227,9 +226,11 @@ static __always_inline int bg_fw_addr_vectors(struct bg_pkt *p, __u32 gen,
 
 static __always_inline struct bg_fw_vec *bg_fw_vec_of(__u32 gen, __u32 id)
 {
-	struct bg_fw_vec_key k = { .gen = gen, .id = id };
+	__u32 idx = (gen & 1) * BG_FW_VEC_PER_GEN + id;
 
-	return bpf_map_lookup_elem(&bg_fw_vec, &k);
+	if (id >= BG_FW_VEC_PER_GEN)
+		return NULL;
+	return bpf_map_lookup_elem(&bg_fw_vec, &idx);
 }
 
 static __always_inline int bg_fw_port_vec(void *map, __u32 gen, __u32 fam,

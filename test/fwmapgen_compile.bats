@@ -423,7 +423,7 @@ PY
 	mkdir "$BPFFS_MNT"
 	mount -t bpf bpf "$BPFFS_MNT"
 	local d="$BPFFS_MNT" m
-	bpftool map create "$d/bg_fw_vec" type hash key 8 value "$(abi_size bg_fw_vec)" entries 65536 name bg_fw_vec
+	bpftool map create "$d/bg_fw_vec" type array key 4 value "$(abi_size bg_fw_vec)" entries $((2 * $(abi_const BG_FW_VEC_PER_GEN))) name bg_fw_vec
 	for m in src4 dst4; do
 		bpftool map create "$d/bg_fw_$m" type lpm_trie key 12 value 4 entries 1048576 name "bg_fw_$m" flags 1
 	done
@@ -514,7 +514,7 @@ PY
 	[ "$(wc -l <p.txt)" -eq 2020 ]
 	"$FWMAPGEN" --pin-dir /p crosscheck.rules >cc.batch 2>/dev/null
 	"$FWMAPGEN" --eval crosscheck.rules <p.txt >eval.out 2>/dev/null
-	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
+	awk -v lo_index="$lo" -v vec_per_gen="$(abi_const BG_FW_VEC_PER_GEN)" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
 	[ "$(wc -l <sim.out)" -eq 2020 ]
 	diff eval.out sim.out
 	# not vacuous: most rules decide some packet
@@ -542,7 +542,7 @@ EOF
 	[ "$(wc -l <p.txt)" -eq 6007 ]
 	"$FWMAPGEN" --pin-dir /p crosscheck-l4.rules >cc.batch
 	"$FWMAPGEN" --eval crosscheck-l4.rules <p.txt >eval.out
-	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
+	awk -v lo_index="$lo" -v vec_per_gen="$(abi_const BG_FW_VEC_PER_GEN)" -f "$FIXTURES/kernel-sim.awk" cc.batch p.txt >sim.out
 	[ "$(wc -l <sim.out)" -eq 6007 ]
 	diff eval.out sim.out
 	# not vacuous: every rule decides some packet, and the default too
@@ -555,7 +555,7 @@ EOF
 	grep -v 'state' crosscheck-l4.rules >nostate.rules
 	"$FWMAPGEN" --pin-dir /p nostate.rules >ns.batch
 	"$FWMAPGEN" --eval nostate.rules <p.txt >eval.out
-	awk -v lo_index="$lo" -f "$FIXTURES/kernel-sim.awk" ns.batch p.txt >sim.out
+	awk -v lo_index="$lo" -v vec_per_gen="$(abi_const BG_FW_VEC_PER_GEN)" -f "$FIXTURES/kernel-sim.awk" ns.batch p.txt >sim.out
 	diff eval.out sim.out
 }
 

@@ -25,6 +25,11 @@ abi_size() {
 	"$BATS_TEST_DIRNAME/../build/bg-abi" | jq -r ".structs.$1.size"
 }
 
+# abi_const NAME: a constant of the ABI headers, from bg-abi
+abi_const() {
+	"$BATS_TEST_DIRNAME/../build/bg-abi" | jq -r ".consts.$1"
+}
+
 # The syntax of a filter rule, as fwmapgen's errors quote it.
 RULE_SYNTAX='pass|block [log] [on IFACE] [inet|inet6] [vlan N] [proto PROTO] [from [SRC] [port PORTS]] [to [DST] [port PORTS]] [flags F/M] [icmp-type N [code N]] [mac-src MAC] [mac-dst MAC] [dscp N] [state STATE[,STATE...]] [route-to ADDR] [reply-to ADDR] [dup-to IFACE [via ADDR]] [label "TEXT"]'
 
@@ -94,7 +99,9 @@ lpm_vec() {
 # vec_bits ID [GEN]: the set bits of vector ID in t.batch, "0 1 5"
 vec_bits() {
 	local line bytes i j b out=""
-	line=$(grep -F "/bg_fw_vec key hex $(le32 "${2:-0}") $(le32 "$1") value hex " t.batch) || {
+	local per
+	per=$("$BATS_TEST_DIRNAME/../build/bg-abi" | jq '.consts.BG_FW_VEC_PER_GEN')
+	line=$(grep -F "/bg_fw_vec key hex $(le32 $((${2:-0} * per + $1))) value hex " t.batch) || {
 		echo "MISSING vector $1"
 		return 1
 	}

@@ -95,9 +95,9 @@ bg_gen_digest()
 # generation in the key (emptied of a generation by bg_purge_gen), and
 # arrays with a range of indexes per generation (overwritten whole).
 BG_FW_GEN_KEYED=(bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport
-	bg_fw_dport bg_fw_vec bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo
+	bg_fw_dport bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo
 	bg_fw_limits bg_fw_rtext bg_fw_route)
-BG_FW_GEN_ARRAYS=(bg_fw_rules bg_fw_proto bg_fw_tcpflags bg_fw_icmp
+BG_FW_GEN_ARRAYS=(bg_fw_vec bg_fw_rules bg_fw_proto bg_fw_tcpflags bg_fw_icmp
 	bg_fw_dscp bg_fw_gens bg_fw_hits bg_fw_rstates)
 
 # Delete every entry of generation $1 from the generation-keyed maps. The
