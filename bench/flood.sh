@@ -35,11 +35,13 @@ dropped on the device under test by each of, in turn:
              the last one dropping the flood (a named nft counter)
 
 R rounds (default 3) of the three in turn; the best round of each is
-reported. trafgen runs one process per CPU, each on its own queue of the
-veth pair; it is stopped after S + 1 seconds, and sends at most 2,000,000
-frames per CPU and second of that in any case. Results go to stdout and
-FILE (default build/bench-flood.txt). Needs root, trafgen (Debian package
-netsniff-ng) and nft (nftables).
+reported (a flood in which trafgen gives up, as it does when its socket
+cannot take a frame, is run again, three times at most). trafgen runs
+one process per CPU, each on its own queue of the veth pair; it is
+stopped after about S + 2 seconds, and sends at most 2,000,000 frames
+per CPU and each of those seconds in any case. Results go to stdout and FILE (default
+build/bench-flood.txt). Needs root, trafgen (Debian package netsniff-ng)
+and nft (nftables).
 EOF
 }
 
@@ -213,7 +215,7 @@ prog_runs()
 	bpftool -j prog show id "$1" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 
-# flood KIND: trafgen for 1 + S + 1 seconds. Sets res to the frames
+# flood KIND: trafgen for about 1 + S + 1 seconds. Sets res to the frames
 # offered, refused by veth and dropped by KIND per second over the S
 # seconds in the middle, and for an XDP program its nanoseconds per run
 # over the last second (with the statistics on: they cost every run a
@@ -266,21 +268,24 @@ flood()
 	# trafgen gives up (one process ends) when the socket cannot take
 	# another frame; a window with fewer senders is not comparable.
 	if grep -q 'failed' "$work/trafgen.log"; then
-		bg_warn "trafgen stopped early in this $kind flood ($(grep -m1 failed "$work/trafgen.log")): round not counted"
+		bg_warn "trafgen gave up during this $kind flood ($(grep -m1 failed "$work/trafgen.log")): not counted"
 		return 0
 	fi
 	res=("$(pps $((o1 - o0)) "$t0" "$t1")" "$(pps $((r1 - r0)) "$t0" "$t1")"
 		"$(pps $((c1 - c0)) "$u0" "$u1")" "$ns")
 }
 
-# measure KIND: one flood; keeps the best window of KIND (its offered,
-# refused and dropped packets per second, ns per run) in best_off,
-# best_ref, best and best_ns.
+# measure KIND: one flood (tried up to three times, should trafgen give
+# up); keeps the best window of KIND (its offered, refused and dropped
+# packets per second, ns per run) in best_off, best_ref, best and best_ns.
 declare -A best=() best_off=() best_ref=() best_ns=()
 measure()
 {
 	local kind=$1 off ref n ns
-	flood "$kind"
+	for _ in 1 2 3; do
+		flood "$kind"
+		((${#res[@]} == 0)) || break
+	done
 	((${#res[@]})) || return 0
 	read -r off ref n ns <<<"${res[*]}"
 	if [[ -z ${best[$kind]:-} ]] || ((n > best[$kind])); then
