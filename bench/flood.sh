@@ -82,7 +82,7 @@ cpus=$(nproc)
 
 lab=bgflood-$$
 cns=$lab-client dns=$lab-dut
-work=$(mktemp -d /run/bgflood.XXXXXX)
+work=$(mktemp -d "/run/$lab.XXXXXX")
 # Deleting a namespace does not end its processes: end them first.
 ns_kill()
 {
