@@ -147,9 +147,9 @@ static int packet_option(struct packet *pk, struct packet_opts *o,
 	if (left < 2)
 		return packet_fail(err, size, PACKET_SYNTAX);
 	if (word_is(w[0], wn[0], "vlan")) {
-		if (parse_num(w[1], wn[1], 4095, &v) || pk->vlan >= 0)
+		if (parse_num(w[1], wn[1], 4095, &v) || !v || pk->vlan >= 0)
 			return packet_fail(err, size,
-					   "bad vlan (one id from 0 to 4095)");
+					   "bad vlan (one id from 1 to 4095)");
 		pk->vlan = (int)v;
 	} else if (word_is(w[0], wn[0], "flags")) {
 		o->flags = word_is(w[1], wn[1], "none") ?

@@ -368,10 +368,11 @@ static void parse_vlan(struct cursor *c, struct rule *r)
 	struct token *t = arg(c, "a VLAN id after \"vlan\"");
 	uint32_t v;
 
-	if (parse_num(t->s, t->n, 4095, &v))
-		bg_die_at(c->ld->file, t->pos,
-			  "bad VLAN id \"%s\" (a number from 0 to 4095)",
-			  TOK_TEXT(t));
+	if (parse_num(t->s, t->n, 4095, &v) || !v)
+		bg_die_at(
+			c->ld->file, t->pos,
+			"bad VLAN id \"%s\" (a number from 1 to 4095; 0 is a priority tag, no VLAN)",
+			TOK_TEXT(t));
 	r->vlan = (int)v;
 	c->ld->rs->uses_vlan = 1;
 }

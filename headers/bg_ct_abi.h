@@ -178,6 +178,10 @@ enum bg_ct_limit_flags {
 	BG_CT_LF_STATES = 1 << 1, /* counted in its rule's bg_fw_rstates */
 	BG_CT_LF_CONN = 1 << 2, /* counted in its source's bg_fw_srclim */
 	BG_CT_LF_DONE = 1 << 3, /* its establishment has been counted */
+	/* Refused by a source limit: its packets are dropped, in XDP and
+	 * TC, until the entry expires (time_wait, 120 s by default: longer
+	 * than the server's half-open connection waits for the ACK). */
+	BG_CT_LF_REFUSED = 1 << 4,
 };
 
 /* Timeouts (bg_ct_config.timeout index). */

@@ -50,6 +50,7 @@ enum bg_fw_stat {
 	BG_STAT_LOG_LOST = 7, /* log events dropped: ring buffer full */
 	BG_STAT_CT_PASS = 8, /* passed: established/related (conntrack) */
 	BG_STAT_OVERLOAD = 9, /* dropped: the source is in an overload table */
+	BG_STAT_REFUSED = 10, /* dropped: a connection a source limit refused */
 	/* 11-15: the routing actions (tc_route counts them; README,
 	 * "Routing actions"). Each one leaves the packet to the stack's own
 	 * routing unless it says it was sent. */

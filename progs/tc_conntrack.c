@@ -1393,6 +1393,13 @@ static __always_inline int bg_ct_update(struct __sk_buff *skb,
 		bg_ct_remove(c, k, ep, held);
 		return -2;
 	}
+	if (cp->limit_flags & BG_CT_LF_REFUSED) {
+		/* A connection a source limit refused stays refused. */
+		bg_ct_unlock(ep, held);
+		bg_ct_stat_add(BG_CT_STAT_LIMIT_CONN, 1);
+		c->drop = 1;
+		return bg_ct_count_class(BG_CT_INVALID);
+	}
 	cls = bg_ct_step(cp, &c->p, &c->seg, c->side, c->egress, c->ifindex,
 			 &ignore, &wrong);
 	if (cls == BG_CT_INVALID || ignore) {
@@ -1403,9 +1410,15 @@ static __always_inline int bg_ct_update(struct __sk_buff *skb,
 			bg_ct_stat_add(BG_CT_STAT_RST_IGNORED, 1);
 		return bg_ct_count_class(cls);
 	}
+	/* The handshake is complete when the initiator acknowledges the
+	 * responder's SYN exactly: the window check alone takes any of some
+	 * 66,000 values, which an off-path sender could cover to have a
+	 * third party counted (and overloaded). */
 	if (c->p.l4_proto == IPPROTO_TCP && cp->state == BG_CTS_ESTABLISHED &&
 	    (cp->limit_flags & (BG_CT_LF_RULE | BG_CT_LF_DONE)) ==
-		    BG_CT_LF_RULE)
+		    BG_CT_LF_RULE &&
+	    bg_ct_dir(cp, c->side) == BG_CT_DIR_ORIG &&
+	    c->seg.ack == BG_IDX(cp->td_end, (c->side ^ 1) & 1))
 		bg_ct_limit_request(c->p.family, k, cp);
 	if (c->p.l4_proto == IPPROTO_TCP &&
 	    (cp->state == BG_CTS_TIME_WAIT || cp->state == BG_CTS_CLOSE))
@@ -1605,7 +1618,6 @@ static __noinline int bg_ct_limit_check(void)
 	struct bg_fw_limit *l;
 	__u32 zero = 0, reason = 0, held, fam;
 	__u64 conns, now;
-	int err;
 
 	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
 	if (!x || !x->check)
@@ -1652,18 +1664,15 @@ static __noinline int bg_ct_limit_check(void)
 		bg_ct_unlock(ep, held);
 		return 0;
 	}
-	/* Over: the connection goes. */
+	/* Over: the connection is refused, and stays so. Deleting its flow
+	 * would let its next segment be judged by the rules again, which
+	 * pass a limited rule's packets without a flow. */
 	bg_ct_stat_add(BG_CT_STAT_LIMIT_CONN, 1);
 	bg_ct_uncount(fam, &x->check_key, ep);
-	err = fam == BG_FAM_INET ?
-		      bpf_map_delete_elem(&bg_ct4, &x->check_key.k4) :
-		      bpf_map_delete_elem(&bg_ct6, &x->check_key.k6);
-	if (!err) {
-		bg_ct_live_deleted(fam);
-		bg_ct_unswept_gone(fam, ep);
-	} else {
-		bg_ct_unlock(ep, held);
-	}
+	ep->limit_flags |= BG_CT_LF_REFUSED;
+	ep->state = BG_CTS_TIME_WAIT;
+	ep->last_ns = now;
+	bg_ct_unlock(ep, held);
 	if (l->overload)
 		bg_ct_overload(fam, x->sk.addr, l, x->sk.rule_id, reason);
 	return 1;

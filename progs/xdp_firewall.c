@@ -336,12 +336,15 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
 	if (g->uses_vlan) {
 		/* The innermost tag: the one the stack would give us. A tag
 		 * the NIC took out of the frame is not seen here (README,
-		 * "VLAN rules"). */
+		 * "VLANs and XDP"). */
 		struct bg_fw_vlan_key k = { .gen = gen, .vid = 0xffff };
 
-		if (p->vlan_depth == 1)
+		/* A VID 0 tag is a priority tag (802.1p), no VLAN: the stack
+		 * strips it and delivers the frame to the VLAN outside it,
+		 * so that is the frame's VLAN here too. */
+		if (p->vlan_depth >= 1 && p->vlan_id[0])
 			k.vid = p->vlan_id[0];
-		else if (p->vlan_depth == 2)
+		if (p->vlan_depth == 2 && p->vlan_id[1])
 			k.vid = p->vlan_id[1];
 		x->vlan = bg_fw_named_vec(bpf_map_lookup_elem(&bg_fw_vlan, &k),
 					  g->vlan_other[fam], gen, fam);
@@ -542,7 +545,8 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
  */
 static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
 					    void *data_end, struct bg_pkt *p,
-					    int *pass, __u32 *ct_rule)
+					    int *pass, __u32 *ct_rule,
+					    int *refused)
 {
 	struct bg_ct_config *cfg;
 	struct bg_ct_entry *ep, e;
@@ -553,6 +557,7 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
 	__u8 state;
 
 	*pass = 0;
+	*refused = 0;
 	if (bg_ct_is_icmp_error(p)) {
 		side = bg_ct_icmp_err_key(data, data_end, p, &k);
 		if (side == BG_CT_QUOTE_UNTRACKED)
@@ -585,6 +590,11 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
 	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()) ||
 	    bg_ct_reopens(&e, p))
 		return bg_ct_new_class(p, 0, &state, &mid);
+	/* A connection a source limit refused (tc_conntrack) stays so. */
+	if (e.limit_flags & BG_CT_LF_REFUSED) {
+		*refused = 1;
+		return BG_CT_INVALID;
+	}
 	cls = bg_ct_step(&e, p, &seg, side, 0, ifindex, &ignore, &wrong);
 	/* A SYN goes to the rules whatever a flow under way says of it. */
 	if (p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags) &&
@@ -687,7 +697,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	struct bg_fw_active *act;
 	struct bg_fw_gen *g;
 	__u32 zero = 0, gen, ct_class, ct_rule = 0;
-	int ret, ct_pass;
+	int ret, ct_pass, ct_refused;
 
 	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
 	 * field 0); native XDP frames never exceed 64 KiB. */
@@ -729,12 +739,23 @@ int bg_fw_xdp(struct xdp_md *ctx)
 
 	/* Phase 0: established and related traffic skips the rules. */
 	BG_FW_BENCH_STOP(2);
-	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule);
+	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule,
+				  &ct_refused);
 	BG_FW_BENCH_STOP(3);
+	if (ct_refused) {
+		bg_fw_stat_inc(BG_STAT_REFUSED);
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
 	if (ct_pass) {
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
-		bg_fw_write_meta(ctx, ct_rule, BG_META_F_CT);
+		/* Judged without a tag the device may have kept out of the
+		 * frame: tc_conntrack checks (bg_ct_vlan_hidden). */
+		bg_fw_write_meta(ctx, ct_rule,
+				 BG_META_F_CT | (g->uses_vlan && !p.vlan_depth ?
+							 BG_META_F_VLAN_BLIND :
+							 0));
 		return bg_xdp_next(ctx, 0);
 	}
 

@@ -120,6 +120,23 @@ flows_of()
 	[ "$(status_json | jq '.counters.overload')" -ge 2 ]
 }
 
+@test "max-src-conn without overload: the connection over the limit stays refused, even where the default passes; the source is not blocked" {
+	up_rules <<-'EOF'
+		set default pass
+		pass proto tcp to port 8001 max-src-conn 2
+	EOF
+	[ "$(hold 192.0.2.10 8001 2 a)" = "ok ok" ]
+	# the third: its handshake's last ACK is dropped and its flow kept
+	# refused, so neither its retransmissions nor its data get through
+	# by the default policy
+	[ "$(try 192.0.2.10 8001 1)" = "fail" ]
+	[ "$(status_json | jq '.counters.refused')" -ge 1 ]
+	[ "$(overload_json)" = "[]" ]
+	# .10 is not overloaded: other ports, and another source, work
+	[ "$(try 192.0.2.10 8003 1)" = "ok" ]
+	[ "$(try 192.0.2.11 8001 2)" = "ok ok" ]
+}
+
 @test "max-src-conn-rate: too many connections in the window overload the source (IPv6); another source keeps working" {
 	up_rules <<-'EOF'
 		set default block

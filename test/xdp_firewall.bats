@@ -374,6 +374,11 @@ stat_sum()
 		XDP_PASS 1 :: udp4(vlans=[10])
 		XDP_PASS 1 :: udp6(vlans=[(99, 0x88a8), 10])
 		XDP_DROP 0 :: udp4(vlans=[(10, 0x88a8), 11])
+		# a priority tag (VID 0) inside VLAN 10 is VLAN 10, as the stack
+		# delivers it; one alone is no VLAN
+		XDP_PASS 1 :: udp4(vlans=[10, 0])
+		XDP_PASS 1 :: udp6(vlans=[(10, 0x88a8), 0])
+		XDP_DROP 0 :: udp4(vlans=[0])
 		XDP_DROP 0 :: udp4()
 		XDP_DROP 0 :: tcp4(vlans=[10], flags="A")
 		# flags: of the flags after the slash, exactly those before it

@@ -76,7 +76,7 @@ def rand_ports(rng):
 
 
 # Small pools, so that rules and packets meet often.
-VLANS = [0, 1, 10, 4095]
+VLANS = [1, 10, 4095]
 MACS = ["02:00:00:00:00:01", "02:00:00:00:00:02", "0a:bc:de:f0:12:34"]
 DSCPS = [(0, "0"), (46, "ef"), (10, "af11"), (38, "af43"), (8, "cs1"),
          (56, "cs7"), (63, "63")]
@@ -218,7 +218,7 @@ class Pkt:
         # 0-2 tags: random outer ids, the innermost often one rules name
         self.vlans = [rng.randrange(0, 4096) for _ in range(rng.choice([0, 0, 1, 2]))]
         if self.vlans and rng.random() < 0.7:
-            self.vlans[-1] = rng.choice(VLANS)
+            self.vlans[-1] = rng.choice(VLANS + [0])  # 0: a priority tag
         self.mac_src = rng.choice(MACS + ["02:00:00:00:00:09"])
         self.mac_dst = rng.choice(MACS + ["02:00:00:00:00:0a"])
         self.dscp = rng.choice(DSCPS)
@@ -252,8 +252,10 @@ class Pkt:
                   "state", self.state()]
         if self.frag:
             words.append("frag")
-        if self.vlans:
-            words += ["vlan", str(self.vlans[-1])]
+        # the frame's VLAN: its innermost tag that is not a priority tag
+        vids = [v for v in self.vlans if v]
+        if vids:
+            words += ["vlan", str(vids[-1])]
         if self.proto == 6 and not self.frag:
             letters = "".join(c for b, c in enumerate(FLAG_LETTERS)
                               if self.flags & (1 << b))
