@@ -111,6 +111,7 @@ cleanup()
 bg_at_exit cleanup
 mkdir "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
+# shellcheck disable=SC2034 # read by lib.sh
 BG_BPFFS=$work/bpffs
 unset FW_BPFFS
 bg_setup_bpffs mount

@@ -156,6 +156,9 @@ struct ruleset {
 const char *family_name(int fam);
 int proto_fams(int proto);
 int proto_parse(const char *s, size_t n);
+/* Append printf-style text at buf + *n (what fits of it; buf of @size). */
+void text_addf(char *buf, size_t size, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* A decimal number 0..@max, digits only: 0, or -1 when it is not one. */
 int parse_num(const char *s, size_t n, uint32_t max, uint32_t *out);
 /* aa:bb:cc:dd:ee:ff (hex digits, either case): 0, or -1 */

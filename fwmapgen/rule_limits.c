@@ -152,20 +152,16 @@ void rule_limits_text(const struct rule *r, char *buf, size_t size)
 	buf[0] = '\0';
 	if (!l)
 		return;
-#define ADD(...)                                                               \
-	do {                                                                   \
-		if (n < size)                                                  \
-			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); \
-	} while (0)
 	if (l->max_src_conn)
-		ADD("%smax-src-conn %u", n ? " " : "", l->max_src_conn);
+		text_addf(buf, size, &n, "%smax-src-conn %u", n ? " " : "",
+			  l->max_src_conn);
 	if (l->rate_conns)
-		ADD("%smax-src-conn-rate %u/%u", n ? " " : "", l->rate_conns,
-		    l->rate_secs);
+		text_addf(buf, size, &n, "%smax-src-conn-rate %u/%u",
+			  n ? " " : "", l->rate_conns, l->rate_secs);
 	if (l->max_states)
-		ADD("%smax-states %u", n ? " " : "", l->max_states);
+		text_addf(buf, size, &n, "%smax-states %u", n ? " " : "",
+			  l->max_states);
 	if (l->overload)
-		ADD("%soverload <%s>%s", n ? " " : "", l->table,
-		    l->flush ? " flush" : "");
-#undef ADD
+		text_addf(buf, size, &n, "%soverload <%s>%s", n ? " " : "",
+			  l->table, l->flush ? " flush" : "");
 }

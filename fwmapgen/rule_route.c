@@ -260,26 +260,21 @@ void rule_route_text(const struct rule *r, char *buf, size_t size)
 	buf[0] = '\0';
 	if (!rt)
 		return;
-#define ADD(...)                                                               \
-	do {                                                                   \
-		if (n < size)                                                  \
-			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); \
-	} while (0)
 	if (rt->actions & BG_ROUTE_F_ROUTE_TO) {
 		bg_addr_format(rt->route_to.addr, rt->fam, a, sizeof(a));
-		ADD("route-to %s", a);
+		text_addf(buf, size, &n, "route-to %s", a);
 	}
 	if (rt->actions & BG_ROUTE_F_REPLY_TO) {
 		bg_addr_format(rt->reply_to.addr, rt->fam, a, sizeof(a));
-		ADD("%sreply-to %s", n ? " " : "", a);
+		text_addf(buf, size, &n, "%sreply-to %s", n ? " " : "", a);
 	}
 	if (rt->actions & BG_ROUTE_F_DUP_TO)
-		ADD("%sdup-to %s", n ? " " : "", rt->dup_iface);
+		text_addf(buf, size, &n, "%sdup-to %s", n ? " " : "",
+			  rt->dup_iface);
 	if (rt->actions & BG_ROUTE_F_DUP_VIA) {
 		bg_addr_format(rt->dup_via.addr, rt->fam, a, sizeof(a));
-		ADD(" via %s", a);
+		text_addf(buf, size, &n, " via %s", a);
 	}
-#undef ADD
 }
 
 /* --explain: "routing: ..." (a dup-to interface missing here said so). */

@@ -1020,6 +1020,7 @@ struct bg_ct_pkt {
 	int egress;
 	int learn; /* egress of a packet tracked at its ingress */
 	int drop; /* a connection limit refuses the packet */
+	int limit_check; /* a handshake to count (bg_ct_limit_check) */
 };
 
 /*
@@ -1418,8 +1419,10 @@ static __always_inline int bg_ct_update(struct __sk_buff *skb,
 	    (cp->limit_flags & (BG_CT_LF_RULE | BG_CT_LF_DONE)) ==
 		    BG_CT_LF_RULE &&
 	    bg_ct_dir(cp, c->side) == BG_CT_DIR_ORIG &&
-	    c->seg.ack == BG_IDX(cp->td_end, (c->side ^ 1) & 1))
+	    c->seg.ack == BG_IDX(cp->td_end, (c->side ^ 1) & 1)) {
 		bg_ct_limit_request(c->p.family, k, cp);
+		c->limit_check = 1;
+	}
 	if (c->p.l4_proto == IPPROTO_TCP &&
 	    (cp->state == BG_CTS_TIME_WAIT || cp->state == BG_CTS_CLOSE))
 		bg_ct_uncount(c->p.family, k, cp);
@@ -1572,10 +1575,11 @@ __noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct bg_ct_pkt *c)
 	return bg_ct_new_flow(skb, c, &k, cfg, e);
 }
 
-/* Track one packet; returns its class (enum bg_ct_class) or -1, and sets
- * *drop when a connection limit refuses it. */
+/* Track one packet; returns its class (enum bg_ct_class) or -1, sets
+ * *drop when a connection limit refuses it and *check when it completed
+ * a handshake bg_ct_limit_check is to count. */
 static __always_inline int bg_ct_track(struct __sk_buff *skb, int egress,
-				       int *drop)
+				       int *drop, int *check)
 {
 	struct bg_ct_pkt c = {};
 	int cls;
@@ -1598,6 +1602,7 @@ static __always_inline int bg_ct_track(struct __sk_buff *skb, int egress,
 		c.learn = 1;
 	cls = bg_ct_track_pkt(skb, &c);
 	*drop = c.drop;
+	*check = c.limit_check;
 	return cls;
 }
 
@@ -1724,12 +1729,12 @@ static __noinline int bg_ct_vlan_hidden(struct __sk_buff *skb)
 SEC("tc/ingress")
 int bg_ct_ingress(struct __sk_buff *skb)
 {
-	int drop = 0;
+	int drop = 0, check = 0;
 
 	if (bg_ct_vlan_hidden(skb))
 		return TC_ACT_SHOT;
-	bg_ct_track(skb, 0, &drop);
-	if (bg_ct_limit_check()) {
+	bg_ct_track(skb, 0, &drop, &check);
+	if (check && bg_ct_limit_check()) {
 		drop = 1;
 		bg_ct_flush_requested();
 	}
@@ -1739,11 +1744,11 @@ int bg_ct_ingress(struct __sk_buff *skb)
 SEC("tc/egress")
 int bg_ct_egress(struct __sk_buff *skb)
 {
-	int drop = 0;
+	int drop = 0, check = 0;
 
-	bg_ct_track(skb, 1, &drop);
+	bg_ct_track(skb, 1, &drop, &check);
 	/* The packet that completed a handshake is the one a limit drops. */
-	if (bg_ct_limit_check()) {
+	if (check && bg_ct_limit_check()) {
 		drop = 1;
 		bg_ct_flush_requested();
 	}

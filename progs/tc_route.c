@@ -20,15 +20,7 @@
 #include "bg_parse.h"
 #include "bg_xdp_meta.h"
 #include "bg_fw_route.h"
-
-/* The firewall's counters (xdp_firewall.c), shared by name. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, BG_STAT_MAX);
-	BG_PINNED;
-} bg_fw_stats SEC(".maps");
+#include "bg_fw_maps.h"
 
 static __always_inline void bg_rt_count(enum bg_rt_outcome o, int dup)
 {

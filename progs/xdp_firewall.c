@@ -28,6 +28,7 @@
 #include "bg_ct_table.h"
 #include "bg_xdp_chain.h"
 #include "bg_fw_limit_maps.h"
+#include "bg_fw_maps.h"
 #include "bg_fw_route.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
@@ -170,14 +171,6 @@ struct {
 	__uint(max_entries, BG_GENS *BG_FW_HITS_PER_GEN);
 	BG_PINNED;
 } bg_fw_hits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, BG_STAT_MAX);
-	BG_PINNED;
-} bg_fw_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -115,6 +115,7 @@ fi
 # keeping the running one, when that one does); then each refuses,
 # before anything changes, what it cannot do (the firewall: IFACE runs
 # someone else's XDP program).
+# shellcheck disable=SC2034 # read by bg_registry_plan (registry.sh)
 ((keep_running)) || BG_RULESET_NEW=$rules
 bg_registry_plan
 # shellcheck disable=SC2034 # the options of the XDP program's module

@@ -34,17 +34,6 @@ up_rules()
 	[ "$status" -eq 0 ] || fail "up.sh: $output"
 }
 
-# python3 http.server (HTTP/1.0: the server closes first) on PORT in NS.
-start_http()
-{
-	local ns=$1 port=$2
-	mkdir -p "$BG_TMP/www"
-	echo hello >"$BG_TMP/www/index.html"
-	ns_spawn "$ns" /usr/bin/python3 -m http.server "$port" --bind :: \
-		--directory "$BG_TMP/www"
-	wait_port "$ns" "$port"
-}
-
 # UDP echo server on PORT in NS (both families).
 start_udp_echo()
 {

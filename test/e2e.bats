@@ -18,16 +18,6 @@ teardown()
 	bpffs_teardown
 }
 
-# HTTP server on port 8080 (both families) in the DUT.
-start_http()
-{
-	mkdir -p "$BG_TMP/www"
-	echo hello >"$BG_TMP/www/index.html"
-	ns_spawn "$DUT" /usr/bin/python3 -m http.server 8080 --bind :: \
-		--directory "$BG_TMP/www"
-	wait_port "$DUT" 8080
-}
-
 ping_ok()
 {
 	# Three tries: one lost echo under load is not a verdict.
@@ -48,7 +38,7 @@ http_ok()
 		block from { 2001:db8:1::12, 198.51.100.0/24 } label "bad v6 host"
 	EOF
 	)
-	start_http
+	start_http "$DUT" 8080
 	run up dut0 --rules "$rules"
 	[ "$status" -eq 0 ] || fail "$output"
 

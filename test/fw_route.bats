@@ -72,12 +72,7 @@ ifindex_of()
 # loaded (not attached) into the private bpffs, in the namespace.
 unit_load()
 {
-	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
-		set -euo pipefail
-		source "$1/scripts/lib.sh"
-		bg_setup_bpffs mount
-		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
-		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
+	fw_load_in "$UNS" "$1"
 	in_ns "$UNS" "$BG_BUILD/bg-load" --bpffs "$FW_BPFFS" \
 		"$BG_BUILD/tc_conntrack.o" "$FW_BPFFS/ctprogs" >/dev/null
 	in_ns "$UNS" "$BG_BUILD/bg-load" --bpffs "$FW_BPFFS" \

@@ -55,18 +55,8 @@ status_rules()
 		done
 }
 
-# HTTP server on 192.0.2.1:8080 in the DUT.
-start_http()
-{
-	mkdir -p "$BG_TMP/www"
-	echo hello >"$BG_TMP/www/index.html"
-	ns_spawn "$DUT" /usr/bin/python3 -m http.server 8080 --bind :: \
-		--directory "$BG_TMP/www"
-	wait_port "$DUT" 8080
-}
-
 @test "status.sh prints every rule as it runs with its hits, the default policy last; --json carries the same" {
-	start_http
+	start_http "$DUT" 8080
 	up_rules lab <<-'EOF'
 		set default block
 		ADMIN = "192.0.2.10"
@@ -232,7 +222,7 @@ $want"
 }
 
 @test "one rule id in --explain, status.sh, the XDP metadata conntrack keeps, and bg-events" {
-	start_http
+	start_http "$DUT" 8080
 	up_rules ids <<-'EOF'
 		set default block
 		block from 198.51.100.0/24

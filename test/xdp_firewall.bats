@@ -23,12 +23,7 @@ teardown()
 # Load the firewall (unattached) and ruleset $1 into the private bpffs.
 fw_load()
 {
-	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
-		set -euo pipefail
-		source "$1/scripts/lib.sh"
-		bg_setup_bpffs mount
-		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
-		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
+	fw_load_in "$UNS" "$1"
 }
 
 # Cases on stdin, one per line: "VERDICT RULE :: PKT_EXPR" (RULE "none"

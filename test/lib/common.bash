@@ -154,6 +154,30 @@ wait_port()
 	fail "nothing listens on port $port in $ns"
 }
 
+# start_http NS PORT: python3's http.server (HTTP/1.0: the server closes
+# first) on PORT (both families) in NS, serving "hello".
+start_http()
+{
+	local ns=$1 port=$2
+	mkdir -p "$BG_TMP/www"
+	echo hello >"$BG_TMP/www/index.html"
+	ns_spawn "$ns" /usr/bin/python3 -m http.server "$port" --bind :: \
+		--directory "$BG_TMP/www"
+	wait_port "$ns" "$port"
+}
+
+# fw_load_in NS RULES: the firewall, unattached, and ruleset RULES loaded
+# into the private bpffs, run in NS (test runs then take its ifindexes).
+fw_load_in()
+{
+	in_ns "$1" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
+		set -euo pipefail
+		source "$1/scripts/lib.sh"
+		bg_setup_bpffs mount
+		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
+		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$2"
+}
+
 # The lock directory up.sh/down.sh take for bpffs $1.
 lock_path_of()
 {
