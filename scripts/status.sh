@@ -11,8 +11,9 @@ Usage: $BG_PROG [IFACE] [--json]
 
 Show the interfaces bpfguard is attached to (program id and XDP mode), each
 program of the registry and where it runs, the slots of the XDP chain, the
-active ruleset (rules, default policy), the counters per action, and every
-rule as it runs (@ID and its text in ruleset syntax, read back from the
+active ruleset (rules, default policy), the counters per action, the
+sources in overload tables (connection limits) with the seconds they
+have left there, and every rule as it runs (@ID and its text in ruleset syntax, read back from the
 maps) with its hits, summed over all CPUs. With IFACE, only that interface
 is listed. --json prints one JSON object (schema in README.md).
 
