@@ -6,6 +6,8 @@
 #                        suite (root; bats)
 #   make bench           ns/packet through BPF_PROG_TEST_RUN, then the
 #                        flood (make bench-flood)
+#   make bench-switch    only fwmapgen's compile and the ruleset switch
+#                        (4096 rules, 100,000 table entries)
 #   make bench-flood     packets/s under a trafgen flood over veth: a bare
 #                        XDP_DROP, the firewall and nftables (root)
 #   make demo            install what the demo needs, build, then a
@@ -73,7 +75,7 @@ FWMAPGEN_SRCS := $(wildcard fwmapgen/*.c)
 FWMAPGEN_HDRS := $(wildcard fwmapgen/*.h)
 
 HELPERS := $(BUILD)/fwmapgen $(BUILD)/bg-load $(BUILD)/bg-events \
-	$(BUILD)/bg-abi
+	$(BUILD)/bg-abi $(BUILD)/bg-purge
 ABI_HDRS := $(filter-out headers/bg_abi.h,$(wildcard headers/bg_*abi*.h))
 
 SCRIPTS := $(wildcard scripts/*.sh)
@@ -84,7 +86,7 @@ INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
 	scripts/conntrack.sh scripts/demo.sh
 BATS ?= bats
 
-.PHONY: all deps test bench bench-flood demo lint check-kernels install \
+.PHONY: all deps test bench bench-switch bench-flood demo lint check-kernels install \
 	uninstall clean
 
 all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
@@ -188,6 +190,9 @@ test:
 bench: all
 	./bench/run.sh
 	./bench/flood.sh
+
+bench-switch: all
+	./bench/run.sh --switch
 
 bench-flood: all
 	./bench/flood.sh

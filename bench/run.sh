@@ -13,7 +13,7 @@ source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: bench/run.sh [--repeat N] [--out FILE]
+Usage: bench/run.sh [--repeat N] [--out FILE] [--switch]
 
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
@@ -25,10 +25,13 @@ rules in ms; tc_conntrack for a packet of an established
 flow and of a new flow, next to a no-op TC program; the capacity of a
 100,000-entry table. Results go to stdout and FILE (default
 build/bench.txt).
+
+  --switch   only fwmapgen's compile, the ruleset switch and the capacity
+             rows (make bench-switch; FILE default build/bench-switch.txt)
 EOF
 }
 
-repeat=200000 out=$BG_ROOT/build/bench.txt
+repeat=200000 out="" switch_only=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -43,10 +46,15 @@ while (($#)); do
 		out=$2
 		shift
 		;;
+	--switch) switch_only=1 ;;
 	*) bg_die "unknown option $1 (see --help)" ;;
 	esac
 	shift
 done
+if [[ -z $out ]]; then
+	out=$BG_ROOT/build/bench.txt
+	((switch_only == 0)) || out=$BG_ROOT/build/bench-switch.txt
+fi
 
 bg_require_root
 bg_require_tools bpftool jq python3
@@ -111,9 +119,86 @@ mkpkt()
 	python3 "$BG_ROOT/bench/mkpkt.py" "$1" "$2" "$3"
 }
 
+# Milliseconds that command "$@" takes.
+msecs()
+{
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+slab_kb() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Compiling and switching a 4096-rule ruleset ($work/r.rules): fwmapgen
+# alone, and the switch up.sh makes (fill the idle generation, check it,
+# flip, purge the old one), median of 5 and of 3.
+bench_switch()
+{
+	local compile switch i
+	compile=$(for i in 1 2 3 4 5; do
+		msecs "$FWMAPGEN" --pin-dir "$BG_PIN_DIR" -o /dev/null "$work/r.rules"
+	done | sort -n | sed -n 3p)
+	cp "$work/r.rules" "$work/r1.rules"
+	sed 's/^set default pass$/set default block/' "$work/r.rules" >"$work/r2.rules"
+	switch=$(for i in 1 2 3; do
+		msecs bg_apply_ruleset "$work/r$((i % 2 + 1)).rules"
+	done | sort -n | sed -n 2p)
+	{
+		printf '%-14s %-6s %6s %-10s %6s ms\n' fwmapgen ipv4 4096 compile "$compile"
+		printf '%-14s %-6s %6s %-10s %6s ms\n' ruleset ipv4 4096 switch "$switch"
+		echo "goal: fwmapgen compiles 4096 rules in <= 100 ms: $( ((compile <= 100)) && echo met || echo NOT MET)"
+		echo "goal: a 4096-rule ruleset switches in <= 2 s: $( ((switch <= 2000)) && echo met || echo NOT MET)"
+	} | tee -a "$out"
+}
+
+# Capacity: a 100,000-entry blocklist (half IPv4 /32s, half IPv6 /64s):
+# compile, load, and switch away again (which purges its generation), with
+# the kernel memory it holds while loaded (unreclaimable slab delta).
+bench_capacity()
+{
+	local entries t0 t1 t2 t3 m0 m1
+	python3 "$BG_ROOT/bench/mkblocklist.py" "$work/block.txt"
+	printf 'table <block> file "block.txt"\nblock from <block>\n' >"$work/big.rules"
+	echo "pass from any" >"$work/small.rules"
+	bg_apply_ruleset "$work/small.rules"
+	entries=$(grep -vc '^#' "$work/block.txt")
+	t0=$(now)
+	"$FWMAPGEN" --check "$work/big.rules" >/dev/null
+	t1=$(now)
+	m0=$(slab_kb)
+	bg_apply_ruleset "$work/big.rules"
+	t2=$(now)
+	m1=$(slab_kb)
+	bg_apply_ruleset "$work/small.rules"
+	t3=$(now)
+	{
+		printf '\n# capacity: table of %s entries (IPv4 /32 + IPv6 /64)\n' "$entries"
+		printf '%-28s %8s\n' step seconds
+		printf '%-28s %8s\n' "compile (fwmapgen --check)" "$(secs "$t0" "$t1")"
+		printf '%-28s %8s\n' "compile + load (up.sh path)" "$(secs "$t1" "$t2")"
+		printf '%-28s %8s\n' "switch away + purge" "$(secs "$t2" "$t3")"
+		printf '%-28s %8s\n' "kernel memory (KiB)" "$((m1 - m0))"
+		printf '%-28s %8s\n' "bytes per entry" "$(((m1 - m0) * 1024 / entries))"
+	} | tee -a "$out"
+}
+
 "$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
 	"$BG_BPFFS/bench" >/dev/null
 fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
+
+# make bench-switch: only the compile, switch and capacity rows.
+if ((switch_only)); then
+	printf '# bpfguard make bench-switch, %s, kernel %s\n' \
+		"$(date -u +%Y-%m-%dT%H:%MZ)" "$(uname -r)" | tee "$out"
+	ruleset 4 4096 >"$work/r.rules"
+	bg_apply_ruleset "$work/r.rules"
+	bench_switch
+	bench_capacity
+	exit 0
+fi
 
 mkpkt 192.0.2.1 192.0.2.2 "$work/noop.pkt"
 noop=$(measure "$BG_BPFFS/bench/xdp_noop" "$work/noop.pkt")
@@ -218,31 +303,7 @@ for kind in match miss; do
 		"$ns" "$(awk -v a="$ns" -v b="$noop" 'BEGIN { printf "%.2f", a / b }')"
 done | tee -a "$out"
 
-# Compiling and switching a 4096-rule ruleset: fwmapgen alone, and the
-# switch up.sh makes (fill the idle generation, check it, flip, purge the
-# old one), median of 5 and of 3.
-msecs()
-{
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
-compile=$(for i in 1 2 3 4 5; do
-	msecs "$FWMAPGEN" --pin-dir "$BG_PIN_DIR" -o /dev/null "$work/r.rules"
-done | sort -n | sed -n 3p)
-cp "$work/r.rules" "$work/r1.rules"
-sed 's/^set default pass$/set default block/' "$work/r.rules" >"$work/r2.rules"
-switch=$(for i in 1 2 3; do
-	msecs bg_apply_ruleset "$work/r$((i % 2 + 1)).rules"
-done | sort -n | sed -n 2p)
-{
-	printf '%-14s %-6s %6s %-10s %6s ms\n' fwmapgen ipv4 4096 compile "$compile"
-	printf '%-14s %-6s %6s %-10s %6s ms\n' ruleset ipv4 4096 switch "$switch"
-	echo "goal: fwmapgen compiles 4096 rules in <= 100 ms: $( ((compile <= 100)) && echo met || echo NOT MET)"
-	echo "goal: a 4096-rule ruleset switches in <= 2 s: $( ((switch <= 2000)) && echo met || echo NOT MET)"
-} | tee -a "$out"
+bench_switch
 
 # Connection tracking on TC ingress: a packet of an established flow (the
 # reply direction of a flow picked up from egress), and a packet of a new
@@ -274,36 +335,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-22s %-22s %9s %9s\n' xdp_firewall "established (phase 0)" "$ns" "$(ratio "$ns" "$noop")"
 } | tee -a "$out"
 
-# Capacity: a 100,000-entry blocklist (half IPv4 /32s, half IPv6 /64s):
-# compile, load, and switch away again (which purges its generation), with
-# the kernel memory it holds while loaded (unreclaimable slab delta).
-slab_kb() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-python3 "$BG_ROOT/bench/mkblocklist.py" "$work/block.txt"
-printf 'table <block> file "block.txt"\nblock from <block>\n' >"$work/big.rules"
-echo "pass from any" >"$work/small.rules"
-bg_apply_ruleset "$work/small.rules"
-entries=$(grep -vc '^#' "$work/block.txt")
-t0=$(now)
-"$FWMAPGEN" --check "$work/big.rules" >/dev/null
-t1=$(now)
-m0=$(slab_kb)
-bg_apply_ruleset "$work/big.rules"
-t2=$(now)
-m1=$(slab_kb)
-bg_apply_ruleset "$work/small.rules"
-t3=$(now)
-{
-	printf '\n# capacity: table of %s entries (IPv4 /32 + IPv6 /64)\n' "$entries"
-	printf '%-28s %8s\n' step seconds
-	printf '%-28s %8s\n' "compile (fwmapgen --check)" "$(secs "$t0" "$t1")"
-	printf '%-28s %8s\n' "compile + load (up.sh path)" "$(secs "$t1" "$t2")"
-	printf '%-28s %8s\n' "switch away + purge" "$(secs "$t2" "$t3")"
-	printf '%-28s %8s\n' "kernel memory (KiB)" "$((m1 - m0))"
-	printf '%-28s %8s\n' "bytes per entry" "$(((m1 - m0) * 1024 / entries))"
-} | tee -a "$out"
+bench_capacity
 
 # The sweep's worst tick: both tables full and every entry expired, so a
 # tick looks at all its ring slots and deletes all it may; timed in the

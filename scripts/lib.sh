@@ -79,6 +79,7 @@ bg_locate()
 	fi
 	FWMAPGEN=$BG_BIN_DIR/fwmapgen
 	BG_LOAD=$BG_BIN_DIR/bg-load
+	BG_PURGE=$BG_BIN_DIR/bg-purge
 	BG_ABI=$BG_BIN_DIR/bg-abi
 }
 
@@ -146,7 +147,7 @@ bg_require_objects()
 		[[ -r $BG_OBJ_DIR/$f ]] ||
 			bg_die "$BG_OBJ_DIR/$f missing: objects not built (run 'make')"
 	done
-	for f in "$FWMAPGEN" "$BG_LOAD"; do
+	for f in "$FWMAPGEN" "$BG_LOAD" "$BG_PURGE"; do
 		[[ -x $f ]] || bg_die "$f missing: helpers not built (run 'make')"
 	done
 }
@@ -339,11 +340,18 @@ bg_map_id()
 #
 # bg_map_raw MAP KEY: the value as a hex byte string ("01 00 ..."); fails
 # when the map has no such key.
+#
+# No jq: it takes ~35 ms to start here, and a ruleset switch reads a dozen
+# values. bpftool -j prints {"key":[...],"value":[...],"formatted":...}
+# on one line, the raw bytes as "0x.." strings, before anything formatted.
 bg_map_raw()
 {
-	local out
+	local out v re='^\{"key":\[[^]]*\],"value":\[("0x[0-9a-f]{2}"(,"0x[0-9a-f]{2}")*)\]'
 	out=$(bg_map_lookup "$1" "$2" 2>/dev/null) || return 1
-	jq -er '.value | map(ltrimstr("0x")) | join(" ")' <<<"$out" 2>/dev/null
+	[[ $out =~ $re ]] || return 1
+	v=${BASH_REMATCH[1]//\"0x/}
+	v=${v//\"/}
+	printf '%s\n' "${v//,/ }"
 }
 
 # Now on conntrack's clock: CLOCK_BOOTTIME in ns, plus the test hook's

@@ -60,8 +60,9 @@ check_batch()
 	gen=$(active_gen)
 	for path in "${!want_count[@]}"; do
 		case $(basename "$path") in
-		bg_fw_src* | bg_fw_dst*) off=4 ;;
-		bg_fw_iface | bg_fw_rinfo) off=0 ;;
+		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
+		bg_fw_iface | bg_fw_vlan | bg_fw_mac | bg_fw_rinfo | \
+			bg_fw_limits | bg_fw_rtext | bg_fw_route) off=0 ;;
 		*) continue ;; # arrays: every index exists
 		esac
 		have=$(bpftool -j map dump pinned "$path" |
@@ -75,7 +76,7 @@ check_batch()
 	return $bad
 }
 
-@test "every emitted entry is in the maps, byte for byte, and nothing else" {
+@test "every emitted entry is in the maps, byte for byte, and nothing else; a switch leaves nothing of the old generation" {
 	printf '192.0.2.128/25\n2001:db8:f::/48\n' >"$BG_TMP/t.txt"
 	rules=$(ruleset r <<-'EOF'
 		set default block
@@ -85,10 +86,22 @@ check_batch()
 		block from <t>
 		pass inet6 from any to { 2001:db8:1::5, 2001:db8:2::/64 }
 		pass from !198.51.100.7 label "all but one"
+		pass proto tcp from any port 1024:65535 to 203.0.113.0/24 port { 22, 80 }
+		block vlan 7 mac-src 02:00:00:00:00:01
+		pass proto tcp to 192.0.2.1 port 22 max-src-conn 10
+		pass inet from 192.0.2.0/24 route-to 198.51.100.1
 	EOF
 	)
 	load_rules "$rules"
 	gen=$(active_gen)
+	# The ruleset fills every map whose keys carry the generation.
+	before=$(gen_entries "$gen")
+	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
+		bg_fw_dport bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo \
+		bg_fw_limits bg_fw_rtext bg_fw_route; do
+		grep -q "^$m [1-9]" <<<"$before" ||
+			fail "$m has no entry of generation $gen: $before"
+	done
 	"$FWMAPGEN" --gen "$gen" --pin-dir "$FW_BPFFS/tc/globals" -o "$BG_TMP/b" "$rules"
 	run check_batch "$BG_TMP/b"
 	[ "$status" -eq 0 ] || fail "$output"
@@ -102,11 +115,9 @@ check_batch()
 	"$FWMAPGEN" --gen "$gen2" --pin-dir "$FW_BPFFS/tc/globals" -o "$BG_TMP/b2" "$rules2"
 	run check_batch "$BG_TMP/b2"
 	[ "$status" -eq 0 ] || fail "$output"
-	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6; do
-		n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/$m" |
-			jq --arg g "$(printf '0x%02x' "$gen")" '[.[] | select(.key[4] == $g)] | length')
-		[ "$n" -eq 0 ] || fail "$m still has $n entries of generation $gen"
-	done
+	left=$(gen_entries "$gen")
+	[ -z "$left" ] || fail "left of generation $gen: $left"
+	[ -n "$(gen_entries "$gen2")" ]
 }
 
 @test "a 100,000-entry table loads, classifies, and is purged by the next switch" {
@@ -126,7 +137,52 @@ check_batch()
 		nsenter --net=/run/netns/$UNS '$PY' '$BG_REPO/test/lib/fwcheck.py' --bpffs '$FW_BPFFS'"
 	[ "${lines[0]}" = "XDP_DROP 1 SAME" ] || fail "$output"
 	[ "${lines[1]}" = "XDP_PASS 0 SAME" ] || fail "$output"
+	gen=$(active_gen)
 	load_rules "$(ruleset small <<<'pass from any')"
 	n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_src4" | jq length)
 	[ "$n" -le 2 ] || fail "$n IPv4 prefixes left after the switch"
+	left=$(gen_entries "$gen")
+	[ -z "$left" ] || fail "left of generation $gen: $left"
+}
+
+@test "bg-purge deletes every entry of one generation and nothing else; checks every map before deleting" {
+	load_rules "$(ruleset r <<<'block from 192.0.2.0/24 to 198.51.100.7')"
+	[ "$(active_gen)" -eq 0 ]
+	g=$FW_BPFFS/tc/globals
+	zero88=$(printf '00 %.0s' $(seq 88))
+	# Generation 1 beside generation 0, and generation 257, whose low
+	# byte is 1 too: the whole 32-bit generation decides.
+	for k in "01 00 00 00 01 00 00 00" "01 00 00 00 02 00 00 00" \
+		"01 00 00 00 03 00 00 00" "01 01 00 00 01 00 00 00"; do
+		# shellcheck disable=SC2086
+		bpftool map update pinned "$g/bg_fw_rinfo" key hex $k value hex $zero88
+	done
+	bpftool map update pinned "$g/bg_fw_src4" \
+		key hex 38 00 00 00 01 00 00 00 c0 00 02 00 value hex 01 00 00 00
+	before0=$(gen_entries 0)
+	[[ $before0 == *"bg_fw_rinfo "* && $before0 == *"bg_fw_src4 "* ]] || fail "$before0"
+	[ "$(gen_entries 1 | sort | tr '\n' ' ')" = "bg_fw_rinfo 3 bg_fw_src4 1 " ] ||
+		fail "$(gen_entries 1)"
+	# An array among the maps: refused before anything is deleted.
+	run --separate-stderr "$BG_BUILD/bg-purge" 1 "0:$g/bg_fw_rinfo" "0:$g/bg_fw_vec"
+	[ "$status" -eq 1 ] || fail "status $status"
+	[ "$stderr" = "bg-purge: $g/bg_fw_vec: an array has no entries to delete" ] || fail "$stderr"
+	[ -n "$(gen_entries 1)" ]
+	run --separate-stderr "$BG_BUILD/bg-purge" 1 "5:$g/bg_fw_rinfo"
+	[ "$status" -eq 1 ] || fail "status $status"
+	[ "$stderr" = "bg-purge: $g/bg_fw_rinfo: its keys have 8 bytes, no generation at byte 5" ] ||
+		fail "$stderr"
+	for bad in "$g/bg_fw_rinfo" "x:$g/bg_fw_rinfo" "0:"; do
+		run --separate-stderr "$BG_BUILD/bg-purge" 1 "$bad"
+		[ "$status" -eq 2 ] || fail "$bad: status $status"
+	done
+	run --separate-stderr "$BG_BUILD/bg-purge" -v 1 "0:$g/bg_fw_rinfo" "4:$g/bg_fw_src4"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "$g/bg_fw_rinfo 3"$'\n'"$g/bg_fw_src4 1" ] || fail "$output"
+	[ -z "$(gen_entries 1)" ] || fail "$(gen_entries 1)"
+	[ "$(gen_entries 0)" = "$before0" ] || fail "$(gen_entries 0)"
+	bpftool map lookup pinned "$g/bg_fw_rinfo" key hex 01 01 00 00 01 00 00 00 >/dev/null
+	# Nothing of the generation left: nothing to do, still success.
+	run "$BG_BUILD/bg-purge" -v 1 "0:$g/bg_fw_rinfo"
+	[ "$status" -eq 0 ] && [ "$output" = "$g/bg_fw_rinfo 0" ] || fail "$output"
 }

@@ -57,7 +57,7 @@ sys.stdout.buffer.write("".join(map(chr, cps)).encode())' >"$f"
 
 @test "libbg: the helpers share its options (--help, --version, exit 2)" {
 	local h
-	for h in bg-events bg-load; do
+	for h in bg-events bg-load bg-purge; do
 		run --separate-stderr "$BG_BUILD/$h" --version
 		[ "$status" -eq 0 ] || fail "$h: $stderr"
 		[[ $output =~ ^$h\ \(bpfguard\)\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "$h: $output"

@@ -301,6 +301,8 @@ hold_lock()
 	spare=$((1 - $(jq .ruleset.generation <<<"$after")))
 	bpftool -j map lookup pinned "$FW_BPFFS/tc/globals/bg_fw_gens" \
 		key hex "0$spare" 00 00 00 | jq -e '.value[0] == "0x00"'
+	left=$(gen_entries "$spare")
+	[ -z "$left" ] || fail "left of generation $spare: $left"
 	ping_from 192.0.2.10
 	run ! ping_from 192.0.2.11
 }

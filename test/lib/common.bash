@@ -178,6 +178,26 @@ fw_load_in()
 		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$2"
 }
 
+# gen_entries GEN: "MAP N" for every hash or trie pinned in the private
+# bpffs that holds N > 0 entries of ruleset generation GEN, told by the
+# "gen" field of the key's BTF-formatted view: independent of the
+# scripts' own list of the maps the generations fill. Nothing: none left.
+gen_entries()
+{
+	local p
+	for p in "$FW_BPFFS"/tc/globals/*; do
+		case $(bpftool -j map show pinned "$p" | jq -r .type) in
+		hash | lru_hash | percpu_hash | lru_percpu_hash | lpm_trie) ;;
+		*) continue ;;
+		esac
+		bpftool -j map dump pinned "$p" |
+			jq -r --arg m "${p##*/}" --argjson g "$1" '[.[] |
+				select((.formatted.key | type) == "object" and
+					.formatted.key.gen == $g)] | length |
+				select(. > 0) | "\($m) \(.)"'
+	done
+}
+
 # The lock directory up.sh/down.sh take for bpffs $1.
 lock_path_of()
 {

@@ -11,6 +11,26 @@ bg_have_maps()
 	[[ -e $(bg_map bg_fw_active) && -e $(bg_map bg_fw_gens) ]]
 }
 
+# The layout of bg_fw_gen and bg_fw_active these functions read, from the
+# ABI in one jq (it takes ~35 ms to start here: a switch used to run
+# twenty). bg_prepare_ruleset reads it in the script's shell, so that the
+# $(...) after it have it; a function called without it reads it itself.
+bg_rs_layout()
+{
+	[[ -z ${BG_RS_GEN_SIZE:-} ]] || return 0
+	local -a v
+	read -ra v <<<"$(bg_abi '.structs as $s | [$s.bg_fw_gen.size,
+		($s.bg_fw_gen.fields[] | select(.name == "digest") | .offset),
+		($s.bg_fw_gen.fields[] | select(.name == "source") | .offset),
+		.consts.BG_FW_SOURCE_LEN,
+		($s.bg_fw_active.fields[] | select(.name == "switches")
+			| .offset)] | @tsv')"
+	[[ ${#v[@]} == 5 && ${v[*]} =~ ^[0-9\ ]+$ ]] ||
+		bg_die "cannot read the layout of the ruleset maps from $BG_ABI"
+	BG_RS_GEN_SIZE=${v[0]} BG_RS_GEN_DIGEST=${v[1]} BG_RS_GEN_SOURCE=${v[2]}
+	BG_RS_SOURCE_LEN=${v[3]} BG_RS_SWITCHES=${v[4]}
+}
+
 # bg_fw_active: {gen, switches}.
 bg_active_raw()
 {
@@ -34,7 +54,8 @@ bg_active_gen()
 
 bg_active_switches()
 {
-	bg_le "$(bg_active_raw)" "$(bg_abi_off bg_fw_active switches)" 4
+	bg_rs_layout
+	bg_le "$(bg_active_raw)" "$BG_RS_SWITCHES" 4
 }
 
 # bg_fw_gens[gen]: raw bytes of struct bg_fw_gen (bg-abi has the layout).
@@ -42,10 +63,11 @@ bg_gen_raw()
 {
 	local v
 	[[ $1 == [01] ]] || bg_die "no generation $1 (0 or 1)"
+	bg_rs_layout
 	# At least the bytes up to the end of the source path.
 	if ! v=$(bg_map_raw bg_fw_gens "$(bg_u32_hex "$1")") ||
-		! bg_le "$v" $(($(bg_abi_off bg_fw_gen source) + \
-			$(bg_abi .consts.BG_FW_SOURCE_LEN) - 4)) 4 >/dev/null; then
+		! bg_le "$v" $((BG_RS_GEN_SOURCE + BG_RS_SOURCE_LEN - 4)) 4 \
+			>/dev/null; then
 		bg_die "cannot read generation $1 from $(bg_map bg_fw_gens)"
 	fi
 	printf '%s' "$v"
@@ -65,15 +87,16 @@ bg_gen_loaded()
 bg_gen_digest_of()
 {
 	local -a b
+	bg_rs_layout
 	read -ra b <<<"$(bg_gen_raw "$1")"
 	local IFS=
-	printf '%s\n' "${b[*]:$(bg_abi_off bg_fw_gen digest):32}"
+	printf '%s\n' "${b[*]:BG_RS_GEN_DIGEST:32}"
 }
 
 bg_gen_source()
 {
-	bg_hexstr "$(bg_gen_raw "$1")" "$(bg_abi_off bg_fw_gen source)" \
-		"$(bg_abi .consts.BG_FW_SOURCE_LEN)"
+	bg_rs_layout
+	bg_hexstr "$(bg_gen_raw "$1")" "$BG_RS_GEN_SOURCE" "$BG_RS_SOURCE_LEN"
 }
 
 # bg_fw_gens[gen] as bpftool prints it: raw bytes in .value, named fields
@@ -86,9 +109,8 @@ bg_gen_json()
 # The ruleset digest of a generation (bg_fw_gen.digest, 32 bytes).
 bg_gen_digest()
 {
-	local off
-	off=$(bg_abi_off bg_fw_gen digest)
-	jq -r --argjson o "$off" '.value[$o:$o + 32] | map(ltrimstr("0x")) | join("")'
+	bg_rs_layout
+	jq -r --argjson o "$BG_RS_GEN_DIGEST" '.value[$o:$o + 32] | map(ltrimstr("0x")) | join("")'
 }
 
 # The maps fwmapgen fills per generation: hashes and tries with the
@@ -102,32 +124,25 @@ BG_FW_GEN_ARRAYS=(bg_fw_vec bg_fw_rules bg_fw_proto bg_fw_tcpflags bg_fw_icmp
 
 # Delete every entry of generation $1 from the generation-keyed maps. The
 # generation sits at byte 4 of the LPM keys and byte 0 of the others.
+# bg-purge reads the keys alone (bpftool's dump formats every value, which
+# made a purge of 4096 rules take a second) and fails unless none of the
+# generation is left.
 bg_purge_gen()
 {
-	local gen=$1 batch m off
-	batch=$(mktemp "${TMPDIR:-/tmp}/bgpurge.XXXXXX")
+	local gen=$1 m off
+	local -a maps=()
+	bg_rs_layout
 	bg_map_update bg_fw_gens "$(bg_u32_hex "$gen")" \
-		"$(bg_zero_hex "$(bg_abi .structs.bg_fw_gen.size)")" >/dev/null
+		"$(bg_zero_hex "$BG_RS_GEN_SIZE")" >/dev/null
 	for m in "${BG_FW_GEN_KEYED[@]}"; do
 		case $m in
 		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
 		*) off=0 ;;
 		esac
-		[[ -e $(bg_map "$m") ]] || continue
-		# grep/sed/awk, not jq: a 100k-entry table must purge in a second.
-		# Raw keys are the only "key" arrays in bpftool's JSON.
-		bpftool -j map dump pinned "$(bg_map "$m")" |
-			{ grep -o '"key":\[[^]]*\]' || true; } |
-			sed 's/"key":\[//; s/\]//; s/"0x//g; s/"//g; s/,/ /g' |
-			awk -v off="$off" -v g="$(printf '%02x' "$gen")" \
-				-v m="$(bg_map "$m")" '$(off + 1) == g {
-				print "map delete pinned " m " key hex " $0 }' >>"$batch"
+		[[ -e $(bg_map "$m") ]] && maps+=("$off:$(bg_map "$m")")
 	done
-	if [[ -s $batch ]] && ! bpftool batch file "$batch" >/dev/null; then
-		rm -f "$batch"
+	((${#maps[@]} == 0)) || "$BG_PURGE" "$gen" "${maps[@]}" ||
 		bg_die "could not clear generation $gen of the ruleset maps"
-	fi
-	rm -f "$batch"
 }
 
 # Switching to a ruleset takes two steps, so that a caller can do what
@@ -179,6 +194,7 @@ bg_prepare_ruleset()
 {
 	local rules=$1 batch
 	BG_RS_STATE=none
+	bg_rs_layout
 	BG_RS_RULES=$rules
 	BG_RS_DIGEST=$("$FWMAPGEN" --digest "$rules") ||
 		bg_die "ruleset $rules is invalid; nothing changed"
