@@ -24,7 +24,7 @@ teardown()
 		SYSCONFDIR=/etc
 	[ "$status" -eq 0 ] || fail "$output"
 	L=$DEST/opt/bg/lib/bpfguard
-	for f in bpf/xdp_firewall.o bin/fwmapgen bin/bg-load bin/bg-events \
+	for f in bpf/xdp_firewall.o bin/fwmapgen bin/bg-load bin/bg-events bin/bg-purge \
 		scripts/up.sh scripts/down.sh scripts/status.sh scripts/lib.sh \
 		scripts/conntrack.sh scripts/programs scripts/lib/firewall.sh \
 		scripts/lib/conntrack.sh scripts/lib/core/hooks.sh \

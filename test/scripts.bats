@@ -25,7 +25,7 @@ teardown()
 		[[ ${output,,} == *usage:* ]] || fail "$s: $output"
 	done
 	for c in "$BG_REPO/install.sh" "$BG_REPO/bench/run.sh" \
-		"$BG_BUILD/bg-load" "$BG_BUILD/bg-events"; do
+		"$BG_BUILD/bg-load" "$BG_BUILD/bg-events" "$BG_BUILD/bg-purge"; do
 		run "$c" --help
 		[ "$status" -eq 0 ] || fail "$c: $output"
 		[[ $output == Usage:* ]] || fail "$c: $output"
