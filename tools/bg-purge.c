@@ -132,7 +132,8 @@ static size_t collect(const struct target *t, __u32 gen, unsigned char **keys,
 		}
 		if (++steps > max_steps)
 			bg_die(BG_EXIT_ERR,
-			       "%s changes faster than it can be read", t->path);
+			       "%s changes faster than it can be read",
+			       t->path);
 		first = 0;
 		memcpy(&g, next + t->offset, sizeof(g));
 		if (g == gen) {

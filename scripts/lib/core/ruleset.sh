@@ -19,6 +19,7 @@ bg_rs_layout()
 {
 	[[ -z ${BG_RS_GEN_SIZE:-} ]] || return 0
 	local -a v
+	# shellcheck disable=SC2016 # $s is jq's
 	read -ra v <<<"$(bg_abi '.structs as $s | [$s.bg_fw_gen.size,
 		($s.bg_fw_gen.fields[] | select(.name == "digest") | .offset),
 		($s.bg_fw_gen.fields[] | select(.name == "source") | .offset),
@@ -174,20 +175,23 @@ bg_is_gen_map()
 }
 
 # A bpftool batch that writes back the current entries of the global maps
-# that batch $1 updates.
+# that batch $1 updates. No jq (see bg_map_raw): each entry of the dump
+# opens with its raw "key" and "value" arrays; entries of per-CPU maps
+# ("values") are not saved.
 bg_snapshot_globals()
 {
-	local m
+	local m dump
 	while read -r m; do
 		bg_is_gen_map "$(basename "$m")" && continue
-		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" '.[] |
-			select(.value != null) |
-			"map update pinned \($m) key hex " +
-			(.key | map(ltrimstr("0x")) | join(" ")) + " value hex " +
-			(.value | map(ltrimstr("0x")) | join(" "))' ||
+		dump=$(bpftool -j map dump pinned "$m") ||
 			bg_die "cannot save $m before loading the ruleset"
-	done < <(awk '$1 == "map" && $2 == "update" && $3 == "pinned" {
-		print $4 }' "$1" | sort -u)
+		{ grep -oE '(^\[|\},)\{"key":\["0x[^]]*\],"value":\["0x[^]]*\]' \
+			<<<"$dump" || true; } |
+			sed -E 's/^(\[|\},)\{"key":\[//; s/\],"value":\[/ value hex /
+				s/\]$//; s/"0x//g; s/"//g; s/,/ /g' |
+			awk -v m="$m" '{ print "map update pinned " m " key hex " $0 }'
+	done < <(cut -d' ' -f1-4 "$1" | awk '$1 == "map" && $2 == "update" &&
+		$3 == "pinned" && !seen[$4]++ { print $4 }')
 }
 
 bg_prepare_ruleset()
