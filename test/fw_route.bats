@@ -15,17 +15,31 @@ teardown()
 {
 	netns_del "${UNS:-}"
 	lab_teardown
-	lab5_teardown
+	labns_teardown
 	bpffs_teardown
 }
 
-lab5_teardown()
+labns_teardown()
 {
 	local ns
-	for ns in "${LAB5[@]}"; do
+	for ns in "${LABNS[@]}"; do
 		netns_del "$ns"
 	done
 	return 0
+}
+
+# labns_add NS...: namespaces of a lab (deleted by teardown), lo up,
+# no reverse path filter (the labs route asymmetrically on purpose).
+labns_add()
+{
+	local ns
+	for ns in "$@"; do
+		LABNS+=("$ns")
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
 }
 
 # ------------------------------------------------ BPF_PROG_TEST_RUN
@@ -265,13 +279,7 @@ lab5_setup()
 {
 	local id=bgr$BATS_TEST_NUMBER-$$ ns
 	CLI=$id-cli DUT=$id-dut GW1=$id-gw1 GW2=$id-gw2 SRV=$id-srv MON=$id-mon
-	LAB5=("$CLI" "$DUT" "$GW1" "$GW2" "$SRV" "$MON")
-	for ns in "${LAB5[@]}"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
+	labns_add "$CLI" "$DUT" "$GW1" "$GW2" "$SRV" "$MON"
 	link "$CLI" c0 192.0.2.10/24 "$DUT" d0 192.0.2.1/24
 	link "$DUT" d1 198.51.100.1/28 "$GW1" g1a 198.51.100.2/28
 	link "$DUT" d2 198.51.100.17/28 "$GW2" g2a 198.51.100.18/28
@@ -316,12 +324,17 @@ lab5_setup()
 	done
 }
 
-# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces.
+# link NS1 IF1 ADDR1 NS2 IF2 ADDR2 [ADDR1_6 ADDR2_6]: a veth pair between
+# two namespaces (IPv6 addresses too, if given).
 link()
 {
 	ip -n "$1" link add "$2" type veth peer name "$5" netns "$4"
 	ip -n "$1" addr add "$3" dev "$2"
 	ip -n "$4" addr add "$6" dev "$5"
+	if (($# > 6)); then
+		ip -n "$1" addr add "$7" dev "$2" nodad
+		ip -n "$4" addr add "$8" dev "$5" nodad
+	fi
 	ip -n "$1" link set "$2" up
 	ip -n "$4" link set "$5" up
 }
@@ -506,22 +519,13 @@ udp_send()
 	# dup-to's next hop must be in the neighbour table
 	in_ns "$DUT" ping -q -c 1 -W 2 203.0.113.130 >/dev/null
 	monmac=$(ip -n "$MON" -j link show m0 | jq -r '.[0].address')
-	in_ns "$MON" tcpdump -i m0 -U --immediate-mode -n -w "$BG_TMP/mon.pcap" udp \
-		2>"$BG_TMP/mon.err" 3>&- &
-	tcpdump_pid=$!
-	for i in $(seq 50); do
-		grep -q "listening on" "$BG_TMP/mon.err" && break
-		sleep 0.1
-	done
-	grep -q "listening on" "$BG_TMP/mon.err" || fail "tcpdump: $(cat "$BG_TMP/mon.err")"
+	capture_start mon "$MON" m0 udp
 	udp_send "$CLI" 192.0.2.10 5000 203.0.113.100 7777 20 >/dev/null
 	udp_send "$CLI" 192.0.2.10 5001 203.0.113.100 7778 15 >/dev/null
 	udp_send "$CLI" 192.0.2.11 5002 203.0.113.100 7777 5 >/dev/null
 	udp_send "$CLI" 192.0.2.10 5003 203.0.113.100 7777 7 >/dev/null
 	sleep 0.5
-	kill "$tcpdump_pid"
-	wait "$tcpdump_pid" || true
-	tcpdump -n -e -r "$BG_TMP/mon.pcap" 2>/dev/null >"$BG_TMP/mon.txt"
+	capture_stop mon >"$BG_TMP/mon.txt"
 	# every copy: from 192.0.2.10 to port 7777, to the monitor's MAC
 	[ "$(wc -l <"$BG_TMP/mon.txt")" -eq 27 ] || fail "$(cat "$BG_TMP/mon.txt")"
 	[ "$(grep -c "> $monmac, .* 192.0.2.10.500[03] > 203.0.113.100.7777: UDP" "$BG_TMP/mon.txt")" -eq 27 ] ||
@@ -619,4 +623,108 @@ udp_send()
 	[ "$status" -eq 0 ] || fail "$output"
 	[ -z "$(pref80)" ]
 	[ -z "$(ls -A "$FW_BPFFS/tc/globals" 2>/dev/null)" ]
+}
+
+# A server with two uplinks, the device under test:
+#
+#   CLI c1 203.0.113.2  --- r1c 203.0.113.1  R1 r1d 198.51.100.2  --- d1 198.51.100.1  DUT
+#   CLI c2 203.0.113.18 --- r2c 203.0.113.17 R2 r2d 198.51.100.18 --- d2 198.51.100.17 DUT
+#
+# (IPv6: 2001:db8:1::/64, 2001:db8:2::/64, 2001:db8:a::/64 and
+# 2001:db8:b::/64 the same way, ::1 on the side of R1/R2 towards CLI, ::2
+# on theirs towards the DUT, the DUT ::1.) The client is 192.0.2.10 and
+# 2001:db8:10::10 and reaches the DUT through R2; the DUT's routing table
+# sends the client's network through R1, so its replies would leave by
+# d1. The DUT forwards nothing; bpfguard runs on d1 and d2.
+labh_setup()
+{
+	local id=bgh$BATS_TEST_NUMBER-$$ ns
+	CLI=$id-cli DUT=$id-dut R1=$id-r1 R2=$id-r2
+	labns_add "$CLI" "$DUT" "$R1" "$R2"
+	link "$CLI" c1 203.0.113.2/28 "$R1" r1c 203.0.113.1/28 2001:db8:1::2/64 2001:db8:1::1/64
+	link "$CLI" c2 203.0.113.18/28 "$R2" r2c 203.0.113.17/28 2001:db8:2::2/64 2001:db8:2::1/64
+	link "$R1" r1d 198.51.100.2/28 "$DUT" d1 198.51.100.1/28 2001:db8:a::2/64 2001:db8:a::1/64
+	link "$R2" r2d 198.51.100.18/28 "$DUT" d2 198.51.100.17/28 2001:db8:b::2/64 2001:db8:b::1/64
+	for ns in "$R1" "$R2"; do
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.forwarding=1 \
+			net.ipv6.conf.all.forwarding=1
+	done
+	ip -n "$CLI" addr add 192.0.2.10/32 dev lo
+	ip -n "$CLI" addr add 2001:db8:10::10/128 dev lo nodad
+	ip -n "$CLI" route add 198.51.100.0/24 via 203.0.113.17 src 192.0.2.10
+	ip -n "$CLI" route add 2001:db8:b::/64 via 2001:db8:2::1 src 2001:db8:10::10
+	ip -n "$R1" route add 192.0.2.10/32 via 203.0.113.2
+	ip -n "$R1" route add 2001:db8:10::10/128 via 2001:db8:1::2
+	ip -n "$R2" route add 192.0.2.10/32 via 203.0.113.18
+	ip -n "$R2" route add 2001:db8:10::10/128 via 2001:db8:2::2
+	ip -n "$DUT" route add 192.0.2.0/24 via 198.51.100.2
+	ip -n "$DUT" route add 2001:db8:10::/48 via 2001:db8:a::2
+}
+
+LABH_RULES='set default block
+block state invalid label "invalid"
+pass inet6 proto icmp6 label "neighbour discovery"
+pass on d2 inet proto tcp to port 8080 state new reply-to 198.51.100.18 label "replies through R2"
+pass on d2 inet6 proto tcp to port 8080 state new reply-to 2001:db8:b::2 label "replies through R2 (IPv6)"
+pass on d2 proto tcp to port 8081 state new label "replies by the routing table"'
+
+# curl_dut URL: the DUT's page, as CLI fetches it.
+curl_dut()
+{
+	in_ns "$CLI" curl -s -g -m 5 "$1"
+}
+
+@test "e2e: reply-to for a local socket: the host's own replies leave through the rule's next hop, not by the routing table; conntrack tracks them once" {
+	labh_setup
+	dut_up d1 --rules "$(ruleset host <<<"$LABH_RULES")"
+	dut_up d2
+	# tc_route's egress runs first on both uplinks
+	for d in d1 d2; do
+		[ "$(in_ns "$DUT" tc -j filter show dev "$d" egress pref 5 |
+			jq -r '.[].options.prog.name // empty')" = bg_rt_egress ] ||
+			fail "no bg_rt_egress on $d"
+	done
+	start_http "$DUT" 8080
+	start_http "$DUT" 8081
+	[[ $(in_ns "$DUT" ip route get 192.0.2.10) == *"via 198.51.100.2 dev d1"* ]]
+	# The FIB answers only where forwarding is on, for the host's own
+	# replies on lo: off, the replies go by the routing table, counted.
+	[ "$(curl_dut http://198.51.100.17:8080/)" = hello ]
+	(($(fw_counter route_fib_miss) >= 3)) || fail "route_fib_miss $(fw_counter route_fib_miss)"
+	[ "$(fw_counter route_sent)" -eq 0 ]
+	in_ns "$DUT" sysctl -qw net.ipv4.conf.lo.forwarding=1 net.ipv6.conf.lo.forwarding=1
+	misses=$(fw_counter route_fib_miss)
+	# R2 unknown to the neighbour table: the first replies wait for it
+	# (bpf_redirect_neigh)
+	in_ns "$DUT" ip neigh flush dev d2
+
+	capture_start r1 "$R1" r1d tcp src port 8080 or tcp src port 8081
+	capture_start r2 "$R2" r2d tcp src port 8080 or tcp src port 8081
+	[ "$(curl_dut http://198.51.100.17:8080/)" = hello ] || fail "IPv4 through reply-to"
+	[ "$(curl_dut 'http://[2001:db8:b::1]:8080/')" = hello ] || fail "IPv6 through reply-to"
+	[ "$(curl_dut http://198.51.100.17:8081/)" = hello ] || fail "by the routing table"
+	sleep 0.3
+	capture_stop r1 >"$BG_TMP/r1.txt"
+	capture_stop r2 >"$BG_TMP/r2.txt"
+	# reply-to's replies all reached R2, from d2's MAC to R2's; none R1
+	v4=$(grep -c ' 198\.51\.100\.17\.8080 > 192\.0\.2\.10\.' "$BG_TMP/r2.txt")
+	v6=$(grep -c ' 2001:db8:b::1\.8080 > 2001:db8:10::10\.' "$BG_TMP/r2.txt")
+	((v4 >= 3 && v6 >= 3)) || fail "R2 got: $(cat "$BG_TMP/r2.txt")"
+	r2mac=$(ip -n "$R2" -j link show r2d | jq -r '.[0].address')
+	d2mac=$(ip -n "$DUT" -j link show d2 | jq -r '.[0].address')
+	[ "$(grep -c "^[0-9:.]* $d2mac > $r2mac," "$BG_TMP/r2.txt")" -eq $((v4 + v6)) ] ||
+		fail "$(cat "$BG_TMP/r2.txt")"
+	! grep -q '\.8080 >' "$BG_TMP/r1.txt" || fail "R1 got: $(cat "$BG_TMP/r1.txt")"
+	# the rule without reply-to: its replies by the routing table, R1
+	grep -q ' 198\.51\.100\.17\.8081 > 192\.0\.2\.10\.' "$BG_TMP/r1.txt" || fail "R1: $(cat "$BG_TMP/r1.txt")"
+	! grep -q '\.8081 >' "$BG_TMP/r2.txt" || fail "R2 got: $(cat "$BG_TMP/r2.txt")"
+	# one route_sent per reply; no miss any more
+	[ "$(fw_counter route_sent)" -eq $((v4 + v6)) ] ||
+		fail "route_sent $(fw_counter route_sent), replies $((v4 + v6)): $(cat "$BG_TMP/r2.txt") R1: $(cat "$BG_TMP/r1.txt")"
+	[ "$(fw_counter route_fib_miss)" -eq "$misses" ]
+	# conntrack counted each reply once, where it left (d2)
+	in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json | jq -e --argjson n "$v4" '
+		[.[] | select(.src == "192.0.2.10" and .dport == 8080)] | length == 2
+		and (sort_by(.packets.reply) | .[1].packets.reply == $n)' >/dev/null ||
+		fail "replies $v4: $(in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json)"
 }
