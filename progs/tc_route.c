@@ -160,7 +160,8 @@ bg_rt_reply_rule(const struct bg_pkt *p)
  * after a bpf_redirect_neigh() that had to wait for the neighbour, the
  * kernel sends the queued packet on with the header of the route it had
  * (the routing table's next hop, the source address of that route's
- * interface): put right, not counted again.
+ * interface): put right, not counted again. (The bytes are compared
+ * without a branch each: the verifier would walk every combination.)
  */
 static __always_inline enum bg_rt_outcome
 bg_rt_fix_eth(struct __sk_buff *skb, const struct bpf_fib_lookup *f)
@@ -170,7 +171,6 @@ bg_rt_fix_eth(struct __sk_buff *skb, const struct bpf_fib_lookup *f)
 
 	if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)))
 		return BG_RT_SKIPPED;
-		/* Without a branch per byte (the verifier would walk them all). */
 #pragma unroll
 	for (i = 0; i < 6; i++) {
 		dst |= eth[i] ^ f->dmac[i];
