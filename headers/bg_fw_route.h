@@ -18,7 +18,8 @@
  * direction in the conntrack entry. The actions:
  *   route-to  the rule's direction: packets it passes, and the packets
  *             of its flows from the initiator;
- *   reply-to  the replies of its flows;
+ *   reply-to  the replies of its flows: at ingress those that arrive,
+ *             at egress (bg_rt_egress) those this host makes itself;
  *   dup-to    a copy of what route-to would route, as it arrived.
  */
 #ifndef BG_FW_ROUTE_H
