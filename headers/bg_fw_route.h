@@ -18,7 +18,8 @@
  * direction in the conntrack entry. The actions:
  *   route-to  the rule's direction: packets it passes, and the packets
  *             of its flows from the initiator;
- *   reply-to  the replies of its flows;
+ *   reply-to  the replies of its flows: at ingress those that arrive,
+ *             at egress (bg_rt_egress) those this host makes itself;
  *   dup-to    a copy of what route-to would route, as it arrived.
  */
 #ifndef BG_FW_ROUTE_H
@@ -51,21 +52,36 @@ enum bg_rt_outcome {
 	BG_RT_SKIPPED, /* not for us to route (TTL, VLAN tag ...) */
 };
 
-/* The routing actions of rule @id in the generation packets use. */
-static __always_inline struct bg_fw_route *bg_rt_rule(__u32 id)
+/* bg_fw_route's entry @id in the generation packets use. */
+static __always_inline struct bg_fw_route *bg_rt_entry(__u32 id)
 {
 	struct bg_fw_route_key k = { .id = id };
 	struct bg_fw_active *act;
 	__u32 zero = 0;
 
-	/* Id 0, the default policy, never routes: its entry is the union. */
-	if (!id)
-		return NULL;
 	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 	if (!act)
 		return NULL;
 	k.gen = act->gen & 1;
 	return bpf_map_lookup_elem(&bg_fw_route, &k);
+}
+
+/* The routing actions of rule @id in the generation packets use. */
+static __always_inline struct bg_fw_route *bg_rt_rule(__u32 id)
+{
+	/* Id 0, the default policy, never routes: its entry is the union. */
+	if (!id)
+		return NULL;
+	return bg_rt_entry(id);
+}
+
+/* Does a rule of the running ruleset have one of @actions (the union
+ * of all its rules' actions, entry 0, there only when some rule routes)? */
+static __always_inline int bg_rt_any(__u8 actions)
+{
+	struct bg_fw_route *u = bg_rt_entry(0);
+
+	return u && (u->actions & actions);
 }
 
 /*
@@ -88,12 +104,17 @@ static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p)
 	return bg_ct_dir(ep, side);
 }
 
-/* The FIB lookup of next hop @nh for packet @p, as if forwarded. */
+/*
+ * The FIB lookup of next hop @nh for packet @p, as if forwarded from
+ * interface @iif (a packet this host sends: from lo, as the kernel looks
+ * up its own output routes, so "ip rule ... iif lo" applies). The kernel
+ * answers only if forwarding is on for @iif.
+ */
 static __always_inline long bg_rt_fib(struct __sk_buff *skb,
 				      const struct bg_pkt *p, const __be32 *nh,
-				      struct bpf_fib_lookup *f)
+				      __u32 iif, struct bpf_fib_lookup *f)
 {
-	f->ifindex = skb->ingress_ifindex;
+	f->ifindex = iif;
 	f->l4_protocol = p->l4_proto;
 	if (p->flags & BG_PKT_L4) {
 		f->sport = p->sport;
@@ -133,6 +154,39 @@ static __always_inline int bg_rt_dec_ttl(struct __sk_buff *skb,
 }
 
 /*
+ * Out of the interface of FIB result @f (@ret: the lookup's return, a
+ * success or a next hop without a neighbour entry) to its next hop. One
+ * the neighbour table does not know yet is resolved by the neighbour
+ * layer (the packet queued meanwhile); else the Ethernet addresses come
+ * from @f. *verdict is the program's return value.
+ */
+static __always_inline enum bg_rt_outcome
+bg_rt_redirect(struct __sk_buff *skb, const struct bg_pkt *p,
+	       const struct bpf_fib_lookup *f, long ret, long *verdict)
+{
+	struct bpf_redir_neigh n = {};
+
+	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* After the lookup, the IPv4 destination holds the next
+		 * hop's. */
+		if (p->family == BG_FAM_INET) {
+			n.nh_family = BG_AF_INET;
+			n.ipv4_nh = f->ipv4_dst;
+		} else {
+			n.nh_family = BG_AF_INET6;
+			__builtin_memcpy(n.ipv6_nh, f->ipv6_dst, 16);
+		}
+		*verdict = bpf_redirect_neigh(f->ifindex, &n, sizeof(n), 0);
+		return BG_RT_SENT;
+	}
+	if (bpf_skb_store_bytes(skb, 0, f->dmac, 6, 0) ||
+	    bpf_skb_store_bytes(skb, 6, f->smac, 6, 0))
+		return BG_RT_SKIPPED;
+	*verdict = bpf_redirect(f->ifindex, 0);
+	return BG_RT_SENT;
+}
+
+/*
  * route-to / reply-to: send the packet to next hop @nh. On success
  * *verdict is the program's return value (TC_ACT_REDIRECT); otherwise the
  * packet is left to the stack, which routes it by its own table: it sends
@@ -145,14 +199,13 @@ static __always_inline enum bg_rt_outcome bg_rt_send(struct __sk_buff *skb,
 						     long *verdict)
 {
 	struct bpf_fib_lookup f = {};
-	struct bpf_redir_neigh n = {};
 	__u32 mtu = 0;
 	long ret;
 
 	/* A tag would go out on the next hop's link as it came in. */
 	if (p->vlan_depth || p->ttl <= 1)
 		return BG_RT_SKIPPED;
-	ret = bg_rt_fib(skb, p, nh, &f);
+	ret = bg_rt_fib(skb, p, nh, skb->ingress_ifindex, &f);
 	/* Without tot_len, TC's lookup checks the packet against the egress
 	 * MTU itself, as the stack would forward it (4 bytes of slack for a
 	 * VLAN tag, any GSO packet fits). */
@@ -165,24 +218,7 @@ static __always_inline enum bg_rt_outcome bg_rt_send(struct __sk_buff *skb,
 		return BG_RT_TOO_BIG;
 	if (bg_rt_dec_ttl(skb, p))
 		return BG_RT_SKIPPED;
-	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* Resolved by the neighbour layer, queued meanwhile. After the
-		 * lookup, the IPv4 destination holds the next hop's. */
-		if (p->family == BG_FAM_INET) {
-			n.nh_family = BG_AF_INET;
-			n.ipv4_nh = f.ipv4_dst;
-		} else {
-			n.nh_family = BG_AF_INET6;
-			__builtin_memcpy(n.ipv6_nh, f.ipv6_dst, 16);
-		}
-		*verdict = bpf_redirect_neigh(f.ifindex, &n, sizeof(n), 0);
-		return BG_RT_SENT;
-	}
-	if (bpf_skb_store_bytes(skb, 0, f.dmac, 6, 0) ||
-	    bpf_skb_store_bytes(skb, 6, f.smac, 6, 0))
-		return BG_RT_SKIPPED;
-	*verdict = bpf_redirect(f.ifindex, 0);
-	return BG_RT_SENT;
+	return bg_rt_redirect(skb, p, &f, ret, verdict);
 }
 
 /*

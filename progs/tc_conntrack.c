@@ -30,6 +30,7 @@
 #include "bg_ct_table.h"
 #include "bg_xdp_meta.h"
 #include "bg_fw_limit_maps.h"
+#include "bg_ct_ifidx_map.h"
 
 #define BG_CT_SRC_MAX (2 * BG_CT_TABLE_MAX)
 #define CLOCK_MONOTONIC 1
@@ -86,15 +87,6 @@ struct {
 	__uint(max_entries, BG_CT_SRC_MAX);
 	BG_PINNED;
 } bg_ct_src6 SEC(".maps");
-
-/* Interfaces bpfguard runs on (ifindex -> flags), filled by the scripts. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, BG_FW_IFACE_MAX);
-	BG_PINNED;
-} bg_ct_ifidx SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

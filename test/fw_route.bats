@@ -15,17 +15,31 @@ teardown()
 {
 	netns_del "${UNS:-}"
 	lab_teardown
-	lab5_teardown
+	labns_teardown
 	bpffs_teardown
 }
 
-lab5_teardown()
+labns_teardown()
 {
 	local ns
-	for ns in "${LAB5[@]}"; do
+	for ns in "${LABNS[@]}"; do
 		netns_del "$ns"
 	done
 	return 0
+}
+
+# labns_add NS...: namespaces of a lab (deleted by teardown), lo up,
+# no reverse path filter (the labs route asymmetrically on purpose).
+labns_add()
+{
+	local ns
+	for ns in "$@"; do
+		LABNS+=("$ns")
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
 }
 
 # ------------------------------------------------ BPF_PROG_TEST_RUN
@@ -96,7 +110,8 @@ pass inet proto udp to 203.0.113.100 port 57 dup-to fwm0 via 203.0.113.9
 pass log inet proto udp to 203.0.113.100 port 58 route-to 198.51.100.2 dup-to fwm0
 pass inet proto udp to 203.0.113.100 port 59 label "no routing"
 pass inet proto udp to 203.0.113.100 port 61 dup-to nosuch0
-block inet proto udp to 203.0.113.100 port 60'
+block inet proto udp to 203.0.113.100 port 60
+pass inet6 proto tcp to 2001:db8:99::100 port 80 reply-to 2001:db8:c::2 label "reply-to (IPv6)"'
 
 # Frames from 192.0.2.10 (02:..:0b:01) to this host (02:..:0a:01).
 IN4='src="192.0.2.10", dst="203.0.113.100", eth_src="02:00:00:00:0b:01", eth_dst="02:00:00:00:0a:01"'
@@ -199,6 +214,72 @@ OUT_E='eth_src="02:00:00:00:0e:01", eth_dst="02:00:00:00:0f:12"'
 	EOF
 }
 
+# A reply this host makes to 192.0.2.10:4000 (or 2001:db8:1::10), leaving
+# fwa0 for the client's MAC as the routing table would send it.
+BACK4='src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4000'
+BACK6='src="2001:db8:99::100", dst="2001:db8:1::10", sport=80, dport=4000'
+BY_A='eth_src="02:00:00:00:0a:01", eth_dst="02:00:00:00:0b:01"'
+
+@test "reply-to at egress: a reply this host makes, of a flow the rule opened, to the rule's next hop (MACs from the FIB, TTL kept); nothing else" {
+	unit_setup
+	unit_load "$(ruleset unit <<<"$UNIT_RULES")"
+	a=$(ifindex_of fwa0)
+	c=$(ifindex_of fwc0)
+	rt <<-EOF
+		in tcp4($IN4, sport=4000, dport=80, flags="S", seq=1000) @if=$a @iif=$a :: NEW
+		# the firewall passed it by rule 6: reply-to 198.51.100.2 (fwc0)
+		ctrule tcp 192.0.2.10 4000 203.0.113.100 80 6
+		# fwc0 is no interface of bpfguard's (conntrack would not see
+		# the reply leave): the routing table's
+		rte tcp4($BACK4, flags="SA", seq=5000, ack=1001, $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		fwstat route_skipped :: 1
+		ifidx $c
+		rte tcp4($BACK4, flags="SA", seq=5000, ack=1001, ttl=64, $BY_A) @if=$a :: TC_ACT_REDIRECT -> tcp4($BACK4, flags="SA", seq=5000, ack=1001, ttl=64, $OUT_C)
+		fwstat route_sent :: 1
+		# leaving fwc0 already, for another router there: to the rule's
+		rte tcp4($BACK4, flags="A", eth_src="02:00:00:00:0c:01", eth_dst="02:00:00:00:0d:99") @if=$c :: TC_ACT_UNSPEC -> tcp4($BACK4, flags="A", $OUT_C)
+		fwstat route_sent :: 2
+		# as a redirect here left it: nothing to do
+		rte tcp4($BACK4, flags="A", $OUT_C) @if=$c :: TC_ACT_UNSPEC -> same
+		# back from bpf_redirect_neigh's queue with its route's header
+		# (another interface's address): put right, not counted again
+		rte tcp4($BACK4, flags="A", $BY_A) @if=$c :: TC_ACT_UNSPEC -> tcp4($BACK4, flags="A", $OUT_C)
+		fwstat route_sent :: 2
+		# forwarded (routed or not at its ingress); the initiator's way
+		rte tcp4($BACK4, flags="A", $BY_A) @iif=$a @if=$a :: TC_ACT_UNSPEC -> same
+		rte tcp4($IN4, sport=4000, dport=80, flags="A") @if=$a :: TC_ACT_UNSPEC -> same
+		# replies of flows of a rule without reply-to, of the default
+		# policy, of none
+		in udp4($IN4, sport=4001, dport=59) @if=$a @iif=$a :: NEW
+		ctrule udp 192.0.2.10 4001 203.0.113.100 59 9
+		rte udp4(src="203.0.113.100", dst="192.0.2.10", sport=59, dport=4001, $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		in udp4($IN4, sport=4002, dport=9) @if=$a @iif=$a :: NEW
+		rte udp4(src="203.0.113.100", dst="192.0.2.10", sport=9, dport=4002, $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		rte udp4(src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4003, $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		fwstat route_sent :: 2
+		# IPv6: the hop limit kept
+		in tcp6($IN6, sport=4000, dport=80, flags="S") @if=$a @iif=$a :: NEW
+		ctrule tcp 2001:db8:1::10 4000 2001:db8:99::100 80 12
+		rte tcp6($BACK6, flags="SA", hlim=64, $BY_A) @if=$a :: TC_ACT_REDIRECT -> tcp6($BACK6, flags="SA", hlim=64, $OUT_C)
+		fwstat route_sent :: 3
+		# a flow gone (expired): the routing table's
+		clock 1000
+		rte tcp4($BACK4, flags="A", $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		fwstat route_sent :: 3
+		fwstat route_fib_miss :: 0
+	EOF
+	# The FIB answers for the host's own traffic only with forwarding
+	# on for lo.
+	in_ns "$UNS" sysctl -qw net.ipv4.conf.lo.forwarding=0
+	rt <<-EOF
+		in tcp4($IN4, sport=4010, dport=80, flags="S") @if=$a @iif=$a :: NEW
+		ctrule tcp 192.0.2.10 4010 203.0.113.100 80 6
+		rte tcp4(src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4010, flags="SA", $BY_A) @if=$a :: TC_ACT_UNSPEC -> same
+		fwstat route_fib_miss :: 1
+		fwstat route_sent :: 3
+	EOF
+}
+
 @test "dup-to: a copy out of the monitor interface (via: to its next hop's MAC), the original unchanged or routed" {
 	unit_setup
 	unit_load "$(ruleset unit <<<"$UNIT_RULES")"
@@ -236,7 +317,7 @@ OUT_E='eth_src="02:00:00:00:0e:01", eth_dst="02:00:00:00:0f:12"'
 		jq '.formatted.value.gen')
 	in_ns "$UNS" "$FWMAPGEN" --gen "$gen" --pin-dir /p "$rules" 2>/dev/null |
 		grep ' /p/bg_fw_route ' >"$BG_TMP/want"
-	[ "$(wc -l <"$BG_TMP/want")" -eq 10 ] || fail "$(cat "$BG_TMP/want")"
+	[ "$(wc -l <"$BG_TMP/want")" -eq 11 ] || fail "$(cat "$BG_TMP/want")"
 	bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_route" | jq -r '.[] |
 		"map update pinned /p/bg_fw_route key hex " + (.key | map(ltrimstr("0x")) | join(" "))
 		+ " value hex " + (.value | map(ltrimstr("0x")) | join(" "))' | sort >"$BG_TMP/got"
@@ -258,40 +339,49 @@ OUT_E='eth_src="02:00:00:00:0e:01", eth_dst="02:00:00:00:0f:12"'
 #
 # SRV answers from 203.0.113.100 through GW1 and from 203.0.113.200
 # through GW2 (source routing), so each path is symmetric; the DUT's own
-# route to 203.0.113.0/24 is through GW1. bpfguard runs on d0, d1, d2 (d2
+# route to 203.0.113.0/24 is through GW1. IPv6 the same way: CLI
+# 2001:db8:1::10, d0 ::1; d1/g1a 2001:db8:a::1/::2, d2/g2a 2001:db8:b::1/::2,
+# g1b/s1 2001:db8:c::1/::2, g2b/s2 2001:db8:d::1/::2; SRV 2001:db8:100::100
+# and ::200. bpfguard runs on d0, d1, d2 (d2
 # with --reverse-path loose: SRV reaches CLI through GW2, which the DUT's
 # route back does not say). The gateways count what they forward (nft).
 lab5_setup()
 {
 	local id=bgr$BATS_TEST_NUMBER-$$ ns
 	CLI=$id-cli DUT=$id-dut GW1=$id-gw1 GW2=$id-gw2 SRV=$id-srv MON=$id-mon
-	LAB5=("$CLI" "$DUT" "$GW1" "$GW2" "$SRV" "$MON")
-	for ns in "${LAB5[@]}"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
-	link "$CLI" c0 192.0.2.10/24 "$DUT" d0 192.0.2.1/24
-	link "$DUT" d1 198.51.100.1/28 "$GW1" g1a 198.51.100.2/28
-	link "$DUT" d2 198.51.100.17/28 "$GW2" g2a 198.51.100.18/28
+	labns_add "$CLI" "$DUT" "$GW1" "$GW2" "$SRV" "$MON"
+	link "$CLI" c0 192.0.2.10/24 "$DUT" d0 192.0.2.1/24 2001:db8:1::10/64 2001:db8:1::1/64
+	link "$DUT" d1 198.51.100.1/28 "$GW1" g1a 198.51.100.2/28 2001:db8:a::1/64 2001:db8:a::2/64
+	link "$DUT" d2 198.51.100.17/28 "$GW2" g2a 198.51.100.18/28 2001:db8:b::1/64 2001:db8:b::2/64
 	link "$DUT" d3 203.0.113.129/28 "$MON" m0 203.0.113.130/28
-	link "$GW1" g1b 203.0.113.1/28 "$SRV" s1 203.0.113.2/28
-	link "$GW2" g2b 203.0.113.17/28 "$SRV" s2 203.0.113.18/28
+	link "$GW1" g1b 203.0.113.1/28 "$SRV" s1 203.0.113.2/28 2001:db8:c::1/64 2001:db8:c::2/64
+	link "$GW2" g2b 203.0.113.17/28 "$SRV" s2 203.0.113.18/28 2001:db8:d::1/64 2001:db8:d::2/64
 	for ns in "$DUT" "$GW1" "$GW2"; do
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.forwarding=1
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.forwarding=1 \
+			net.ipv6.conf.all.forwarding=1
 	done
 	ip -n "$CLI" route add default via 192.0.2.1
+	ip -n "$CLI" route add default via 2001:db8:1::1
 	ip -n "$DUT" route add 203.0.113.0/24 via 198.51.100.2
+	ip -n "$DUT" route add 2001:db8:100::/64 via 2001:db8:a::2
 	ip -n "$GW1" route add 192.0.2.0/24 via 198.51.100.1
 	ip -n "$GW1" route add 203.0.113.0/24 via 203.0.113.2
+	ip -n "$GW1" route add 2001:db8:1::/64 via 2001:db8:a::1
+	ip -n "$GW1" route add 2001:db8:100::/64 via 2001:db8:c::2
 	ip -n "$GW2" route add 192.0.2.0/24 via 198.51.100.17
 	ip -n "$GW2" route add 203.0.113.0/24 via 203.0.113.18
+	ip -n "$GW2" route add 2001:db8:1::/64 via 2001:db8:b::1
+	ip -n "$GW2" route add 2001:db8:100::/64 via 2001:db8:d::2
 	ip -n "$SRV" addr add 203.0.113.100/32 dev lo
 	ip -n "$SRV" addr add 203.0.113.200/32 dev lo
+	ip -n "$SRV" addr add 2001:db8:100::100/128 dev lo nodad
+	ip -n "$SRV" addr add 2001:db8:100::200/128 dev lo nodad
 	ip -n "$SRV" route add 192.0.2.0/24 via 203.0.113.1
+	ip -n "$SRV" route add 2001:db8:1::/64 via 2001:db8:c::1
 	ip -n "$SRV" rule add from 203.0.113.200 lookup 200
 	ip -n "$SRV" route add 192.0.2.0/24 via 203.0.113.17 table 200
+	ip -n "$SRV" -6 rule add from 2001:db8:100::200 lookup 200
+	ip -n "$SRV" route add 2001:db8:1::/64 via 2001:db8:d::1 table 200
 	ip -n "$MON" route add 192.0.2.0/24 via 203.0.113.129
 	for ns in "$GW1" "$GW2"; do
 		in_ns "$ns" nft -f - <<-'EOF'
@@ -303,6 +393,7 @@ lab5_setup()
 					udp dport 9000 counter comment "to 9000"
 					udp sport 9000 counter comment "from 9000"
 					udp sport 9001 counter comment "from 9001"
+					tcp sport 9000 counter comment "tcp from 9000"
 					icmp type echo-request counter comment "ping"
 					udp dport 7777 counter comment "to 7777"
 					udp dport 7778 counter comment "to 7778"
@@ -316,12 +407,17 @@ lab5_setup()
 	done
 }
 
-# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces.
+# link NS1 IF1 ADDR1 NS2 IF2 ADDR2 [ADDR1_6 ADDR2_6]: a veth pair between
+# two namespaces (IPv6 addresses too, if given).
 link()
 {
 	ip -n "$1" link add "$2" type veth peer name "$5" netns "$4"
 	ip -n "$1" addr add "$3" dev "$2"
 	ip -n "$4" addr add "$6" dev "$5"
+	if (($# > 6)); then
+		ip -n "$1" addr add "$7" dev "$2" nodad
+		ip -n "$4" addr add "$8" dev "$5" nodad
+	fi
 	ip -n "$1" link set "$2" up
 	ip -n "$4" link set "$5" up
 }
@@ -368,12 +464,23 @@ lab5_up()
 	dut_up d2 --reverse-path loose
 }
 
-# SRV serves 200000 bytes on TCP port 8080 to whoever connects.
+# start_tcp_source [NS [PORT]]: NS (SRV) serves 200000 bytes on TCP port
+# PORT (8080), both families, to whoever connects.
 start_tcp_source()
 {
-	ns_spawn "$SRV" socat TCP-LISTEN:8080,reuseaddr,fork \
+	local ns=${1:-$SRV} port=${2:-8080}
+	ns_spawn "$ns" socat TCP6-LISTEN:"$port",ipv6only=0,reuseaddr,fork \
 		SYSTEM:'head -c 200000 /dev/zero'
-	wait_port "$SRV" 8080
+	wait_port "$ns" "$port"
+}
+
+# tcp_fetch NS ADDR PORT [SOCAT-OPTIONS]: how many bytes a TCP connection
+# from NS to ADDR (either family) brings.
+tcp_fetch()
+{
+	local a=$2
+	[[ $a != *:* ]] || a="[$a]"
+	in_ns "$1" timeout 20 socat -u "TCP:$a:$3,connect-timeout=5${4:+,$4}" - | wc -c
 }
 
 @test "e2e: route-to sends a TCP transfer through the second gateway; conntrack follows it (default block, invalid blocked)" {
@@ -388,7 +495,7 @@ start_tcp_source()
 	# the DUT's own route to the server is through GW1
 	[[ $(in_ns "$DUT" ip route get 203.0.113.200) == *"via 198.51.100.2 dev d1"* ]]
 	start_tcp_source
-	n=$(in_ns "$CLI" timeout 20 socat -u TCP:203.0.113.200:8080,connect-timeout=5 - | wc -c)
+	n=$(tcp_fetch "$CLI" 203.0.113.200 8080)
 	[ "$n" -eq 200000 ] || fail "received $n bytes through route-to"
 	# the client's segments went through GW2 only, the replies came back
 	# through GW2 too
@@ -398,7 +505,7 @@ start_tcp_source()
 		fail "GW1 forwarded $(counted "$GW1" 'to 8080') segments"
 	(($(counted "$GW2" 'from 8080') > 10))
 	# the same transfer by the main route (control): through GW1
-	n=$(in_ns "$CLI" timeout 20 socat -u TCP:203.0.113.100:8080,connect-timeout=5 - | wc -c)
+	n=$(tcp_fetch "$CLI" 203.0.113.100 8080)
 	[ "$n" -eq 200000 ] || fail "received $n bytes by the main route"
 	(($(counted "$GW1" 'to 8080') > 10))
 	# conntrack saw the routed flow both ways, on d0 and d2
@@ -409,6 +516,54 @@ start_tcp_source()
 	(($(fw_counter route_sent) > 10)) || fail "route_sent $(fw_counter route_sent)"
 	[ "$(fw_counter route_fib_miss)" -eq 0 ]
 	[ "$(fw_counter route_too_big)" -eq 0 ]
+}
+
+E2E6_RULES='set default block
+block state invalid label "invalid"
+pass inet6 proto icmp6 label "neighbour discovery"
+pass on d0 inet6 proto tcp to 2001:db8:100::200 port 8080 state new route-to 2001:DB8:B::2 label "to ::200 through GW2"
+pass on d0 inet6 proto tcp to 2001:db8:100::100 port 8080 state new label "main route"
+pass on d2 inet6 proto tcp to 2001:db8:1::10 port 9000 state new reply-to 2001:db8:b:0::2 label "replies through GW2"'
+
+@test "e2e: IPv6: route-to sends a TCP transfer through the second gateway, reply-to the replies of one the other way; conntrack follows both (default block, invalid blocked)" {
+	lab5_setup
+	dut_up d0 --rules "$(ruleset e2e6 <<<"$E2E6_RULES")"
+	dut_up d1
+	dut_up d2 --reverse-path loose
+	[[ $(in_ns "$DUT" ip route get 2001:db8:100::200) == *"via 2001:db8:a::2 dev d1"* ]]
+	start_tcp_source
+	start_tcp_source "$CLI" 9000
+	# route-to: CLI's transfer from SRV's ::200 through GW2, both ways
+	n=$(tcp_fetch "$CLI" 2001:db8:100::200 8080)
+	[ "$n" -eq 200000 ] || fail "received $n bytes through route-to"
+	(($(counted "$GW2" 'to 8080') > 10)) ||
+		fail "GW2 forwarded $(counted "$GW2" 'to 8080') segments to the server"
+	[ "$(counted "$GW1" 'to 8080')" -eq 0 ] ||
+		fail "GW1 forwarded $(counted "$GW1" 'to 8080') segments"
+	(($(counted "$GW2" 'from 8080') > 10))
+	# the main route (control): through GW1
+	n=$(tcp_fetch "$CLI" 2001:db8:100::100 8080)
+	[ "$n" -eq 200000 ] || fail "received $n bytes by the main route"
+	(($(counted "$GW1" 'to 8080') > 10))
+	# reply-to: SRV's ::200 fetches from CLI; the flow comes in on d2
+	# (through GW2), CLI's replies would leave by the DUT's route
+	# (GW1): reply-to sends them through GW2
+	n=$(tcp_fetch "$SRV" 2001:db8:1::10 9000 "bind=[2001:db8:100::200]")
+	[ "$n" -eq 200000 ] || fail "received $n bytes through reply-to"
+	(($(counted "$GW2" 'tcp from 9000') > 10)) ||
+		fail "GW2 forwarded $(counted "$GW2" 'tcp from 9000') replies"
+	[ "$(counted "$GW1" 'tcp from 9000')" -eq 0 ] ||
+		fail "GW1 forwarded $(counted "$GW1" 'tcp from 9000') replies"
+	# conntrack saw both routed flows both ways
+	ct=$(in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json)
+	jq -e '[.[] | select((.dst == "2001:db8:100::200" and .dport == 8080)
+			or (.dst == "2001:db8:1::10" and .dport == 9000))]
+		| length == 2 and all(.packets.orig > 10 and .packets.reply > 10)' \
+		<<<"$ct" >/dev/null || fail "$ct"
+	(($(fw_counter route_sent) > 20)) || fail "route_sent $(fw_counter route_sent)"
+	[ "$(fw_counter route_fib_miss)" -eq 0 ]
+	[ "$(fw_counter route_too_big)" -eq 0 ]
+	[ "$(fw_counter route_skipped)" -eq 0 ]
 }
 
 # UDP echo server on PORT in NS.
@@ -506,22 +661,13 @@ udp_send()
 	# dup-to's next hop must be in the neighbour table
 	in_ns "$DUT" ping -q -c 1 -W 2 203.0.113.130 >/dev/null
 	monmac=$(ip -n "$MON" -j link show m0 | jq -r '.[0].address')
-	in_ns "$MON" tcpdump -i m0 -U --immediate-mode -n -w "$BG_TMP/mon.pcap" udp \
-		2>"$BG_TMP/mon.err" 3>&- &
-	tcpdump_pid=$!
-	for i in $(seq 50); do
-		grep -q "listening on" "$BG_TMP/mon.err" && break
-		sleep 0.1
-	done
-	grep -q "listening on" "$BG_TMP/mon.err" || fail "tcpdump: $(cat "$BG_TMP/mon.err")"
+	capture_start mon "$MON" m0 udp
 	udp_send "$CLI" 192.0.2.10 5000 203.0.113.100 7777 20 >/dev/null
 	udp_send "$CLI" 192.0.2.10 5001 203.0.113.100 7778 15 >/dev/null
 	udp_send "$CLI" 192.0.2.11 5002 203.0.113.100 7777 5 >/dev/null
 	udp_send "$CLI" 192.0.2.10 5003 203.0.113.100 7777 7 >/dev/null
 	sleep 0.5
-	kill "$tcpdump_pid"
-	wait "$tcpdump_pid" || true
-	tcpdump -n -e -r "$BG_TMP/mon.pcap" 2>/dev/null >"$BG_TMP/mon.txt"
+	capture_stop mon >"$BG_TMP/mon.txt"
 	# every copy: from 192.0.2.10 to port 7777, to the monitor's MAC
 	[ "$(wc -l <"$BG_TMP/mon.txt")" -eq 27 ] || fail "$(cat "$BG_TMP/mon.txt")"
 	[ "$(grep -c "> $monmac, .* 192.0.2.10.500[03] > 203.0.113.100.7777: UDP" "$BG_TMP/mon.txt")" -eq 27 ] ||
@@ -619,4 +765,108 @@ udp_send()
 	[ "$status" -eq 0 ] || fail "$output"
 	[ -z "$(pref80)" ]
 	[ -z "$(ls -A "$FW_BPFFS/tc/globals" 2>/dev/null)" ]
+}
+
+# A server with two uplinks, the device under test:
+#
+#   CLI c1 203.0.113.2  --- r1c 203.0.113.1  R1 r1d 198.51.100.2  --- d1 198.51.100.1  DUT
+#   CLI c2 203.0.113.18 --- r2c 203.0.113.17 R2 r2d 198.51.100.18 --- d2 198.51.100.17 DUT
+#
+# (IPv6: 2001:db8:1::/64, 2001:db8:2::/64, 2001:db8:a::/64 and
+# 2001:db8:b::/64 the same way, ::1 on the side of R1/R2 towards CLI, ::2
+# on theirs towards the DUT, the DUT ::1.) The client is 192.0.2.10 and
+# 2001:db8:10::10 and reaches the DUT through R2; the DUT's routing table
+# sends the client's network through R1, so its replies would leave by
+# d1. The DUT forwards nothing; bpfguard runs on d1 and d2.
+labh_setup()
+{
+	local id=bgh$BATS_TEST_NUMBER-$$ ns
+	CLI=$id-cli DUT=$id-dut R1=$id-r1 R2=$id-r2
+	labns_add "$CLI" "$DUT" "$R1" "$R2"
+	link "$CLI" c1 203.0.113.2/28 "$R1" r1c 203.0.113.1/28 2001:db8:1::2/64 2001:db8:1::1/64
+	link "$CLI" c2 203.0.113.18/28 "$R2" r2c 203.0.113.17/28 2001:db8:2::2/64 2001:db8:2::1/64
+	link "$R1" r1d 198.51.100.2/28 "$DUT" d1 198.51.100.1/28 2001:db8:a::2/64 2001:db8:a::1/64
+	link "$R2" r2d 198.51.100.18/28 "$DUT" d2 198.51.100.17/28 2001:db8:b::2/64 2001:db8:b::1/64
+	for ns in "$R1" "$R2"; do
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.forwarding=1 \
+			net.ipv6.conf.all.forwarding=1
+	done
+	ip -n "$CLI" addr add 192.0.2.10/32 dev lo
+	ip -n "$CLI" addr add 2001:db8:10::10/128 dev lo nodad
+	ip -n "$CLI" route add 198.51.100.0/24 via 203.0.113.17 src 192.0.2.10
+	ip -n "$CLI" route add 2001:db8:b::/64 via 2001:db8:2::1 src 2001:db8:10::10
+	ip -n "$R1" route add 192.0.2.10/32 via 203.0.113.2
+	ip -n "$R1" route add 2001:db8:10::10/128 via 2001:db8:1::2
+	ip -n "$R2" route add 192.0.2.10/32 via 203.0.113.18
+	ip -n "$R2" route add 2001:db8:10::10/128 via 2001:db8:2::2
+	ip -n "$DUT" route add 192.0.2.0/24 via 198.51.100.2
+	ip -n "$DUT" route add 2001:db8:10::/48 via 2001:db8:a::2
+}
+
+LABH_RULES='set default block
+block state invalid label "invalid"
+pass inet6 proto icmp6 label "neighbour discovery"
+pass on d2 inet proto tcp to port 8080 state new reply-to 198.51.100.18 label "replies through R2"
+pass on d2 inet6 proto tcp to port 8080 state new reply-to 2001:db8:b::2 label "replies through R2 (IPv6)"
+pass on d2 proto tcp to port 8081 state new label "replies by the routing table"'
+
+# curl_dut URL: the DUT's page, as CLI fetches it.
+curl_dut()
+{
+	in_ns "$CLI" curl -s -g -m 5 "$1"
+}
+
+@test "e2e: reply-to for a local socket: the host's own replies leave through the rule's next hop, not by the routing table; conntrack tracks them once" {
+	labh_setup
+	dut_up d1 --rules "$(ruleset host <<<"$LABH_RULES")"
+	dut_up d2
+	# tc_route's egress runs first on both uplinks
+	for d in d1 d2; do
+		[ "$(in_ns "$DUT" tc -j filter show dev "$d" egress pref 5 |
+			jq -r '.[].options.prog.name // empty')" = bg_rt_egress ] ||
+			fail "no bg_rt_egress on $d"
+	done
+	start_http "$DUT" 8080
+	start_http "$DUT" 8081
+	[[ $(in_ns "$DUT" ip route get 192.0.2.10) == *"via 198.51.100.2 dev d1"* ]]
+	# The FIB answers only where forwarding is on, for the host's own
+	# replies on lo: off, the replies go by the routing table, counted.
+	[ "$(curl_dut http://198.51.100.17:8080/)" = hello ]
+	(($(fw_counter route_fib_miss) >= 3)) || fail "route_fib_miss $(fw_counter route_fib_miss)"
+	[ "$(fw_counter route_sent)" -eq 0 ]
+	in_ns "$DUT" sysctl -qw net.ipv4.conf.lo.forwarding=1 net.ipv6.conf.lo.forwarding=1
+	misses=$(fw_counter route_fib_miss)
+	# R2 unknown to the neighbour table: the first replies wait for it
+	# (bpf_redirect_neigh)
+	in_ns "$DUT" ip neigh flush dev d2
+
+	capture_start r1 "$R1" r1d tcp src port 8080 or tcp src port 8081
+	capture_start r2 "$R2" r2d tcp src port 8080 or tcp src port 8081
+	[ "$(curl_dut http://198.51.100.17:8080/)" = hello ] || fail "IPv4 through reply-to"
+	[ "$(curl_dut 'http://[2001:db8:b::1]:8080/')" = hello ] || fail "IPv6 through reply-to"
+	[ "$(curl_dut http://198.51.100.17:8081/)" = hello ] || fail "by the routing table"
+	sleep 0.3
+	capture_stop r1 >"$BG_TMP/r1.txt"
+	capture_stop r2 >"$BG_TMP/r2.txt"
+	# reply-to's replies all reached R2, from d2's MAC to R2's; none R1
+	v4=$(grep -c ' 198\.51\.100\.17\.8080 > 192\.0\.2\.10\.' "$BG_TMP/r2.txt")
+	v6=$(grep -c ' 2001:db8:b::1\.8080 > 2001:db8:10::10\.' "$BG_TMP/r2.txt")
+	((v4 >= 3 && v6 >= 3)) || fail "R2 got: $(cat "$BG_TMP/r2.txt")"
+	r2mac=$(ip -n "$R2" -j link show r2d | jq -r '.[0].address')
+	d2mac=$(ip -n "$DUT" -j link show d2 | jq -r '.[0].address')
+	[ "$(grep -c "^[0-9:.]* $d2mac > $r2mac," "$BG_TMP/r2.txt")" -eq $((v4 + v6)) ] ||
+		fail "$(cat "$BG_TMP/r2.txt")"
+	! grep -q '\.8080 >' "$BG_TMP/r1.txt" || fail "R1 got: $(cat "$BG_TMP/r1.txt")"
+	# the rule without reply-to: its replies by the routing table, R1
+	grep -q ' 198\.51\.100\.17\.8081 > 192\.0\.2\.10\.' "$BG_TMP/r1.txt" || fail "R1: $(cat "$BG_TMP/r1.txt")"
+	! grep -q '\.8081 >' "$BG_TMP/r2.txt" || fail "R2 got: $(cat "$BG_TMP/r2.txt")"
+	# one route_sent per reply; no miss any more
+	[ "$(fw_counter route_sent)" -eq $((v4 + v6)) ] ||
+		fail "route_sent $(fw_counter route_sent), replies $((v4 + v6)): $(cat "$BG_TMP/r2.txt") R1: $(cat "$BG_TMP/r1.txt")"
+	[ "$(fw_counter route_fib_miss)" -eq "$misses" ]
+	# conntrack counted each reply once, where it left (d2)
+	in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json | jq -e --argjson n "$v4" '
+		[.[] | select(.src == "192.0.2.10" and .dport == 8080)] | length == 2
+		and (sort_by(.packets.reply) | .[1].packets.reply == $n)' >/dev/null ||
+		fail "replies $v4: $(in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json)"
 }

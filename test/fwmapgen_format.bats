@@ -132,3 +132,32 @@ EOF
 	assert_eq "$(wc -l <d)" 2
 	[ "$("$FWMAPGEN" --digest t.rules)" != "$d" ]
 }
+
+@test "format: routing actions in grammar order after the limits, next hops in their shortest form, and back to the same digest" {
+	rules <<'EOF2'
+set default block
+pass on lo inet proto tcp to 203.0.113.100 port 8080 state new route-to 198.51.100.18 label "via gw2"
+pass inet6 from 2001:db8::/48 reply-to 2001:DB8:0:0::1 dup-to lo via 2001:db8:1:0:0:0:0:5
+pass inet proto udp to port { 54, 53 } dup-to lo
+pass inet proto tcp to port 22 max-src-conn 5 route-to 198.51.100.2 reply-to 198.51.100.3
+pass inet6 proto tcp state new   max-states 10 route-to 2001:db8:c::2 reply-to 2001:db8:c:0::2 label "both"
+pass inet vlan 7 dup-to lo via 203.0.113.9
+pass inet proto icmp reply-to 192.0.2.1
+EOF2
+	run texts
+	assert_eq "$status" 0
+	assert_eq "$output" '@0 set default block
+@1 pass on lo proto tcp to 203.0.113.100 port 8080 state new route-to 198.51.100.18 label "via gw2"
+@2 pass from 2001:db8::/48 reply-to 2001:db8::1 dup-to lo via 2001:db8:1::5
+@3 pass inet proto udp to port 53:54 dup-to lo
+@4 pass inet proto tcp to port 22 max-src-conn 5 route-to 198.51.100.2 reply-to 198.51.100.3
+@5 pass inet6 proto tcp state new max-states 10 route-to 2001:db8:c::2 reply-to 2001:db8:c::2 label "both"
+@6 pass inet vlan 7 dup-to lo via 203.0.113.9
+@7 pass proto icmp reply-to 192.0.2.1'
+	# every rule replaced by its text: the same digest (the next hops,
+	# the routing entries and the texts are in it)
+	run /usr/bin/python3 "$FMTCHECK" check --fwmapgen "$FWMAPGEN" \
+		--workdir "$BATS_TEST_TMPDIR" t.rules
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "$output" "7 rules: every text parses back to its rule"
+}

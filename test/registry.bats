@@ -89,6 +89,11 @@ said()
 		object: "tc_route.o", program: "bg_rt_ingress", hook: "tc-ingress",
 		slot: null, pref: 80, enabled_by: "route", state: "skipped",
 		reason: "the ruleset does not use feature route",
+		attached: [{iface: "dut0", prog_id: null}]},
+		{name: "route",
+		object: "tc_route.o", program: "bg_rt_egress", hook: "tc-egress",
+		slot: null, pref: 5, enabled_by: "route", state: "skipped",
+		reason: "the ruleset does not use feature route",
 		attached: [{iface: "dut0", prog_id: null}]}]' <<<"$js" >/dev/null ||
 		fail "$(jq -c .programs <<<"$js")"
 	# Every other line is a reserved place, nothing runs there.
@@ -291,6 +296,7 @@ said()
 			dns tc-egress 60 -
 			nat tc-egress 90 -
 			route tc-ingress 80 tc_route.o
+			route tc-egress 5 tc_route.o
 			ratelimit xdp-stage 0 -
 			loadbalancer xdp-stage 1 -
 			firewall xdp - xdp_firewall.o

@@ -142,6 +142,23 @@ $want"
 		fail "$(bpftool map dump pinned "$FW_BPFFS/tc/globals/bg_fw_rtext")"
 }
 
+@test "status.sh shows each rule's routing actions as the ruleset says them, in both outputs" {
+	up_rules route <<-'EOF'
+		set default pass
+		pass inet proto tcp to port 8080 state new route-to 192.0.2.12 reply-to 192.0.2.11 label "routed"
+		pass inet6 proto udp to port 53 reply-to 2001:DB8:1:0::10 dup-to dut0 via 2001:db8:1:0:0:0:0:12
+		pass inet proto tcp to port 22 max-states 5 dup-to lo
+	EOF
+	[ "$(status_texts)" = "$(fmt_texts "$RULES")" ] ||
+		fail "status: $(status_texts) fwmapgen: $(fmt_texts "$RULES")"
+	[ "$(status_texts)" = '{"0":"set default pass","1":"pass inet proto tcp to port 8080 state new route-to 192.0.2.12 reply-to 192.0.2.11 label \"routed\"","2":"pass inet6 proto udp to port 53 reply-to 2001:db8:1::10 dup-to dut0 via 2001:db8:1::12","3":"pass inet proto tcp to port 22 max-states 5 dup-to lo"}' ] ||
+		fail "$(status_texts)"
+	run status_rules
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ ${lines[1]} == *" @2 pass inet6 proto udp to port 53 reply-to 2001:db8:1::10 dup-to dut0 via 2001:db8:1::12  # line 3" ]] ||
+		fail "$output"
+}
+
 @test "random rulesets through up.sh: status.sh shows exactly fwmapgen's texts" {
 	local seed f want got
 	for seed in 11 12 13 14; do

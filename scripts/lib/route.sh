@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Module of tc_route (bg_rt_ingress): the firewall's routing actions
-# (route-to, reply-to, dup-to) on TC ingress, last of the ingress
-# programs. The firewall marks what a routing rule passes; tc_route sends
-# it to the rule's next hop. Enabled by the ruleset feature "route"
+# Module of tc_route: the firewall's routing actions (route-to, reply-to,
+# dup-to). bg_rt_ingress, last of the TC ingress programs: the firewall
+# marks what a routing rule passes, it sends that to the rule's next hop.
+# bg_rt_egress, first of the TC egress programs: reply-to for the replies
+# this host makes itself. Both enabled by the ruleset feature "route"
 # (fwmapgen --features): a ruleset without routing runs no tc_route.
 # Sourced through the program registry.
 

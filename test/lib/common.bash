@@ -231,3 +231,34 @@ in_dut_faked()
 {
 	in_dut env PATH="$BG_TMP/fakebin:$PATH" "$@"
 }
+
+# capture_start NAME NS IFACE FILTER...: tcpdump on IFACE of NS into
+# $BG_TMP/NAME.pcap, back once it listens (immediate mode: see
+# PLATFORM.md). Deleting the namespace ends it if the test fails first.
+capture_start()
+{
+	local name=$1 ns=$2 ifc=$3 i
+	shift 3
+	in_ns "$ns" tcpdump -i "$ifc" -U --immediate-mode -n -w "$BG_TMP/$name.pcap" \
+		"$@" 2>"$BG_TMP/$name.err" 3>&- &
+	echo $! >"$BG_TMP/$name.pid"
+	for i in $(seq 50); do
+		grep -q "listening on" "$BG_TMP/$name.err" && return 0
+		sleep 0.1
+	done
+	fail "tcpdump on $ifc in $ns: $(cat "$BG_TMP/$name.err")"
+}
+
+# capture_stop NAME: end capture NAME; prints its packets, one a line
+# (tcpdump -n -e).
+capture_stop()
+{
+	local pid i
+	pid=$(cat "$BG_TMP/$1.pid")
+	kill "$pid" 2>/dev/null || true
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tcpdump -n -e -r "$BG_TMP/$1.pcap" 2>/dev/null
+}

@@ -6,6 +6,7 @@ parsing them again.
 usage: fmtcheck.py roundtrip --fwmapgen PATH --workdir DIR [--seeds N]
                    [--first-seed S] [--ifaces A,B]
        fmtcheck.py texts --fwmapgen PATH RULESET
+       fmtcheck.py check --fwmapgen PATH --workdir DIR RULESET
        fmtcheck.py gen --seed S [--ifaces A,B]
 
 roundtrip: for each seed, a random ruleset (randfw.gen_ruleset: tables,
@@ -18,6 +19,10 @@ line, by its text. Both must have the same digest (the SHA-256 of all
 they compile to: classifier, rule information and the texts themselves,
 so the texts must also come out the same). Prints one line per seed;
 exits 1 with both rulesets on the first difference.
+
+check: roundtrip's check on RULESET as it is (no dressing up): prints
+the number of rules whose texts compile back to the same digest; exits 1
+with the difference otherwise.
 
 texts: the texts of RULESET's batch, one JSON object {"ID": {"text",
 "cut", "len"}}.
@@ -237,12 +242,31 @@ def check_seed(args, seed, text, orig_dir, fmt_dir):
     return None
 
 
-def roundtrip(args):
-    ifaces = [i for i in args.ifaces.split(",") if i]
+def workdirs(args):
     orig_dir = os.path.join(args.workdir, "orig")
     fmt_dir = os.path.join(args.workdir, "fmt")
     os.makedirs(orig_dir, exist_ok=True)
     os.makedirs(fmt_dir, exist_ok=True)
+    return orig_dir, fmt_dir
+
+
+def check(args):
+    with open(args.ruleset) as f:
+        text = f.read()
+    try:
+        n = check_seed(args, 0, text, *workdirs(args))
+    except Failed as e:
+        print("%s: %s" % (args.ruleset, e))
+        return 1
+    if n is None:
+        return 1
+    print("%d rules: every text parses back to its rule" % n)
+    return 0
+
+
+def roundtrip(args):
+    ifaces = [i for i in args.ifaces.split(",") if i]
+    orig_dir, fmt_dir = workdirs(args)
     nrules = 0
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         text = gen(seed, ifaces)
@@ -273,12 +297,18 @@ def main():
     tx = sub.add_parser("texts")
     tx.add_argument("--fwmapgen", required=True)
     tx.add_argument("ruleset")
+    ck = sub.add_parser("check")
+    ck.add_argument("--fwmapgen", required=True)
+    ck.add_argument("--workdir", required=True)
+    ck.add_argument("ruleset")
     gn = sub.add_parser("gen")
     gn.add_argument("--seed", type=int, required=True)
     gn.add_argument("--ifaces", default="lo,eth9")
     args = ap.parse_args()
     if args.cmd == "roundtrip":
         return roundtrip(args)
+    if args.cmd == "check":
+        return check(args)
     if args.cmd == "gen":
         sys.stdout.write(gen(args.seed, [i for i in args.ifaces.split(",")
                                          if i]))

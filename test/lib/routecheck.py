@@ -17,6 +17,13 @@ firewall) with these commands added:
         --rt): the metadata the firewall would have written (rule id,
         BG_META_F_* names) comes in skb->cb, since a test run cannot hand
         XDP metadata to TC. VERDICT TC_ACT_*, then the output frame
+  rte EXPR [@iif=N] [@if=N] :: VERDICT [-> same|PACKET]
+        run tc_route's egress program (bg_rt_egress, pinned beside --rt):
+        a packet leaving interface @if, made here (@iif 0) or forwarded
+  ctrule PROTO A APORT B BPORT RULE
+        set the rule id of that flow's entry (ctcheck's "entry" names
+        it): what the firewall's metadata gives conntrack at ingress,
+        which a test run cannot hand it
   fwstat NAME :: N
         a counter of bg_fw_stats (enum bg_fw_stat, lower case without
         BG_STAT_), summed over CPUs
@@ -53,6 +60,7 @@ class RouteChecker(ctcheck.Checker):
     def __init__(self, bpffs, progs, rt):
         super().__init__(bpffs, progs)
         self.rt = bpfrun.obj_get(rt)
+        self.rt_egress = bpfrun.obj_get(os.path.join(os.path.dirname(rt), "bg_rt_egress"))
         self.fwstats = bpfrun.obj_get(os.path.join(bpffs, "tc", "globals", "bg_fw_stats"))
         self.taps = {}
 
@@ -82,17 +90,31 @@ class RouteChecker(ctcheck.Checker):
         return "%s %s %s" % (fixture.XDP_NAMES.get(ret, str(ret)), rule, flags)
 
     def cmd_rt(self, rest, want):
+        return self.run_tc(self.rt, rest, want, meta=True)
+
+    def cmd_rte(self, rest, want):
+        return self.run_tc(self.rt_egress, rest, want, meta=False)
+
+    def cmd_ctrule(self, rest, want):
+        a = rest.split()
+        mname, k, _ = self.key(a[0], a[1], int(a[2]), a[3], int(a[4]))
+        e = bytearray(bpfrun.map_lookup(self.m[mname], k, abi.size("bg_ct_entry")))
+        abi.pack_into("bg_ct_entry", e, "rule_id", int(a[5]))
+        bpfrun.map_update(self.m[mname], k, bytes(e))
+
+    def run_tc(self, prog, rest, want, meta):
         expr, o = fixture.options(rest)
         frame = fixture.packet(expr, self.eval_ns)
-        flags = 0
-        for n in o.get("flags", "").split("+"):
-            if n:
-                flags |= META[n]
         ctx = bytearray(fixture.SKB_CTX)
         struct.pack_into("<I", ctx, 36, int(o.get("iif", 0)))
         struct.pack_into("<I", ctx, 40, int(o.get("if", 0)))
-        struct.pack_into("<II", ctx, 48, int(o["rule"]), flags)  # cb[0], cb[1]
-        ret, out, _ = bpfrun.test_run(self.rt, frame, ctx=bytes(ctx))
+        if meta:
+            flags = 0
+            for n in o.get("flags", "").split("+"):
+                if n:
+                    flags |= META[n]
+            struct.pack_into("<II", ctx, 48, int(o["rule"]), flags)  # cb[0], cb[1]
+        ret, out, _ = bpfrun.test_run(prog, frame, ctx=bytes(ctx))
         ret = ret - (1 << 32) if ret >= 1 << 31 else ret
         verdict = fixture.TC_NAMES.get(ret, str(ret))
         want_verdict, _, want_out = want.partition(" -> ")
