@@ -313,11 +313,14 @@ struct flush_ctx {
  * table, which phase 0 of the firewall checks.
  */
 
-static __always_inline __u32 bg_ct_active_gen(void)
+/* The active generation; *epoch: the running ruleset's epoch (the
+ * switches so far), which a generation's reuse does not repeat. */
+static __always_inline __u32 bg_ct_active_gen(__u32 *epoch)
 {
 	__u32 zero = 0;
 	struct bg_fw_active *act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 
+	*epoch = act ? act->switches : 0;
 	return act ? act->gen & 1 : 0;
 }
 
@@ -386,7 +389,7 @@ static __always_inline void bg_ct_srclim_key(struct bg_fw_srclim_key *sk,
 					     __u8 fam, const union bg_ct_key *k,
 					     const struct bg_ct_entry *e)
 {
-	sk->gen = e->limit_gen & 1;
+	sk->epoch = e->limit_epoch;
 	sk->rule_id = e->rule_id;
 	sk->family = fam;
 	bg_ct_origin_addr(fam, k, e->flags, sk->addr);
@@ -398,9 +401,13 @@ bg_ct_limit_uncount(__u8 fam, const union bg_ct_key *k, struct bg_ct_entry *e)
 {
 	struct bg_fw_srclim_key sk;
 	struct bg_fw_srclim *s;
+	__u32 epoch;
 	__u64 *n;
 
-	if (e->limit_flags & BG_CT_LF_STATES) {
+	/* A generation's max-states counts start from zero when a ruleset
+	 * is loaded into it: only the running ruleset's flows give back. */
+	bg_ct_active_gen(&epoch);
+	if ((e->limit_flags & BG_CT_LF_STATES) && epoch == e->limit_epoch) {
 		n = bg_ct_rstates_of(e->limit_gen, e->rule_id);
 		if (n)
 			bg_ct_src_dec(n);
@@ -422,17 +429,18 @@ static __always_inline int bg_ct_limit_new(struct bg_ct_entry *ne,
 					   const struct bg_xdp_meta *m)
 {
 	struct bg_fw_limit *l;
-	__u32 gen;
+	__u32 gen, epoch;
 	__u64 *n;
 
 	if (!(m->flags & BG_META_F_LIMIT) || !ne->rule_id)
 		return 0;
-	gen = bg_ct_active_gen();
+	gen = bg_ct_active_gen(&epoch);
 	l = bg_ct_limit_of(gen, ne->rule_id);
 	if (!l)
 		return 0;
 	ne->limit_flags = BG_CT_LF_RULE;
 	ne->limit_gen = gen;
+	ne->limit_epoch = epoch;
 	if (!l->max_states)
 		return 0;
 	n = bg_ct_rstates_of(gen, ne->rule_id);
@@ -1621,7 +1629,7 @@ static __noinline int bg_ct_limit_check(void)
 	struct bg_ct_entry *ep;
 	struct bg_fw_srclim *s;
 	struct bg_fw_limit *l;
-	__u32 zero = 0, reason = 0, held, fam;
+	__u32 zero = 0, reason = 0, held, fam, epoch;
 	__u64 conns, now;
 
 	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
@@ -1633,6 +1641,11 @@ static __noinline int bg_ct_limit_check(void)
 		     bpf_map_lookup_elem(&bg_ct4, &x->check_key.k4) :
 		     bpf_map_lookup_elem(&bg_ct6, &x->check_key.k6);
 	if (!ep)
+		return 0;
+	/* A flow an older ruleset admitted counts in no newer one's limits
+	 * (its rule id may be another rule's now). */
+	bg_ct_active_gen(&epoch);
+	if (epoch != ep->limit_epoch)
 		return 0;
 	l = bg_ct_limit_of(ep->limit_gen, ep->rule_id);
 	if (!l || (!l->max_src_conn && !l->rate_conns))

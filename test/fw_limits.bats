@@ -39,12 +39,14 @@ try()
 }
 
 # hold SRC PORT N NAME: N connections from SRC kept open in the
-# background until the test ends; waits for them and prints the results.
+# background until the test ends (or the file $HOLD_STOP exists); waits
+# for them and prints the results.
 hold()
 {
 	local out=$BG_TMP/$4.out i
 	nsenter --net="/run/netns/$CLI" -- /usr/bin/python3 "$CL" hold "$1" \
-		"${5:-192.0.2.1}" "$2" "$3" "$out" "$BG_TMP/stop" >/dev/null 2>&1 3>&- &
+		"${5:-192.0.2.1}" "$2" "$3" "$out" "${HOLD_STOP:-$BG_TMP/stop}" \
+		>/dev/null 2>&1 3>&- &
 	for i in $(seq 100); do
 		grep -q held "$out" 2>/dev/null && break
 		sleep 0.1
@@ -192,4 +194,31 @@ flows_of()
 	[ "$(overload_json)" = "[]" ]
 	[ "$(try 192.0.2.12 8001 2)" = "ok ok" ]
 	[ "$(overload_json)" = "[]" ]
+}
+
+@test "ruleset epochs: connections an older ruleset admitted never count toward a newer one's limits, three switches on" {
+	local k
+	for k in 0 1 2 3; do
+		# the same limits, a new ruleset each time (the generation
+		# used alternates: 0 1 0 1)
+		up_rules <<-EOF
+			set default block
+			pass proto tcp to port 8001 max-src-conn 2 label "conn $k"
+			pass proto tcp to port 8003 max-states 2 label "states $k"
+		EOF
+		# this ruleset's limits start from zero: the connections
+		# older rulesets admitted (still open) are not counted
+		[ "$(HOLD_STOP=$BG_TMP/stop$k hold 192.0.2.10 8001 2 c$k)" = "ok ok" ] ||
+			fail "ruleset $k: max-src-conn counts older connections"
+		[ "$(HOLD_STOP=$BG_TMP/stop$k hold 192.0.2.11 8003 2 s$k)" = "ok ok" ] ||
+			fail "ruleset $k: max-states counts older flows"
+		# the connections of two rulesets back (the same generation)
+		# close: they give nothing back to this ruleset's counts
+		touch "$BG_TMP/stop$((k - 2))"
+		sleep 1
+		# its own connections count
+		[ "$(try 192.0.2.10 8001 1)" = "fail" ] || fail "ruleset $k: max-src-conn not held"
+		[ "$(try 192.0.2.12 8003 1)" = "fail" ] || fail "ruleset $k: max-states not held"
+	done
+	[ "$(status_json | jq '.ruleset.switches')" -ge 3 ]
 }
