@@ -274,6 +274,7 @@ enum bg_ct_stat {
 	BG_CT_STAT_LIMIT_CONN = 18, /* refused: over max-src-conn(-rate) */
 	BG_CT_STAT_OVERLOADED = 19, /* sources put in an overload table */
 	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
-	BG_CT_STAT_MAX = 21,
+	BG_CT_STAT_OVERLOAD_FLUSH = 21, /* table walks of overload flushes */
+	BG_CT_STAT_MAX = 22,
 };
 #endif /* BG_CT_ABI_H */

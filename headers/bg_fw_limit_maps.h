@@ -46,4 +46,20 @@ struct {
 	BG_PINNED;
 } bg_fw_overload SEC(".maps");
 
+/* The overload table's key of source addr (IPv4 in addr[0]). */
+static __always_inline void
+bg_fw_overload_key_of(struct bg_fw_overload_key *k, __u32 fam,
+		      const __be32 *addr)
+{
+	k->family = fam;
+	k->addr[0] = addr[0];
+	if (fam == BG_FAM_INET) {
+		k->addr[1] = k->addr[2] = k->addr[3] = 0;
+	} else {
+		k->addr[1] = addr[1];
+		k->addr[2] = addr[2];
+		k->addr[3] = addr[3];
+	}
+}
+
 #endif /* BG_FW_LIMIT_MAPS_H */

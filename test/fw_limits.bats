@@ -67,6 +67,16 @@ clock_advance()
 	bpftool map update pinned "$m" key hex 00 00 00 00 value hex "${hex[@]}"
 }
 
+# Flows in the conntrack table that 192.0.2.FIRST-LAST initiated.
+flows_of_range()
+{
+	in_dut "$BG_REPO/scripts/conntrack.sh" --json |
+		jq --argjson a "$1" --argjson b "$2" '[.[] | .src
+			| select(startswith("192.0.2."))
+			| ltrimstr("192.0.2.") | tonumber
+			| select(. >= $a and . <= $b)] | length'
+}
+
 overload_json()
 {
 	status_json | jq -c '.overload'
@@ -221,4 +231,49 @@ flows_of()
 		[ "$(try 192.0.2.12 8003 1)" = "fail" ] || fail "ruleset $k: max-states not held"
 	done
 	[ "$(status_json | jq '.ruleset.switches')" -ge 3 ]
+}
+
+@test "overload flush: a burst of sources overloading at once costs a few table walks, not one each; every source's flows are flushed, nobody else's" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 120
+		pass proto tcp to port 8001 max-src-conn 1 overload <burst> flush
+		pass proto tcp to port 8003
+	EOF
+	local n=24 i t0 t1 walks bound pids=() srcs
+	mapfile -t srcs < <(seq 20 $((20 + n - 1)))
+	for i in "${srcs[@]}"; do
+		ip -n "$CLI" addr add "192.0.2.$i/24" dev cli0
+	done
+	# a bystander's flow, and one open connection per source
+	[ "$(hold 192.0.2.11 8003 1 keep)" = "ok" ]
+	for i in "${srcs[@]}"; do
+		[ "$(hold "192.0.2.$i" 8001 1 "h$i")" = "ok" ] || fail "hold from .$i"
+	done
+	# every source's second connection at once: all are overloaded
+	t0=$(date +%s%N)
+	for i in "${srcs[@]}"; do
+		try "192.0.2.$i" 8001 1 >"$BG_TMP/try$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t1=$(date +%s%N)
+	for i in "${srcs[@]}"; do
+		[ "$(cat "$BG_TMP/try$i")" = "fail" ] || fail ".$i was not refused"
+	done
+	[ "$(overload_json | jq length)" -eq "$n" ] || fail "overload: $(overload_json)"
+	# their held flows are all flushed, within a sweep; the bystander's stays
+	for i in $(seq 30); do
+		[ "$(flows_of_range 20 43)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(flows_of_range 20 43)" -eq 0 ] || fail "flows left: $(flows_of_range 20 43)"
+	[ "$(flows_of 192.0.2.11)" -eq 1 ] || fail "the bystander's flow went"
+	# the cost: a walk of the table per flush request the timer took,
+	# at most one per 100 ms kick (plus a tick a second), not one per
+	# source
+	walks=$(status_json | jq '.conntrack.counters.overload_flush')
+	bound=$(((t1 - t0) / 100000000 + 2))
+	echo "# $n sources overloaded in $(((t1 - t0) / 1000000)) ms: $walks walks (bound $bound)" >&3
+	((walks >= 1 && walks <= bound && walks < n)) || fail "walks: $walks (bound $bound)"
 }
