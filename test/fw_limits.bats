@@ -6,6 +6,7 @@
 load lib/common
 
 CL=$BG_REPO/test/lib/connlimit.py
+ATTACK=$BG_REPO/test/lib/attack.py
 
 setup()
 {
@@ -75,6 +76,18 @@ flows_of_range()
 			| select(startswith("192.0.2."))
 			| ltrimstr("192.0.2.") | tonumber
 			| select(. >= $a and . <= $b)] | length'
+}
+
+# Sources counted in bg_fw_srclim (any rule, any ruleset).
+srclim_count()
+{
+	bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_srclim" | jq length
+}
+
+# The MAC address of IFACE in the DUT or client namespace.
+mac_of()
+{
+	in_ns "$1" ip -j link show dev "$2" | jq -r '.[0].address'
 }
 
 overload_json()
@@ -198,7 +211,7 @@ flows_of()
 	# an attacker forges SYNs (and blind ACKs) from 192.0.2.12: no
 	# handshake completes, so nothing is counted against .12
 	for i in $(seq 20); do
-		in_cli /usr/bin/python3 "$BG_REPO/test/lib/attack.py" spoof cli0 "$mac" \
+		in_cli "$PY" "$ATTACK" spoof cli0 "$mac" \
 			192.0.2.12 $((40000 + i)) 192.0.2.1 8001 syn >/dev/null
 	done
 	[ "$(overload_json)" = "[]" ]
@@ -276,4 +289,40 @@ flows_of()
 	bound=$(((t1 - t0) / 100000000 + 2))
 	echo "# $n sources overloaded in $(((t1 - t0) / 1000000)) ms: $walks walks (bound $bound)" >&3
 	((walks >= 1 && walks <= bound && walks < n)) || fail "walks: $walks (bound $bound)"
+}
+
+@test "blind ACK flood: wrong-numbered ACKs for half-open connections forged from a third party neither count it nor overload it; a real connection counts" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 60
+		pass proto tcp to port 8001 max-src-conn 1 max-src-conn-rate 1/60 overload <abuse> flush
+	EOF
+	local mac i
+	mac=$(mac_of "$DUT" dut0)
+	# 192.0.2.50 is nobody: the DUT's SYN-ACKs to it reach the
+	# attacker's wire, where nothing answers them
+	in_dut ip neigh replace 192.0.2.50 lladdr "$(mac_of "$CLI" cli0)" \
+		dev dut0 nud permanent
+	for i in 1 2 3; do
+		run in_cli "$PY" "$ATTACK" ack-flood cli0 "$mac" 192.0.2.50 \
+			$((41000 + i)) 192.0.2.1 8001 400
+		[ "$output" = "flooded 400" ] || fail "ack-flood: $output"
+	done
+	in_dut "$BG_REPO/scripts/conntrack.sh" --json >"$BG_TMP/ct.json"
+	# the forged connections were tracked, and all 400 ACKs of each
+	# passed conntrack's window check (they and the SYN are the flow's
+	# packets) and established it (assured; the server's RSTs may have
+	# closed it since): only exactness kept them from counting
+	[ "$(jq -c '[.[] | select(.src == "192.0.2.50") | [.assured, .packets.orig]] | unique' "$BG_TMP/ct.json")" = '[[true,401]]' ] ||
+		fail "flows: $(cat "$BG_TMP/ct.json")"
+	[ "$(jq '[.[] | select(.src == "192.0.2.50")] | length' "$BG_TMP/ct.json")" -eq 3 ]
+	[ "$(srclim_count)" -eq 0 ] || fail "counted"
+	[ "$(overload_json)" = "[]" ]
+	[ "$(status_json | jq '.conntrack.counters.limit_conn')" -eq 0 ]
+	# a real connection counts: .10's second one is over the limit
+	[ "$(hold 192.0.2.10 8001 1 a)" = "ok" ]
+	[ "$(srclim_count)" -eq 1 ]
+	[ "$(try 192.0.2.10 8001 1)" = "fail" ]
+	[[ $(overload_json) == *'"address":"192.0.2.10"'* ]] || fail "overload: $(overload_json)"
+	[[ $(overload_json) != *192.0.2.50* ]]
 }
