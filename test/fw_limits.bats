@@ -90,6 +90,19 @@ mac_of()
 	in_ns "$1" ip -j link show dev "$2" | jq -r '.[0].address'
 }
 
+# After "attack.py ack-flood ... 400" three times from ADDR: the forged
+# connections were tracked, and all 400 ACKs of each passed conntrack's
+# window check (they and the SYN are the flow's packets) and established
+# it (assured; the server's RSTs may have closed it since): only the
+# exact acknowledgement was missing for them to count.
+acks_established()
+{
+	local ct
+	ct=$(in_dut "$BG_REPO/scripts/conntrack.sh" --json |
+		jq -c --arg a "$1" '[.[] | select(.src == $a) | [.assured, .packets.orig]]')
+	[ "$ct" = '[[true,401],[true,401],[true,401]]' ] || fail "flows of $1: $ct"
+}
+
 overload_json()
 {
 	status_json | jq -c '.overload'
@@ -308,14 +321,7 @@ flows_of()
 			$((41000 + i)) 192.0.2.1 8001 400
 		[ "$output" = "flooded 400" ] || fail "ack-flood: $output"
 	done
-	in_dut "$BG_REPO/scripts/conntrack.sh" --json >"$BG_TMP/ct.json"
-	# the forged connections were tracked, and all 400 ACKs of each
-	# passed conntrack's window check (they and the SYN are the flow's
-	# packets) and established it (assured; the server's RSTs may have
-	# closed it since): only exactness kept them from counting
-	[ "$(jq -c '[.[] | select(.src == "192.0.2.50") | [.assured, .packets.orig]] | unique' "$BG_TMP/ct.json")" = '[[true,401]]' ] ||
-		fail "flows: $(cat "$BG_TMP/ct.json")"
-	[ "$(jq '[.[] | select(.src == "192.0.2.50")] | length' "$BG_TMP/ct.json")" -eq 3 ]
+	acks_established 192.0.2.50
 	[ "$(srclim_count)" -eq 0 ] || fail "counted"
 	[ "$(overload_json)" = "[]" ]
 	[ "$(status_json | jq '.conntrack.counters.limit_conn')" -eq 0 ]
@@ -325,4 +331,50 @@ flows_of()
 	[ "$(try 192.0.2.10 8001 1)" = "fail" ]
 	[[ $(overload_json) == *'"address":"192.0.2.10"'* ]] || fail "overload: $(overload_json)"
 	[[ $(overload_json) != *192.0.2.50* ]]
+}
+
+@test "spoofing a victim into the overload table: forged SYNs, blind ACK floods and replays of its handshake (IPv6) never overload a source that completed no handshake; the victim keeps its allowance" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 60
+		pass proto tcp to port 8001 max-src-conn 2 max-src-conn-rate 3/60 overload <abuse> flush
+	EOF
+	local mac i
+	mac=$(mac_of "$DUT" dut0)
+	# 2001:db8:1::50 is nobody; 2001:db8:1::12 is the victim, up on the
+	# client (its kernel resets the SYN-ACKs it did not ask for)
+	in_dut ip -6 neigh replace 2001:db8:1::50 lladdr "$(mac_of "$CLI" cli0)" \
+		dev dut0 nud permanent
+	for i in 1 2 3; do
+		run in_cli "$PY" "$ATTACK" ack-flood cli0 "$mac" 2001:db8:1::50 \
+			$((41000 + i)) 2001:db8:1::1 8001 400
+		[ "$output" = "flooded 400" ] || fail "ack-flood: $output"
+	done
+	acks_established 2001:db8:1::50
+	for i in $(seq 20); do
+		in_cli "$PY" "$ATTACK" spoof cli0 "$mac" 2001:db8:1::12 \
+			$((42000 + i)) 2001:db8:1::1 8001 syn
+	done
+	[ "$(srclim_count)" -eq 0 ] || fail "counted"
+	# the victim's real connection, whose handshake ACK the attacker
+	# on the wire replays 50 times: it counts once
+	nsenter --net="/run/netns/$CLI" -- "$PY" "$ATTACK" replay cli0 \
+		'ip6 and tcp and dst port 8001 and src host 2001:db8:1::12 and ip6[53] == 0x10' \
+		50 >"$BG_TMP/replay.out" 2>&1 3>&- &
+	for i in $(seq 50); do
+		grep -q listening "$BG_TMP/replay.out" && break
+		sleep 0.1
+	done
+	[ "$(hold 2001:db8:1::12 8001 1 v 2001:db8:1::1)" = "ok" ]
+	for i in $(seq 50); do
+		grep -q replayed "$BG_TMP/replay.out" && break
+		sleep 0.1
+	done
+	grep -qx "replayed 50" "$BG_TMP/replay.out" || fail "replay: $(cat "$BG_TMP/replay.out")"
+	[ "$(overload_json)" = "[]" ] || fail "overload: $(overload_json)"
+	run bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_srclim"
+	[ "$(jq -c '[.[].formatted.value.conns]' <<<"$output")" = "[1]" ] || fail "srclim: $output"
+	# the victim's allowance is intact: a second connection at once
+	[ "$(try 2001:db8:1::12 8001 1 2001:db8:1::1)" = "ok" ]
+	[ "$(overload_json)" = "[]" ]
 }
