@@ -385,6 +385,7 @@ static __always_inline void bg_ct_srclim_key(struct bg_fw_srclim_key *sk,
 	sk->rule_id = e->rule_id;
 	sk->family = fam;
 	bg_ct_origin_addr(fam, k, e->flags, sk->addr);
+	bg_fw_limit_src(sk->addr, fam);
 }
 
 /* The flow leaves its rule's and its source's counts. */

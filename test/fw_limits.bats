@@ -175,18 +175,25 @@ flows_of()
 	[ "$(try 192.0.2.11 8001 2)" = "ok ok" ]
 }
 
-@test "max-src-conn-rate: too many connections in the window overload the source (IPv6); another source keeps working" {
+@test "max-src-conn-rate: too many connections in the window overload the source (IPv6: its /64, whichever address it sends from); another source keeps working" {
 	up_rules <<-'EOF'
 		set default block
 		set timeout overload 60
 		pass inet6 proto tcp to port 8002 max-src-conn-rate 3/2 overload <rate_abuse>
 	EOF
-	[ "$(try 2001:db8:1::10 8002 3 2001:db8:1::1)" = "ok ok ok" ]
-	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "fail" ]
+	# a client in another /64, on the same link
+	ip -n "$CLI" addr add 2001:db8:5::11/64 dev cli0 nodad
+	ip -n "$DUT" route add 2001:db8:5::/64 dev dut0
+	[ "$(try 2001:db8:1::10 8002 2 2001:db8:1::1)" = "ok ok" ]
+	# the /64's third and fourth connections, from other addresses
+	[ "$(try 2001:db8:1::11 8002 1 2001:db8:1::1)" = "ok" ]
+	[ "$(try 2001:db8:1::12 8002 1 2001:db8:1::1)" = "fail" ]
 	run overload_json
-	[[ $output == *'"table":"rate_abuse","address":"2001:db8:1::10","rule":1,"reason":"max-src-conn-rate","flushed":false'* ]] ||
+	[[ $output == *'"table":"rate_abuse","address":"2001:db8:1::/64","rule":1,"reason":"max-src-conn-rate","flushed":false'* ]] ||
 		fail "overload: $output"
-	[ "$(try 2001:db8:1::11 8002 2 2001:db8:1::1)" = "ok ok" ]
+	# the whole /64 is dropped; the other /64 is not
+	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "fail" ]
+	[ "$(try 2001:db8:5::11 8002 2 2001:db8:1::1)" = "ok ok" ]
 	# let in again after the timeout; a slow source stays under the rate
 	clock_advance 61
 	[ "$(try 2001:db8:1::10 8002 1 2001:db8:1::1)" = "ok" ]
@@ -377,4 +384,21 @@ flows_of()
 	# the victim's allowance is intact: a second connection at once
 	[ "$(try 2001:db8:1::12 8001 1 2001:db8:1::1)" = "ok" ]
 	[ "$(overload_json)" = "[]" ]
+}
+
+@test "LRU churn: a source counter or an overload entry lasts until 65,536 - 128 x CPUs other sources have been counted or overloaded after it (README's bound)" {
+	up_rules <<-'EOF'
+		pass proto tcp to port 8001 max-src-conn 2 overload <abuse>
+	EOF
+	local m out n min
+	min=$((65536 - 128 * $(nproc)))
+	for m in bg_fw_srclim bg_fw_overload; do
+		[ "$(bpftool -j map show pinned "$FW_BPFFS/tc/globals/$m" | jq -c '[.type, .max_entries]')" = '["lru_hash",65536]' ]
+		# as many inserts as the CPUs make them: unpinned
+		out=$("$PY" "$BG_REPO/test/lib/lrucheck.py" "$FW_BPFFS/tc/globals/$m" 70000)
+		echo "# $m: $out" >&3
+		[[ $out == "evicted after "* ]] || fail "$m: $out"
+		n=${out#evicted after }
+		((n >= min && n <= 65536)) || fail "$m: $out (bound $min)"
+	done
 }
