@@ -61,9 +61,8 @@ static __always_inline void bg_fw_limit_src(__be32 *addr, __u32 fam)
 }
 
 /* The overload table's key of source addr (IPv4 in addr[0]). */
-static __always_inline void
-bg_fw_overload_key_of(struct bg_fw_overload_key *k, __u32 fam,
-		      const __be32 *addr)
+static __always_inline void bg_fw_overload_key_of(struct bg_fw_overload_key *k,
+						  __u32 fam, const __be32 *addr)
 {
 	k->family = fam;
 	k->addr[0] = addr[0];
