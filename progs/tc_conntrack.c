@@ -487,9 +487,10 @@ static __always_inline __u64 bg_ct_overload_secs(struct bg_ct_config *cfg)
 /*
  * Put the source in the rule's overload table, and have its flows
  * flushed: by the sweep's timer (bg_ct_overload_flush), in one walk of
- * the tables for every source overloaded since the last one. Not inlined, as bg_ct_limit_established, and with its structs
- * in a scratch map: every packet's stack frame would otherwise grow past
- * the 512 bytes BPF allows.
+ * the tables for every source overloaded since the last one. Not
+ * inlined, as bg_ct_limit_established, and with its structs in a scratch
+ * map: every packet's stack frame would otherwise grow past the 512
+ * bytes BPF allows.
  */
 static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 				      const struct bg_fw_limit *l, __u32 rule,
