@@ -165,11 +165,14 @@ struct bg_ct_entry {
 	 * still holds its flow (an entry may be freed and reused meanwhile). */
 	__u32 key_hash;
 	/* The connection limits of the rule that admitted the flow: what
-	 * it is counted in (BG_CT_LF_*), and the ruleset generation whose
-	 * rule_id that is. */
+	 * it is counted in (BG_CT_LF_*), the ruleset generation whose
+	 * rule_id that is, and the ruleset's epoch (bg_fw_active.switches
+	 * when it was admitted): counts of an older ruleset are never
+	 * those of a newer one that reuses the generation. */
 	__u8 limit_flags;
 	__u8 limit_gen;
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 limit_epoch;
 };
 BG_STATIC_ASSERT(sizeof(struct bg_ct_entry) == 152, "bg_ct_entry");
 
@@ -271,6 +274,7 @@ enum bg_ct_stat {
 	BG_CT_STAT_LIMIT_CONN = 18, /* refused: over max-src-conn(-rate) */
 	BG_CT_STAT_OVERLOADED = 19, /* sources put in an overload table */
 	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
-	BG_CT_STAT_MAX = 21,
+	BG_CT_STAT_OVERLOAD_FLUSH = 21, /* table walks of overload flushes */
+	BG_CT_STAT_MAX = 22,
 };
 #endif /* BG_CT_ABI_H */

@@ -312,7 +312,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_fw_limit) == 52, "bg_fw_limit");
  * connection rate under one rule (max-src-conn, max-src-conn-rate).
  */
 struct bg_fw_srclim_key {
-	__u32 gen;
+	__u32 epoch; /* the ruleset's: bg_fw_active.switches */
 	__u32 rule_id;
 	__u32 family; /* enum bg_family */
 	__be32 addr[4]; /* IPv4 in addr[0] */

@@ -46,4 +46,28 @@ struct {
 	BG_PINNED;
 } bg_fw_overload SEC(".maps");
 
+/*
+ * The source a connection limit counts and overloads, in place: an IPv4
+ * address (addr[0]; the rest zero), or the /64 of an IPv6 address (its
+ * last 64 bits zero). One IPv6 host holds a /64 and can send from any of
+ * its 2^64 addresses: counted per address, it would have a fresh count
+ * for every connection and could churn the LRU tables with no end.
+ */
+static __always_inline void bg_fw_limit_src(__be32 *addr, __u32 fam)
+{
+	if (fam == BG_FAM_INET)
+		addr[1] = 0;
+	addr[2] = addr[3] = 0;
+}
+
+/* The overload table's key of source addr (IPv4 in addr[0]). */
+static __always_inline void bg_fw_overload_key_of(struct bg_fw_overload_key *k,
+						  __u32 fam, const __be32 *addr)
+{
+	k->family = fam;
+	k->addr[0] = addr[0];
+	k->addr[1] = fam == BG_FAM_INET ? 0 : addr[1];
+	k->addr[2] = k->addr[3] = 0;
+}
+
 #endif /* BG_FW_LIMIT_MAPS_H */

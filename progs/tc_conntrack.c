@@ -104,7 +104,7 @@ struct bg_ct_sweep_state {
 	__u64 kick_ns; /* when a refused flow last brought a tick forward */
 	__u64 ring_head; /* slots handed out so far (next: head % size) */
 	__u32 cursor; /* the next ring slot the sweep looks at */
-	__u32 pad;
+	__u32 flush_pending; /* 1: an "overload ... flush" waits for a walk */
 	__u64 pass_inserted[BG_FAM_MAX]; /* bg_ct_count at the pass start */
 	__u64 pass_deleted[BG_FAM_MAX];
 	__u64 pass_seen[BG_FAM_MAX]; /* entries found alive in the pass */
@@ -305,28 +305,23 @@ struct flush_ctx {
  * table, which phase 0 of the firewall checks.
  */
 
-static __always_inline __u32 bg_ct_active_gen(void)
+/* The active generation; *epoch: the running ruleset's epoch (the
+ * switches so far), which a generation's reuse does not repeat. */
+static __always_inline __u32 bg_ct_active_gen(__u32 *epoch)
 {
 	__u32 zero = 0;
 	struct bg_fw_active *act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 
+	*epoch = act ? act->switches : 0;
 	return act ? act->gen & 1 : 0;
 }
 
-/*
- * Room for the limits' keys and values off the stack (see bg_ct_scratch),
- * and the flush an "overload ... flush" asks for: done by the program's
- * top frame once the packet is tracked (bg_ct_flush_requested), where a
- * table walk has room on the stack and 6.1 allows it.
- */
+/* Room for the limits' keys and values off the stack (see bg_ct_scratch). */
 struct bg_ct_lim_scratch {
 	struct bg_fw_srclim_key sk;
 	struct bg_fw_srclim zero;
 	struct bg_fw_overload_key ok;
 	struct bg_fw_overload o;
-	__u32 flush; /* 1: flush_addr's flows are to go */
-	__u32 flush_family;
-	__be32 flush_addr[4];
 	/* A flow whose handshake this packet completed, to count for its
 	 * source (bg_ct_limit_check); check = 1 while it waits. */
 	__u32 check;
@@ -378,10 +373,11 @@ static __always_inline void bg_ct_srclim_key(struct bg_fw_srclim_key *sk,
 					     __u8 fam, const union bg_ct_key *k,
 					     const struct bg_ct_entry *e)
 {
-	sk->gen = e->limit_gen & 1;
+	sk->epoch = e->limit_epoch;
 	sk->rule_id = e->rule_id;
 	sk->family = fam;
 	bg_ct_origin_addr(fam, k, e->flags, sk->addr);
+	bg_fw_limit_src(sk->addr, fam);
 }
 
 /* The flow leaves its rule's and its source's counts. */
@@ -390,9 +386,13 @@ bg_ct_limit_uncount(__u8 fam, const union bg_ct_key *k, struct bg_ct_entry *e)
 {
 	struct bg_fw_srclim_key sk;
 	struct bg_fw_srclim *s;
+	__u32 epoch;
 	__u64 *n;
 
-	if (e->limit_flags & BG_CT_LF_STATES) {
+	/* A generation's max-states counts start from zero when a ruleset
+	 * is loaded into it: only the running ruleset's flows give back. */
+	bg_ct_active_gen(&epoch);
+	if ((e->limit_flags & BG_CT_LF_STATES) && epoch == e->limit_epoch) {
 		n = bg_ct_rstates_of(e->limit_gen, e->rule_id);
 		if (n)
 			bg_ct_src_dec(n);
@@ -414,17 +414,18 @@ static __always_inline int bg_ct_limit_new(struct bg_ct_entry *ne,
 					   const struct bg_xdp_meta *m)
 {
 	struct bg_fw_limit *l;
-	__u32 gen;
+	__u32 gen, epoch;
 	__u64 *n;
 
 	if (!(m->flags & BG_META_F_LIMIT) || !ne->rule_id)
 		return 0;
-	gen = bg_ct_active_gen();
+	gen = bg_ct_active_gen(&epoch);
 	l = bg_ct_limit_of(gen, ne->rule_id);
 	if (!l)
 		return 0;
 	ne->limit_flags = BG_CT_LF_RULE;
 	ne->limit_gen = gen;
+	ne->limit_epoch = epoch;
 	if (!l->max_states)
 		return 0;
 	n = bg_ct_rstates_of(gen, ne->rule_id);
@@ -477,9 +478,11 @@ static __always_inline __u64 bg_ct_overload_secs(struct bg_ct_config *cfg)
 
 /*
  * Put the source in the rule's overload table, and have its flows
- * flushed. Not inlined, as bg_ct_limit_established, and with its structs
- * in a scratch map: every packet's stack frame would otherwise grow past
- * the 512 bytes BPF allows.
+ * flushed: by the sweep's timer (bg_ct_overload_flush), in one walk of
+ * the tables for every source overloaded since the last one. Not
+ * inlined, as bg_ct_limit_established, and with its structs in a scratch
+ * map: every packet's stack frame would otherwise grow past the 512
+ * bytes BPF allows.
  */
 static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 				      const struct bg_fw_limit *l, __u32 rule,
@@ -487,15 +490,14 @@ static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 {
 	struct bg_ct_config *cfg = bg_ct_cfg();
 	struct bg_ct_lim_scratch *x;
+	struct bg_ct_sweep_state *t;
 	__u32 zero = 0;
 
 	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
 	if (!x || !addr || !l)
 		return;
-	__builtin_memset(&x->ok, 0, sizeof(x->ok));
 	__builtin_memset(&x->o, 0, sizeof(x->o));
-	x->ok.family = fam;
-	__builtin_memcpy(x->ok.addr, addr, 16);
+	bg_fw_overload_key_of(&x->ok, fam, addr);
 	x->o.since_ns = bg_ct_now();
 	x->o.expires_ns =
 		x->o.since_ns + bg_ct_overload_secs(cfg) * 1000000000ULL;
@@ -505,11 +507,9 @@ static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 	__builtin_memcpy(x->o.table, l->table, sizeof(x->o.table));
 	bpf_map_update_elem(&bg_fw_overload, &x->ok, &x->o, BPF_ANY);
 	bg_ct_stat_add(BG_CT_STAT_OVERLOADED, 1);
-	if (l->flush) {
-		x->flush = 1;
-		x->flush_family = fam;
-		__builtin_memcpy(x->flush_addr, addr, 16);
-	}
+	t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
+	if (l->flush && t)
+		t->flush_pending = 1;
 }
 
 /* An entry (held locked, or a copy) leaves the live set of its source. */
@@ -665,6 +665,62 @@ static long bg_ct_flush6(struct bpf_map *map, const void *key, void *val,
 			 void *ctx)
 {
 	return bg_ct_flush_one(map, key, val, ctx, BG_FAM_INET6);
+}
+
+/* Is addr in an overload table that flushes, and not yet let in again? */
+static __always_inline int bg_ct_ovl_flushes(__u32 fam, const __be32 *addr,
+					     __u64 now)
+{
+	struct bg_fw_overload_key ok;
+	struct bg_fw_overload *o;
+
+	bg_fw_overload_key_of(&ok, fam, addr);
+	o = bpf_map_lookup_elem(&bg_fw_overload, &ok);
+	return o && o->flush && bg_read_once(o->expires_ns) > now;
+}
+
+/* The overload flush's walk: flows with an overloaded address (either
+ * side) go. */
+static __always_inline long bg_ct_ovl_flush_one(struct bpf_map *map,
+						const void *key,
+						struct bg_ct_entry *e,
+						struct sweep_ctx *c, __u32 fam)
+{
+	__u32 held;
+
+	if (fam == BG_FAM_INET) {
+		const struct bg_ct4_key *k = key;
+
+		if (!bg_ct_ovl_flushes(fam, &k->addr[0], c->now) &&
+		    !bg_ct_ovl_flushes(fam, &k->addr[1], c->now))
+			return 0;
+	} else {
+		const struct bg_ct6_key *k = key;
+
+		if (!bg_ct_ovl_flushes(fam, k->addr[0], c->now) &&
+		    !bg_ct_ovl_flushes(fam, k->addr[1], c->now))
+			return 0;
+	}
+	held = bg_ct_trylock(e);
+	if (!held) {
+		bg_ct_stat_add(BG_CT_STAT_LOCK_BUSY, 1);
+		return 0;
+	}
+	if (!bg_ct_sweep_delete(map, key, e, fam, held))
+		c->deleted++;
+	return 0;
+}
+
+static long bg_ct_ovl_flush4(struct bpf_map *map, const void *key, void *val,
+			     void *ctx)
+{
+	return bg_ct_ovl_flush_one(map, key, val, ctx, BG_FAM_INET);
+}
+
+static long bg_ct_ovl_flush6(struct bpf_map *map, const void *key, void *val,
+			     void *ctx)
+{
+	return bg_ct_ovl_flush_one(map, key, val, ctx, BG_FAM_INET6);
 }
 
 /*
@@ -912,9 +968,32 @@ static __always_inline int bg_ct_sweep_tick(struct bg_ct_sweep_state *st)
 	return c.stopped;
 }
 
+/*
+ * The flush of every source "overload ... flush" put in an overload table
+ * since the last one: one walk of both tables, however many sources (a
+ * burst of overloads costs one walk, not one each). Run by the timer,
+ * which a request brings forward at most every BG_CT_KICK_NS.
+ */
+static __noinline void bg_ct_overload_flush(struct bg_ct_sweep_state *t)
+{
+	struct sweep_ctx c = {};
+
+	if (!t || !bg_read_once(t->flush_pending) ||
+	    __sync_val_compare_and_swap(&t->flush_pending, 1, 0) != 1)
+		return;
+	c.now = bg_ct_now();
+	bpf_for_each_map_elem(&bg_ct4, bg_ct_ovl_flush4, &c, 0);
+	bg_compiler_barrier();
+	bpf_for_each_map_elem(&bg_ct6, bg_ct_ovl_flush6, &c, 0);
+	bg_ct_stat_add(BG_CT_STAT_OVERLOAD_FLUSH, 1);
+}
+
 static int bg_ct_timer_cb(void *map, int *key, struct bg_ct_sweep_state *t)
 {
-	int more = bg_ct_sweep_tick(t);
+	int more;
+
+	bg_ct_overload_flush(t);
+	more = bg_ct_sweep_tick(t);
 
 	t->runs++;
 	bpf_timer_start(&t->timer, more ? BG_CT_SWEEP_FAST_NS : BG_CT_SWEEP_NS,
@@ -1613,7 +1692,7 @@ static __noinline int bg_ct_limit_check(void)
 	struct bg_ct_entry *ep;
 	struct bg_fw_srclim *s;
 	struct bg_fw_limit *l;
-	__u32 zero = 0, reason = 0, held, fam;
+	__u32 zero = 0, reason = 0, held, fam, epoch;
 	__u64 conns, now;
 
 	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
@@ -1625,6 +1704,11 @@ static __noinline int bg_ct_limit_check(void)
 		     bpf_map_lookup_elem(&bg_ct4, &x->check_key.k4) :
 		     bpf_map_lookup_elem(&bg_ct6, &x->check_key.k6);
 	if (!ep)
+		return 0;
+	/* A flow an older ruleset admitted counts in no newer one's limits
+	 * (its rule id may be another rule's now). */
+	bg_ct_active_gen(&epoch);
+	if (epoch != ep->limit_epoch)
 		return 0;
 	l = bg_ct_limit_of(ep->limit_gen, ep->rule_id);
 	if (!l || (!l->max_src_conn && !l->rate_conns))
@@ -1675,26 +1759,15 @@ static __noinline int bg_ct_limit_check(void)
 	return 1;
 }
 
-/* The flush an overload asked for (bg_ct_lim_scratch), once the packet's
- * frames are gone: a call of its own, its walk's context on its stack. */
+/* A flush an overload asked for: the sweep's timer now, not in a second
+ * (bg_ct_overload_flush). */
 static __noinline void bg_ct_flush_requested(void)
 {
-	struct bg_ct_lim_scratch *x;
-	struct flush_ctx f = {};
 	__u32 zero = 0;
+	struct bg_ct_sweep_state *t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
 
-	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
-	if (!x || !x->flush)
-		return;
-	x->flush = 0;
-	__builtin_memcpy(f.addr, x->flush_addr, 16);
-	/* Two calls, not one with a map chosen by a branch: 6.1 wants one
-	 * map per call site ("tail_call abusing map_ptr"). */
-	if (x->flush_family == BG_FAM_INET)
-		bpf_for_each_map_elem(&bg_ct4, bg_ct_flush4, &f, 0);
-	bg_compiler_barrier();
-	if (x->flush_family == BG_FAM_INET6)
-		bpf_for_each_map_elem(&bg_ct6, bg_ct_flush6, &f, 0);
+	if (t && bg_read_once(t->flush_pending))
+		bg_ct_kick_sweep(bg_ct_now());
 }
 
 /*

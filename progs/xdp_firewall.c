@@ -608,10 +608,10 @@ out:
  */
 static __always_inline int bg_fw_overloaded(struct bg_pkt *p)
 {
-	struct bg_fw_overload_key k = { .family = p->family };
+	struct bg_fw_overload_key k;
 	struct bg_fw_overload *o;
 
-	__builtin_memcpy(k.addr, p->saddr, 16);
+	bg_fw_overload_key_of(&k, p->family, p->saddr);
 	o = bpf_map_lookup_elem(&bg_fw_overload, &k);
 	return o && bg_read_once(o->expires_ns) > bg_ct_now();
 }

@@ -127,7 +127,7 @@ def addrtext: if .family == 0 then (.addr[0] | bytes4 | map(tostring) | join("."
 
 # The sources in overload tables (connection limits), with the seconds
 # left until they are let in again; conntrack's clock is CLOCK_BOOTTIME
-# plus the test hook's offset.
+# plus the test hook's offset. An IPv6 source is a /64.
 bg_firewall_overload_json()
 {
 	local now
@@ -139,7 +139,8 @@ bg_firewall_overload_json()
 	bpftool -j map dump pinned "$(bg_map bg_fw_overload)" |
 		jq -c --argjson now "$now" "$BG_JQ_ADDR"'
 		[.[].formatted | select(.value.expires_ns > $now)
-		 | {table: .value.table, address: (.key | addrtext),
+		 | {table: .value.table,
+		    address: (.key | addrtext + (if .family == 0 then "" else "/64" end)),
 		    rule: .value.rule_id,
 		    reason: (if .value.reason == 1 then "max-src-conn" else "max-src-conn-rate" end),
 		    flushed: (.value.flush == 1),

