@@ -118,6 +118,9 @@ struct bg_pkt {
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class (DSCP << 2 | ECN) */
+	__u16 frag_off; /* BG_PKT_FRAG: offset of its data, 8-byte units */
+	__u16 frag_len; /* BG_PKT_FRAG: bytes of fragment data it holds */
+	__u32 frag_id; /* BG_PKT_FRAG: the datagram's identification */
 	/* IPv4 addresses sit in word 0, the rest is zero. */
 	__be32 saddr[4];
 	__be32 daddr[4];
@@ -174,6 +177,26 @@ static __always_inline int bg_parse_eth(struct bg_cursor *c, struct bg_pkt *p,
 	}
 	*proto = type;
 	return BG_PARSE_OK;
+}
+
+/*
+ * A fragment no reassembly may accept, whatever comes with it: its data
+ * would end past the largest datagram (65,535 bytes: the "ping of death"),
+ * or a later TCP fragment starts inside the first fragment's TCP header
+ * (offset under 20 bytes), where it could only be meant to rewrite the
+ * ports or flags the rules saw (RFC 1858, RFC 3128). p->frag_off and
+ * p->l4_proto are set; len is what counts toward the limit besides the
+ * offset, as the kernel's reassembly counts it: IPv4, the whole fragment
+ * (the header is in the datagram's total length); IPv6, the fragment's
+ * data after its Fragment header (the limit is on the payload).
+ */
+static __always_inline int bg_frag_bad(const struct bg_pkt *p, __u32 len)
+{
+	__u32 off = (__u32)p->frag_off * 8;
+
+	if (off + len > 0xffff)
+		return 1;
+	return off && off < 20 && p->l4_proto == IPPROTO_TCP;
 }
 
 /*
@@ -267,6 +290,11 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & (BG_IP_MF | BG_IP_OFFSET)) {
 		p->flags |= BG_PKT_FRAG;
+		p->frag_off = frag & BG_IP_OFFSET;
+		p->frag_id = bpf_ntohs(iph->id);
+		p->frag_len = tot - hlen;
+		if (bg_frag_bad(p, tot))
+			return BG_PARSE_MALFORMED;
 		if (frag & BG_IP_OFFSET) {
 			p->flags |= BG_PKT_FRAG_LATER;
 			return BG_PARSE_OK;
@@ -379,6 +407,12 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 			p->flags |= BG_PKT_FRAG;
 			nh = fh->nexthdr;
 			c->pos = fh + 1;
+			p->frag_off = fo >> 3;
+			p->frag_id = bpf_ntohl(fh->identification);
+			p->l4_proto = nh;
+			p->frag_len = l4_end - c->pos;
+			if (bg_frag_bad(p, p->frag_len))
+				return BG_PARSE_MALFORMED;
 			if (fo & 0xfff8) {
 				p->flags |= BG_PKT_FRAG_LATER;
 				/* Headers after the Fragment header are in

@@ -30,6 +30,7 @@
 #include "bg_fw_limit_maps.h"
 #include "bg_fw_maps.h"
 #include "bg_fw_route.h"
+#include "bg_frag.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -402,12 +403,25 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
  * First matching rule of the active generation, or the default policy
  * (rule id 0) when none matches.
  */
-static __always_inline void bg_fw_classify(struct xdp_md *ctx, void *data,
-					   void *data_end, struct bg_pkt *p,
-					   __u32 gen, struct bg_fw_gen *g,
-					   __u32 ct_class,
-					   struct bg_fw_verdict *v)
+/* What phase 0 and the classifier tell, for the program's frame. */
+struct bg_fw_judged {
+	__u32 gen; /* the ruleset's generation (in) */
+	__u32 ct_class; /* phase 0: the packet's connection class */
+	__u32 ct_rule; /* phase 0, ct_pass: the rule that opened the flow */
+	__u8 ct_pass; /* established or related: skips the rules */
+	__u8 ct_refused; /* a connection a source limit refused */
+	__u8 pad[2];
+	struct bg_fw_verdict v; /* the classifier's */
+};
+
+static __noinline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+				      struct bg_fw_gen *g,
+				      struct bg_fw_judged *j)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bg_fw_verdict *v = &j->v;
+	__u32 gen = j->gen & 1, ct_class = j->ct_class;
 	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
 	struct bg_fw_xvecs x;
 	__u32 fam = p->family & 1;
@@ -536,37 +550,25 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
  * absent. A SYN is NEW (the rules decide it again) unless it is part of a
  * handshake under way, and INVALID inside a live flow.
  */
-static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
-					    void *data_end, struct bg_pkt *p,
-					    int *pass, __u32 *ct_rule,
-					    int *refused)
+
+/*
+ * Phase 0 and the classifier are calls of their own (as is the ICMP error
+ * case of phase 0): together, inlined, they need more than the 512 bytes
+ * of stack a program has, each alone much less.
+ */
+static __noinline __u32 bg_fw_ct_class(struct xdp_md *ctx, struct bg_pkt *p,
+				       struct bg_fw_judged *o)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct bg_ct_config *cfg;
 	struct bg_ct_entry *ep, e;
 	struct bg_ct_seg seg = {};
 	union bg_ct_key k;
-	__u32 ifindex = ctx->ingress_ifindex, cls;
+	__u32 cls;
 	int side, ignore, wrong, mid;
 	__u8 state;
 
-	*pass = 0;
-	*refused = 0;
-	if (bg_ct_is_icmp_error(p)) {
-		side = bg_ct_icmp_err_key(data, data_end, p, &k);
-		if (side == BG_CT_QUOTE_UNTRACKED)
-			return BG_CT_NEW; /* the rules decide */
-		if (side < 0)
-			return BG_CT_INVALID;
-		ep = bg_ct_lookup(p->family, &k);
-		if (!ep)
-			return BG_CT_INVALID;
-		bg_ct_read(ep, &e);
-		cfg = bg_ct_cfg();
-		if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()))
-			return BG_CT_INVALID;
-		cls = bg_ct_related(&e, side, 0, ifindex);
-		goto out;
-	}
 	side = bg_ct_pkt_key(p, &k);
 	if (side < 0)
 		return BG_CT_NEW; /* not tracked: the rules decide */
@@ -585,18 +587,49 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
 		return bg_ct_new_class(p, 0, &state, &mid);
 	/* A connection a source limit refused (tc_conntrack) stays so. */
 	if (e.limit_flags & BG_CT_LF_REFUSED) {
-		*refused = 1;
+		o->ct_refused = 1;
 		return BG_CT_INVALID;
 	}
-	cls = bg_ct_step(&e, p, &seg, side, 0, ifindex, &ignore, &wrong);
+	cls = bg_ct_step(&e, p, &seg, side, 0, ctx->ingress_ifindex, &ignore,
+			 &wrong);
 	/* A SYN goes to the rules whatever a flow under way says of it. */
 	if (p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags) &&
 	    cls != BG_CT_INVALID)
 		return BG_CT_NEW;
-out:
 	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED) {
-		*pass = 1;
-		*ct_rule = e.rule_id;
+		o->ct_pass = 1;
+		o->ct_rule = e.rule_id;
+	}
+	return cls;
+}
+
+/* Phase 0 of an ICMP error: RELATED when it quotes a live flow. */
+static __noinline __u32 bg_fw_ct_icmp_error(struct xdp_md *ctx,
+					    struct bg_pkt *p,
+					    struct bg_fw_judged *o)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bg_ct_entry *ep, e;
+	union bg_ct_key k;
+	__u32 cls;
+	int side;
+
+	side = bg_ct_icmp_err_key(data, data_end, p, &k);
+	if (side == BG_CT_QUOTE_UNTRACKED)
+		return BG_CT_NEW; /* the rules decide */
+	if (side < 0)
+		return BG_CT_INVALID;
+	ep = bg_ct_lookup(p->family, &k);
+	if (!ep)
+		return BG_CT_INVALID;
+	bg_ct_read(ep, &e);
+	if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), &e, bg_ct_now()))
+		return BG_CT_INVALID;
+	cls = bg_ct_related(&e, side, 0, ctx->ingress_ifindex);
+	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED) {
+		o->ct_pass = 1;
+		o->ct_rule = e.rule_id;
 	}
 	return cls;
 }
@@ -620,9 +653,11 @@ static __always_inline int bg_fw_overloaded(struct bg_pkt *p)
  * Neighbour discovery to a global address (BG_PKT_ND_UNICAST) is link
  * control only when this host will not forward it: it is for one of our
  * addresses, or the host forwards nothing on this interface. Otherwise a
- * gateway would pass on, whatever the rules say, ND aimed through it.
+ * gateway would pass on, whatever the rules say, ND aimed through it. A
+ * call of its own: the lookup's 64 bytes would take the classifier's
+ * stack.
  */
-static __always_inline int bg_fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
+static __noinline int bg_fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
 {
 	struct bpf_fib_lookup f = {};
 	long ret;
@@ -658,6 +693,80 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 }
 
 /*
+ * A first fragment's verdict, for its later fragments (bg_frag.h): in the
+ * tracked flows' table when phase 0 passed it as part of a flow
+ * (BG_META_F_CT), else in the rules' table, with the ruleset's epoch.
+ */
+static __noinline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
+					__u32 action, __u32 meta_flags,
+					__u32 epoch)
+{
+	int ct = !!(meta_flags & BG_META_F_CT);
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+
+	/* Later fragments leave nothing: only a first one has the header
+	 * the verdict was made on. */
+	if ((p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) != BG_PKT_FRAG ||
+	    !x || bg_frag_key_of(p, &x->k))
+		return;
+	bg_frag_entry_init(&x->e, p, bg_ct_now());
+	x->e.rule_id = rule_id;
+	x->e.epoch = epoch;
+	x->e.meta_flags = meta_flags;
+	x->e.action = action;
+	x->e.flags |= BG_FRAG_F_VERDICT | (ct ? BG_FRAG_F_CT : 0);
+	bg_frag_record(p, &x->k, &x->e, ct, BPF_ANY);
+}
+
+/*
+ * A non-first fragment gets what its first fragment got: its verdict, its
+ * rule (and that rule's counters), its flow (the metadata tc_conntrack
+ * counts it on). The verdict of a rule holds while that ruleset does: after
+ * a switch the new rules judge the fragment like one whose first fragment
+ * was not seen. Returns XDP_DROP, XDP_PASS (the metadata written: the
+ * caller goes on through the chain), or -1 when no first fragment is
+ * known: the caller classifies the fragment on its addresses.
+ */
+static __noinline int bg_fw_frag_later(struct xdp_md *ctx, struct bg_pkt *p,
+				       __u32 gen, __u32 epoch, __u64 len)
+{
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+	struct bg_fw_verdict v = {};
+	struct bg_frag_entry *fe;
+
+	if (!x || bg_frag_key_of(p, &x->k))
+		return -1;
+	fe = bg_frag_find(p, &x->k, bg_ct_now());
+	if (!fe || !(fe->flags & BG_FRAG_F_VERDICT) ||
+	    (!(fe->flags & BG_FRAG_F_CT) && fe->epoch != epoch)) {
+		bg_fw_stat_inc(BG_STAT_FRAG_UNSEEN);
+		return -1;
+	}
+	/* Data where the first fragment had some: no reassembly takes it
+	 * (RFC 5722; Linux drops the datagram), and it could only be meant
+	 * to make the datagram say something else than the rules saw. */
+	if ((__u32)p->frag_off * 8 < fe->first_end) {
+		bg_fw_stat_inc(BG_STAT_FRAG_OVERLAP);
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+	bg_fw_stat_inc(BG_STAT_FRAG_TRACKED);
+	v.rule_id = fe->rule_id;
+	v.action = fe->action;
+	if (fe->flags & BG_FRAG_F_CT)
+		bg_fw_stat_inc(BG_STAT_CT_PASS);
+	else
+		bg_fw_account(gen, &v, len);
+	if (v.action == BG_ACT_BLOCK) {
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+	bg_fw_stat_inc(BG_STAT_PASS);
+	bg_fw_write_meta(ctx, v.rule_id, fe->meta_flags);
+	return XDP_PASS;
+}
+
+/*
  * make bench's stage rows: a build with -DBG_FW_BENCH_STAGE=N stops after
  * stage N (1 parse, 2 the ruleset's generation, 3 phase 0, 4 the
  * classifier, 5 the counters), so each stage's cost is the difference
@@ -679,6 +788,19 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 	} while (0)
 #endif
 
+/* The parse, a call of its own: its spills would take the stack phase 0
+ * and the classifier need (bg_fw_ct_class). */
+static __noinline int bg_fw_parse(struct xdp_md *ctx, struct bg_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
+	 * field 0); native XDP frames never exceed 64 KiB. */
+	return bg_parse(data, data_end, data_end - data, p, 0, 0,
+			BG_PARSE_F_GSO);
+}
+
 SEC("xdp")
 int bg_fw_xdp(struct xdp_md *ctx)
 {
@@ -686,15 +808,15 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
 	struct bg_pkt p = {};
-	struct bg_fw_verdict v;
 	struct bg_fw_active *act;
 	struct bg_fw_gen *g;
-	__u32 zero = 0, gen, ct_class, ct_rule = 0;
-	int ret, ct_pass, ct_refused;
+	struct bg_fw_judged j = {};
+	struct bg_fw_verdict *v = &j.v;
+	__u32 zero = 0, gen;
+	int ret;
+	__u16 blind, meta;
 
-	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
-	 * field 0); native XDP frames never exceed 64 KiB. */
-	ret = bg_parse(data, data_end, len, &p, 0, 0, BG_PARSE_F_GSO);
+	ret = bg_fw_parse(ctx, &p);
 	BG_FW_BENCH_STOP(1);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
 	    bg_fw_nd_stays(ctx, &p))
@@ -717,6 +839,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	if (!act)
 		return bg_xdp_next(ctx, 0);
 	gen = act->gen & 1;
+	j.gen = gen;
 	g = bpf_map_lookup_elem(&bg_fw_gens, &gen);
 	if (!g || !g->loaded) {
 		bg_fw_stat_inc(BG_STAT_NO_RULESET);
@@ -730,48 +853,58 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
+	if (p.flags & BG_PKT_FRAG_LATER) {
+		ret = bg_fw_frag_later(ctx, &p, gen, act->switches, len);
+		if (ret == XDP_PASS)
+			return bg_xdp_next(ctx, 0);
+		if (ret >= 0)
+			return ret;
+	}
+
 	/* Phase 0: established and related traffic skips the rules. */
 	BG_FW_BENCH_STOP(2);
-	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule,
-				  &ct_refused);
+	if (bg_ct_is_icmp_error(&p))
+		j.ct_class = bg_fw_ct_icmp_error(ctx, &p, &j);
+	else
+		j.ct_class = bg_fw_ct_class(ctx, &p, &j);
 	BG_FW_BENCH_STOP(3);
-	if (ct_refused) {
+	if (j.ct_refused) {
 		bg_fw_stat_inc(BG_STAT_REFUSED);
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;
 	}
-	if (ct_pass) {
+	/* Judged without a tag the device may have kept out of the frame:
+	 * tc_conntrack checks (bg_ct_vlan_hidden). */
+	blind = g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND : 0;
+	if (j.ct_pass) {
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
-		/* Judged without a tag the device may have kept out of the
-		 * frame: tc_conntrack checks (bg_ct_vlan_hidden). */
-		bg_fw_write_meta(ctx, ct_rule,
-				 BG_META_F_CT | (g->uses_vlan && !p.vlan_depth ?
-							 BG_META_F_VLAN_BLIND :
-							 0));
+		if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ==
+		    BG_PKT_FRAG)
+			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS,
+					 BG_META_F_CT | blind, 0);
+		bg_fw_write_meta(ctx, j.ct_rule, BG_META_F_CT | blind);
 		return bg_xdp_next(ctx, 0);
 	}
 
-	bg_fw_classify(ctx, data, data_end, &p, gen, g, ct_class, &v);
+	bg_fw_classify(ctx, &p, g, &j);
 	BG_FW_BENCH_STOP(4);
-	bg_fw_account(gen, &v, len);
+	bg_fw_account(gen, v, len);
 	BG_FW_BENCH_STOP(5);
-	if (v.flags & BG_RULE_F_LOG)
-		bg_fw_emit_log(ctx, &p, &v, len);
+	if (v->flags & BG_RULE_F_LOG)
+		bg_fw_emit_log(ctx, &p, v, len);
 
-	if (v.action == BG_ACT_BLOCK) {
+	meta = (v->flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) | blind |
+	       (v->flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
+	       (v->rule_id ? 0 : BG_META_F_DEFAULT) | bg_fw_route_meta(v->flags);
+	if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) == BG_PKT_FRAG)
+		bg_fw_frag_first(&p, v->rule_id, v->action, meta, act->switches);
+	if (v->action == BG_ACT_BLOCK) {
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;
 	}
 	bg_fw_stat_inc(BG_STAT_PASS);
-	bg_fw_write_meta(
-		ctx, v.rule_id,
-		(v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-			(g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND :
-							 0) |
-			(v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
-			(v.rule_id ? 0 : BG_META_F_DEFAULT) |
-			bg_fw_route_meta(v.flags));
+	bg_fw_write_meta(ctx, v->rule_id, meta);
 	return bg_xdp_next(ctx, 0);
 }
 
