@@ -18,19 +18,27 @@
 #include "bg_common.h"
 #include "bg_parse.h"
 
-#define BG_FRAG_MAP(_name, _key, _max)        \
-	struct {                              \
+#define BG_FRAG_MAP(_name, _key, _max)               \
+	struct {                                     \
 		__uint(type, BPF_MAP_TYPE_LRU_HASH); \
-		__type(key, struct _key);     \
+		__type(key, struct _key);            \
 		__type(value, struct bg_frag_entry); \
-		__uint(max_entries, _max);    \
-		BG_PINNED;                    \
+		__uint(max_entries, _max);           \
+		BG_PINNED;                           \
 	} _name SEC(".maps")
 
 BG_FRAG_MAP(bg_frag4_flow, bg_frag_key4, BG_FRAG_FLOW_MAX);
 BG_FRAG_MAP(bg_frag4_rule, bg_frag_key4, BG_FRAG_RULE_MAX);
 BG_FRAG_MAP(bg_frag6_flow, bg_frag_key6, BG_FRAG_FLOW_MAX);
 BG_FRAG_MAP(bg_frag6_rule, bg_frag_key6, BG_FRAG_RULE_MAX);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, BG_FRAG_T_MAX);
+	BG_PINNED;
+} bg_frag_made SEC(".maps");
 
 union bg_frag_key {
 	struct bg_frag_key4 k4;
@@ -124,9 +132,8 @@ bg_frag_find(const struct bg_pkt *p, const union bg_frag_key *k, __u64 now)
  * A first fragment's entry, from its parsed headers: its ports when
  * conntrack could key its flow, its data's extent for the overlap check.
  */
-static __always_inline void bg_frag_entry_init(struct bg_frag_entry *e,
-					       const struct bg_pkt *p,
-					       __u64 now)
+static __always_inline void
+bg_frag_entry_init(struct bg_frag_entry *e, const struct bg_pkt *p, __u64 now)
 {
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
@@ -136,11 +143,28 @@ static __always_inline void bg_frag_entry_init(struct bg_frag_entry *e,
 		return;
 	e->sport = p->sport;
 	/* An ICMP echo's "ports" are its identifier, twice (bg_ct.h). */
-	e->dport = (p->l4_proto == IPPROTO_ICMP ||
-		    p->l4_proto == IPPROTO_ICMPV6) ?
-			   p->sport :
-			   p->dport;
+	e->dport =
+		(p->l4_proto == IPPROTO_ICMP || p->l4_proto == IPPROTO_ICMPV6) ?
+			p->sport :
+			p->dport;
 	e->flags = BG_FRAG_F_PORTS;
+}
+
+/* Put an entry in table t; counted when it is a new one. */
+static __always_inline void bg_frag_put(void *map, __u32 t, const void *k,
+					const struct bg_frag_entry *e,
+					__u64 how)
+{
+	__u64 *made;
+
+	if (bpf_map_update_elem(map, k, e, BPF_NOEXIST)) {
+		if (how == BPF_ANY)
+			bpf_map_update_elem(map, k, e, BPF_ANY);
+		return;
+	}
+	made = bpf_map_lookup_elem(&bg_frag_made, &t);
+	if (made)
+		*made += 1;
 }
 
 /*
@@ -156,15 +180,17 @@ static __always_inline void bg_frag_record(const struct bg_pkt *p,
 {
 	if (p->family == BG_FAM_INET) {
 		if (flow)
-			bpf_map_update_elem(&bg_frag4_flow, &k->k4, e, how);
+			bg_frag_put(&bg_frag4_flow, BG_FRAG_T_FLOW4, &k->k4, e,
+				    how);
 		else
-			bpf_map_update_elem(&bg_frag4_rule, &k->k4, e, how);
+			bg_frag_put(&bg_frag4_rule, BG_FRAG_T_RULE4, &k->k4, e,
+				    how);
 		return;
 	}
 	if (flow)
-		bpf_map_update_elem(&bg_frag6_flow, &k->k6, e, how);
+		bg_frag_put(&bg_frag6_flow, BG_FRAG_T_FLOW6, &k->k6, e, how);
 	else
-		bpf_map_update_elem(&bg_frag6_rule, &k->k6, e, how);
+		bg_frag_put(&bg_frag6_rule, BG_FRAG_T_RULE6, &k->k6, e, how);
 }
 
 /*

@@ -30,6 +30,16 @@
 #define BG_FRAG_TIMEOUT4_SEC 30
 #define BG_FRAG_TIMEOUT6_SEC 60
 
+/* Index into bg_frag_made (per-CPU u64): entries each table was given.
+ * Nothing deletes them, so made - present = evicted (status.sh). */
+enum bg_frag_table {
+	BG_FRAG_T_FLOW4 = 0, /* bg_frag4_flow */
+	BG_FRAG_T_RULE4 = 1, /* bg_frag4_rule */
+	BG_FRAG_T_FLOW6 = 2, /* bg_frag6_flow */
+	BG_FRAG_T_RULE6 = 3, /* bg_frag6_rule */
+	BG_FRAG_T_MAX = 4,
+};
+
 struct bg_frag_key4 {
 	__be32 saddr;
 	__be32 daddr;

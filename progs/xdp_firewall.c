@@ -399,10 +399,6 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
 	return 0;
 }
 
-/*
- * First matching rule of the active generation, or the default policy
- * (rule id 0) when none matches.
- */
 /* What phase 0 and the classifier tell, for the program's frame. */
 struct bg_fw_judged {
 	__u32 gen; /* the ruleset's generation (in) */
@@ -414,9 +410,13 @@ struct bg_fw_judged {
 	struct bg_fw_verdict v; /* the classifier's */
 };
 
-static __noinline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
-				      struct bg_fw_gen *g,
-				      struct bg_fw_judged *j)
+/*
+ * First matching rule of the active generation, or the default policy
+ * (rule id 0) when none matches.
+ */
+static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+					   struct bg_fw_gen *g,
+					   struct bg_fw_judged *j)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -540,6 +540,15 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The class of a packet of no live flow (phase 0 opens none). */
+static __always_inline __u32 bg_fw_ct_new_class(const struct bg_pkt *p)
+{
+	__u8 state;
+	int mid;
+
+	return bg_ct_new_class(p, 0, &state, &mid);
+}
+
 /*
  * Phase 0: the packet's connection class from the conntrack table that
  * tc_conntrack maintains, by the same rules (bg_ct.h) on a copy of the
@@ -549,64 +558,70 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
  * expected on; ICMP errors quoting such a flow. An expired entry is
  * absent. A SYN is NEW (the rules decide it again) unless it is part of a
  * handshake under way, and INVALID inside a live flow.
+ *
+ * The whole program is one frame of at most 512 bytes of stack, and the
+ * entry copy is the largest part of it: what phase 0 needs only before
+ * the copy lives in a scope that ends before it.
  */
-
-/*
- * Phase 0 and the classifier are calls of their own (as is the ICMP error
- * case of phase 0): together, inlined, they need more than the 512 bytes
- * of stack a program has, each alone much less.
- */
-static __noinline __u32 bg_fw_ct_class(struct xdp_md *ctx, struct bg_pkt *p,
-				       struct bg_fw_judged *o)
+static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
+					    struct bg_pkt *p,
+					    struct bg_fw_judged *o)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct bg_ct_config *cfg;
-	struct bg_ct_entry *ep, e;
 	struct bg_ct_seg seg = {};
-	union bg_ct_key k;
+	struct bg_ct_entry *ep;
 	__u32 cls;
-	int side, ignore, wrong, mid;
-	__u8 state;
+	int side;
 
-	side = bg_ct_pkt_key(p, &k);
-	if (side < 0)
-		return BG_CT_NEW; /* not tracked: the rules decide */
-	if (p->l4_proto == IPPROTO_TCP &&
-	    bg_ct_seg_parse(data, data_end, p, &seg) < 0)
-		return BG_CT_INVALID;
-	ep = bg_ct_lookup(p->family, &k);
-	if (!ep)
-		return bg_ct_new_class(p, 0, &state, &mid);
-	/* The clock only when an entry was found: most packets of a flood
-	 * find none. */
-	bg_ct_read(ep, &e);
-	cfg = bg_ct_cfg();
-	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()) ||
-	    bg_ct_reopens(&e, p))
-		return bg_ct_new_class(p, 0, &state, &mid);
-	/* A connection a source limit refused (tc_conntrack) stays so. */
-	if (e.limit_flags & BG_CT_LF_REFUSED) {
-		o->ct_refused = 1;
-		return BG_CT_INVALID;
+	/* The key in a scope of its own: its stack is reused for the copy. */
+	{
+		union bg_ct_key k;
+
+		side = bg_ct_pkt_key(p, &k);
+		if (side < 0)
+			return BG_CT_NEW; /* not tracked: the rules decide */
+		if (p->l4_proto == IPPROTO_TCP &&
+		    bg_ct_seg_parse(data, data_end, p, &seg) < 0)
+			return BG_CT_INVALID;
+		ep = bg_ct_lookup(p->family, &k);
 	}
-	cls = bg_ct_step(&e, p, &seg, side, 0, ctx->ingress_ifindex, &ignore,
-			 &wrong);
+	if (!ep)
+		return bg_fw_ct_new_class(p);
+	{
+		struct bg_ct_entry e;
+		int ignore, wrong;
+
+		/* The clock only when an entry was found: most packets of a
+		 * flood find none. */
+		bg_ct_read(ep, &e);
+		if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), &e,
+				  bg_ct_now()) ||
+		    bg_ct_reopens(&e, p))
+			return bg_fw_ct_new_class(p);
+		/* A connection a source limit refused (tc_conntrack) stays
+		 * so. */
+		if (e.limit_flags & BG_CT_LF_REFUSED) {
+			o->ct_refused = 1;
+			return BG_CT_INVALID;
+		}
+		cls = bg_ct_step(&e, p, &seg, side, 0, ctx->ingress_ifindex,
+				 &ignore, &wrong);
+		o->ct_rule = e.rule_id;
+	}
 	/* A SYN goes to the rules whatever a flow under way says of it. */
 	if (p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags) &&
 	    cls != BG_CT_INVALID)
 		return BG_CT_NEW;
-	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED) {
+	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED)
 		o->ct_pass = 1;
-		o->ct_rule = e.rule_id;
-	}
 	return cls;
 }
 
 /* Phase 0 of an ICMP error: RELATED when it quotes a live flow. */
-static __noinline __u32 bg_fw_ct_icmp_error(struct xdp_md *ctx,
-					    struct bg_pkt *p,
-					    struct bg_fw_judged *o)
+static __always_inline __u32 bg_fw_ct_icmp_error(struct xdp_md *ctx,
+						 struct bg_pkt *p,
+						 struct bg_fw_judged *o)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -653,11 +668,9 @@ static __always_inline int bg_fw_overloaded(struct bg_pkt *p)
  * Neighbour discovery to a global address (BG_PKT_ND_UNICAST) is link
  * control only when this host will not forward it: it is for one of our
  * addresses, or the host forwards nothing on this interface. Otherwise a
- * gateway would pass on, whatever the rules say, ND aimed through it. A
- * call of its own: the lookup's 64 bytes would take the classifier's
- * stack.
+ * gateway would pass on, whatever the rules say, ND aimed through it.
  */
-static __noinline int bg_fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
+static __always_inline int bg_fw_nd_stays(struct xdp_md *ctx, struct bg_pkt *p)
 {
 	struct bpf_fib_lookup f = {};
 	long ret;
@@ -697,9 +710,9 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
  * tracked flows' table when phase 0 passed it as part of a flow
  * (BG_META_F_CT), else in the rules' table, with the ruleset's epoch.
  */
-static __noinline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
-					__u32 action, __u32 meta_flags,
-					__u32 epoch)
+static __always_inline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
+					     __u32 action, __u32 meta_flags,
+					     __u32 epoch)
 {
 	int ct = !!(meta_flags & BG_META_F_CT);
 	struct bg_frag_scratch *x = bg_frag_scratch_get();
@@ -727,8 +740,9 @@ static __noinline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
  * caller goes on through the chain), or -1 when no first fragment is
  * known: the caller classifies the fragment on its addresses.
  */
-static __noinline int bg_fw_frag_later(struct xdp_md *ctx, struct bg_pkt *p,
-				       __u32 gen, __u32 epoch, __u64 len)
+static __always_inline int bg_fw_frag_later(struct xdp_md *ctx,
+					    struct bg_pkt *p, __u32 gen,
+					    __u32 epoch, __u64 len)
 {
 	struct bg_frag_scratch *x = bg_frag_scratch_get();
 	struct bg_fw_verdict v = {};
@@ -788,9 +802,8 @@ static __noinline int bg_fw_frag_later(struct xdp_md *ctx, struct bg_pkt *p,
 	} while (0)
 #endif
 
-/* The parse, a call of its own: its spills would take the stack phase 0
- * and the classifier need (bg_fw_ct_class). */
-static __noinline int bg_fw_parse(struct xdp_md *ctx, struct bg_pkt *p)
+/* The frame's headers, bg_pkt filled. */
+static __always_inline int bg_fw_parse(struct xdp_md *ctx, struct bg_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -817,6 +830,10 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	__u16 blind, meta;
 
 	ret = bg_fw_parse(ctx, &p);
+#ifdef BG_FW_BENCH_NEWFRAG
+	/* make bench only: every first fragment starts a new datagram. */
+	p.frag_id = bpf_get_prandom_u32();
+#endif
 	BG_FW_BENCH_STOP(1);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
 	    bg_fw_nd_stays(ctx, &p))
@@ -896,9 +913,11 @@ int bg_fw_xdp(struct xdp_md *ctx)
 
 	meta = (v->flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) | blind |
 	       (v->flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
-	       (v->rule_id ? 0 : BG_META_F_DEFAULT) | bg_fw_route_meta(v->flags);
+	       (v->rule_id ? 0 : BG_META_F_DEFAULT) |
+	       bg_fw_route_meta(v->flags);
 	if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) == BG_PKT_FRAG)
-		bg_fw_frag_first(&p, v->rule_id, v->action, meta, act->switches);
+		bg_fw_frag_first(&p, v->rule_id, v->action, meta,
+				 act->switches);
 	if (v->action == BG_ACT_BLOCK) {
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;

@@ -698,6 +698,18 @@ pass from 192.0.2.66 label "addresses alone"'
 		fwstat frag_unseen :: 1
 		stat frag_counted :: 2
 		stat untracked :: 1
+		# A large query of the host's own leaves in fragments: counted
+		# whole on its flow through what its first fragment left (ports,
+		# no verdict) ...
+		eg udp4($FR_Q, payload=b"q" * 1472, mf=True, ident=99) @if=$a :: ESTABLISHED
+		eg ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: NONE
+		stat frag_counted :: 3
+		entry udp 198.51.100.1 40000 192.0.2.53 53 :: pkts=3/3
+		frags 4rule :: 1
+		# ... which is no verdict: a later fragment forged with this
+		# host's address as its source is judged on its addresses.
+		xdp ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: XDP_DROP 0
+		fwstat frag_unseen :: 2
 	EOF
 }
 
