@@ -40,6 +40,14 @@ struct {
 	BG_PINNED;
 } bg_frag_made SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct bg_frag_src_key);
+	__type(value, struct bg_frag_src);
+	__uint(max_entries, BG_FRAG_SRC_MAX);
+	BG_PINNED;
+} bg_frag_src SEC(".maps");
+
 union bg_frag_key {
 	struct bg_frag_key4 k4;
 	struct bg_frag_key6 k6;
@@ -53,6 +61,8 @@ union bg_frag_key {
 struct bg_frag_scratch {
 	union bg_frag_key k;
 	struct bg_frag_entry e;
+	struct bg_frag_src_key sk;
+	struct bg_frag_src sv;
 };
 
 struct {
@@ -104,6 +114,12 @@ static __always_inline __u64 bg_frag_timeout_ns(__u8 family)
 	       1000000000ULL;
 }
 
+static __always_inline int bg_frag_live(const struct bg_frag_entry *e,
+					__u8 family, __u64 now)
+{
+	return now - bg_read_once(e->ts_ns) <= bg_frag_timeout_ns(family);
+}
+
 /*
  * The entry of a later fragment's datagram, the tracked flows' table
  * first; NULL when there is none or it is older than the kernel would
@@ -123,7 +139,7 @@ bg_frag_find(const struct bg_pkt *p, const union bg_frag_key *k, __u64 now)
 		if (!e)
 			e = bpf_map_lookup_elem(&bg_frag6_rule, &k->k6);
 	}
-	if (!e || now - bg_read_once(e->ts_ns) > bg_frag_timeout_ns(p->family))
+	if (!e || !bg_frag_live(e, p->family, now))
 		return NULL;
 	return e;
 }
@@ -150,18 +166,54 @@ bg_frag_entry_init(struct bg_frag_entry *e, const struct bg_pkt *p, __u64 now)
 	e->flags = BG_FRAG_F_PORTS;
 }
 
-/* Put an entry in table t; counted when it is a new one. */
-static __always_inline void bg_frag_put(void *map, __u32 t, const void *k,
-					const struct bg_frag_entry *e,
-					__u64 how)
+/*
+ * Whether entry old stays instead of new: tc_conntrack's (no verdict)
+ * stays, a key the firewall shares with one of them being a forgery of
+ * this host's address; and a live pass stays against a block, which
+ * could only be a forgery aimed at a real datagram's later fragments (a
+ * blocked first fragment never reaches its receiver, so no datagram is
+ * lost by it).
+ */
+static __always_inline int bg_frag_keeps(const struct bg_frag_entry *old,
+					 const struct bg_frag_entry *new,
+					 __u8 family, __u64 now)
 {
+	if (!(old->flags & BG_FRAG_F_VERDICT))
+		return 1;
+	return new->action == BG_ACT_BLOCK &&
+	       old->action == BG_ACT_PASS &&bg_frag_live(old, family, now);
+}
+
+/*
+ * Put entry e in table t (map), counted when it is a new one. The
+ * firewall's (BPF_ANY) replaces an earlier datagram's with the same key
+ * (an identification used again: a new datagram) unless bg_frag_keeps(),
+ * and takes the key out of the family's other table (other), so that no
+ * older entry there shadows or outlives it. tc_conntrack's (BPF_NOEXIST)
+ * never replaces one.
+ */
+static __always_inline void bg_frag_put(void *map, void *other, __u32 t,
+					const void *k,
+					const struct bg_frag_entry *e,
+					__u64 how, __u8 family)
+{
+	struct bg_frag_entry *old;
 	__u64 *made;
 
-	if (bpf_map_update_elem(map, k, e, BPF_NOEXIST)) {
-		if (how == BPF_ANY)
-			bpf_map_update_elem(map, k, e, BPF_ANY);
-		return;
+	if (how == BPF_ANY) {
+		old = bpf_map_lookup_elem(other, k);
+		if (old && bg_frag_keeps(old, e, family, e->ts_ns))
+			return;
+		old = bpf_map_lookup_elem(map, k);
+		if (old) {
+			if (!bg_frag_keeps(old, e, family, e->ts_ns))
+				bpf_map_update_elem(map, k, e, BPF_ANY);
+			return;
+		}
+		bpf_map_delete_elem(other, k);
 	}
+	if (bpf_map_update_elem(map, k, e, BPF_NOEXIST))
+		return;
 	made = bpf_map_lookup_elem(&bg_frag_made, &t);
 	if (made)
 		*made += 1;
@@ -169,9 +221,7 @@ static __always_inline void bg_frag_put(void *map, __u32 t, const void *k,
 
 /*
  * Record a first fragment's entry, in the tracked flows' table (flow) or
- * the rules'. The firewall's replaces what an earlier datagram with the
- * same key left (BPF_ANY: an identification in use again is a new
- * datagram); tc_conntrack's never replaces one (BPF_NOEXIST).
+ * the rules' (bg_frag_put(): how).
  */
 static __always_inline void bg_frag_record(const struct bg_pkt *p,
 					   const union bg_frag_key *k,
@@ -180,17 +230,52 @@ static __always_inline void bg_frag_record(const struct bg_pkt *p,
 {
 	if (p->family == BG_FAM_INET) {
 		if (flow)
-			bg_frag_put(&bg_frag4_flow, BG_FRAG_T_FLOW4, &k->k4, e,
-				    how);
+			bg_frag_put(&bg_frag4_flow, &bg_frag4_rule,
+				    BG_FRAG_T_FLOW4, &k->k4, e, how,
+				    BG_FAM_INET);
 		else
-			bg_frag_put(&bg_frag4_rule, BG_FRAG_T_RULE4, &k->k4, e,
-				    how);
+			bg_frag_put(&bg_frag4_rule, &bg_frag4_flow,
+				    BG_FRAG_T_RULE4, &k->k4, e, how,
+				    BG_FAM_INET);
 		return;
 	}
 	if (flow)
-		bg_frag_put(&bg_frag6_flow, BG_FRAG_T_FLOW6, &k->k6, e, how);
+		bg_frag_put(&bg_frag6_flow, &bg_frag6_rule, BG_FRAG_T_FLOW6,
+			    &k->k6, e, how, BG_FAM_INET6);
 	else
-		bg_frag_put(&bg_frag6_rule, BG_FRAG_T_RULE6, &k->k6, e, how);
+		bg_frag_put(&bg_frag6_rule, &bg_frag6_flow, BG_FRAG_T_RULE6,
+			    &k->k6, e, how, BG_FAM_INET6);
+}
+
+/*
+ * Whether packet p's source may put one more first fragment in a tracked
+ * flows' table (BG_FRAG_SRC_QUOTA per timeout period), counted when it
+ * may. x: scratch room for the source's key and value.
+ */
+static __always_inline int bg_frag_src_may(const struct bg_pkt *p,
+					   struct bg_frag_scratch *x, __u64 now)
+{
+	struct bg_frag_src *s;
+
+	__builtin_memset(&x->sk, 0, sizeof(x->sk));
+	x->sk.family = p->family;
+	x->sk.addr[0] = p->saddr[0];
+	if (p->family == BG_FAM_INET6)
+		x->sk.addr[1] = p->saddr[1];
+	s = bpf_map_lookup_elem(&bg_frag_src, &x->sk);
+	if (!s) {
+		x->sv.window_ns = now;
+		x->sv.made = 1;
+		bpf_map_update_elem(&bg_frag_src, &x->sk, &x->sv, BPF_ANY);
+		return 1;
+	}
+	if (now - bg_read_once(s->window_ns) > bg_frag_timeout_ns(p->family)) {
+		/* A new period; two CPUs may both start it: one more. */
+		s->window_ns = now;
+		s->made = 1;
+		return 1;
+	}
+	return __sync_fetch_and_add(&s->made, 1) < BG_FRAG_SRC_QUOTA;
 }
 
 /*

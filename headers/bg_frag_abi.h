@@ -23,6 +23,16 @@
 #define BG_FRAG_RULE_MAX 16384 /* entries per family, the rules' verdicts */
 
 /*
+ * A source (an IPv4 address, an IPv6 /64) may put this many first
+ * fragments in its family's tracked flows' table per timeout period
+ * (below); the rest go to the rules' table. So evicting an entry of that
+ * table before it expires takes BG_FRAG_FLOW_MAX / BG_FRAG_SRC_QUOTA (16)
+ * sources, each with a live flow.
+ */
+#define BG_FRAG_SRC_QUOTA 1024
+#define BG_FRAG_SRC_MAX 65536 /* sources bg_frag_src keeps count of */
+
+/*
  * An entry older than this is gone: the kernel gives up reassembling a
  * datagram after net.ipv4.ipfrag_time (30 s) and
  * net.ipv6.ip6frag_time (60 s), and an identification comes round again.
@@ -60,6 +70,20 @@ struct bg_frag_key6 {
 	__u8 pad[4];
 };
 BG_STATIC_ASSERT(sizeof(struct bg_frag_key6) == 44, "bg_frag_key6");
+
+/* bg_frag_src: first fragments a source put in a tracked flows' table. */
+struct bg_frag_src_key {
+	__u8 family; /* BG_FAM_* */
+	__u8 pad[3];
+	__be32 addr[4]; /* IPv4 in word 0; IPv6: the /64, the rest 0 */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_frag_src_key) == 20, "bg_frag_src_key");
+
+struct bg_frag_src {
+	__u64 window_ns; /* start of the current period */
+	__u64 made; /* entries made in it */
+};
+BG_STATIC_ASSERT(sizeof(struct bg_frag_src) == 16, "bg_frag_src");
 
 enum bg_frag_flags {
 	/* The firewall decided it (XDP ingress): action and rule_id hold.

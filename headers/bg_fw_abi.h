@@ -63,7 +63,8 @@ enum bg_fw_stat {
 	BG_STAT_FRAG_TRACKED = 16, /* given their first fragment's verdict */
 	BG_STAT_FRAG_UNSEEN = 17, /* first fragment not seen: addresses only */
 	BG_STAT_FRAG_OVERLAP = 18, /* dropped: overlaps the first fragment */
-	BG_STAT_MAX = 19,
+	BG_STAT_FRAG_QUOTA = 19, /* a flow's, over its source's quota */
+	BG_STAT_MAX = 20,
 };
 
 /*

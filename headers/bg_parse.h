@@ -57,6 +57,9 @@ enum bg_pkt_flags {
 	BG_PKT_FRAG_LATER = 1 << 1, /* not the first fragment: no L4 header */
 	BG_PKT_L4 = 1 << 2, /* l4 fields below are valid */
 	BG_PKT_ND_UNICAST = 1 << 3, /* ND to a global address: see below */
+	/* IPv6: has a Fragment header, also an atomic fragment (offset 0,
+	 * no more fragments: a whole datagram, RFC 6946, not BG_PKT_FRAG) */
+	BG_PKT_FRAG_HDR = 1 << 4,
 };
 
 /* bg_parse() flags */
@@ -182,13 +185,15 @@ static __always_inline int bg_parse_eth(struct bg_cursor *c, struct bg_pkt *p,
 /*
  * A fragment no reassembly may accept, whatever comes with it: its data
  * would end past the largest datagram (65,535 bytes: the "ping of death"),
- * or a later TCP fragment starts inside the first fragment's TCP header
- * (offset under 20 bytes), where it could only be meant to rewrite the
- * ports or flags the rules saw (RFC 1858, RFC 3128). p->frag_off and
- * p->l4_proto are set; len is what counts toward the limit besides the
- * offset, as the kernel's reassembly counts it: IPv4, the whole fragment
- * (the header is in the datagram's total length); IPv6, the fragment's
- * data after its Fragment header (the limit is on the payload).
+ * or a later fragment starts where the first fragment's TCP header is
+ * (offset 8 or 16), where it could only be meant to rewrite the ports or
+ * flags the rules saw (RFC 1858, RFC 3128): in IPv4 when the datagram is
+ * TCP; in IPv6 whatever its Fragment header names, which the sender
+ * chooses freely and reassembly ignores. p->frag_off and p->l4_proto are
+ * set; len is what counts toward the limit besides the offset, as the
+ * kernel's reassembly counts it: IPv4, the whole fragment (the header is
+ * in the datagram's total length); IPv6, the fragment's data after its
+ * Fragment header (the limit is on the payload).
  */
 static __always_inline int bg_frag_bad(const struct bg_pkt *p, __u32 len)
 {
@@ -196,7 +201,8 @@ static __always_inline int bg_frag_bad(const struct bg_pkt *p, __u32 len)
 
 	if (off + len > 0xffff)
 		return 1;
-	return off && off < 20 && p->l4_proto == IPPROTO_TCP;
+	return off && off < 24 &&
+	       (p->family == 1 /* IPv6 */ || p->l4_proto == IPPROTO_TCP);
 }
 
 /*
@@ -363,6 +369,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 					 void *data)
 {
 	struct ipv6hdr *ip6h = c->pos;
+	__u16 frag_fo = 0;
 	void *l4_end;
 	__u32 plen;
 	__u8 nh;
@@ -404,9 +411,10 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 			    (void *)(fh + 1) > l4_end)
 				return BG_PARSE_MALFORMED;
 			fo = bpf_ntohs(fh->frag_off);
-			p->flags |= BG_PKT_FRAG;
 			nh = fh->nexthdr;
 			c->pos = fh + 1;
+			p->flags |= BG_PKT_FRAG;
+			frag_fo = fo;
 			p->frag_off = fo >> 3;
 			p->frag_id = bpf_ntohl(fh->identification);
 			p->l4_proto = nh;
@@ -436,12 +444,17 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 	}
 	if (bg_ipv6_exthdr(nh))
 		return BG_PARSE_MALFORMED;
+	/* An atomic fragment (offset 0, M 0: RFC 6946) is a whole datagram.
+	 * Here, not in the loop: a branch there multiplies what the
+	 * verifier walks. */
+	if ((p->flags & BG_PKT_FRAG) && !(frag_fo & 0xfff9))
+		p->flags = (p->flags & ~BG_PKT_FRAG) | BG_PKT_FRAG_HDR;
 
 	p->l4_proto = nh;
 	if (bg_parse_l4(c, p, data, l4_end) != BG_PARSE_OK)
 		return BG_PARSE_MALFORMED;
 	if (nh == IPPROTO_ICMPV6 && (p->flags & BG_PKT_L4) &&
-	    !(p->flags & BG_PKT_FRAG) && bg_link_control(p))
+	    !(p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_HDR)) && bg_link_control(p))
 		return BG_PARSE_ND;
 	return BG_PARSE_OK;
 }

@@ -716,18 +716,26 @@ static __always_inline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
 {
 	int ct = !!(meta_flags & BG_META_F_CT);
 	struct bg_frag_scratch *x = bg_frag_scratch_get();
+	__u64 now;
 
 	/* Later fragments leave nothing: only a first one has the header
 	 * the verdict was made on. */
 	if ((p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) != BG_PKT_FRAG ||
 	    !x || bg_frag_key_of(p, &x->k))
 		return;
-	bg_frag_entry_init(&x->e, p, bg_ct_now());
+	now = bg_ct_now();
+	bg_frag_entry_init(&x->e, p, now);
 	x->e.rule_id = rule_id;
 	x->e.epoch = epoch;
 	x->e.meta_flags = meta_flags;
 	x->e.action = action;
 	x->e.flags |= BG_FRAG_F_VERDICT | (ct ? BG_FRAG_F_CT : 0);
+	/* A flow's peer could fill the flows' table with first fragments of
+	 * its own flow: past its quota they go to the rules' table. */
+	if (ct && !bg_frag_src_may(p, x, now)) {
+		bg_fw_stat_inc(BG_STAT_FRAG_QUOTA);
+		ct = 0;
+	}
 	bg_frag_record(p, &x->k, &x->e, ct, BPF_ANY);
 }
 
@@ -825,7 +833,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	struct bg_fw_gen *g;
 	struct bg_fw_judged j = {};
 	struct bg_fw_verdict *v = &j.v;
-	__u32 zero = 0, gen;
+	__u32 zero = 0, gen, epoch;
 	int ret;
 	__u16 blind, meta;
 
@@ -855,7 +863,9 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 	if (!act)
 		return bg_xdp_next(ctx, 0);
+	/* Once: the generation and the epoch fragments are recorded with. */
 	gen = act->gen & 1;
+	epoch = act->switches;
 	j.gen = gen;
 	g = bpf_map_lookup_elem(&bg_fw_gens, &gen);
 	if (!g || !g->loaded) {
@@ -871,7 +881,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	}
 
 	if (p.flags & BG_PKT_FRAG_LATER) {
-		ret = bg_fw_frag_later(ctx, &p, gen, act->switches, len);
+		ret = bg_fw_frag_later(ctx, &p, gen, epoch, len);
 		if (ret == XDP_PASS)
 			return bg_xdp_next(ctx, 0);
 		if (ret >= 0)
@@ -916,8 +926,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	       (v->rule_id ? 0 : BG_META_F_DEFAULT) |
 	       bg_fw_route_meta(v->flags);
 	if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) == BG_PKT_FRAG)
-		bg_fw_frag_first(&p, v->rule_id, v->action, meta,
-				 act->switches);
+		bg_fw_frag_first(&p, v->rule_id, v->action, meta, epoch);
 	if (v->action == BG_ACT_BLOCK) {
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;

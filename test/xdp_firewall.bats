@@ -842,7 +842,7 @@ pass inet6 proto udp to 2001:db8::1 port 53 label \"v6 dns\"")"
 	EOF
 }
 
-@test "fragments: a flood of first fragments with random ids cannot evict the entries of tracked flows" {
+@test "fragments: floods of first fragments cannot evict a tracked flow's entries: unsolicited ones never enter, a flow's peer only up to its quota" {
 	fw_load "$(ruleset fr6 <<<"$FR_RULES")"
 	ct_load
 	local a
@@ -855,7 +855,97 @@ pass inet6 proto udp to 2001:db8::1 port 53 label \"v6 dns\"")"
 		fragflood 20000 192.0.2.66 5353 @if=$a :: 20000
 		frags 4flow :: 1
 		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+		# A peer of a flow of its own (the host asked 192.0.2.77 too)
+		# sends 20,000 first fragments of that flow: phase 0 passes them
+		# all, 1,024 go to the flows' table, the rest to the rules'.
+		eg udp4(src="198.51.100.1", dst="192.0.2.77", sport=40000, dport=53) @if=$a :: NEW
+		fragflood 20000 192.0.2.77 40000 @sport=53 @if=$a :: 20000
+		fwstat frag_quota :: 18976
+		frags 4flow :: 1025
+		xdp $(fr_later 77 285 40) @if=$a :: XDP_PASS CT
 	EOF
-	# The rules' table is full (16,384) and still bounded.
-	ct <<<'frags 4rule :: <=16384'
+}
+
+@test "fragments: an identification used again: the newer entry wins across the two tables, a block never replaces a live pass" {
+	fw_load "$(ruleset fr7 <<<"$FR_RULES")"
+	ct_load
+	local a r1 r2
+	a=$(ifindex_of fwa0)
+	# The server's address and the host's, another datagram with the
+	# answer's identification (77): to port 5353 (rule 3), to port 9
+	# (rule 2).
+	r1='udp4(src="192.0.2.53", dst="198.51.100.1", sport=53, dport=5353, payload=b"c" * 1472, mf=True, ident=77)'
+	r2='udp4(src="192.0.2.53", dst="198.51.100.1", sport=53, dport=9, payload=b"c" * 1472, mf=True, ident=77)'
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		frags 4flow :: 1
+		# The newer datagram's entry replaces the flow's (moved to the
+		# rules' table): its later fragments follow rule 3.
+		xdp $r1 @if=$a :: XDP_PASS 3
+		frags 4flow :: 0
+		frags 4rule :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS 3
+		# A blocked first fragment with that identification (a forgery
+		# aimed at the real datagram) does not replace the live pass.
+		xdp $r2 @if=$a :: XDP_DROP 2
+		xdp $(fr_later 77 285 40) @if=$a :: XDP_PASS 3
+		# Expired, a pass is replaced by a block: a new datagram.
+		clock 31
+		xdp $r2 @if=$a :: XDP_DROP 2
+		xdp $(fr_later 77 185) @if=$a :: XDP_DROP 2
+		# And the flow's answer again (the flow asked anew, its entry
+		# having expired with the clock too): back in the flows' table,
+		# the rules' entry gone with it.
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		frags 4rule :: 0
+		frags 4flow :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+	EOF
+}
+
+@test "fragments, IPv6: atomic fragments are whole datagrams; a later fragment at byte 8 or 16 is malformed whatever it names" {
+	fw_load "$(ruleset fr8 <<<"$FR_RULES
+pass inet6 proto udp to 2001:db8::1 port 53 label \"v6 dns\"")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		# Offset 0, no more fragments (RFC 6946): judged as the whole
+		# datagram it is, nothing recorded, no fragment counted.
+		xdp udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=53, ext=[frag6(offset=0, m=False, ident=5)]) @if=$a :: XDP_PASS 5
+		xdp udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=54, ext=[frag6(offset=0, m=False, ident=5)]) @if=$a :: XDP_DROP 0
+		frags 6rule :: 0
+		fwstat fragment :: 0
+		# The Fragment header's next header is the sender's to choose:
+		# at byte 8 or 16 a later fragment is malformed as UDP too.
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=1, ident=6)], l4=b"x" * 16, nh=17) @if=$a :: XDP_DROP none
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=2, ident=6)], l4=b"x" * 16, nh=60) @if=$a :: XDP_DROP none
+		fwstat malformed :: 2
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=3, ident=6)], l4=b"x" * 16, nh=17) @if=$a :: XDP_DROP 0
+		fwstat frag_unseen :: 1
+	EOF
+}
+
+@test "fragments: a forged first fragment with this host's address as source does not replace the entry of the host's own datagram" {
+	fw_load "$(ruleset fr9 <<<"$FR_RULES
+pass proto udp from 198.51.100.1")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		eg udp4($FR_Q, payload=b"q" * 1472, mf=True, ident=99) @if=$a :: NEW
+		frags 4rule :: 1
+		# Arriving from outside with the host's source address, the
+		# datagram's key and other ports: passed by rule 5, recorded
+		# nowhere ...
+		xdp udp4(src="198.51.100.1", dst="192.0.2.53", sport=7, dport=7, payload=b"f" * 1472, mf=True, ident=99) @if=$a :: XDP_PASS 5
+		frags 4rule :: 1
+		# ... so the host's later fragment is still counted on its flow.
+		eg ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: NONE
+		stat frag_counted :: 1
+		entry udp 198.51.100.1 40000 192.0.2.53 53 :: pkts=3/0
+	EOF
 }

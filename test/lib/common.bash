@@ -176,16 +176,13 @@ up_rules()
 	[ "$status" -eq 0 ] || fail "up.sh: $output"
 }
 
-# A UDP server in NS on ADDR:PORT that answers every datagram with SIZE
-# bytes, from ADDR (an unbound socket would answer from the address the
-# kernel picks): an answer larger than the MTU leaves in fragments.
+# A UDP server in NS on ADDR:PORT that answers every datagram with one
+# datagram of SIZE bytes, from ADDR: an answer larger than the MTU leaves
+# in fragments.
 start_udp_answer()
 {
-	local ns=$1 addr=$2 port=$3 size=$4 pf=4
-	[[ $addr == *:* ]] && addr="[$addr]" pf=6
-	ns_spawn "$ns" socat UDP$pf-RECVFROM:"$port",bind="$addr",fork,reuseaddr \
-		SYSTEM:"head -c $size /dev/zero"
-	wait_udp_port "$ns" "$port"
+	ns_spawn "$1" /usr/bin/python3 "$BG_REPO/test/lib/udpanswer.py" "$2" "$3" "$4"
+	wait_udp_port "$1" "$3"
 }
 
 wait_udp_port()

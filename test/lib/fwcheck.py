@@ -98,10 +98,10 @@ class FwFixture(fixture.Fixture):
             run the pinned firewall on PACKET arriving on ifindex N: the
             verdict, the rule whose counter moved (or CT: passed by phase
             0), and anything wrong with the output frame or metadata.
-      fragflood N SRC PORT [@if=N] :: PASSED
-            N first fragments of UDP datagrams from SRC:1000 to
-            198.51.100.1:PORT, identifications 1..N (N <= 65535): how many
-            the firewall passed."""
+      fragflood N SRC PORT [@sport=P] [@if=N] :: PASSED
+            N first fragments of UDP datagrams from SRC:P (default 1000)
+            to 198.51.100.1:PORT, identifications 1..N (N <= 65535): how
+            many the firewall passed."""
     name = "fwcheck"
 
     def __init__(self, bpffs):
@@ -126,7 +126,8 @@ class FwFixture(fixture.Fixture):
     def cmd_fragflood(self, rest, want):
         args, o = fixture.options(rest)
         n, src, port = args.split()
-        frame = bytearray(pkt.udp4(src=src, dst="198.51.100.1", sport=1000,
+        frame = bytearray(pkt.udp4(src=src, dst="198.51.100.1",
+                                   sport=int(o.get("sport", 1000)),
                                    dport=int(port), payload=b"f" * 1472,
                                    mf=True, ident=0))
         if self.fw is None:
