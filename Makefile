@@ -57,6 +57,7 @@ BPF_OBJS := $(patsubst progs/%.c,$(BUILD)/%.o,$(BPF_SRCS))
 BENCH_SRCS := $(wildcard bench/*.bpf.c)
 BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 	$(BUILD)/bench/tc_conntrack_newflow.o \
+	$(BUILD)/bench/xdp_firewall_newfrag.o \
 	$(foreach n,1 2 3 4 5,$(BUILD)/bench/xdp_firewall_stage$(n).o)
 # Test-only builds of conntrack: a slow critical section, with and without
 # the entry lock (test/conntrack_race.bats).
@@ -108,6 +109,12 @@ $(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
+
+# make bench: the firewall with a new datagram in every first fragment.
+$(BUILD)/bench/xdp_firewall_newfrag.o: progs/xdp_firewall.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_FW_BENCH_NEWFRAG -c $< -o $@
 
 # make bench: the firewall stopping after stage N (its stage rows).
 $(BUILD)/bench/xdp_firewall_stage%.o: progs/xdp_firewall.c $(HEADERS) | $(BUILD)

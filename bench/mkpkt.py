@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Write a minimal Ethernet/IP/UDP frame for make bench (no scapy needed).
 
-usage: mkpkt.py SRC DST OUTFILE [tcp FLAGS SPORT DPORT]
+usage: mkpkt.py SRC DST OUTFILE [tcp FLAGS SPORT DPORT | frag first|later]
        (both IPv4 or both IPv6; UDP 40000 -> 53 unless tcp is given,
-        FLAGS e.g. S, A, SA)
+        FLAGS e.g. S, A, SA; frag, IPv4 only: the datagram's first
+        fragment (More Fragments, identification 1), or a later one of
+        it at byte 40, right after what the first holds)
 """
 import ipaddress
 import struct
@@ -22,7 +24,7 @@ def csum(data: bytes) -> int:
 TCP_FLAGS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
 
 
-def frame(src: str, dst: str, tcp=None) -> bytes:
+def frame(src: str, dst: str, tcp=None, frag=None) -> bytes:
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     payload = b"bpfguard-bench" + bytes(18)
     proto = 17
@@ -35,7 +37,10 @@ def frame(src: str, dst: str, tcp=None) -> bytes:
         proto = 6
     eth = bytes.fromhex("020000000002" "020000000001")
     if s.version == 4:
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64,
+        fo = {None: 0, "first": 0x2000, "later": 40 // 8}[frag]
+        if frag == "later":
+            udp = payload[:32]  # data, no UDP header
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, fo, 64,
                          proto, 0, s.packed, d.packed)
         ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
         return eth + b"\x08\x00" + ip + udp
@@ -45,9 +50,10 @@ def frame(src: str, dst: str, tcp=None) -> bytes:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 8) or sys.argv[1] in ("-h", "--help"):
+    frag_arg = len(sys.argv) == 6 and sys.argv[4] == "frag" and sys.argv[5] in ("first", "later")
+    if len(sys.argv) not in (4, 8) and not frag_arg or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
     tcp = sys.argv[5:8] if len(sys.argv) == 8 else None
     with open(sys.argv[3], "wb") as f:
-        f.write(frame(sys.argv[1], sys.argv[2], tcp))
+        f.write(frame(sys.argv[1], sys.argv[2], tcp, sys.argv[5] if frag_arg else None))

@@ -66,7 +66,8 @@ static const char usage_text[] =
 	"         192.0.2.1:80, [2001:db8::1]:80 (tcp and udp need both\n"
 	"         ports, other protocols have none)\n"
 	"  STATE  new (default), established, related or invalid\n"
-	"  frag   a non-first fragment: no ports\n"
+	"  frag   a non-first fragment: no ports; the verdict is the one for\n"
+	"         a fragment whose first fragment the firewall did not see\n"
 	"\n"
 	"Exit status: 0 success, 1 ruleset (or I/O) error, 2 usage error.\n";
 

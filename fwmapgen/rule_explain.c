@@ -113,6 +113,22 @@ const char *action_name(uint8_t action)
 	return action == BG_ACT_BLOCK ? "block" : "pass";
 }
 
+/*
+ * What a later fragment gets (README, "Fragments"): the rules judge it only
+ * when the firewall did not see its first fragment; the verdict printed is
+ * that case's.
+ */
+static void explain_frag(const struct packet *pk)
+{
+	if (!pk->frag)
+		return;
+	printf("fragment: gets its first fragment's verdict, rule and flow when "
+	       "the firewall saw that fragment in the last %d s; the verdict "
+	       "above, on its addresses alone, when it did not\n",
+	       pk->fam == BG_FAM_INET6 ? BG_FRAG_TIMEOUT6_SEC :
+					 BG_FRAG_TIMEOUT4_SEC);
+}
+
 /* --explain: the verdict, and the rule that decides it with its text. */
 void explain_packet(const struct ruleset *rs, const struct packet *pk)
 {
@@ -121,6 +137,7 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	if (!r) {
 		printf("verdict: %s\nrule: 0 (default policy)\n",
 		       action_name(rs->default_action));
+		explain_frag(pk);
 		return;
 	}
 	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
@@ -135,4 +152,5 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	}
 	route_explain(stdout, r);
 	printf("text: %s\n", r->text);
+	explain_frag(pk);
 }

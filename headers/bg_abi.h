@@ -11,5 +11,6 @@
 #include "bg_fw_abi.h"
 #include "bg_ct_abi.h"
 #include "bg_xdp_abi.h"
+#include "bg_frag_abi.h"
 
 #endif /* BG_ABI_H */

@@ -263,7 +263,8 @@ enum bg_ct_stat {
 	BG_CT_STAT_MIDSTREAM = 7, /* TCP flows picked up without a SYN */
 	BG_CT_STAT_CREATED = 8, /* entries created */
 	BG_CT_STAT_SKIPPED = 9, /* egress packets from a bpfguard interface */
-	BG_CT_STAT_UNTRACKED = 10, /* not IP, malformed, fragments, other L4 */
+	/* Not IP, malformed, other L4; later fragments of no known flow. */
+	BG_CT_STAT_UNTRACKED = 10,
 	BG_CT_STAT_SWEEPS = 11, /* sweep ticks */
 	BG_CT_STAT_WRONG_IFACE = 12, /* INVALID: arrived from the wrong side */
 	BG_CT_STAT_RST_IGNORED = 13, /* in-window RST not at the exact seq */
@@ -275,6 +276,7 @@ enum bg_ct_stat {
 	BG_CT_STAT_OVERLOADED = 19, /* sources put in an overload table */
 	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
 	BG_CT_STAT_OVERLOAD_FLUSH = 21, /* table walks of overload flushes */
-	BG_CT_STAT_MAX = 22,
+	BG_CT_STAT_FRAG_COUNTED = 22, /* later fragments counted on a flow */
+	BG_CT_STAT_MAX = 23,
 };
 #endif /* BG_CT_ABI_H */

@@ -59,7 +59,12 @@ enum bg_fw_stat {
 	BG_STAT_ROUTE_TOO_BIG = 13, /* over the next hop's interface MTU */
 	BG_STAT_ROUTE_SKIPPED = 14, /* not routed: TTL, VLAN tag; no copy */
 	BG_STAT_DUP_SENT = 15, /* copies dup-to sent */
-	BG_STAT_MAX = 16,
+	/* Non-first fragments (README, "Fragments"): */
+	BG_STAT_FRAG_TRACKED = 16, /* given their first fragment's verdict */
+	BG_STAT_FRAG_UNSEEN = 17, /* first fragment not seen: addresses only */
+	BG_STAT_FRAG_OVERLAP = 18, /* dropped: overlaps the first fragment */
+	BG_STAT_FRAG_QUOTA = 19, /* a flow's, over its source's quota */
+	BG_STAT_MAX = 20,
 };
 
 /*

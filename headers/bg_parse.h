@@ -57,6 +57,9 @@ enum bg_pkt_flags {
 	BG_PKT_FRAG_LATER = 1 << 1, /* not the first fragment: no L4 header */
 	BG_PKT_L4 = 1 << 2, /* l4 fields below are valid */
 	BG_PKT_ND_UNICAST = 1 << 3, /* ND to a global address: see below */
+	/* IPv6: has a Fragment header, also an atomic fragment (offset 0,
+	 * no more fragments: a whole datagram, RFC 6946, not BG_PKT_FRAG) */
+	BG_PKT_FRAG_HDR = 1 << 4,
 };
 
 /* bg_parse() flags */
@@ -118,6 +121,9 @@ struct bg_pkt {
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class (DSCP << 2 | ECN) */
+	__u16 frag_off; /* BG_PKT_FRAG: offset of its data, 8-byte units */
+	__u16 frag_len; /* BG_PKT_FRAG: bytes of fragment data it holds */
+	__u32 frag_id; /* BG_PKT_FRAG: the datagram's identification */
 	/* IPv4 addresses sit in word 0, the rest is zero. */
 	__be32 saddr[4];
 	__be32 daddr[4];
@@ -174,6 +180,29 @@ static __always_inline int bg_parse_eth(struct bg_cursor *c, struct bg_pkt *p,
 	}
 	*proto = type;
 	return BG_PARSE_OK;
+}
+
+/*
+ * A fragment no reassembly may accept, whatever comes with it: its data
+ * would end past the largest datagram (65,535 bytes: the "ping of death"),
+ * or a later fragment starts where the first fragment's TCP header is
+ * (offset 8 or 16), where it could only be meant to rewrite the ports or
+ * flags the rules saw (RFC 1858, RFC 3128): in IPv4 when the datagram is
+ * TCP; in IPv6 whatever its Fragment header names, which the sender
+ * chooses freely and reassembly ignores. p->frag_off and p->l4_proto are
+ * set; len is what counts toward the limit besides the offset, as the
+ * kernel's reassembly counts it: IPv4, the whole fragment (the header is
+ * in the datagram's total length); IPv6, the fragment's data after its
+ * Fragment header (the limit is on the payload).
+ */
+static __always_inline int bg_frag_bad(const struct bg_pkt *p, __u32 len)
+{
+	__u32 off = (__u32)p->frag_off * 8;
+
+	if (off + len > 0xffff)
+		return 1;
+	return off && off < 24 &&
+	       (p->family == 1 /* IPv6 */ || p->l4_proto == IPPROTO_TCP);
 }
 
 /*
@@ -267,6 +296,11 @@ static __always_inline int bg_parse_ipv4(struct bg_cursor *c, struct bg_pkt *p,
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & (BG_IP_MF | BG_IP_OFFSET)) {
 		p->flags |= BG_PKT_FRAG;
+		p->frag_off = frag & BG_IP_OFFSET;
+		p->frag_id = bpf_ntohs(iph->id);
+		p->frag_len = tot - hlen;
+		if (bg_frag_bad(p, tot))
+			return BG_PARSE_MALFORMED;
 		if (frag & BG_IP_OFFSET) {
 			p->flags |= BG_PKT_FRAG_LATER;
 			return BG_PARSE_OK;
@@ -335,6 +369,7 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 					 void *data)
 {
 	struct ipv6hdr *ip6h = c->pos;
+	__u16 frag_fo = 0;
 	void *l4_end;
 	__u32 plen;
 	__u8 nh;
@@ -376,9 +411,16 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 			    (void *)(fh + 1) > l4_end)
 				return BG_PARSE_MALFORMED;
 			fo = bpf_ntohs(fh->frag_off);
-			p->flags |= BG_PKT_FRAG;
 			nh = fh->nexthdr;
 			c->pos = fh + 1;
+			p->flags |= BG_PKT_FRAG;
+			frag_fo = fo;
+			p->frag_off = fo >> 3;
+			p->frag_id = bpf_ntohl(fh->identification);
+			p->l4_proto = nh;
+			p->frag_len = l4_end - c->pos;
+			if (bg_frag_bad(p, p->frag_len))
+				return BG_PARSE_MALFORMED;
 			if (fo & 0xfff8) {
 				p->flags |= BG_PKT_FRAG_LATER;
 				/* Headers after the Fragment header are in
@@ -402,12 +444,17 @@ static __always_inline int bg_parse_ipv6(struct bg_cursor *c, struct bg_pkt *p,
 	}
 	if (bg_ipv6_exthdr(nh))
 		return BG_PARSE_MALFORMED;
+	/* An atomic fragment (offset 0, M 0: RFC 6946) is a whole datagram.
+	 * Here, not in the loop: a branch there multiplies what the
+	 * verifier walks. */
+	if ((p->flags & BG_PKT_FRAG) && !(frag_fo & 0xfff9))
+		p->flags = (p->flags & ~BG_PKT_FRAG) | BG_PKT_FRAG_HDR;
 
 	p->l4_proto = nh;
 	if (bg_parse_l4(c, p, data, l4_end) != BG_PARSE_OK)
 		return BG_PARSE_MALFORMED;
 	if (nh == IPPROTO_ICMPV6 && (p->flags & BG_PKT_L4) &&
-	    !(p->flags & BG_PKT_FRAG) && bg_link_control(p))
+	    !(p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_HDR)) && bg_link_control(p))
 		return BG_PARSE_ND;
 	return BG_PARSE_OK;
 }

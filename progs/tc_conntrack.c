@@ -31,6 +31,7 @@
 #include "bg_xdp_meta.h"
 #include "bg_fw_limit_maps.h"
 #include "bg_ct_ifidx_map.h"
+#include "bg_frag.h"
 
 #define BG_CT_SRC_MAX (2 * BG_CT_TABLE_MAX)
 #define CLOCK_MONOTONIC 1
@@ -1561,6 +1562,72 @@ static __always_inline int bg_ct_track_icmp_error(struct bg_ct_pkt *c,
 }
 
 /*
+ * A later fragment: its bytes counted on its datagram's flow, found through
+ * what the first fragment left (bg_frag.h: the firewall's verdict on
+ * ingress, this program's own entry on egress). Nothing else changes: a
+ * fragment shows no header to judge a state by. 0 when counted.
+ */
+static __always_inline int bg_ct_frag_later(struct bg_ct_pkt *c,
+					    union bg_ct_key *k)
+{
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+	struct bg_frag_entry *fe;
+	struct bg_ct_entry *ep;
+	__u32 held, side, hash;
+	__u16 vlan[2];
+
+	if (!x || bg_frag_key_of(&c->p, &x->k))
+		return -1;
+	fe = bg_frag_find(&c->p, &x->k, c->now);
+	if (!fe || !(fe->flags & BG_FRAG_F_PORTS) ||
+	    ((fe->flags & BG_FRAG_F_VERDICT) && fe->action != BG_ACT_PASS))
+		return -1;
+	bg_ct_vlans(&c->p, vlan);
+	if (c->p.family == BG_FAM_INET)
+		side = bg_ct_key4(&k->k4, c->p.saddr[0], c->p.daddr[0],
+				  fe->sport, fe->dport, fe->proto, vlan);
+	else
+		side = bg_ct_key6(&k->k6, c->p.saddr, c->p.daddr, fe->sport,
+				  fe->dport, fe->proto, vlan);
+	ep = bg_ct_lookup(c->p.family, k);
+	if (!ep)
+		return -1;
+	hash = bg_ct_key_hash(c->p.family, k);
+	held = bg_ct_lock(ep);
+	if (!held)
+		return -1;
+	if (ep->key_hash != hash) {
+		bg_ct_unlock(ep, held);
+		return -1;
+	}
+	if (bg_ct_dir(ep, side & 1) == BG_CT_DIR_ORIG) {
+		ep->packets[0] += c->segs;
+		ep->bytes[0] += c->len;
+	} else {
+		ep->packets[1] += c->segs;
+		ep->bytes[1] += c->len;
+	}
+	bg_ct_unlock(ep, held);
+	return 0;
+}
+
+/*
+ * A first fragment leaving: its ports, for its later fragments
+ * (bg_ct_frag_later). In the rules' table, never the tracked flows': what
+ * leaves may be forwarded traffic anyone inside sends. Never over an
+ * entry the firewall made.
+ */
+static __always_inline void bg_ct_frag_first_out(struct bg_ct_pkt *c)
+{
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+
+	if (!x || bg_frag_key_of(&c->p, &x->k))
+		return;
+	bg_frag_entry_init(&x->e, &c->p, c->now);
+	bg_frag_record(&c->p, &x->k, &x->e, 0, BPF_NOEXIST);
+}
+
+/*
  * A forwarded packet leaving through egress that was tracked at its
  * ingress: not tracked again, but if it is the initiator's and its flow
  * does not know yet where replies will come from, this interface is it.
@@ -1621,11 +1688,20 @@ __noinline int bg_ct_track_pkt(struct __sk_buff *skb, struct bg_ct_pkt *c)
 	if (bg_ct_is_icmp_error(&c->p))
 		return bg_ct_track_icmp_error(c, &k, data, data_end, cfg);
 
+	if (c->p.flags & BG_PKT_FRAG_LATER) {
+		if (bg_ct_frag_later(c, &k))
+			bg_ct_stat_add(BG_CT_STAT_UNTRACKED, 1);
+		else
+			bg_ct_stat_add(BG_CT_STAT_FRAG_COUNTED, 1);
+		return -1;
+	}
 	s = bg_ct_pkt_key(&c->p, &k);
 	if (s < 0) {
 		bg_ct_stat_add(BG_CT_STAT_UNTRACKED, 1);
 		return -1;
 	}
+	if (c->egress && (c->p.flags & BG_PKT_FRAG))
+		bg_ct_frag_first_out(c);
 	c->side = s & 1;
 	if (c->p.l4_proto == IPPROTO_TCP) {
 		if (bg_ct_seg_parse(data, data_end, &c->p, &c->seg) < 0) {

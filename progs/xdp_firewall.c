@@ -30,6 +30,7 @@
 #include "bg_fw_limit_maps.h"
 #include "bg_fw_maps.h"
 #include "bg_fw_route.h"
+#include "bg_frag.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -398,16 +399,29 @@ static __always_inline int bg_fw_x_vectors(void *data, void *data_end,
 	return 0;
 }
 
+/* What phase 0 and the classifier tell, for the program's frame. */
+struct bg_fw_judged {
+	__u32 gen; /* the ruleset's generation (in) */
+	__u32 ct_class; /* phase 0: the packet's connection class */
+	__u32 ct_rule; /* phase 0, ct_pass: the rule that opened the flow */
+	__u8 ct_pass; /* established or related: skips the rules */
+	__u8 ct_refused; /* a connection a source limit refused */
+	__u8 pad[2];
+	struct bg_fw_verdict v; /* the classifier's */
+};
+
 /*
  * First matching rule of the active generation, or the default policy
  * (rule id 0) when none matches.
  */
-static __always_inline void bg_fw_classify(struct xdp_md *ctx, void *data,
-					   void *data_end, struct bg_pkt *p,
-					   __u32 gen, struct bg_fw_gen *g,
-					   __u32 ct_class,
-					   struct bg_fw_verdict *v)
+static __always_inline void bg_fw_classify(struct xdp_md *ctx, struct bg_pkt *p,
+					   struct bg_fw_gen *g,
+					   struct bg_fw_judged *j)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bg_fw_verdict *v = &j->v;
+	__u32 gen = j->gen & 1, ct_class = j->ct_class;
 	struct bg_fw_vec *sv, *dv, *iv, *pv, *spv, *dpv, *stv;
 	struct bg_fw_xvecs x;
 	__u32 fam = p->family & 1;
@@ -526,6 +540,15 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* The class of a packet of no live flow (phase 0 opens none). */
+static __always_inline __u32 bg_fw_ct_new_class(const struct bg_pkt *p)
+{
+	__u8 state;
+	int mid;
+
+	return bg_ct_new_class(p, 0, &state, &mid);
+}
+
 /*
  * Phase 0: the packet's connection class from the conntrack table that
  * tc_conntrack maintains, by the same rules (bg_ct.h) on a copy of the
@@ -535,68 +558,93 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
  * expected on; ICMP errors quoting such a flow. An expired entry is
  * absent. A SYN is NEW (the rules decide it again) unless it is part of a
  * handshake under way, and INVALID inside a live flow.
+ *
+ * The whole program is one frame of at most 512 bytes of stack, and the
+ * entry copy is the largest part of it: what phase 0 needs only before
+ * the copy lives in a scope that ends before it.
  */
-static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx, void *data,
-					    void *data_end, struct bg_pkt *p,
-					    int *pass, __u32 *ct_rule,
-					    int *refused)
+static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
+					    struct bg_pkt *p,
+					    struct bg_fw_judged *o)
 {
-	struct bg_ct_config *cfg;
-	struct bg_ct_entry *ep, e;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct bg_ct_seg seg = {};
-	union bg_ct_key k;
-	__u32 ifindex = ctx->ingress_ifindex, cls;
-	int side, ignore, wrong, mid;
-	__u8 state;
+	struct bg_ct_entry *ep;
+	__u32 cls;
+	int side;
 
-	*pass = 0;
-	*refused = 0;
-	if (bg_ct_is_icmp_error(p)) {
-		side = bg_ct_icmp_err_key(data, data_end, p, &k);
-		if (side == BG_CT_QUOTE_UNTRACKED)
-			return BG_CT_NEW; /* the rules decide */
+	/* The key in a scope of its own: its stack is reused for the copy. */
+	{
+		union bg_ct_key k;
+
+		side = bg_ct_pkt_key(p, &k);
 		if (side < 0)
+			return BG_CT_NEW; /* not tracked: the rules decide */
+		if (p->l4_proto == IPPROTO_TCP &&
+		    bg_ct_seg_parse(data, data_end, p, &seg) < 0)
 			return BG_CT_INVALID;
 		ep = bg_ct_lookup(p->family, &k);
-		if (!ep)
-			return BG_CT_INVALID;
-		bg_ct_read(ep, &e);
-		cfg = bg_ct_cfg();
-		if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()))
-			return BG_CT_INVALID;
-		cls = bg_ct_related(&e, side, 0, ifindex);
-		goto out;
 	}
-	side = bg_ct_pkt_key(p, &k);
-	if (side < 0)
-		return BG_CT_NEW; /* not tracked: the rules decide */
-	if (p->l4_proto == IPPROTO_TCP &&
-	    bg_ct_seg_parse(data, data_end, p, &seg) < 0)
-		return BG_CT_INVALID;
-	ep = bg_ct_lookup(p->family, &k);
 	if (!ep)
-		return bg_ct_new_class(p, 0, &state, &mid);
-	/* The clock only when an entry was found: most packets of a flood
-	 * find none. */
-	bg_ct_read(ep, &e);
-	cfg = bg_ct_cfg();
-	if (bg_ct_expired(bg_ct_timeouts(cfg), &e, bg_ct_now()) ||
-	    bg_ct_reopens(&e, p))
-		return bg_ct_new_class(p, 0, &state, &mid);
-	/* A connection a source limit refused (tc_conntrack) stays so. */
-	if (e.limit_flags & BG_CT_LF_REFUSED) {
-		*refused = 1;
-		return BG_CT_INVALID;
+		return bg_fw_ct_new_class(p);
+	{
+		struct bg_ct_entry e;
+		int ignore, wrong;
+
+		/* The clock only when an entry was found: most packets of a
+		 * flood find none. */
+		bg_ct_read(ep, &e);
+		if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), &e,
+				  bg_ct_now()) ||
+		    bg_ct_reopens(&e, p))
+			return bg_fw_ct_new_class(p);
+		/* A connection a source limit refused (tc_conntrack) stays
+		 * so. */
+		if (e.limit_flags & BG_CT_LF_REFUSED) {
+			o->ct_refused = 1;
+			return BG_CT_INVALID;
+		}
+		cls = bg_ct_step(&e, p, &seg, side, 0, ctx->ingress_ifindex,
+				 &ignore, &wrong);
+		o->ct_rule = e.rule_id;
 	}
-	cls = bg_ct_step(&e, p, &seg, side, 0, ifindex, &ignore, &wrong);
 	/* A SYN goes to the rules whatever a flow under way says of it. */
 	if (p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags) &&
 	    cls != BG_CT_INVALID)
 		return BG_CT_NEW;
-out:
+	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED)
+		o->ct_pass = 1;
+	return cls;
+}
+
+/* Phase 0 of an ICMP error: RELATED when it quotes a live flow. */
+static __always_inline __u32 bg_fw_ct_icmp_error(struct xdp_md *ctx,
+						 struct bg_pkt *p,
+						 struct bg_fw_judged *o)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bg_ct_entry *ep, e;
+	union bg_ct_key k;
+	__u32 cls;
+	int side;
+
+	side = bg_ct_icmp_err_key(data, data_end, p, &k);
+	if (side == BG_CT_QUOTE_UNTRACKED)
+		return BG_CT_NEW; /* the rules decide */
+	if (side < 0)
+		return BG_CT_INVALID;
+	ep = bg_ct_lookup(p->family, &k);
+	if (!ep)
+		return BG_CT_INVALID;
+	bg_ct_read(ep, &e);
+	if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), &e, bg_ct_now()))
+		return BG_CT_INVALID;
+	cls = bg_ct_related(&e, side, 0, ctx->ingress_ifindex);
 	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED) {
-		*pass = 1;
-		*ct_rule = e.rule_id;
+		o->ct_pass = 1;
+		o->ct_rule = e.rule_id;
 	}
 	return cls;
 }
@@ -658,6 +706,89 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 }
 
 /*
+ * A first fragment's verdict, for its later fragments (bg_frag.h): in the
+ * tracked flows' table when phase 0 passed it as part of a flow
+ * (BG_META_F_CT), else in the rules' table, with the ruleset's epoch.
+ */
+static __always_inline void bg_fw_frag_first(struct bg_pkt *p, __u32 rule_id,
+					     __u32 action, __u32 meta_flags,
+					     __u32 epoch)
+{
+	int ct = !!(meta_flags & BG_META_F_CT);
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+	__u64 now;
+
+	/* Later fragments leave nothing: only a first one has the header
+	 * the verdict was made on. */
+	if ((p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) != BG_PKT_FRAG ||
+	    !x || bg_frag_key_of(p, &x->k))
+		return;
+	now = bg_ct_now();
+	bg_frag_entry_init(&x->e, p, now);
+	x->e.rule_id = rule_id;
+	x->e.epoch = epoch;
+	x->e.meta_flags = meta_flags;
+	x->e.action = action;
+	x->e.flags |= BG_FRAG_F_VERDICT | (ct ? BG_FRAG_F_CT : 0);
+	/* A flow's peer could fill the flows' table with first fragments of
+	 * its own flow: past its quota they go to the rules' table. */
+	if (ct && !bg_frag_src_may(p, x, now)) {
+		bg_fw_stat_inc(BG_STAT_FRAG_QUOTA);
+		ct = 0;
+	}
+	bg_frag_record(p, &x->k, &x->e, ct, BPF_ANY);
+}
+
+/*
+ * A non-first fragment gets what its first fragment got: its verdict, its
+ * rule (and that rule's counters), its flow (the metadata tc_conntrack
+ * counts it on). The verdict of a rule holds while that ruleset does: after
+ * a switch the new rules judge the fragment like one whose first fragment
+ * was not seen. Returns XDP_DROP, XDP_PASS (the metadata written: the
+ * caller goes on through the chain), or -1 when no first fragment is
+ * known: the caller classifies the fragment on its addresses.
+ */
+static __always_inline int bg_fw_frag_later(struct xdp_md *ctx,
+					    struct bg_pkt *p, __u32 gen,
+					    __u32 epoch, __u64 len)
+{
+	struct bg_frag_scratch *x = bg_frag_scratch_get();
+	struct bg_fw_verdict v = {};
+	struct bg_frag_entry *fe;
+
+	if (!x || bg_frag_key_of(p, &x->k))
+		return -1;
+	fe = bg_frag_find(p, &x->k, bg_ct_now());
+	if (!fe || !(fe->flags & BG_FRAG_F_VERDICT) ||
+	    (!(fe->flags & BG_FRAG_F_CT) && fe->epoch != epoch)) {
+		bg_fw_stat_inc(BG_STAT_FRAG_UNSEEN);
+		return -1;
+	}
+	/* Data where the first fragment had some: no reassembly takes it
+	 * (RFC 5722; Linux drops the datagram), and it could only be meant
+	 * to make the datagram say something else than the rules saw. */
+	if ((__u32)p->frag_off * 8 < fe->first_end) {
+		bg_fw_stat_inc(BG_STAT_FRAG_OVERLAP);
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+	bg_fw_stat_inc(BG_STAT_FRAG_TRACKED);
+	v.rule_id = fe->rule_id;
+	v.action = fe->action;
+	if (fe->flags & BG_FRAG_F_CT)
+		bg_fw_stat_inc(BG_STAT_CT_PASS);
+	else
+		bg_fw_account(gen, &v, len);
+	if (v.action == BG_ACT_BLOCK) {
+		bg_fw_stat_inc(BG_STAT_DROP);
+		return XDP_DROP;
+	}
+	bg_fw_stat_inc(BG_STAT_PASS);
+	bg_fw_write_meta(ctx, v.rule_id, fe->meta_flags);
+	return XDP_PASS;
+}
+
+/*
  * make bench's stage rows: a build with -DBG_FW_BENCH_STAGE=N stops after
  * stage N (1 parse, 2 the ruleset's generation, 3 phase 0, 4 the
  * classifier, 5 the counters), so each stage's cost is the difference
@@ -679,6 +810,18 @@ static __always_inline void bg_fw_write_meta(struct xdp_md *ctx, __u32 rule_id,
 	} while (0)
 #endif
 
+/* The frame's headers, bg_pkt filled. */
+static __always_inline int bg_fw_parse(struct xdp_md *ctx, struct bg_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
+	 * field 0); native XDP frames never exceed 64 KiB. */
+	return bg_parse(data, data_end, data_end - data, p, 0, 0,
+			BG_PARSE_F_GSO);
+}
+
 SEC("xdp")
 int bg_fw_xdp(struct xdp_md *ctx)
 {
@@ -686,15 +829,19 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
 	struct bg_pkt p = {};
-	struct bg_fw_verdict v;
 	struct bg_fw_active *act;
 	struct bg_fw_gen *g;
-	__u32 zero = 0, gen, ct_class, ct_rule = 0;
-	int ret, ct_pass, ct_refused;
+	struct bg_fw_judged j = {};
+	struct bg_fw_verdict *v = &j.v;
+	__u32 zero = 0, gen, epoch;
+	int ret;
+	__u16 blind, meta;
 
-	/* Generic XDP may see a BIG TCP GRO packet (over 64 KiB, length
-	 * field 0); native XDP frames never exceed 64 KiB. */
-	ret = bg_parse(data, data_end, len, &p, 0, 0, BG_PARSE_F_GSO);
+	ret = bg_fw_parse(ctx, &p);
+#ifdef BG_FW_BENCH_NEWFRAG
+	/* make bench only: every first fragment starts a new datagram. */
+	p.frag_id = bpf_get_prandom_u32();
+#endif
 	BG_FW_BENCH_STOP(1);
 	if (ret == BG_PARSE_OK && (p.flags & BG_PKT_ND_UNICAST) &&
 	    bg_fw_nd_stays(ctx, &p))
@@ -716,7 +863,10 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 	if (!act)
 		return bg_xdp_next(ctx, 0);
+	/* Once: the generation and the epoch fragments are recorded with. */
 	gen = act->gen & 1;
+	epoch = act->switches;
+	j.gen = gen;
 	g = bpf_map_lookup_elem(&bg_fw_gens, &gen);
 	if (!g || !g->loaded) {
 		bg_fw_stat_inc(BG_STAT_NO_RULESET);
@@ -730,48 +880,59 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
+	if (p.flags & BG_PKT_FRAG_LATER) {
+		ret = bg_fw_frag_later(ctx, &p, gen, epoch, len);
+		if (ret == XDP_PASS)
+			return bg_xdp_next(ctx, 0);
+		if (ret >= 0)
+			return ret;
+	}
+
 	/* Phase 0: established and related traffic skips the rules. */
 	BG_FW_BENCH_STOP(2);
-	ct_class = bg_fw_ct_class(ctx, data, data_end, &p, &ct_pass, &ct_rule,
-				  &ct_refused);
+	if (bg_ct_is_icmp_error(&p))
+		j.ct_class = bg_fw_ct_icmp_error(ctx, &p, &j);
+	else
+		j.ct_class = bg_fw_ct_class(ctx, &p, &j);
 	BG_FW_BENCH_STOP(3);
-	if (ct_refused) {
+	if (j.ct_refused) {
 		bg_fw_stat_inc(BG_STAT_REFUSED);
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;
 	}
-	if (ct_pass) {
+	/* Judged without a tag the device may have kept out of the frame:
+	 * tc_conntrack checks (bg_ct_vlan_hidden). */
+	blind = g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND : 0;
+	if (j.ct_pass) {
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
-		/* Judged without a tag the device may have kept out of the
-		 * frame: tc_conntrack checks (bg_ct_vlan_hidden). */
-		bg_fw_write_meta(ctx, ct_rule,
-				 BG_META_F_CT | (g->uses_vlan && !p.vlan_depth ?
-							 BG_META_F_VLAN_BLIND :
-							 0));
+		if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ==
+		    BG_PKT_FRAG)
+			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS,
+					 BG_META_F_CT | blind, 0);
+		bg_fw_write_meta(ctx, j.ct_rule, BG_META_F_CT | blind);
 		return bg_xdp_next(ctx, 0);
 	}
 
-	bg_fw_classify(ctx, data, data_end, &p, gen, g, ct_class, &v);
+	bg_fw_classify(ctx, &p, g, &j);
 	BG_FW_BENCH_STOP(4);
-	bg_fw_account(gen, &v, len);
+	bg_fw_account(gen, v, len);
 	BG_FW_BENCH_STOP(5);
-	if (v.flags & BG_RULE_F_LOG)
-		bg_fw_emit_log(ctx, &p, &v, len);
+	if (v->flags & BG_RULE_F_LOG)
+		bg_fw_emit_log(ctx, &p, v, len);
 
-	if (v.action == BG_ACT_BLOCK) {
+	meta = (v->flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) | blind |
+	       (v->flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
+	       (v->rule_id ? 0 : BG_META_F_DEFAULT) |
+	       bg_fw_route_meta(v->flags);
+	if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) == BG_PKT_FRAG)
+		bg_fw_frag_first(&p, v->rule_id, v->action, meta, epoch);
+	if (v->action == BG_ACT_BLOCK) {
 		bg_fw_stat_inc(BG_STAT_DROP);
 		return XDP_DROP;
 	}
 	bg_fw_stat_inc(BG_STAT_PASS);
-	bg_fw_write_meta(
-		ctx, v.rule_id,
-		(v.flags & BG_RULE_F_LOG ? BG_META_F_LOG : 0) |
-			(g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND :
-							 0) |
-			(v.flags & BG_RULE_F_LIMIT ? BG_META_F_LIMIT : 0) |
-			(v.rule_id ? 0 : BG_META_F_DEFAULT) |
-			bg_fw_route_meta(v.flags));
+	bg_fw_write_meta(ctx, v->rule_id, meta);
 	return bg_xdp_next(ctx, 0);
 }
 

@@ -13,7 +13,8 @@ Show the interfaces bpfguard is attached to (program id and XDP mode), each
 program of the registry and where it runs, the slots of the XDP chain, the
 active ruleset (rules, default policy), the counters per action, the
 sources in overload tables (connection limits) with the seconds they
-have left there, and every rule as it runs (@ID and its text in ruleset syntax, read back from the
+have left there, the fill and evictions of the fragment tables, and every
+rule as it runs (@ID and its text in ruleset syntax, read back from the
 maps) with its hits, summed over all CPUs. With IFACE, only that interface
 is listed. --json prints one JSON object (schema in README.md).
 
@@ -179,6 +180,8 @@ jq -r '
 	"counters: " + (.counters | to_entries | map("\(.key) \(.value)") | join(", ")),
 	(if (.overload // []) == [] then empty else
 	 "overload: " + (.overload | map("<\(.table)> \(.address) (rule \(.rule), \(.reason)\(if .flushed then ", flushed" else "" end)), \(.expires_in) s left") | join("; ")) end),
+	(if (.fragments // []) == [] then empty else
+	 "fragments: " + (.fragments | map("\(.table | ltrimstr("bg_frag")) \(.entries)/\(.capacity) (evicted \(.evicted))") | join(", ")) end),
 	(if .conntrack == null then empty else
 	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
 	 (if .conntrack.limit then ", limit \(.conntrack.limit) per family" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",

@@ -25,15 +25,6 @@ ct_json()
 	in_dut "$BG_REPO/scripts/conntrack.sh" --json
 }
 
-# Up with a ruleset given on stdin; fails the test with up.sh's output.
-up_rules()
-{
-	local f
-	f=$(ruleset "$1")
-	run up dut0 --rules "$f"
-	[ "$status" -eq 0 ] || fail "up.sh: $output"
-}
-
 # UDP echo server on PORT in NS (both families).
 start_udp_echo()
 {

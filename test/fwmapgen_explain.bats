@@ -249,3 +249,30 @@ EOF2
 		assert_eq "$stderr" "<stdin>:1: bad packet: ${c#*|}"
 	done
 }
+
+@test "explain: a non-first fragment (frag) says what it gets: its first fragment's verdict, else this one on its addresses" {
+	rules <<'EOF'
+set default block
+block proto udp to port 9
+pass from 192.0.2.66 label "addresses alone"
+EOF
+	local what="fragment: gets its first fragment's verdict, rule and flow when the firewall saw that fragment in the last"
+	local alone="the verdict above, on its addresses alone, when it did not"
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'udp 192.0.2.66 -> 192.0.2.1 frag'
+	assert_eq "$status" 0
+	assert_eq "$output" "verdict: pass
+rule: 2 (t.rules:3)
+label: \"addresses alone\"
+text: pass from 192.0.2.66 label \"addresses alone\"
+$what 30 s; $alone"
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'udp [2001:db8::1] -> [2001:db8::2] frag'
+	assert_eq "$status" 0
+	assert_eq "$output" "verdict: block
+rule: 0 (default policy)
+$what 60 s; $alone"
+	# A first fragment is judged like any packet: nothing about fragments.
+	run --separate-stderr "$FWMAPGEN" --explain t.rules 'udp 192.0.2.66:1000 -> 192.0.2.1:9'
+	assert_eq "$output" 'verdict: block
+rule: 1 (t.rules:2)
+text: block proto udp to port 9'
+}

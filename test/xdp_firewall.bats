@@ -652,3 +652,300 @@ pass proto udp to port 53'
 		XDP_PASS 1 :: ipv6(ext=[frag6(offset=0, m=True), dstopts()], l4=UDP())
 	EOF
 }
+
+# Fragments (README, "Fragments"): host H = 198.51.100.1 asks server
+# S = 192.0.2.53 (on fwa0); the answer comes back in fragments.
+FR_Q='src="198.51.100.1", dst="192.0.2.53", sport=40000, dport=53'
+FR_A='src="192.0.2.53", dst="198.51.100.1", sport=53, dport=40000'
+# The answer's first fragment (1480 bytes of UDP: header and 1472 of
+# data), and a later fragment of it at byte OFF*8.
+FR_FIRST='udp4('"$FR_A"', payload=b"a" * 1472, mf=True, ident=77)'
+fr_later()
+{
+	echo "ipv4(l4=b\"b\" * ${3:-800}, proto=17, src=\"192.0.2.53\", dst=\"198.51.100.1\", ident=$1, frag=$2)"
+}
+
+FR_RULES='set default block
+block state invalid
+block proto udp to port 9 label "port 9"
+pass proto udp to port 5353 label "mdns"
+pass from 192.0.2.66 label "addresses alone"'
+
+@test "fragments follow their first fragment: a reply's later fragments pass with its flow and are counted on it" {
+	fw_load "$(ruleset fr1 <<<"$FR_RULES")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		# The answer: the first fragment passes as part of the flow ...
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		in $FR_FIRST @if=$a :: ESTABLISHED
+		# ... and so do its later fragments, which have no ports.
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+		in $(fr_later 77 185) @if=$a :: NONE
+		xdp $(fr_later 77 285 40) @if=$a :: XDP_PASS CT
+		in $(fr_later 77 285 40) @if=$a :: NONE
+		stat frag_counted :: 2
+		entry udp 198.51.100.1 40000 192.0.2.53 53 :: pkts=1/3
+		fwstat frag_tracked :: 2
+		frags 4flow :: 1
+		frags 4rule :: 0
+		# Another datagram's later fragment (no first fragment seen) is
+		# judged on its addresses, as before: the default blocks it.
+		xdp $(fr_later 78 185) @if=$a :: XDP_DROP 0
+		in $(fr_later 78 185) @if=$a :: NONE
+		fwstat frag_unseen :: 1
+		stat frag_counted :: 2
+		stat untracked :: 1
+		# A large query of the host's own leaves in fragments: counted
+		# whole on its flow through what its first fragment left (ports,
+		# no verdict) ...
+		eg udp4($FR_Q, payload=b"q" * 1472, mf=True, ident=99) @if=$a :: ESTABLISHED
+		eg ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: NONE
+		stat frag_counted :: 3
+		entry udp 198.51.100.1 40000 192.0.2.53 53 :: pkts=3/3
+		frags 4rule :: 1
+		# ... which is no verdict: a later fragment forged with this
+		# host's address as its source is judged on its addresses.
+		xdp ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: XDP_DROP 0
+		fwstat frag_unseen :: 2
+	EOF
+}
+
+@test "fragments: a blocked datagram's later fragments are dropped by its rule; passed ones count on theirs; reordered ones" {
+	fw_load "$(ruleset fr2 <<<"$FR_RULES")"
+	ct_load
+	local a b1 b2
+	a=$(ifindex_of fwa0)
+	b1='udp4(src="192.0.2.66", dst="198.51.100.1", sport=1000, dport=9, payload=b"a" * 1472, mf=True, ident=5)'
+	b2='udp4(src="192.0.2.66", dst="198.51.100.1", sport=1000, dport=5353, payload=b"a" * 1472, mf=True, ident=6)'
+	l1='ipv4(l4=b"b" * 800, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=5, frag=185)'
+	l2='ipv4(l4=b"b" * 800, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=6, frag=185)'
+	ct <<-EOF
+		# To port 9: rule 2 blocks the first fragment, and the later
+		# ones too, which rule 4 (addresses alone) would pass.
+		xdp $b1 @if=$a :: XDP_DROP 2
+		xdp $l1 @if=$a :: XDP_DROP 2
+		xdp $l1 @if=$a :: XDP_DROP 2
+		# To port 5353: rule 3, the first fragment and the later one.
+		xdp $b2 @if=$a :: XDP_PASS 3
+		xdp $l2 @if=$a :: XDP_PASS 3
+		fwstat frag_tracked :: 3
+		frags 4rule :: 2
+		frags 4flow :: 0
+		# Reordered: a later fragment before its first is judged on its
+		# addresses (rule 4); the first fragment, then the next later
+		# one, by the rules as a datagram (rule 2).
+		xdp ipv4(l4=b"c" * 800, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=7, frag=285) @if=$a :: XDP_PASS 4
+		xdp udp4(src="192.0.2.66", dst="198.51.100.1", sport=1000, dport=9, payload=b"a" * 1472, mf=True, ident=7) @if=$a :: XDP_DROP 2
+		xdp ipv4(l4=b"c" * 800, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=7, frag=185) @if=$a :: XDP_DROP 2
+		fwstat frag_unseen :: 1
+		# The identification used again by a new datagram (its first
+		# fragment): the later fragments follow the new one.
+		xdp udp4(src="192.0.2.66", dst="198.51.100.1", sport=1000, dport=5353, payload=b"a" * 1472, mf=True, ident=5) @if=$a :: XDP_PASS 3
+		xdp $l1 @if=$a :: XDP_PASS 3
+		# Entries last as long as the kernel would wait for the rest of
+		# a datagram (30 s for IPv4): then the addresses decide again.
+		clock 31
+		xdp $l2 @if=$a :: XDP_PASS 4
+		fwstat frag_unseen :: 2
+	EOF
+}
+
+@test "fragments that no reassembly takes: overlapping the first fragment, past 65,535 bytes, inside the TCP header" {
+	fw_load "$(ruleset fr3 <<<"$FR_RULES")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		# The first fragment held bytes 0-1479: data at 1472 (offset
+		# 184) overlaps it; at 1480 (185) it does not.
+		xdp $(fr_later 77 184) @if=$a :: XDP_DROP none
+		fwstat frag_overlap :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+		# Data ending past 65,535 bytes (the ping of death): malformed,
+		# before any table, also for a datagram of a tracked flow.
+		xdp $(fr_later 77 8180 120) @if=$a :: XDP_DROP none
+		xdp ipv4(l4=b"d" * 100, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=9, frag=8180) @if=$a :: XDP_DROP none
+		xdp $(fr_later 77 8180 40) @if=$a :: XDP_PASS CT
+		fwstat malformed :: 2
+		# A later TCP fragment at byte 8 or 16 lands in the TCP header
+		# (flags at byte 13): malformed (RFC 1858); at 24, data.
+		xdp ipv4(l4=b"e" * 16, proto=6, src="192.0.2.66", dst="198.51.100.1", ident=10, frag=1) @if=$a :: XDP_DROP none
+		xdp ipv4(l4=b"e" * 16, proto=6, src="192.0.2.66", dst="198.51.100.1", ident=10, frag=2) @if=$a :: XDP_DROP none
+		fwstat malformed :: 4
+		xdp ipv4(l4=b"e" * 16, proto=6, src="192.0.2.66", dst="198.51.100.1", ident=10, frag=3) @if=$a :: XDP_PASS 4
+		# A tiny first fragment (a TCP header cut short) is malformed;
+		# its later fragments have no first fragment to follow.
+		xdp ipv4(l4=b"f" * 8, proto=6, src="192.0.2.66", dst="198.51.100.1", ident=11, mf=True) @if=$a :: XDP_DROP none
+		fwstat malformed :: 5
+		frags 4rule :: 0
+	EOF
+}
+
+@test "fragments, IPv6: Fragment header after other extension headers; a later fragment's unknown protocol gets its first fragment's verdict" {
+	fw_load "$(ruleset fr6 <<<"$FR_RULES
+pass inet6 proto udp to 2001:db8::1 port 53 label \"v6 dns\"")"
+	ct_load
+	local a f1 l1 f2 l2
+	a=$(ifindex_of fwa0)
+	f1='udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=53, payload=b"a" * 1000, ext=["hbh", frag6(offset=0, m=True, ident=70000)])'
+	l1='ipv6(src="2001:db8::66", dst="2001:db8::1", ext=["hbh", frag6(offset=126, ident=70000)], l4=b"b" * 800, nh=17)'
+	# dstopts after the Fragment header: the later fragment cannot show
+	# the protocol (255, unknown), the first fragment's verdict stands.
+	f2='udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=53, payload=b"a" * 1000, ext=[frag6(offset=0, m=True, ident=70001), "dstopts"])'
+	l2='ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=127, ident=70001)], l4=b"b" * 800, nh=60)'
+	ct <<-EOF
+		xdp $l2 @if=$a :: XDP_DROP 0
+		xdp $f1 @if=$a :: XDP_PASS 5
+		xdp $l1 @if=$a :: XDP_PASS 5
+		xdp $f2 @if=$a :: XDP_PASS 5
+		xdp $l2 @if=$a :: XDP_PASS 5
+		fwstat frag_tracked :: 2
+		frags 6rule :: 2
+		# Overlapping the first fragment (1008 bytes of UDP, +8 of
+		# dstopts for the second): dropped.
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=125, ident=70001)], l4=b"b" * 800, nh=60) @if=$a :: XDP_DROP none
+		fwstat frag_overlap :: 1
+		# Past 65,535 bytes of payload.
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=8180, ident=70000)], l4=b"b" * 100, nh=17) @if=$a :: XDP_DROP none
+		fwstat malformed :: 1
+		# 60 s for IPv6.
+		clock 59
+		xdp $l1 @if=$a :: XDP_PASS 5
+		clock 2
+		xdp $l1 @if=$a :: XDP_DROP 0
+	EOF
+}
+
+@test "fragments: a rule's verdict holds for its ruleset only; a flow's across a switch" {
+	fw_load "$(ruleset fr5 <<<"$FR_RULES")"
+	ct_load
+	local a l2
+	a=$(ifindex_of fwa0)
+	l2='ipv4(l4=b"b" * 800, proto=17, src="192.0.2.66", dst="198.51.100.1", ident=6, frag=185)'
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		xdp udp4(src="192.0.2.66", dst="198.51.100.1", sport=1000, dport=5353, payload=b"a" * 1472, mf=True, ident=6) @if=$a :: XDP_PASS 3
+		xdp $l2 @if=$a :: XDP_PASS 3
+	EOF
+	# The same ruleset again is a switch: the rules judge anew.
+	fw_load "$(ruleset fr5b <<<"$FR_RULES")"
+	ct <<-EOF
+		xdp $l2 @if=$a :: XDP_PASS 4
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+		fwstat frag_unseen :: 1
+	EOF
+}
+
+@test "fragments: floods of first fragments cannot evict a tracked flow's entries: unsolicited ones never enter, a flow's peer only up to its quota" {
+	fw_load "$(ruleset fr6 <<<"$FR_RULES")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		# 20,000 first fragments to port 5353 (passed by rule 3), each
+		# its own identification: more than the rules' table holds.
+		fragflood 20000 192.0.2.66 5353 @if=$a :: 20000
+		frags 4flow :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+		# A peer of a flow of its own (the host asked 192.0.2.77 too)
+		# sends 20,000 first fragments of that flow: phase 0 passes them
+		# all, 1,024 go to the flows' table, the rest to the rules'.
+		eg udp4(src="198.51.100.1", dst="192.0.2.77", sport=40000, dport=53) @if=$a :: NEW
+		fragflood 20000 192.0.2.77 40000 @sport=53 @if=$a :: 20000
+		fwstat frag_quota :: 18976
+		frags 4flow :: 1025
+		xdp $(fr_later 77 285 40) @if=$a :: XDP_PASS CT
+	EOF
+}
+
+@test "fragments: an identification used again: the newer entry wins across the two tables, a block never replaces a live pass" {
+	fw_load "$(ruleset fr7 <<<"$FR_RULES")"
+	ct_load
+	local a r1 r2
+	a=$(ifindex_of fwa0)
+	# The server's address and the host's, another datagram with the
+	# answer's identification (77): to port 5353 (rule 3), to port 9
+	# (rule 2).
+	r1='udp4(src="192.0.2.53", dst="198.51.100.1", sport=53, dport=5353, payload=b"c" * 1472, mf=True, ident=77)'
+	r2='udp4(src="192.0.2.53", dst="198.51.100.1", sport=53, dport=9, payload=b"c" * 1472, mf=True, ident=77)'
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		frags 4flow :: 1
+		# The newer datagram's entry replaces the flow's (moved to the
+		# rules' table): its later fragments follow rule 3.
+		xdp $r1 @if=$a :: XDP_PASS 3
+		frags 4flow :: 0
+		frags 4rule :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS 3
+		# A blocked first fragment with that identification (a forgery
+		# aimed at the real datagram) does not replace the live pass.
+		xdp $r2 @if=$a :: XDP_DROP 2
+		xdp $(fr_later 77 285 40) @if=$a :: XDP_PASS 3
+		# Expired, a pass is replaced by a block: a new datagram.
+		clock 31
+		xdp $r2 @if=$a :: XDP_DROP 2
+		xdp $(fr_later 77 185) @if=$a :: XDP_DROP 2
+		# And the flow's answer again (the flow asked anew, its entry
+		# having expired with the clock too): back in the flows' table,
+		# the rules' entry gone with it.
+		eg udp4($FR_Q) @if=$a :: NEW
+		xdp $FR_FIRST @if=$a :: XDP_PASS CT
+		frags 4rule :: 0
+		frags 4flow :: 1
+		xdp $(fr_later 77 185) @if=$a :: XDP_PASS CT
+	EOF
+}
+
+@test "fragments, IPv6: atomic fragments are whole datagrams; a later fragment at byte 8 or 16 is malformed whatever it names" {
+	fw_load "$(ruleset fr8 <<<"$FR_RULES
+pass inet6 proto udp to 2001:db8::1 port 53 label \"v6 dns\"")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		# Offset 0, no more fragments (RFC 6946): judged as the whole
+		# datagram it is, nothing recorded, no fragment counted.
+		xdp udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=53, ext=[frag6(offset=0, m=False, ident=5)]) @if=$a :: XDP_PASS 5
+		xdp udp6(src="2001:db8::66", dst="2001:db8::1", sport=1000, dport=54, ext=[frag6(offset=0, m=False, ident=5)]) @if=$a :: XDP_DROP 0
+		frags 6rule :: 0
+		fwstat fragment :: 0
+		# The Fragment header's next header is the sender's to choose:
+		# at byte 8 or 16 a later fragment is malformed as UDP too.
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=1, ident=6)], l4=b"x" * 16, nh=17) @if=$a :: XDP_DROP none
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=2, ident=6)], l4=b"x" * 16, nh=60) @if=$a :: XDP_DROP none
+		fwstat malformed :: 2
+		xdp ipv6(src="2001:db8::66", dst="2001:db8::1", ext=[frag6(offset=3, ident=6)], l4=b"x" * 16, nh=17) @if=$a :: XDP_DROP 0
+		fwstat frag_unseen :: 1
+	EOF
+}
+
+@test "fragments: a forged first fragment with this host's address as source does not replace the entry of the host's own datagram" {
+	fw_load "$(ruleset fr9 <<<"$FR_RULES
+pass proto udp from 198.51.100.1")"
+	ct_load
+	local a
+	a=$(ifindex_of fwa0)
+	ct <<-EOF
+		eg udp4($FR_Q) @if=$a :: NEW
+		eg udp4($FR_Q, payload=b"q" * 1472, mf=True, ident=99) @if=$a :: NEW
+		frags 4rule :: 1
+		# Arriving from outside with the host's source address, the
+		# datagram's key and other ports: passed by rule 5, recorded
+		# nowhere ...
+		xdp udp4(src="198.51.100.1", dst="192.0.2.53", sport=7, dport=7, payload=b"f" * 1472, mf=True, ident=99) @if=$a :: XDP_PASS 5
+		frags 4rule :: 1
+		# ... so the host's later fragment is still counted on its flow.
+		eg ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: NONE
+		stat frag_counted :: 1
+		entry udp 198.51.100.1 40000 192.0.2.53 53 :: pkts=3/0
+	EOF
+}

@@ -148,6 +148,31 @@ bg_firewall_overload_json()
 		| sort_by(.table, .address)'
 }
 
+# status.sh: the fragment tables (README, "Fragments"), each as
+# {table, entries, capacity, made, evicted}. Nothing deletes their entries,
+# so those made and no longer there were evicted (the LRU's choice: the
+# oldest). Empty for maps pinned by a bpfguard without them.
+bg_firewall_frag_json()
+{
+	local made t i=0 n max
+	[[ -e $(bg_map bg_frag_made) ]] || {
+		echo '[]'
+		return 0
+	}
+	made=$(bpftool -j map dump pinned "$(bg_map bg_frag_made)" |
+		jq -c '[.[] | [.formatted.values[].value] | add]')
+	for t in bg_frag4_flow bg_frag4_rule bg_frag6_flow bg_frag6_rule; do
+		n=$(bpftool -j map dump pinned "$(bg_map "$t")" | jq 'length')
+		max=$(bpftool -j map show pinned "$(bg_map "$t")" |
+			jq '.max_entries')
+		jq -nc --arg t "$t" --argjson n "$n" --argjson max "$max" \
+			--argjson made "$made" --argjson i "$i" '
+			{table: $t, entries: $n, capacity: $max, made: $made[$i],
+			 evicted: ([$made[$i] - $n, 0] | max)}'
+		i=$((i + 1))
+	done | jq -c -s '.'
+}
+
 # bpftool (7.1) writes a backslash in a string of its BTF view as "\n"
 # (its json_writer), so the labels, interface names and rule texts, which
 # hold no newline (printable ASCII only), get their backslashes back.
@@ -192,10 +217,11 @@ bg_firewall_status_json()
 	# The parts through stdin: a ruleset of thousands of rules outgrows a
 	# command-line argument.
 	printf '%s\n' "$ruleset" "$counters" "$rinfo" "$hits" "$texts" \
-		"$(bg_firewall_overload_json)" | jq -c -s '
+		"$(bg_firewall_overload_json)" "$(bg_firewall_frag_json)" |
+		jq -c -s '
 		.[0] as $rs | .[4] as $t
 		| (.[2] | map({(.id | tostring): .}) | add // {}) as $i
-		| {ruleset: $rs, counters: .[1], overload: .[5],
+		| {ruleset: $rs, counters: .[1], overload: .[5], fragments: .[6],
 		   rules: (.[3] | sort_by(.id) | map(. as $h
 			| if .id == 0 then
 				{id: 0, line: null, label: "default policy",

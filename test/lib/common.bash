@@ -166,6 +166,44 @@ start_http()
 	wait_port "$ns" "$port"
 }
 
+# up.sh on dut0 with a ruleset given on stdin (written to NAME.rules);
+# fails the test with up.sh's output.
+up_rules()
+{
+	local f
+	f=$(ruleset "$1")
+	run up dut0 --rules "$f"
+	[ "$status" -eq 0 ] || fail "up.sh: $output"
+}
+
+# A UDP server in NS on ADDR:PORT that answers every datagram with one
+# datagram of SIZE bytes, from ADDR: an answer larger than the MTU leaves
+# in fragments.
+start_udp_answer()
+{
+	ns_spawn "$1" /usr/bin/python3 "$BG_REPO/test/lib/udpanswer.py" "$2" "$3" "$4"
+	wait_udp_port "$1" "$3"
+}
+
+wait_udp_port()
+{
+	local ns=$1 port=$2 i
+	for i in $(seq 50); do
+		in_ns "$ns" ss -Hlun "sport = :$port" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "no UDP socket on port $port in $ns"
+}
+
+# Ask HOST:PORT from NS with one small datagram; prints the number of
+# bytes of the answer (0: none within 2 s).
+udp_ask()
+{
+	local ns=$1 host=$2 port=$3
+	[[ $host == *:* ]] && host="[$host]"
+	echo q | in_ns "$ns" socat -T 2 - UDP:"$host":"$port" | wc -c
+}
+
 # fw_load_in NS RULES: the firewall, unattached, and ruleset RULES loaded
 # into the private bpffs, run in NS (test runs then take its ifindexes).
 fw_load_in()

@@ -47,6 +47,10 @@ lines skipped). Every failed expectation is printed; exit status 1 if any.
   noarm                mark the sweep timer armed without starting it, so
                        only "tick" runs the sweep (deterministic slices)
 
+  fwstat NAME :: N     a bg_fw_stats counter (the firewall's, summed)
+  frags TABLE :: N|<=N entries in a fragment table: 4flow, 4rule, 6flow,
+                       6rule (bg_frag4_flow ...); <=N: at most N, not 0
+
   xdp EXPR [@if=N] :: VERDICT RULE
         run xdp_firewall (pinned under the bpffs by up.sh's loader) on the
         frame arriving on ifindex N: VERDICT XDP_PASS/XDP_DROP, RULE the
@@ -74,6 +78,7 @@ import pkt  # noqa: E402
 
 # Layouts, enum names and sizes come from build/bg-abi (the ABI headers).
 STATS = abi.enum_names("bg_ct_stat", "BG_CT_STAT_")
+FW_STATS = abi.enum_names("bg_fw_stat", "BG_STAT_")
 CLASSES = [n.upper() for n in abi.enum_names("bg_ct_class", "BG_CT_")]
 STATES = [n.upper() for n in abi.enum_names("bg_ct_state", "BG_CTS_")]
 FLAGS = [n.upper() for n in abi.enum_names("bg_ct_flags", "BG_CTF_")]
@@ -320,6 +325,21 @@ class Checker(fwcheck.FwFixture):
 
     def cmd_stat(self, rest, want):
         return str(self.stat(rest.strip()))
+
+    def cmd_fwstat(self, rest, want):
+        m = bpfrun.obj_get(os.path.join(self.bpffs, "tc", "globals", "bg_fw_stats"))
+        idx = FW_STATS.index(rest.strip())
+        vals = bpfrun.map_lookup_percpu(m, struct.pack("<I", idx), 8)
+        return str(sum(struct.unpack("<Q", v[:8])[0] for v in vals))
+
+    def cmd_frags(self, rest, want):
+        t = rest.strip()
+        name = "bg_frag%s_%s" % (t[0], t[1:])
+        m = bpfrun.obj_get(os.path.join(self.bpffs, "tc", "globals", name))
+        n = len(list(bpfrun.map_keys(m)))
+        if want.startswith("<=") and 0 < n <= int(want[2:]):
+            return want
+        return str(n)
 
     def cmd_src(self, rest, want):
         a = ipaddress.ip_address(rest.strip())

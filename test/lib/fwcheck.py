@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import abi  # noqa: E402
 import bpfrun  # noqa: E402
 import fixture  # noqa: E402
+import pkt  # noqa: E402
 
 HITS_PER_GEN = abi.const("BG_FW_HITS_PER_GEN")
 META_LEN = abi.size("bg_xdp_meta")
@@ -96,7 +97,11 @@ class FwFixture(fixture.Fixture):
       xdp PACKET [@if=N] :: VERDICT RULE|CT [SAME-or-what-differs]
             run the pinned firewall on PACKET arriving on ifindex N: the
             verdict, the rule whose counter moved (or CT: passed by phase
-            0), and anything wrong with the output frame or metadata."""
+            0), and anything wrong with the output frame or metadata.
+      fragflood N SRC PORT [@sport=P] [@if=N] :: PASSED
+            N first fragments of UDP datagrams from SRC:P (default 1000)
+            to 198.51.100.1:PORT, identifications 1..N (N <= 65535): how
+            many the firewall passed."""
     name = "fwcheck"
 
     def __init__(self, bpffs):
@@ -116,6 +121,28 @@ class FwFixture(fixture.Fixture):
         if verdict == "SAME":
             return "%s %s" % (name, rule)
         return "%s %s %s" % (name, rule, verdict)
+
+
+    def cmd_fragflood(self, rest, want):
+        args, o = fixture.options(rest)
+        n, src, port = args.split()
+        frame = bytearray(pkt.udp4(src=src, dst="198.51.100.1",
+                                   sport=int(o.get("sport", 1000)),
+                                   dport=int(port), payload=b"f" * 1472,
+                                   mf=True, ident=0))
+        if self.fw is None:
+            self.fw = Firewall(self.bpffs)
+        runner = bpfrun.ProgRunner(self.fw.prog,
+                                   ingress_ifindex=int(o["if"]) if "if" in o else None)
+        passed = 0
+        for ident in range(1, int(n) + 1):
+            # The IPv4 identification (Ethernet 14 + 4); the firewall
+            # does not check the header checksum.
+            struct.pack_into("!H", frame, 18, ident)
+            ret, _, _ = runner.run(bytes(frame))
+            passed += ret == 2
+        self.fw.before = self.fw.counters()
+        return str(passed)
 
 
 def main():
