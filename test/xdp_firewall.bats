@@ -674,6 +674,8 @@ pass from 192.0.2.66 label "addresses alone"'
 @test "fragments follow their first fragment: a reply's later fragments pass with its flow and are counted on it" {
 	fw_load "$(ruleset fr1 <<<"$FR_RULES")"
 	ct_load
+	in_ns "$UNS" "$BG_BUILD/bg-load" --bpffs "$FW_BPFFS" \
+		"$BG_BUILD/test/tc_frag_ports_test.o" "$FW_BPFFS/fragports" >/dev/null
 	local a
 	a=$(ifindex_of fwa0)
 	ct <<-EOF
@@ -710,6 +712,13 @@ pass from 192.0.2.66 label "addresses alone"'
 		# host's address as its source is judged on its addresses.
 		xdp ipv4(l4=b"q" * 100, proto=17, src="198.51.100.1", dst="192.0.2.53", ident=99, frag=185) @if=$a :: XDP_DROP 0
 		fwstat frag_unseen :: 2
+		# What a later stage sees through bg_frag_ports(): the answer's
+		# ports (53 << 16 | 40000) for its first and later fragments,
+		# none for a datagram whose first fragment was not seen.
+		prog ports $FW_BPFFS/fragports/bg_test_frag_ports
+		run ports $FR_FIRST :: 3513408
+		run ports $(fr_later 77 185) :: 3513408
+		run ports $(fr_later 78 185) :: TC_ACT_UNSPEC
 	EOF
 }
 
