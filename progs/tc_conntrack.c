@@ -217,19 +217,18 @@ static __always_inline __u64 bg_ct_next_flow_id(void)
 	return (cpu << 56) | (*v & 0x00ffffffffffffffULL);
 }
 
-/* One less flow of a source: never below zero (tried twice: a lost race
- * costs one count, a wrap would cost the source every new flow). */
-static __always_inline int bg_ct_src_dec_once(__u64 *v)
-{
-	__u64 old = bg_read_once(*v);
-
-	return !old || __sync_val_compare_and_swap(v, old, old - 1) == old;
-}
-
+/*
+ * One less flow of a source or a rule: one atomic step, which never gives
+ * up (a compare-and-swap tried a bounded number of times could, under
+ * contention, and leave the count one high for good: a flood at a
+ * max-states limit would then ratchet the rule shut). Every decrement
+ * pairs with an increment of the same epoch; one that found 0 all the
+ * same is undone rather than left as a wrap.
+ */
 static __always_inline void bg_ct_src_dec(__u64 *v)
 {
-	if (!bg_ct_src_dec_once(v))
-		bg_ct_src_dec_once(v);
+	if (__sync_fetch_and_add(v, -1) == 0)
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline void bg_ct_src_add_at(void *map, const void *addr,
@@ -492,6 +491,7 @@ static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 	struct bg_ct_config *cfg = bg_ct_cfg();
 	struct bg_ct_lim_scratch *x;
 	struct bg_ct_sweep_state *t;
+	struct bg_fw_overload *o;
 	__u32 zero = 0;
 
 	x = bpf_map_lookup_elem(&bg_ct_lscratch, &zero);
@@ -506,6 +506,11 @@ static __noinline void bg_ct_overload(__u32 fam, const __be32 *addr,
 	x->o.reason = reason;
 	x->o.flush = l->flush;
 	__builtin_memcpy(x->o.table, l->table, sizeof(x->o.table));
+	/* A source another rule overloaded meanwhile (another CPU): its
+	 * flush stands, whichever rule wrote last. */
+	o = bpf_map_lookup_elem(&bg_fw_overload, &x->ok);
+	if (o && o->flush && bg_read_once(o->expires_ns) > x->o.since_ns)
+		x->o.flush = 1;
 	bpf_map_update_elem(&bg_fw_overload, &x->ok, &x->o, BPF_ANY);
 	bg_ct_stat_add(BG_CT_STAT_OVERLOADED, 1);
 	t = bpf_map_lookup_elem(&bg_ct_timer, &zero);
@@ -680,28 +685,27 @@ static __always_inline int bg_ct_ovl_flushes(__u32 fam, const __be32 *addr,
 	return o && o->flush && bg_read_once(o->expires_ns) > now;
 }
 
-/* The overload flush's walk: flows with an overloaded address (either
- * side) go. */
+/*
+ * The overload flush's walk: the flows an overloaded source opened go, as
+ * pf's "flush" kills the states originating from it. Never the flows
+ * opened leaving this host (BG_CTF_EGRESS): an overloaded IPv6 /64 may
+ * hold this host's own address, and a flush by address alone would then
+ * take every flow the host has.
+ */
 static __always_inline long bg_ct_ovl_flush_one(struct bpf_map *map,
 						const void *key,
 						struct bg_ct_entry *e,
 						struct sweep_ctx *c, __u32 fam)
 {
+	__u8 flags = bg_read_once(e->flags);
+	__be32 origin[4];
 	__u32 held;
 
-	if (fam == BG_FAM_INET) {
-		const struct bg_ct4_key *k = key;
-
-		if (!bg_ct_ovl_flushes(fam, &k->addr[0], c->now) &&
-		    !bg_ct_ovl_flushes(fam, &k->addr[1], c->now))
-			return 0;
-	} else {
-		const struct bg_ct6_key *k = key;
-
-		if (!bg_ct_ovl_flushes(fam, k->addr[0], c->now) &&
-		    !bg_ct_ovl_flushes(fam, k->addr[1], c->now))
-			return 0;
-	}
+	if (flags & BG_CTF_EGRESS)
+		return 0;
+	bg_ct_origin_addr(fam, key, flags, origin);
+	if (!bg_ct_ovl_flushes(fam, origin, c->now))
+		return 0;
 	held = bg_ct_trylock(e);
 	if (!held) {
 		bg_ct_stat_add(BG_CT_STAT_LOCK_BUSY, 1);
@@ -1955,9 +1959,12 @@ int bg_ct_sweep(struct __sk_buff *skb)
 		}
 		return deleted;
 	}
+	/* One timer tick: a flush asked for first, as the timer does. */
 	st = bpf_map_lookup_elem(&bg_ct_timer, &zero);
-	if (st)
+	if (st) {
+		bg_ct_overload_flush(st);
 		bg_ct_sweep_tick(st);
+	}
 	return 0;
 }
 

@@ -175,6 +175,32 @@ flows_of()
 	[ "$(try 192.0.2.11 8001 2)" = "ok ok" ]
 }
 
+@test "overload flush of an IPv6 /64 that holds this host's own address: the source's flows go, the flows this host opened stay" {
+	up_rules <<-'EOF'
+		set default block
+		set timeout overload 120
+		pass inet6 proto tcp to port 8001 max-src-conn 2 overload <v6_abuse> flush
+	EOF
+	# The host opens a flow to a client of its own /64 (the lab's
+	# 2001:db8:1::/64): its echo is answered, the flow stays tracked.
+	in_dut ping -q -c 1 -W 2 2001:db8:1::12 >/dev/null || fail "ping"
+	[ "$(flows_of 2001:db8:1::1)" -eq 1 ] || fail "the host's flow: $(flows_of 2001:db8:1::1)"
+	[ "$(hold 2001:db8:1::10 8001 2 a 2001:db8:1::1)" = "ok ok" ]
+	[ "$(flows_of 2001:db8:1::10)" -eq 2 ]
+	[ "$(try 2001:db8:1::10 8001 1 2001:db8:1::1)" = "fail" ]
+	run overload_json
+	[[ $output == *'"address":"2001:db8:1::/64"'*'"flushed":true'* ]] || fail "overload: $output"
+	local i
+	for i in $(seq 30); do
+		[ "$(flows_of 2001:db8:1::10)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(flows_of 2001:db8:1::10)" -eq 0 ] || fail "the source's flows not flushed"
+	# The /64 holds the host's address too: a flush by address would
+	# have taken the host's own flow.
+	[ "$(flows_of 2001:db8:1::1)" -eq 1 ] || fail "the host's own flow was flushed"
+}
+
 @test "max-src-conn-rate: too many connections in the window overload the source (IPv6: its /64, whichever address it sends from); another source keeps working" {
 	up_rules <<-'EOF'
 		set default block
