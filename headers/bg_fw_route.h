@@ -89,7 +89,8 @@ static __always_inline int bg_rt_any(__u8 actions)
  * flow, or -1: not a flow's own packet (an ICMP error, a later fragment),
  * or no entry. Phase 0 judged the packet on the same entry already.
  */
-static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p)
+static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p,
+					__u32 *orig_ifindex)
 {
 	union bg_ct_key k;
 	struct bg_ct_entry *ep;
@@ -101,6 +102,7 @@ static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p)
 	ep = bg_ct_lookup(p->family, &k);
 	if (!ep)
 		return -1;
+	*orig_ifindex = bg_read_once(ep->ifindex[BG_CT_DIR_ORIG]);
 	return bg_ct_dir(ep, side);
 }
 
@@ -131,6 +133,34 @@ static __always_inline long bg_rt_fib(struct __sk_buff *skb,
 		__builtin_memcpy(f->ipv6_dst, nh, 16);
 	}
 	return bpf_fib_lookup(skb, f, sizeof(*f), 0);
+}
+
+/*
+ * Is reply @p for an address on one of this host's links other than
+ * @orig_ifindex, where its flow's first packet came in? (Looked up as if
+ * from @iif: directly connected, the FIB's next hop is the address
+ * itself.) Then that first packet was forged from the link's address
+ * space, and reply-to, which sends replies back the way the flow came,
+ * would show the forger this host's replies to an address it does not
+ * own: a whole TCP session in a neighbour's name. By the routing table
+ * the reply reaches the address's owner, which resets it.
+ */
+static __always_inline int bg_rt_onlink_elsewhere(struct __sk_buff *skb,
+						  const struct bg_pkt *p,
+						  __u32 iif, __u32 orig_ifindex)
+{
+	struct bpf_fib_lookup f = {};
+	long ret;
+
+	ret = bg_rt_fib(skb, p, p->daddr, iif, &f);
+	if ((ret != BPF_FIB_LKUP_RET_SUCCESS &&
+	     ret != BPF_FIB_LKUP_RET_NO_NEIGH) ||
+	    f.ifindex == orig_ifindex)
+		return 0;
+	if (p->family == BG_FAM_INET)
+		return f.ipv4_dst == p->daddr[0];
+	return f.ipv6_dst[0] == p->daddr[0] && f.ipv6_dst[1] == p->daddr[1] &&
+	       f.ipv6_dst[2] == p->daddr[2] && f.ipv6_dst[3] == p->daddr[3];
 }
 
 /*

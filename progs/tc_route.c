@@ -92,6 +92,7 @@ int bg_rt_ingress(struct __sk_buff *skb)
 	struct bg_fw_route *r;
 	struct bg_pkt p = {};
 	long verdict = TC_ACT_UNSPEC;
+	__u32 orig_if = 0;
 	__u8 actions;
 	int dir;
 
@@ -108,7 +109,7 @@ int bg_rt_ingress(struct __sk_buff *skb)
 	 * flow (phase 0): the flow's direction says which action. */
 	dir = BG_CT_DIR_ORIG;
 	if (m.flags & BG_META_F_CT)
-		dir = bg_rt_ct_dir(&p);
+		dir = bg_rt_ct_dir(&p, &orig_if);
 	if (dir == BG_CT_DIR_ORIG) {
 		if (actions & BG_ROUTE_F_DUP_TO)
 			bg_rt_count(bg_rt_dup(skb, &p, r), 1);
@@ -116,7 +117,12 @@ int bg_rt_ingress(struct __sk_buff *skb)
 			bg_rt_count(bg_rt_send(skb, &p, r->route_to, &verdict),
 				    0);
 	} else if (dir == BG_CT_DIR_REPLY && (actions & BG_ROUTE_F_REPLY_TO)) {
-		bg_rt_count(bg_rt_send(skb, &p, r->reply_to, &verdict), 0);
+		if (bg_rt_onlink_elsewhere(skb, &p, skb->ingress_ifindex,
+					   orig_if))
+			bg_rt_count(BG_RT_SKIPPED, 0);
+		else
+			bg_rt_count(bg_rt_send(skb, &p, r->reply_to, &verdict),
+				    0);
 	}
 	return verdict;
 }
@@ -129,7 +135,7 @@ int bg_rt_ingress(struct __sk_buff *skb)
  * routing table has it.
  */
 static __always_inline struct bg_fw_route *
-bg_rt_reply_rule(const struct bg_pkt *p)
+bg_rt_reply_rule(const struct bg_pkt *p, __u32 *orig_ifindex)
 {
 	union bg_ct_key k;
 	struct bg_ct_entry *ep;
@@ -146,6 +152,7 @@ bg_rt_reply_rule(const struct bg_pkt *p)
 		return NULL;
 	if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), ep, bg_ct_now()))
 		return NULL;
+	*orig_ifindex = bg_read_once(ep->ifindex[BG_CT_DIR_ORIG]);
 	r = bg_rt_rule(ep->rule_id);
 	if (!r || !(r->actions & BG_ROUTE_F_REPLY_TO) || r->family != p->family)
 		return NULL;
@@ -229,11 +236,16 @@ __noinline int bg_rt_egress_pkt(struct __sk_buff *skb, struct bg_pkt *p)
 {
 	struct bg_fw_route *r;
 	long verdict = TC_ACT_UNSPEC;
+	__u32 orig_if = 0;
 
 	if (!skb || !p)
 		return TC_ACT_UNSPEC;
-	r = bg_rt_reply_rule(p);
-	if (r)
+	r = bg_rt_reply_rule(p, &orig_if);
+	if (!r)
+		return verdict;
+	if (bg_rt_onlink_elsewhere(skb, p, BG_LOOPBACK_IFINDEX, orig_if))
+		bg_rt_count(BG_RT_SKIPPED, 0);
+	else
 		bg_rt_count(bg_rt_send_local(skb, p, r->reply_to, &verdict), 0);
 	return verdict;
 }

@@ -870,3 +870,30 @@ curl_dut()
 		and (sort_by(.packets.reply) | .[1].packets.reply == $n)' >/dev/null ||
 		fail "replies $v4: $(in_ns "$DUT" "$BG_REPO/scripts/conntrack.sh" --json)"
 }
+
+@test "e2e: reply-to sends no reply to an address of another of the host's links: a SYN forged in R1's name through R2 gets its SYN-ACK by the routing table" {
+	labh_setup
+	dut_up d1 --rules "$(ruleset host <<<"$LABH_RULES")"
+	dut_up d2
+	in_ns "$DUT" sysctl -qw net.ipv4.conf.lo.forwarding=1 net.ipv6.conf.lo.forwarding=1
+	start_http "$DUT" 8080
+	capture_start r1 "$R1" r1d tcp src port 8080
+	capture_start r2 "$R2" r2d tcp src port 8080
+	# From R2's side, a SYN in the name of 198.51.100.2 (R1, directly on
+	# d1's link): the rule passes it and conntrack opens its flow (the
+	# DUT forwards nothing: no reverse-path answer), but reply-to would
+	# hand the forger the SYN-ACK and with it a session in R1's name.
+	in_ns "$R2" hping3 -q -c 1 -S -p 8080 -s 40123 -k -a 198.51.100.2 \
+		198.51.100.17 >/dev/null 2>&1 || true
+	# A real client through R2 is still answered through R2.
+	[ "$(curl_dut http://198.51.100.17:8080/)" = hello ] || fail "client through R2"
+	sleep 0.3
+	capture_stop r1 >"$BG_TMP/r1.txt"
+	capture_stop r2 >"$BG_TMP/r2.txt"
+	grep -q ' 198\.51\.100\.17\.8080 > 198\.51\.100\.2\.40123: Flags \[S\.\]' "$BG_TMP/r1.txt" ||
+		fail "no SYN-ACK to R1: $(cat "$BG_TMP/r1.txt")"
+	! grep -q ' > 198\.51\.100\.2\.' "$BG_TMP/r2.txt" || fail "R2 got: $(cat "$BG_TMP/r2.txt")"
+	grep -q ' 198\.51\.100\.17\.8080 > 192\.0\.2\.10\.' "$BG_TMP/r2.txt" ||
+		fail "the client's replies: $(cat "$BG_TMP/r2.txt")"
+	(($(fw_counter route_skipped) >= 1)) || fail "route_skipped $(fw_counter route_skipped)"
+}
