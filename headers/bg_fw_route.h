@@ -32,6 +32,7 @@
 #include "bg_abi.h"
 #include "bg_parse.h"
 #include "bg_ct_table.h"
+#include "bg_frag.h"
 #include "bg_fw_route_maps.h"
 
 #define BG_AF_INET 2
@@ -85,9 +86,38 @@ static __always_inline int bg_rt_any(__u8 actions)
 }
 
 /*
+ * The conntrack key of the flow packet @p belongs to (its side, or -1):
+ * for a later fragment, which has no ports, the flow of its datagram,
+ * through what the first fragment left (bg_frag.h), so that a datagram's
+ * fragments take one way.
+ */
+static __always_inline int bg_rt_flow_key(const struct bg_pkt *p,
+					  union bg_ct_key *k)
+{
+	struct bg_frag_entry *fe;
+	union bg_frag_key fk;
+	__u16 vlan[2];
+
+	if (!(p->flags & BG_PKT_FRAG_LATER))
+		return bg_ct_pkt_key(p, k);
+	if (bg_frag_key_of(p, &fk))
+		return -1;
+	fe = bg_frag_find(p, &fk, bg_ct_now());
+	if (!fe || !(fe->flags & BG_FRAG_F_PORTS))
+		return -1;
+	bg_ct_vlans(p, vlan);
+	if (p->family == BG_FAM_INET)
+		return bg_ct_key4(&k->k4, p->saddr[0], p->daddr[0], fe->sport,
+				  fe->dport, fe->proto, vlan);
+	return bg_ct_key6(&k->k6, p->saddr, p->daddr, fe->sport, fe->dport,
+			  fe->proto, vlan);
+}
+
+/*
  * Direction (BG_CT_DIR_ORIG or BG_CT_DIR_REPLY) of a packet of a tracked
- * flow, or -1: not a flow's own packet (an ICMP error, a later fragment),
- * or no entry. Phase 0 judged the packet on the same entry already.
+ * flow (a later fragment: of its datagram's flow), or -1: not a flow's
+ * own packet (an ICMP error, a fragment of an unknown datagram), or no
+ * entry. Phase 0 judged the packet on the same entry already.
  */
 static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p,
 					__u32 *orig_ifindex)
@@ -96,7 +126,7 @@ static __always_inline int bg_rt_ct_dir(const struct bg_pkt *p,
 	struct bg_ct_entry *ep;
 	int side;
 
-	side = bg_ct_pkt_key(p, &k);
+	side = bg_rt_flow_key(p, &k);
 	if (side < 0)
 		return -1;
 	ep = bg_ct_lookup(p->family, &k);

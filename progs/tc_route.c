@@ -142,7 +142,7 @@ bg_rt_reply_rule(const struct bg_pkt *p, __u32 *orig_ifindex)
 	struct bg_fw_route *r;
 	int side;
 
-	side = bg_ct_pkt_key(p, &k);
+	side = bg_rt_flow_key(p, &k);
 	if (side < 0)
 		return NULL;
 	ep = bg_ct_lookup(p->family, &k);

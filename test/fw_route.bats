@@ -211,6 +211,20 @@ OUT_E='eth_src="02:00:00:00:0e:01", eth_dst="02:00:00:00:0f:12"'
 		rt udp4($IN4, sport=4002, dport=53) @rule=1 @flags=CT @iif=$a @if=$a :: TC_ACT_REDIRECT -> udp4(src="192.0.2.10", dst="203.0.113.100", sport=4002, dport=53, ttl=63, $OUT_C)
 		rt udp4(src="203.0.113.100", dst="192.0.2.10", sport=53, dport=4002) @rule=1 @flags=CT @iif=$c @if=$c :: TC_ACT_UNSPEC -> same
 		fwstat route_sent :: 2
+		# A reply datagram in fragments: the firewall records the first
+		# one's ports (here it passes it by the default: the flow has not
+		# learnt where its replies come from, which only its egress
+		# teaches it), through which tc_route finds the flow of the later
+		# ones: all take reply-to's way.
+		in udp4($IN4, sport=4005, dport=80) @if=$a @iif=$a :: NEW
+		ctrule udp 192.0.2.10 4005 203.0.113.100 80 6
+		mark udp4(src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4005, payload=b"r" * 1472, mf=True, ident=31) @if=$c :: XDP_PASS 0 DEFAULT
+		rt udp4(src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4005, payload=b"r" * 1472, mf=True, ident=31) @rule=6 @flags=CT @iif=$c @if=$c :: TC_ACT_REDIRECT -> udp4(src="203.0.113.100", dst="192.0.2.10", sport=80, dport=4005, payload=b"r" * 1472, mf=True, ident=31, ttl=63, $OUT_C)
+		rt ipv4(l4=b"s" * 100, proto=17, src="203.0.113.100", dst="192.0.2.10", ident=31, frag=185) @rule=6 @flags=CT @iif=$c @if=$c :: TC_ACT_REDIRECT -> ipv4(l4=b"s" * 100, proto=17, src="203.0.113.100", dst="192.0.2.10", ident=31, frag=185, ttl=63, $OUT_C)
+		fwstat route_sent :: 4
+		# one of a datagram whose first fragment was not seen: no flow
+		rt ipv4(l4=b"s" * 100, proto=17, src="203.0.113.100", dst="192.0.2.10", ident=32, frag=185) @rule=6 @flags=CT @iif=$c @if=$c :: TC_ACT_UNSPEC -> same
+		fwstat route_sent :: 4
 	EOF
 }
 
