@@ -12,5 +12,6 @@
 #include "bg_ct_abi.h"
 #include "bg_xdp_abi.h"
 #include "bg_frag_abi.h"
+#include "bg_rl_abi.h"
 
 #endif /* BG_ABI_H */

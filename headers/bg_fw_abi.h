@@ -267,6 +267,13 @@ struct bg_fw_hit {
 };
 BG_STATIC_ASSERT(sizeof(struct bg_fw_hit) == 16, "bg_fw_hit");
 
+/* Who wrote a bg_fw_log record. */
+enum bg_log_origin {
+	BG_LOG_FIREWALL = 0, /* a "log" rule; rule_id is the rule's */
+	BG_LOG_RATELIMIT = 1, /* an "action log" policy over its rate;
+			       * rule_id is the policy id */
+};
+
 /* bg_fw_log: ring buffer record for a packet that hit a "log" rule. */
 struct bg_fw_log_event {
 	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
@@ -275,7 +282,7 @@ struct bg_fw_log_event {
 	__u8 action; /* enum bg_action */
 	__u8 family; /* enum bg_family */
 	__u8 l4_proto;
-	__u8 pad;
+	__u8 origin; /* enum bg_log_origin */
 	__be16 sport;
 	__be16 dport;
 	__be32 saddr[4];

@@ -31,6 +31,7 @@
 #include "bg_fw_maps.h"
 #include "bg_fw_route.h"
 #include "bg_frag.h"
+#include "bg_rl_maps.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -530,7 +531,7 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
 	e->action = v->action;
 	e->family = p->family;
 	e->l4_proto = p->l4_proto;
-	e->pad = 0;
+	e->origin = BG_LOG_FIREWALL;
 	e->sport = (p->flags & BG_PKT_L4) ? p->sport : 0;
 	e->dport = (p->flags & BG_PKT_L4) ? p->dport : 0;
 	__builtin_memcpy(e->saddr, p->saddr, 16);

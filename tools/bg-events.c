@@ -19,9 +19,11 @@
 static const char usage_text[] =
 	"Usage: bg-events [--bpffs DIR] [--count N] [--timeout SEC]\n"
 	"\n"
-	"Print one JSON object per packet that hit a \"log\" rule, read\n"
-	"from DIR/tc/globals/bg_fw_log (DIR: $FW_BPFFS or /sys/fs/bpf):\n"
-	"  {\"ts_ns\", \"rule\", \"action\", \"ifindex\", \"iface\",\n"
+	"Print one JSON object per packet that hit a \"log\" rule or went over\n"
+	"the rate of an \"action log\" ratelimit policy, read from\n"
+	"DIR/tc/globals/bg_fw_log (DIR: $FW_BPFFS or /sys/fs/bpf):\n"
+	"  {\"ts_ns\", \"origin\" (firewall|ratelimit), \"rule\" (the rule or\n"
+	"   policy id), \"action\", \"ifindex\", \"iface\",\n"
 	"   \"proto\", \"src\", \"dst\", \"sport\", \"dport\", \"len\"}\n"
 	"\n"
 	"  --count N      exit after N records\n"
@@ -49,10 +51,12 @@ static int on_event(void *ctx, const void *data, size_t len)
 		ifname[0] = '\0';
 	/* Interface names may hold '"', '\\', control bytes, non-ASCII. */
 	bg_json_quote(iface, sizeof(iface), ifname, strlen(ifname));
-	printf("{\"ts_ns\":%llu,\"rule\":%u,\"action\":\"%s\",\"ifindex\":%u,"
+	printf("{\"ts_ns\":%llu,\"origin\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"ifindex\":%u,"
 	       "\"iface\":%s,\"proto\":%u,\"src\":\"%s\",\"dst\":\"%s\","
 	       "\"sport\":%u,\"dport\":%u,\"len\":%u}\n",
-	       (unsigned long long)e->ts_ns, e->rule_id,
+	       (unsigned long long)e->ts_ns,
+	       e->origin == BG_LOG_RATELIMIT ? "ratelimit" : "firewall",
+	       e->rule_id,
 	       e->action == BG_ACT_BLOCK ? "block" : "pass", e->ifindex, iface,
 	       e->l4_proto, src, dst, ntohs(e->sport), ntohs(e->dport),
 	       e->pkt_len);

@@ -56,11 +56,15 @@ line ~ /^\};/ {
 }
 
 st != "" && line ~ /[^ \t]/ {
-	if (match(line, /^[ \t]*(__[usb]e?[0-9]+|char)[ \t]+[a-z0-9_]+(\[[^]]+\])*;[ \t]*$/) == 0)
+	# The kernel's own opaque members (bpf_spin_lock, bpf_timer) are
+	# named by their struct type; nothing else nests.
+	if (match(line, /^[ \t]*(__[usb]e?[0-9]+|char|struct bpf_[a-z_]+)[ \t]+[a-z0-9_]+(\[[^]]+\])*;[ \t]*$/) == 0)
 		fail("struct " st ": cannot read member: " $0)
 	sub(/^[ \t]+/, "", line)
 	sub(/;[ \t]*$/, "", line)
+	sub(/^struct /, "struct_", line)
 	type = line; sub(/[ \t].*$/, "", type)
+	sub(/^struct_/, "struct ", type)
 	name = line; sub(/^[^ \t]+[ \t]+/, "", name)
 	dims = gsub(/\[[^]]+\]/, "", name)
 	if (dims > 2)
