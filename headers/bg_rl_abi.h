@@ -99,6 +99,7 @@ struct bg_rl_policy {
 	__u16 dport_lo; /* "port": destination ports lo..hi, host order */
 	__u16 dport_hi;
 	__be32 dst[4]; /* "to": IPv4 in word 0, masked to dst_plen */
+	__u32 pad2;
 	__u64 rate; /* packets per interval_ns */
 	__u64 interval_ns;
 	__u64 burst; /* packets; see above */
@@ -139,7 +140,7 @@ struct bg_rl_config {
 	__u32 tcp_half_open; /* SYNs not yet completed per source */
 	__u32 tcp_rst_rate; /* RST ... */
 	__u32 tcp_fin_rate; /* FIN ... */
-	__u32 tcp_ack_rate; /* ... and bare ACK segments per second and
+	__u32 tcp_ack_rate; /* ... and ACK segments (data or not) per second and
 			     * source, of flows conntrack does not know */
 	__u32 pad;
 };

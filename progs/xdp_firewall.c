@@ -32,6 +32,7 @@
 #include "bg_fw_route.h"
 #include "bg_frag.h"
 #include "bg_rl_maps.h"
+#include "bg_log_maps.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -174,11 +175,6 @@ struct {
 	BG_PINNED;
 } bg_fw_hits SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-	BG_PINNED;
-} bg_fw_log SEC(".maps");
 
 #define bg_fw_stat_inc(stat) bg_stat_inc(&bg_fw_stats, stat)
 

@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# Module of xdp_ratelimit (bg_rl_xdp): the rate limiter, slot 0 of the XDP
+# chain, which the firewall tail-calls with what it passes. Enabled by the
+# ruleset feature "ratelimit" (fwmapgen --features: "ratelimit" policies
+# or a "set syn-flood|icmp-flood|udp-amplification|tcp-flood"). Sourced
+# through the program registry.
+
+bg_ratelimit_load()
+{
+	bg_prog_load "$@"
+}
+
+bg_ratelimit_attach()
+{
+	bg_hook_attach "$@"
+}
+
+bg_ratelimit_detach()
+{
+	bg_hook_detach "$@"
+}
+
+# Does the running ruleset rate-limit? Its generation's bg_rl_config has
+# policies or a protection (one lookup, the raw bytes: every field but the
+# padding is a setting, 0 when off).
+bg_ratelimit_in_use()
+{
+	local v
+	[[ -e $(bg_map bg_rl_config) ]] || return 1
+	bg_have_maps || return 1
+	v=$(bg_map_raw bg_rl_config "$(bg_u32_hex "$(bg_active_gen)")") ||
+		return 1
+	[[ ${v// /} =~ [1-9a-f] ]]
+}
+
+# How many sources status.sh lists as top talkers.
+BG_RL_TOP=${BG_RL_TOP:-10}
+
+# status.sh: {ratelimit: {config, counters, policies, top}}: the DDoS
+# settings and policies of the running ruleset, the counters per reason,
+# per policy (packets, over the rate) and the sources with the most
+# packets over their rate; null when the rate limiter's maps are missing.
+# bpftool's BTF view (display only).
+bg_ratelimit_status_json()
+{
+	local gen slots counters pstats pinfo state config
+	if [[ ! -e $(bg_map bg_rl_stats) || ! -e $(bg_map bg_rl_config) ]] ||
+		! bg_have_maps; then
+		echo '{"ratelimit": null}'
+		return 0
+	fi
+	gen=$(bg_active_gen)
+	slots=$(bg_abi .consts.BG_RL_POLICY_SLOTS)
+	counters=$(bpftool -j map dump pinned "$(bg_map bg_rl_stats)" |
+		bg_abi_stats bg_rl_stat BG_RL_STAT_)
+	config=$(bpftool -j map lookup pinned "$(bg_map bg_rl_config)" \
+		key hex $(bg_u32_hex "$gen") | jq -c '.formatted.value')
+	pinfo=$(bpftool -j map dump pinned "$(bg_map bg_rl_pinfo)" |
+		jq -c --argjson gen "$gen" '
+			[.[].formatted | select(.key.gen == $gen)
+			 | {id: .key.id, line: .value.line,
+			    label: (.value.label | strings),
+			    text: (.value.text | strings)}]')
+	pstats=$(bpftool -j map dump pinned "$(bg_map bg_rl_pstats)" |
+		jq -c --argjson lo $((gen * slots)) --argjson hi $(((gen + 1) * slots)) '
+			[.[].formatted | select(.key > $lo and .key < $hi)
+			 | {id: (.key - $lo),
+			    packets: ([.values[].value.packets] | add),
+			    over: ([.values[].value.over] | add)}
+			 | select(.packets > 0)]')
+	state=$(bpftool -j map dump pinned "$(bg_map bg_rl_state)" |
+		jq -c --argjson top "$BG_RL_TOP" "$BG_JQ_ADDR"'
+			[.[].formatted | select(.value.over > 0)
+			 | {kind: .key.kind, family: .key.family,
+			    prefix: .key.plen, key: .key,
+			    port: ((.key.port % 256) * 256 + (.key.port / 256 | floor)),
+			    passed: .value.passed, over: .value.over}]
+			| sort_by(-.over) | .[:$top]
+			| map(. + {source: (.key | addrtext)} | del(.key))')
+	printf '%s\n' "$config" "$counters" "$pinfo" "$pstats" "$state" |
+		jq -c -s --argjson k "$(bg_abi .enums.bg_rl_kind)" '
+		(.[3] | map({(.id | tostring): .}) | add // {}) as $ps
+		| ($k | to_entries | map({(.value | tostring):
+			(.key | ltrimstr("BG_RL_K_") | ascii_downcase
+			 | gsub("_"; "-"))}) | add) as $kinds
+		| {ratelimit: {config: .[0], counters: .[1],
+		   policies: (.[2] | sort_by(.id) | map(. + {
+			packets: ($ps[.id | tostring].packets // 0),
+			over: ($ps[.id | tostring].over // 0)})),
+		   top: (.[4] | map(. + {limit: ($kinds[.kind | tostring]
+				// "policy \(.kind)")}))}}'
+}
