@@ -355,6 +355,31 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-22s %-22s %9s %9s\n' xdp_firewall "established (phase 0)" "$ns" "$(ratio "$ns" "$noop")"
 } | tee -a "$out"
 
+# The rate limiter (README, "Rate limiting") on its own, against the XDP
+# no-op: a packet of a per-source token bucket within its rate (a hash
+# lookup, the spin lock, the arithmetic), one over another policy's rate
+# (dropped), and one no policy applies to (the trie lookup and the walk
+# of its candidates). The firewall's tail call into it is the "chain"
+# rows' hop.
+rl=$(bg_load_prog xdp_ratelimit.o bg_rl_xdp)
+printf '%s\n' "set default pass" \
+	"ratelimit from 192.0.2.1 proto udp rate 100000000/second per-source" \
+	"ratelimit from 192.0.2.3 proto udp rate 1/minute burst 1 per-source" \
+	"ratelimit from 192.0.2.0/24 proto tcp rate 1/second" >"$work/rl.rules"
+bg_apply_ruleset "$work/rl.rules"
+mkpkt 192.0.2.1 192.0.2.2 "$work/rl-in.pkt"
+mkpkt 192.0.2.3 192.0.2.2 "$work/rl-over.pkt"
+mkpkt 192.0.2.4 192.0.2.2 "$work/rl-none.pkt"
+bpftool prog run pinned "$rl" data_in "$work/rl-over.pkt" >/dev/null
+{
+	printf '\n# the rate limiter (XDP chain slot 0), on its own\n'
+	printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
+	for kind in "within its rate:in" "over its rate:over" "no policy:none"; do
+		ns=$(measure "$rl" "$work/rl-${kind#*:}.pkt")
+		printf '%-22s %-22s %9s %9s\n' xdp_ratelimit "${kind%:*}" "$ns" "$(ratio "$ns" "$noop")"
+	done
+} | tee -a "$out"
+
 bench_capacity
 
 # The sweep's worst tick: both tables full and every entry expired, so a

@@ -186,6 +186,17 @@ jq -r '
 	 "conntrack: \(.conntrack.flows) flows (capacity \(.conntrack.capacity.inet) + \(.conntrack.capacity.inet6)" +
 	 (if .conntrack.limit then ", limit \(.conntrack.limit) per family" else "" end) + "), evicted \(.conntrack.counters.evicted), expired \(.conntrack.counters.expired), over limit \(.conntrack.counters.over_limit)",
 	 "  per state: " + (.conntrack.per_state | to_entries | map("\(.key) \(.value)") | join(", ")) end),
+	(if .ratelimit == null then empty else
+	 "ratelimit: " + (.ratelimit.counters | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | if . == [] then "no packets yet" else join(", ") end),
+	 (.ratelimit.config as $c | [
+	   (if $c.syn_rate > 0 then "syn-flood \($c.syn_rate)/s per source, cookies \(if $c.syn_cookies == 1 then "on above \($c.syn_cookie_above)/s" else "off" end)" else empty end),
+	   (if $c.icmp_rate > 0 or $c.icmp_max_payload > 0 then "icmp-flood \($c.icmp_rate)/s, max payload \($c.icmp_max_payload)" else empty end),
+	   (if $c.udp_amp_rate > 0 then "udp-amplification \($c.udp_amp_rate)/s" else empty end),
+	   (if $c.tcp_half_open > 0 or $c.tcp_rst_rate > 0 or $c.tcp_fin_rate > 0 or $c.tcp_ack_rate > 0 then "tcp-flood half-open \($c.tcp_half_open), rst \($c.tcp_rst_rate)/s, fin \($c.tcp_fin_rate)/s, ack \($c.tcp_ack_rate)/s" else empty end)]
+	  | if . == [] then empty else "  protections: " + join("; ") end),
+	 (.ratelimit.policies[] | "  %\(.id) \(.text)  # line \(.line): \(.packets) packets, \(.over) over"),
+	 (if .ratelimit.top == [] then empty else
+	  "  top talkers: " + (.ratelimit.top | map("\(.source)\(if .prefix != 0 and .prefix != 32 and .prefix != 128 then "/\(.prefix)" else "" end)\(if .port != 0 then " port \(.port)" else "" end) (\(.limit)) \(.over) over, \(.passed) passed") | join("; ")) end) end),
 	"rules:"' <<<"$status"
 # Each rule as it runs, in ruleset syntax (decoded from bg_fw_rtext, not
 # read from the file), in the order they match, the default policy (@0)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# The rate limiter end to end: bpfguard on a DUT namespace with two client
+# namespaces, a flooder (over a two-queue veth, its packets judged on both
+# CPUs) and a legitimate client, real tools (hping3, curl), the scripts as
+# an operator runs them.
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+	local id=$BATS_TEST_NUMBER-$$
+	DUT=bgrl-$id-dut FLD=bgrl-$id-fld CLI=bgrl-$id-cli
+	ip netns add "$DUT"
+	ip netns add "$FLD"
+	ip netns add "$CLI"
+	# Two queues each way: the flood's packets are spread over both RX
+	# queues of d0, whose NAPI runs on the CPU of the sender.
+	ip -n "$DUT" link add name d0 numtxqueues 2 numrxqueues 2 type veth \
+		peer name f0 numtxqueues 2 numrxqueues 2 netns "$FLD"
+	ip -n "$DUT" link add name d1 type veth peer name c0 netns "$CLI"
+	ip -n "$DUT" addr add 192.0.2.1/24 dev d0
+	ip -n "$FLD" addr add 192.0.2.66/24 dev f0
+	ip -n "$DUT" addr add 198.51.100.1/24 dev d1
+	ip -n "$CLI" addr add 198.51.100.10/24 dev c0
+	for ns in "$DUT" "$FLD" "$CLI"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$DUT" link set d0 up
+	ip -n "$DUT" link set d1 up
+	ip -n "$FLD" link set f0 up
+	ip -n "$CLI" link set c0 up
+}
+
+teardown()
+{
+	netns_del "$FLD"
+	netns_del "$CLI"
+	netns_del "$DUT"
+	lock_teardown
+	bpffs_teardown
+}
+
+rl_status()
+{
+	in_dut "$BG_REPO/scripts/status.sh" --json
+}
+
+@test "a flood is held to its rate over two CPUs while a client elsewhere keeps working" {
+	(($(nproc) >= 2)) || fail "needs two CPUs, this machine has $(nproc)"
+	rules=$(ruleset flood <<-'EOF'
+		set default pass
+		ratelimit inet proto udp to 192.0.2.1 port 9999 rate 2000/second burst 200 per-source label "udp-9999"
+	EOF
+	)
+	run up d0 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	run up d1 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	start_http "$DUT" 8080
+	# One hping3 per CPU, from one source, for three seconds.
+	for cpu in 0 1; do
+		in_ns "$FLD" timeout 3 taskset -c "$cpu" hping3 --udp --flood \
+			-p 9999 -d 32 192.0.2.1 >/dev/null 2>&1 3>&- &
+	done
+	t0=$EPOCHREALTIME
+	ok=0
+	for _ in $(seq 100); do
+		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
+			ok=$((ok + 1))
+	done
+	wait
+	t1=$EPOCHREALTIME
+	((ok >= 99)) || fail "only $ok of 100 requests succeeded during the flood"
+	st=$(rl_status)
+	# The flood's packets went through both CPUs ...
+	seen=$(bpftool -j map lookup pinned "$FW_BPFFS/tc/globals/bg_rl_stats" key 0 0 0 0 |
+		jq -c '[.formatted.values[].value]')
+	jq -e 'length >= 2 and (add as $t | all(. > $t / 10))' <<<"$seen" >/dev/null ||
+		fail "packets per CPU: $seen"
+	# ... and what the policy admitted is rate x time + burst, +-10%,
+	# however many CPUs: the three seconds of the flood.
+	read -r pk over < <(jq -r '.ratelimit.policies[0] | "\(.packets) \(.over)"' <<<"$st")
+	admitted=$((pk - over))
+	((over > 10 * admitted)) || fail "the flood was not limited: $pk packets, $over over"
+	want=$((3 * 2000 + 200))
+	((admitted * 10 >= want * 9 && admitted * 10 <= want * 11)) ||
+		fail "admitted $admitted, want $want +-10% (flood and requests took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s): $st"
+	# The operator's view: the policy with its counts, the top talker.
+	jq -e '.ratelimit.top[0].source == "192.0.2.66" and .ratelimit.top[0].over > 0
+		and .ratelimit.policies[0].id == 1 and (.ratelimit.policies[0].text | test("rate 2000/second"))
+		and .ratelimit.counters.drop > 0' <<<"$st" >/dev/null || fail "$st"
+	run in_dut "$BG_REPO/scripts/status.sh"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"%1 ratelimit "*"packets"* ]] || fail "$output"
+	[[ $output == *"top talkers: 192.0.2.66 (policy 1)"* ]] || fail "$output"
+}
+
+@test "the limiter's result reaches conntrack through the metadata; down takes it all away" {
+	rules=$(ruleset meta <<-'EOF'
+		set default pass
+		ratelimit inet proto tcp to any port 8080 rate 100/second per-source
+	EOF
+	)
+	run up d1 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	start_http "$DUT" 8080
+	[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]]
+	pass=$("$BG_BUILD/bg-abi" | jq '.enums.bg_rl_verdict.BG_RL_V_PASS')
+	run in_dut "$BG_REPO/scripts/conntrack.sh" --json
+	[ "$status" -eq 0 ] || fail "$output"
+	jq -e --argjson v "$pass" '[.[] | select(.dport == 8080 and .src == "198.51.100.10")]
+		| length >= 1 and all(.xdp_status % 256 == $v)' <<<"$output" >/dev/null ||
+		fail "$output"
+	run in_dut "$BG_REPO/scripts/status.sh" --json
+	jq -e '.xdp_chain[0].prog_id != null and .xdp_chain[0].name == "ratelimit"' <<<"$output" >/dev/null ||
+		fail "$output"
+	run down d1
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -z "$(ls "$FW_BPFFS/tc/globals" 2>/dev/null | grep '^bg_rl_')" ] ||
+		fail "pins left: $(ls "$FW_BPFFS/tc/globals")"
+}
