@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include "emit.h"
+#include "rl.h"
 #include "rule_route.h"
 #include "sha256.h"
 
 /* Every family's map entries, in this order, then bg_fw_gens. */
 static void (*const family_emit[])(struct emitter *e) = {
 	rule_emit,
+	rl_emit,
 	set_emit,
 	route_emit,
 };

@@ -26,6 +26,22 @@ struct stmt_family {
 
 /* rule_parse.c: pass|block ... */
 void rule_parse(struct cursor *c, const struct lline *raw);
+/*
+ * The parts of a rule other families share (ratelimit), each at the
+ * cursor, after its keyword. They set none of the ruleset's uses_* (what
+ * the firewall's stages look at); the rule parser does.
+ */
+/* SRC, DST into r->f[fld], narrowing r->fams */
+void rule_parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only);
+/* "on IFACE": a missing interface warns "its @what nothing" */
+void parse_iface_name(struct cursor *c, char name[BG_IFNAMSIZ],
+		      unsigned int *ifindex, const char *what);
+void parse_label_text(struct cursor *c, char *label, size_t size);
+/* "proto PROTO": the protocol number */
+int parse_proto_arg(struct cursor *c, uint8_t only);
+/* "port PORTS" (@kw: "port"), which needs @proto tcp or udp */
+void parse_ports_arg(struct cursor *c, int proto, const struct token *kw,
+		     struct portlist *pl);
 
 /*
  * The parts of a filter rule after "state", each in files of its own:
@@ -41,6 +57,13 @@ void rule_parse_route(struct cursor *c, struct rule *r, struct token **seen);
 
 /* set_parse.c: set default|timeout|limit ... */
 void set_parse(struct cursor *c, const struct lline *raw);
+
+/* rl_parse.c: ratelimit ... */
+void rl_parse(struct cursor *c, const struct lline *raw);
+/* rl_parse.c: set syn-flood|icmp-flood|udp-amplification|tcp-flood ...,
+ * the cursor after "set" (@kw); 0 when the next word is none of them */
+int rl_set_parse(struct cursor *c, const struct token *kw);
+#define RL_SET_NAMES "syn-flood, icmp-flood, udp-amplification or tcp-flood"
 
 /* table_parse.c: table <NAME> { ... } | file "PATH" */
 void table_parse(struct cursor *c, const struct lline *raw);

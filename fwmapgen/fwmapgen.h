@@ -79,6 +79,9 @@ struct addrset {
 	size_t ntop[BG_FAM_MAX];
 };
 
+struct rl_policy;
+struct rl_lists;
+
 struct rfield {
 	int any; /* wildcard: no set */
 	int neg; /* "!ADDR" or "!<TABLE>" */
@@ -138,6 +141,14 @@ struct ruleset {
 	uint32_t ct_timeout[BG_CTT_MAX];
 	uint32_t ct_limit_states;
 	int ntimeouts; /* timeouts set */
+	/* the rate limiter (rl.h): "ratelimit" policies in file order, and
+	 * the DDoS "set"s; npolicies is nrl */
+	struct rl_policy *rl;
+	size_t nrl;
+	size_t rl_cap;
+	struct bg_rl_config rl_cfg;
+	uint64_t *rl_amp_ports; /* "set udp-amplification": the port bits */
+	struct rl_lists *rl_lists; /* the tries' prefixes; NULL: no policy */
 	size_t table_entries;
 	size_t ntables;
 };
@@ -243,6 +254,15 @@ void rule_limits_text(const struct rule *r, char *buf, size_t size);
  * compiles to the same rule. Allocated: the caller frees it.
  */
 char *rule_format(const struct ruleset *rs, const struct rule *r);
+/* Its match part alone: " on IFACE inet proto tcp from ... to ...", each
+ * part after a blank ("" when it matches everything); freed by the caller */
+char *rule_format_match(const struct ruleset *rs, const struct rule *r);
+/*
+ * @s into @buf of @size, NUL-filled: one that does not fit is cut at the
+ * last blank that leaves room for BG_FW_RTEXT_CUT (" ..."), which ends
+ * it. Returns 1 when cut.
+ */
+int text_fill(char *buf, size_t size, const char *s);
 
 /* rule_compile.c */
 struct lpm_ent {

@@ -10,6 +10,7 @@
 
 #include "bg_pin.h"
 #include "fwmapgen.h"
+#include "rl.h"
 #include "rule_route.h"
 
 enum mode {
@@ -57,7 +58,8 @@ static const char usage_text[] =
 	"  --digest       print the ruleset digest (SHA-256, hex)\n"
 	"  --features     the features FILE uses that enable programs of the\n"
 	"                 program registry, one per line (route: route-to,\n"
-	"                 reply-to or dup-to)\n"
+	"                 reply-to or dup-to; ratelimit: a ratelimit policy\n"
+	"                 or a DDoS protection, set syn-flood ...)\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]\n"
@@ -429,6 +431,8 @@ int main(int argc, char **argv)
 	case MODE_FEATURES:
 		if (route_used(&rs))
 			printf("%s\n", ROUTE_FEATURE);
+		if (rl_used(&rs))
+			printf("%s\n", RL_FEATURE);
 		return 0;
 	default:
 		return do_emit(&o, &rs);

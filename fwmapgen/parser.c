@@ -19,6 +19,7 @@ static const struct stmt_family families[] = {
 	{ "block", NULL, rule_parse, NULL },
 	{ "table", "table", table_parse, table_prescan },
 	{ "set", "set default", set_parse, NULL },
+	{ "ratelimit", "ratelimit", rl_parse, NULL },
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))

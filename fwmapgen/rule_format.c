@@ -241,6 +241,29 @@ static void states(struct text *t, uint8_t states)
 	}
 }
 
+/* on, inet|inet6, vlan, proto, from, to: each part after a blank */
+static void match(struct text *t, const struct ruleset *rs,
+		  const struct rule *r)
+{
+	if (r->iface[0])
+		pair(t, "on", r->iface);
+	family(t, rs, r);
+	if (r->vlan >= 0)
+		num(t, "vlan", r->vlan);
+	proto(t, r->proto);
+	endpoint(t, rs, r, FLD_SRC);
+	endpoint(t, rs, r, FLD_DST);
+}
+
+char *rule_format_match(const struct ruleset *rs, const struct rule *r)
+{
+	struct text t = { 0 };
+
+	add(&t, "");
+	match(&t, rs, r);
+	return t.s;
+}
+
 char *rule_format(const struct ruleset *rs, const struct rule *r)
 {
 	struct text t = { 0 };
@@ -248,14 +271,7 @@ char *rule_format(const struct ruleset *rs, const struct rule *r)
 	add(&t, action_name(r->action));
 	if (r->flags & BG_RULE_F_LOG)
 		word(&t, "log");
-	if (r->iface[0])
-		pair(&t, "on", r->iface);
-	family(&t, rs, r);
-	if (r->vlan >= 0)
-		num(&t, "vlan", r->vlan);
-	proto(&t, r->proto);
-	endpoint(&t, rs, r, FLD_SRC);
-	endpoint(&t, rs, r, FLD_DST);
+	match(&t, rs, r);
 	tcp_flags(&t, r);
 	if (r->icmp_type >= 0)
 		num(&t, "icmp-type", r->icmp_type);
@@ -296,24 +312,31 @@ char *rule_format(const struct ruleset *rs, const struct rule *r)
  * The text into the map's fixed array: one that does not fit is cut at
  * the last blank that leaves room for the marker, and flagged.
  */
-static void rtext_fill(struct bg_fw_rtext *v, const char *s)
+int text_fill(char *buf, size_t size, const char *s)
 {
-	const size_t room = BG_FW_RTEXT_LEN - sizeof(BG_FW_RTEXT_CUT);
+	const size_t room = size - sizeof(BG_FW_RTEXT_CUT);
 	size_t n = strlen(s), keep;
 
-	memset(v, 0, sizeof(*v));
-	v->len = (uint32_t)n;
-	if (n < BG_FW_RTEXT_LEN) {
-		memcpy(v->text, s, n);
-		return;
+	memset(buf, 0, size);
+	if (n < size) {
+		memcpy(buf, s, n);
+		return 0;
 	}
 	for (keep = room; keep > 0 && s[keep] != ' ';)
 		keep--;
 	if (!keep)
 		keep = room;
-	memcpy(v->text, s, keep);
-	memcpy(v->text + keep, BG_FW_RTEXT_CUT, sizeof(BG_FW_RTEXT_CUT));
-	v->flags = BG_FW_RTEXT_F_CUT;
+	memcpy(buf, s, keep);
+	memcpy(buf + keep, BG_FW_RTEXT_CUT, sizeof(BG_FW_RTEXT_CUT));
+	return 1;
+}
+
+static void rtext_fill(struct bg_fw_rtext *v, const char *s)
+{
+	memset(v, 0, sizeof(*v));
+	v->len = (uint32_t)strlen(s);
+	if (text_fill(v->text, sizeof(v->text), s))
+		v->flags = BG_FW_RTEXT_F_CUT;
 }
 
 /* bg_fw_rtext: the default policy as id 0, then every rule by its id. */

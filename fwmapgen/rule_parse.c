@@ -66,7 +66,7 @@ static int list_set(struct cursor *c, uint8_t only)
 }
 
 /* SRC, DST := any | [!]ADDR | [!]<NAME> | { ADDR, ... } */
-static void parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
+void rule_parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 {
 	struct rfield *f = &r->f[fld];
 	struct token *t = peek(c);
@@ -101,7 +101,8 @@ static void parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 	r->fams &= fams;
 }
 
-static void parse_iface(struct cursor *c, struct rule *r)
+void parse_iface_name(struct cursor *c, char name[BG_IFNAMSIZ],
+		      unsigned int *ifindex, const char *what)
 {
 	struct token *t = peek(c);
 
@@ -111,30 +112,39 @@ static void parse_iface(struct cursor *c, struct rule *r)
 		bg_die_at(c->ld->file, t->pos,
 			  "interface name \"%s\" is longer than %d bytes",
 			  TOK_TEXT(t), BG_IFNAMSIZ - 1);
-	memcpy(r->iface, t->s, t->n);
-	r->ifindex = if_nametoindex(r->iface);
-	if (!r->ifindex)
-		bg_warn_at(
-			c->ld->file, t->pos,
-			"interface %s does not exist here; its rules match nothing",
-			r->iface);
-	c->ld->rs->uses_iface = 1;
+	memcpy(name, t->s, t->n);
+	*ifindex = if_nametoindex(name);
+	if (!*ifindex)
+		bg_warn_at(c->ld->file, t->pos,
+			   "interface %s does not exist here; its %s nothing",
+			   name, what);
 	take(c);
 }
 
-static void parse_label(struct cursor *c, struct rule *r)
+static void parse_iface(struct cursor *c, struct rule *r)
+{
+	parse_iface_name(c, r->iface, &r->ifindex, "rules match");
+	c->ld->rs->uses_iface = 1;
+}
+
+void parse_label_text(struct cursor *c, char *label, size_t size)
 {
 	struct token *t = peek(c);
 
 	if (t->type != T_STRING)
 		unexpected(c, "a quoted text after \"label\"");
-	if (t->n >= BG_FW_LABEL_LEN)
+	if (t->n >= size)
 		bg_die_at(c->ld->file, t->pos,
-			  "label is longer than %d bytes (%zu bytes)",
-			  BG_FW_LABEL_LEN - 1, t->n);
-	memcpy(r->label, t->s, t->n);
-	r->has_label = 1;
+			  "label is longer than %zu bytes (%zu bytes)",
+			  size - 1, t->n);
+	memcpy(label, t->s, t->n);
 	take(c);
+}
+
+static void parse_label(struct cursor *c, struct rule *r)
+{
+	parse_label_text(c, r->label, sizeof(r->label));
+	r->has_label = 1;
 }
 
 /* Rule ids and per-family bits, within what the maps can hold. */
@@ -164,7 +174,7 @@ static void add_rule(struct cursor *c, struct rule *r, struct bg_pos at)
 	rs->rules[rs->nrules++] = *r;
 }
 
-static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
+int parse_proto_arg(struct cursor *c, uint8_t only)
 {
 	struct token *t = peek(c);
 	int p, fams;
@@ -183,10 +193,15 @@ static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
 			  "proto %s is %s only: it can't be in an %s rule",
 			  TOK_TEXT(t), fams == BG_FAMF_INET ? "IPv4" : "IPv6",
 			  family_name(only == BG_FAMF_INET6));
-	r->proto = p;
-	r->fams &= (uint8_t)fams;
-	c->ld->rs->uses_proto = 1;
 	take(c);
+	return p;
+}
+
+static void parse_proto(struct cursor *c, struct rule *r, uint8_t only)
+{
+	r->proto = parse_proto_arg(c, only);
+	r->fams &= (uint8_t)proto_fams(r->proto);
+	c->ld->rs->uses_proto = 1;
 }
 
 /* N, N:M or N-M, inclusive */
@@ -244,14 +259,13 @@ static void ports_finish(struct portlist *pl)
 	pl->n = o;
 }
 
-/* PORTS := N | N:M | { N, N:M, ... } */
-static void parse_ports(struct cursor *c, struct rule *r, int fld,
-			const struct token *kw)
+/* PORTS := N | N:M | { N, N:M, ... }, sorted and merged into @pl */
+void parse_ports_arg(struct cursor *c, int proto, const struct token *kw,
+		     struct portlist *pl)
 {
-	struct portlist *pl = &r->port[fld];
 	struct token *t = peek(c), *open;
 
-	if (r->proto != PROTO_TCP && r->proto != PROTO_UDP)
+	if (proto != PROTO_TCP && proto != PROTO_UDP)
 		bg_die_at(c->ld->file, kw->pos,
 			  "\"port\" needs proto tcp or proto udp");
 	if (t->type == T_WORD) {
@@ -280,6 +294,12 @@ static void parse_ports(struct cursor *c, struct rule *r, int fld,
 		unexpected(c, "a port, N:M or { list } after \"port\"");
 	}
 	ports_finish(pl);
+}
+
+static void parse_ports(struct cursor *c, struct rule *r, int fld,
+			const struct token *kw)
+{
+	parse_ports_arg(c, r->proto, kw, &r->port[fld]);
 	c->ld->rs->uses_ports = 1;
 }
 
@@ -303,7 +323,7 @@ static void parse_endpoint(struct cursor *c, struct rule *r, int fld,
 				"syntax error: \"%s\" needs an address, a port or both",
 				TOK_TEXT(kw));
 		r->f[fld].any = 0;
-		parse_field(c, r, fld, only);
+		rule_parse_field(c, r, fld, only);
 	}
 	if (tok_is(peek(c), "port")) {
 		t = take(c);

@@ -2,6 +2,8 @@
 /*
  * The "set" statements: the default policy, and the connection tracking
  * settings ("set timeout", "set limit states") that set_emit.c writes.
+ * The rate limiter's DDoS protections ("set syn-flood" ...) are parsed by
+ * rl_parse.c, with its policies.
  */
 #include "family.h"
 
@@ -135,6 +137,7 @@ void set_parse(struct cursor *c, const struct lline *raw)
 		parse_set_timeout(c);
 	else if (accept_word(c, "limit"))
 		parse_set_limit(c, kw);
-	else
-		unexpected(c, "default, timeout or limit after \"set\"");
+	else if (!rl_set_parse(c, kw))
+		unexpected(c, "default, timeout, limit, " RL_SET_NAMES
+			      " after \"set\"");
 }

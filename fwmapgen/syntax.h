@@ -42,6 +42,9 @@ struct loader {
 	int default_line;
 	int timeout_line[BG_CTT_MAX];
 	int limit_line;
+	/* rl_parse.c: where each DDoS "set" was (syn-flood, icmp-flood,
+	 * udp-amplification, tcp-flood) */
+	int rl_set_line[4];
 	int line; /* first line of the statement being parsed */
 	int allow_state; /* "state" accepted (evaluator modes) */
 	size_t expanded; /* bytes macros added, bounded by EXPAND_TOTAL_MAX */
