@@ -40,7 +40,8 @@
 
 /* bg_rl_src4 / bg_rl_src6: LPM tries, keys struct bg_lpm4_key and
  * bg_lpm6_key of bg_fw_abi.h (prefixlen = 32 + address prefix, the
- * generation first). Value: __u32, the candidate list's index. */
+ * generation first). Value: __u32, the index of the candidate list in
+ * bg_rl_clist (gen * BG_RL_CLISTS_PER_GEN + list). */
 
 /* bg_rl_clist: array, index gen * BG_RL_CLISTS_PER_GEN + list index. */
 struct bg_rl_clist {

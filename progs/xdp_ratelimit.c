@@ -497,9 +497,10 @@ bg_rl_policy_of(struct xdp_md *ctx, const struct bg_rl_ctx *c)
 		__builtin_memcpy(k.addr, p->saddr, 16);
 		li = bpf_map_lookup_elem(&bg_rl_src6, &k);
 	}
-	if (!li || *li >= BG_RL_CLISTS_PER_GEN)
+	/* Its generation's part of bg_rl_clist only. */
+	if (!li || *li / BG_RL_CLISTS_PER_GEN != c->gen)
 		return NULL;
-	idx = c->gen * BG_RL_CLISTS_PER_GEN + *li;
+	idx = *li;
 	cl = bpf_map_lookup_elem(&bg_rl_clist, &idx);
 	if (!cl)
 		return NULL;

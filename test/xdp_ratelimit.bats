@@ -29,7 +29,7 @@ rl_load()
 		bg_setup_bpffs mount
 		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
 		bg_load_prog xdp_ratelimit.o bg_rl_xdp >/dev/null
-		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$2"
+		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$1"
 }
 
 # rl_run < SCRIPT: rlcheck's output lines.
@@ -152,8 +152,8 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 
 @test "leaky bucket: a constant drain, no burst unless asked" {
 	rl_load "$(ruleset lb <<-'EOF'
-		ratelimit from 192.0.2.1 proto udp rate 10/second algorithm leaky-bucket
-		ratelimit from 192.0.2.2 proto udp rate 10/second burst 3 algorithm leaky-bucket
+		ratelimit proto udp from 192.0.2.1 rate 10/second algorithm leaky-bucket
+		ratelimit proto udp from 192.0.2.2 rate 10/second burst 3 algorithm leaky-bucket
 	EOF
 	)"
 	rl_expect <<-EOF
@@ -162,18 +162,19 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 		send 1 $A => pass 0 drop 1 other 0
 		at 0.11
 		send 5 $A => pass 1 drop 4 other 0
+		# flooded at 1000/s for 4 s: the drain rate, 10/s
 		at 0.25
-		pace 0.05 40 $A => pass 19..21
+		pace 0.001 4000 $A => pass 39..41
 		send 5 $B => pass 3 drop 2 other 0
 	EOF
 }
 
 @test "state per source: full IPv4 and IPv6 addresses, or a prefix; shared without per-source" {
 	rl_load "$(ruleset ps <<-'EOF'
-		ratelimit inet6 from 2001:db8:a::/48 proto udp rate 1/second burst 2 per-source
-		ratelimit inet6 from 2001:db8:b::/48 proto udp rate 1/second burst 2 per-source prefix 64
-		ratelimit inet from 192.0.2.0/24 proto udp rate 1/second burst 2 per-source prefix 28
-		ratelimit inet from 203.0.113.0/24 proto udp rate 1/second burst 2
+		ratelimit inet6 proto udp from 2001:db8:a::/48 rate 1/second burst 2 per-source
+		ratelimit inet6 proto udp from 2001:db8:b::/48 rate 1/second burst 2 per-source prefix 64
+		ratelimit inet proto udp from 192.0.2.0/24 rate 1/second burst 2 per-source prefix 28
+		ratelimit inet proto udp from 203.0.113.0/24 rate 1/second burst 2
 	EOF
 	)"
 	# The seed folded IPv6 sources into 32 bits (a XOR of the words): the
@@ -195,9 +196,9 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 
 @test "matching: longest source prefix, not the network address alone; first fit on the rest" {
 	rl_load "$(ruleset m <<-'EOF'
-		ratelimit from 192.0.2.0/24 proto udp rate 1/second burst 4 per-source
-		ratelimit from 192.0.2.128/25 proto tcp rate 1/second burst 1 per-source
-		ratelimit from 192.0.2.128/25 proto udp to 198.51.100.0/24 port 53 rate 1/second burst 2 per-source
+		ratelimit proto udp from 192.0.2.0/24 rate 1/second burst 4 per-source
+		ratelimit proto tcp from 192.0.2.128/25 rate 1/second burst 1 per-source
+		ratelimit proto udp from 192.0.2.128/25 to 198.51.100.0/24 port 53 rate 1/second burst 2 per-source
 		ratelimit proto udp rate 1/second burst 3 per-source
 	EOF
 	)"
@@ -222,7 +223,7 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 @test "action log: over the rate passes and is logged with the policy id" {
 	rl_load "$(ruleset log <<-'EOF'
 		ratelimit proto udp rate 1/second burst 2 per-source action drop label "first"
-		ratelimit from 192.0.2.1 proto udp rate 1/second burst 2 per-source action log label "watch"
+		ratelimit proto udp from 192.0.2.1 rate 1/second burst 2 per-source action log label "watch"
 	EOF
 	)"
 	in_ns "$UNS" "$BG_BUILD/bg-events" --bpffs "$FW_BPFFS" --count 3 \
@@ -291,7 +292,7 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 		send 6 tcp4(flags="A") => pass 4 drop 2 other 0
 		send 6 tcp4(flags="PA", payload=b"data") => pass 0 drop 6 other 0
 		send 6 tcp4(flags="S") => pass 6 drop 0 other 0
-		at 1
+		at 1.1
 		send 5 tcp4(flags="R") => pass 2 drop 3 other 0
 	EOF
 	[ "$(rl_stat RST_FLOOD)" -eq 11 ] || fail "rst $(rl_stat RST_FLOOD)"
@@ -301,8 +302,8 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 
 @test "housekeeping: the sweep deletes entries once back at their start, not before" {
 	rl_load "$(ruleset sweep <<-'EOF'
-		ratelimit from 192.0.2.1 proto udp rate 1/minute burst 5 per-source
-		ratelimit from 192.0.2.2 proto udp rate 10/second algorithm fixed-window per-source
+		ratelimit proto udp from 192.0.2.1 rate 1/minute burst 5 per-source
+		ratelimit proto udp from 192.0.2.2 rate 10/second algorithm fixed-window per-source
 	EOF
 	)"
 	rl_expect <<-EOF

@@ -8,8 +8,9 @@ The rate limiter's clock is conntrack's (bg_ct_now(): CLOCK_BOOTTIME plus
 the test offset in bg_ct_clock). Time 0 of a script is the next multiple
 of a minute after the real clock plus a minute, so that windows (aligned
 on multiples of their interval) start at 0 for every test. Real time
-passes between packets (microseconds, from the clock setting on; frames
-are built before): rates and times are chosen so that it does not count.
+would pass between packets: the clock is set again before each packet
+(frames are built before), so what passes is the microseconds between
+two syscalls, and times are chosen so that it does not count.
 The sweep timer is kept from ever running (marked armed), so that only
 the script's "sweep" deletes entries; --timer leaves it alone.
 
@@ -113,8 +114,8 @@ def main():
             n, _, expr = rest.partition(" ")
             counts = {"pass": 0, "drop": 0, "other": 0}
             data = frame(expr)
-            set_clock(now[0])
             for _ in range(int(n)):
+                set_clock(now[0])
                 run(data, counts)
             report(counts)
         elif cmd == "pace":
@@ -130,7 +131,7 @@ def main():
         elif cmd == "fill6":
             counts = {"pass": 0, "drop": 0, "other": 0}
             data = bytearray(frame('udp6(src="2001:db8:f::", dport=53)'))
-            src = pkt.l3_offset(bytes(data)) + 8
+            src = pkt.l3_offset(bytes(data))[0] + 8
             set_clock(now[0])
             for i in range(int(rest)):
                 data[src + 12:src + 16] = struct.pack(">I", i)
