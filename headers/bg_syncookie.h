@@ -152,7 +152,7 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 l3_off = p->l3_off, l4_off, l3_hlen, tup_len, thlen, new_len;
-	__u32 cur_len;
+	__u32 cur_len, doff;
 	struct bpf_sock *sk;
 	struct ethhdr *eth;
 	__be32 seq;
@@ -217,10 +217,20 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 
 		if ((void *)(th + 1) > data_end)
 			return BG_SYNCOOKIE_MALFORMED;
-		thlen = th->doff * 4;
+		doff = th->doff;
 		seq = th->seq;
 	}
-	if (thlen < sizeof(struct tcphdr) || thlen > sizeof(syn))
+	if (doff < sizeof(struct tcphdr) / 4)
+		return BG_SYNCOOKIE_MALFORMED;
+	/*
+	 * 20 plus a multiple of 4, so that even the 6.1 verifier sees a
+	 * length of at least 20: it loses the lower bound of a plain
+	 * doff * 4 in the range check the compiler makes of it, and then
+	 * rejects a possibly zero-sized read.
+	 */
+	thlen = sizeof(struct tcphdr) + ((doff - 5) & 0xf) * 4;
+	bg_barrier_var(thlen);
+	if (thlen > sizeof(syn))
 		return BG_SYNCOOKIE_MALFORMED;
 	/* The helper wants th_len == doff * 4 and reads the options for the
 	 * MSS: a copy on the stack gives it all of them with a length the
