@@ -47,6 +47,8 @@
  *   destination address no host answers (IPv4 0/8, 127/8, 224/4 and up;
  *   IPv6 ::, ::1, ff00::/8): BG_SYNCOOKIE_BAD_ADDR, as the stack drops
  *   them, and an answer would be a reflection;
+ * - a destination a router would forward (see bg_syncookie_local()):
+ *   BG_SYNCOOKIE_NOT_LOCAL;
  * - a TCP header the parser did not give (BG_PKT_L4 unset): MALFORMED;
  * - payload after a SYN's header: ignored, the answer is sent.
  * VLAN tags stay where they are (the answer leaves by the VLAN the SYN
@@ -82,9 +84,10 @@ enum bg_syncookie_result {
 	BG_SYNCOOKIE_MALFORMED = -4, /* no usable TCP header */
 	BG_SYNCOOKIE_UNSUPPORTED = -5, /* IP options, ext headers, fragment */
 	BG_SYNCOOKIE_BAD_ADDR = -6, /* multicast, broadcast, loopback ... */
+	BG_SYNCOOKIE_NOT_LOCAL = -7, /* a router forwards it: not ours */
 };
 
-#define BG_SYNCOOKIE_NR 6
+#define BG_SYNCOOKIE_NR 7
 
 /* TCP flags byte (offset 13) and options (uapi linux/tcp.h has neither) */
 #define BG_TCP_FIN 0x01
@@ -134,6 +137,42 @@ static __always_inline int bg_syncookie_bad_ip6(const __be32 a[4])
 		return 1;
 	/* :: (unspecified) and ::1 (loopback) */
 	return !(a[0] | a[1] | a[2]) && bpf_ntohl(a[3]) <= 1;
+}
+
+/*
+ * A wildcard listener (0.0.0.0:22) matches a SYN to any address, local or
+ * not: the socket lookup does not ask the routing table, the stack does
+ * that before it. On a router, a SYN passing through to a host behind it
+ * must not be answered in that host's name (the connection would break,
+ * or be hijacked). The FIB tells: NOT_FWDED for a local destination (and
+ * for broadcast, and for no route at all), SUCCESS/NO_NEIGH and the
+ * others when the packet would be forwarded or dropped. FWD_DISABLED (the
+ * usual host, forwarding off): the FIB says nothing more, but then a
+ * non-local destination is never forwarded, its ACK never reaches a
+ * socket, and no connection can come of an answer.
+ */
+static __always_inline int bg_syncookie_local(struct xdp_md *ctx,
+					      const struct bg_pkt *p)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.l4_protocol = IPPROTO_TCP;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	fib.ifindex = ctx->ingress_ifindex;
+	if (p->family == BG_FAM_INET) {
+		fib.family = 2; /* AF_INET */
+		fib.ipv4_src = p->saddr[0];
+		fib.ipv4_dst = p->daddr[0];
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	return rc == BPF_FIB_LKUP_RET_NOT_FWDED ||
+	       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
 }
 
 /*
@@ -238,6 +277,8 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 	if (bpf_xdp_load_bytes(ctx, l4_off, &syn, thlen))
 		return BG_SYNCOOKIE_MALFORMED;
 
+	if (!bg_syncookie_local(ctx, p))
+		return BG_SYNCOOKIE_NOT_LOCAL;
 	sk = bpf_skc_lookup_tcp(ctx, &tup, tup_len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return BG_SYNCOOKIE_NO_LISTENER;

@@ -109,6 +109,17 @@ attached_count()
 	sc_cases v4-ipopt v6-ext v4-mcast-src v4-bcast-mac v6-mcast-dst
 }
 
+@test "syncookie: on a router, a SYN passing through is not answered by a wildcard listener" {
+	sc_syncookies 2
+	in_dut sysctl -qw net.ipv4.conf.all.forwarding=1
+	in_dut sysctl -qw net.ipv6.conf.all.forwarding=1
+	in_dut ip route add 198.51.100.0/24 via 192.0.2.10
+	in_dut ip route add 2001:db8:2::/64 via 2001:db8:1::10
+	sc_load
+	sc_listen 16
+	sc_cases v4-transit v6-transit v4-router v6-router
+}
+
 @test "syncookie: tcp_syncookies=0: the helper refuses, the SYN passes" {
 	sc_syncookies 0
 	sc_load

@@ -59,8 +59,9 @@ def syn6(**kw):
 
 
 # Counters of the test program (test/progs/xdp_syncookie_test.c): index 0
-# SYN-ACKs sent, k the result -k of enum bg_syncookie_result, 7 SYNs seen.
-TX, NOT_SYN, NO_LISTENER, REFUSED, MALFORMED, UNSUPPORTED, BAD_ADDR, SEEN = range(8)
+# SYN-ACKs sent, k the result -k of enum bg_syncookie_result, 8 SYNs seen.
+(TX, NOT_SYN, NO_LISTENER, REFUSED, MALFORMED, UNSUPPORTED, BAD_ADDR, NOT_LOCAL,
+ SEEN) = range(9)
 
 # CASE: (frame builder, expected verdict, counter that must go up by one;
 # None: the program does not hand the frame to bg_syncookie_answer())
@@ -96,6 +97,12 @@ CASES = {
     # the listener's SYN queue not full)
     "v4-refused": (lambda: syn4(), XDP_PASS, REFUSED),
     "v6-refused": (lambda: syn6(), XDP_PASS, REFUSED),
+    # through a router: to a host behind it, matching a wildcard listener
+    "v4-transit": (lambda: syn4(dst="198.51.100.7"), XDP_PASS, NOT_LOCAL),
+    "v6-transit": (lambda: syn6(dst="2001:db8:2::7"), XDP_PASS, NOT_LOCAL),
+    # the same router's own address
+    "v4-router": (lambda: syn4(), XDP_TX, TX),
+    "v6-router": (lambda: syn6(), XDP_TX, TX),
     "v6-mcast-dst": (lambda: syn6(dst="ff02::1"), XDP_PASS, BAD_ADDR),
 }
 
