@@ -20,8 +20,10 @@
  *
  * The sysctl: tcp_get_syncookie_mss() hands out a cookie only when
  * net.ipv4.tcp_syncookies is 2, or is 1 AND the listener's SYN queue is
- * full (inet_csk_reqsk_queue_is_full()); with 0 the helper refuses at
- * once (-ENOENT). With 1, this function thus answers only while the
+ * full (inet_csk_reqsk_queue_is_full(): more half-open requests than the
+ * listen() backlog; "as many" in kernels without the 2025 fix of that
+ * test, so listen(0) no longer makes every SYN a cookie); with 0 the
+ * helper refuses at once (-ENOENT). With 1, this function thus answers only while the
  * kernel itself would be sending cookies (the queue full of a flood's
  * half-open requests), and passes SYNs on otherwise; with 2 it answers
  * every SYN to a listener, which is what the kernel would do then too.
