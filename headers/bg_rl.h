@@ -26,9 +26,8 @@ struct bg_rl_meter {
 
 /* A state that has seen nothing yet: a full token bucket, an empty leaky
  * one, no window. */
-static __always_inline void bg_rl_state_init(struct bg_rl_state *s,
-					     const struct bg_rl_meter *m,
-					     __u64 now)
+static __always_inline void
+bg_rl_state_init(struct bg_rl_state *s, const struct bg_rl_meter *m, __u64 now)
 {
 	s->stamp_ns = now;
 	s->level = m->algo == BG_RL_ALGO_TOKEN_BUCKET ?
@@ -152,9 +151,8 @@ static __always_inline int bg_rl_sliding(struct bg_rl_state *s,
 }
 
 /* One packet through the meter: 1 admitted, 0 over the rate. Counts it. */
-static __always_inline int bg_rl_meter_admit(struct bg_rl_state *s,
-					     const struct bg_rl_meter *m,
-					     __u64 now)
+static __always_inline int
+bg_rl_meter_admit(struct bg_rl_state *s, const struct bg_rl_meter *m, __u64 now)
 {
 	int ok;
 

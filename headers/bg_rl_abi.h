@@ -64,7 +64,7 @@ enum bg_rl_action {
 };
 
 enum bg_rl_policy_flags {
-	BG_RL_PF_PER_SOURCE = 1 << 0, /* state per source (prefix): "per-source" */
+	BG_RL_PF_PER_SOURCE = 1 << 0, /* state per source: "per-source" */
 	BG_RL_PF_DST = 1 << 1, /* "to ADDR": dst/dst_plen apply */
 	BG_RL_PF_PORTS = 1 << 2, /* "port ...": dport_lo..dport_hi apply */
 };
@@ -238,7 +238,9 @@ enum bg_rl_stat {
 	BG_RL_STAT_STATE_FULL = 5, /* bg_rl_state full: shared bucket used */
 	BG_RL_STAT_SYN_FLOOD = 6, /* dropped: a source's SYN rate */
 	BG_RL_STAT_COOKIE_SENT = 7, /* SYN answered with a cookie SYN-ACK */
-	BG_RL_STAT_COOKIE_FAIL = 8, /* cookie wanted, none made: passed */
+	BG_RL_STAT_COOKIE_FAIL = 8, /* cookie wanted, none made: passed on
+				     * (no listener, the sysctl, the queue not
+				     * full with tcp_syncookies=1 ...) */
 	BG_RL_STAT_ICMP_FLOOD = 9, /* dropped: a source's ICMP rate */
 	BG_RL_STAT_ICMP_SIZE = 10, /* dropped: ICMP payload over the limit */
 	BG_RL_STAT_UDP_AMP = 11, /* dropped: amplification port rate */
@@ -263,7 +265,6 @@ enum bg_rl_verdict {
 	BG_RL_V_NO_POLICY = 1, /* no policy applies */
 	BG_RL_V_PASS = 2, /* within its policy's rate */
 	BG_RL_V_OVER_LOGGED = 3, /* over the rate of an "action log" policy */
-	BG_RL_V_COOKIE_OK = 4, /* TCP ACK of a flow the cookies let in */
 };
 
 /*

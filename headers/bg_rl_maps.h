@@ -38,7 +38,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_rl_clist);
-	__uint(max_entries, BG_GENS * BG_RL_CLISTS_PER_GEN);
+	__uint(max_entries, BG_GENS *BG_RL_CLISTS_PER_GEN);
 	BG_PINNED;
 } bg_rl_clist SEC(".maps");
 
@@ -46,7 +46,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_rl_policy);
-	__uint(max_entries, BG_GENS * BG_RL_POLICY_SLOTS);
+	__uint(max_entries, BG_GENS *BG_RL_POLICY_SLOTS);
 	BG_PINNED;
 } bg_rl_policy SEC(".maps");
 
@@ -54,7 +54,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct bg_rl_pinfo_key);
 	__type(value, struct bg_rl_pinfo);
-	__uint(max_entries, BG_GENS * BG_RL_POLICY_SLOTS);
+	__uint(max_entries, BG_GENS *BG_RL_POLICY_SLOTS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	BG_PINNED;
 } bg_rl_pinfo SEC(".maps");
@@ -71,7 +71,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, BG_GENS * BG_RL_PORT_WORDS);
+	__uint(max_entries, BG_GENS *BG_RL_PORT_WORDS);
 	BG_PINNED;
 } bg_rl_amp_ports SEC(".maps");
 

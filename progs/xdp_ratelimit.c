@@ -31,6 +31,7 @@
 #include "bg_rl.h"
 #include "bg_rl_maps.h"
 #include "bg_log_maps.h"
+#include "bg_syncookie.h"
 
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1 /* <time.h> is userspace's; the value is the ABI */
@@ -51,7 +52,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_rl_state);
-	__uint(max_entries, BG_GENS * BG_RL_POLICY_SLOTS);
+	__uint(max_entries, BG_GENS *BG_RL_POLICY_SLOTS);
 	BG_PINNED;
 } bg_rl_shared SEC(".maps");
 
@@ -59,7 +60,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_rl_pstat);
-	__uint(max_entries, BG_GENS * BG_RL_POLICY_SLOTS);
+	__uint(max_entries, BG_GENS *BG_RL_POLICY_SLOTS);
 	BG_PINNED;
 } bg_rl_pstats SEC(".maps");
 
@@ -252,13 +253,18 @@ static __always_inline void bg_rl_key_src(struct bg_rl_key *k,
 
 /* DDoS protections ------------------------------------------------------- */
 
+#define BG_TCP_FIN 0x01
+#define BG_TCP_SYN 0x02
+#define BG_TCP_RST 0x04
+#define BG_TCP_ACK 0x10
+
 /*
  * A per-source token bucket of rate packets a second (burst: one second's
  * worth), for protection kind; 1 admitted. The shared bucket on a full
  * table is slot 0 of the generation (no policy has id 0).
  */
-static __always_inline int bg_rl_protect(struct bg_rl_ctx *c, __u16 kind,
-					 __u32 rate, __be16 port)
+static __always_inline int bg_rl_bucket(struct bg_rl_ctx *c, __u16 kind,
+					__u32 rate, __be16 port, int per_source)
 {
 	struct bg_rl_meter m = {
 		.rate = rate,
@@ -268,15 +274,51 @@ static __always_inline int bg_rl_protect(struct bg_rl_ctx *c, __u16 kind,
 	};
 	struct bg_rl_key k = { .epoch = c->epoch, .kind = kind, .port = port };
 
-	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 128);
+	if (per_source)
+		bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 128);
 	return bg_rl_admit(&k, &m, c->gen * BG_RL_POLICY_SLOTS, c->now);
 }
 
-#define BG_TCP_FIN 0x01
-#define BG_TCP_SYN 0x02
-#define BG_TCP_RST 0x04
-#define BG_TCP_PSH 0x08
-#define BG_TCP_ACK 0x10
+static __always_inline int bg_rl_protect(struct bg_rl_ctx *c, __u16 kind,
+					 __u32 rate, __be16 port)
+{
+	return bg_rl_bucket(c, kind, rate, port, 1);
+}
+
+static __always_inline int bg_rl_pure_syn(const struct bg_pkt *p)
+{
+	return (p->flags & BG_PKT_L4) && !(p->flags & BG_PKT_FRAG_LATER) &&
+	       p->l4_proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (BG_TCP_SYN | BG_TCP_ACK | BG_TCP_RST |
+				BG_TCP_FIN)) == BG_TCP_SYN;
+}
+
+/*
+ * SYN cookies ("set syn-flood ... cookies on"): once more SYNs arrive
+ * from all sources together than syn_cookie_above a second (a flood,
+ * spoofed sources included, which no per-source limit sees), a SYN to a
+ * listening socket of this host is answered here with a cookie SYN-ACK
+ * (XDP_TX) and never reaches the listener's SYN queue; the kernel takes
+ * the returning ACK through its own cookie check (headers/bg_syncookie.h
+ * tells why, and what net.ipv4.tcp_syncookies must be). Returns XDP_TX
+ * when it answered, else 0: the SYN goes on.
+ */
+static __always_inline int bg_rl_syncookie(struct xdp_md *ctx,
+					   struct bg_rl_ctx *c,
+					   const struct bg_rl_config *cfg)
+{
+	if (!cfg->syn_cookies || !cfg->syn_cookie_above ||
+	    !bg_rl_pure_syn(&c->p))
+		return 0;
+	if (bg_rl_bucket(c, BG_RL_K_SYN_ALL, cfg->syn_cookie_above, 0, 0))
+		return 0;
+	if (bg_syncookie_answer(ctx, &c->p) == XDP_TX) {
+		bg_rl_stat_inc(BG_RL_STAT_COOKIE_SENT);
+		return XDP_TX;
+	}
+	bg_rl_stat_inc(BG_RL_STAT_COOKIE_FAIL);
+	return 0;
+}
 
 /* IPv6 neighbour discovery and MLD, which no ICMP limit may starve. */
 static __always_inline int bg_rl_icmp6_link(__u8 type)
@@ -380,19 +422,22 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 		if (f & BG_TCP_RST)
 			return cfg->tcp_rst_rate &&
 					       !bg_rl_protect(c, BG_RL_K_RST,
-							      cfg->tcp_rst_rate, 0) ?
+							      cfg->tcp_rst_rate,
+							      0) ?
 				       BG_RL_STAT_RST_FLOOD :
 				       0;
 		if (f & BG_TCP_FIN)
 			return cfg->tcp_fin_rate &&
 					       !bg_rl_protect(c, BG_RL_K_FIN,
-							      cfg->tcp_fin_rate, 0) ?
+							      cfg->tcp_fin_rate,
+							      0) ?
 				       BG_RL_STAT_FIN_FLOOD :
 				       0;
 		if (f & BG_TCP_ACK)
 			return cfg->tcp_ack_rate &&
 					       !bg_rl_protect(c, BG_RL_K_ACK,
-							      cfg->tcp_ack_rate, 0) ?
+							      cfg->tcp_ack_rate,
+							      0) ?
 				       BG_RL_STAT_ACK_FLOOD :
 				       0;
 		return 0;
@@ -548,8 +593,7 @@ static __always_inline void bg_rl_log(struct xdp_md *ctx,
 }
 
 /* The packet under its policy: 1 passes, 0 drop. */
-static __always_inline int bg_rl_police(struct xdp_md *ctx,
-					struct bg_rl_ctx *c,
+static __always_inline int bg_rl_police(struct xdp_md *ctx, struct bg_rl_ctx *c,
 					const struct bg_rl_policy *pol)
 {
 	__u32 slot = c->gen * BG_RL_POLICY_SLOTS + pol->id;
@@ -634,6 +678,8 @@ int bg_rl_xdp(struct xdp_md *ctx)
 		bg_rl_stat_inc(why);
 		return XDP_DROP;
 	}
+	if (bg_rl_syncookie(ctx, &c, cfg) == XDP_TX)
+		return XDP_TX;
 	if (!cfg->npolicies)
 		goto no_policy;
 	pol = bg_rl_policy_of(ctx, &c);
@@ -665,7 +711,8 @@ int bg_rl_sweep_now(struct xdp_md *ctx)
 
 	if (!t)
 		return 0;
-	n = bpf_map_lookup_elem(&bg_rl_stats, &(__u32){ BG_RL_STAT_SWEEP_EXPIRED });
+	n = bpf_map_lookup_elem(&bg_rl_stats,
+				&(__u32){ BG_RL_STAT_SWEEP_EXPIRED });
 	before = n ? *n : 0;
 	bg_rl_sweep_tick(t);
 	return n ? *n - before : 0;

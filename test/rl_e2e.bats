@@ -117,6 +117,7 @@ rl_status()
 		fail "$output"
 	run down d1
 	[ "$status" -eq 0 ] || fail "$output"
-	[ -z "$(ls "$FW_BPFFS/tc/globals" 2>/dev/null | grep '^bg_rl_')" ] ||
-		fail "pins left: $(ls "$FW_BPFFS/tc/globals")"
+	for p in "$FW_BPFFS"/tc/globals/bg_rl_*; do
+		[[ ! -e $p ]] || fail "pins left: $(ls "$FW_BPFFS/tc/globals")"
+	done
 }

@@ -56,10 +56,9 @@ static int on_event(void *ctx, const void *data, size_t len)
 	       "\"sport\":%u,\"dport\":%u,\"len\":%u}\n",
 	       (unsigned long long)e->ts_ns,
 	       e->origin == BG_LOG_RATELIMIT ? "ratelimit" : "firewall",
-	       e->rule_id,
-	       e->action == BG_ACT_BLOCK ? "block" : "pass", e->ifindex, iface,
-	       e->l4_proto, src, dst, ntohs(e->sport), ntohs(e->dport),
-	       e->pkt_len);
+	       e->rule_id, e->action == BG_ACT_BLOCK ? "block" : "pass",
+	       e->ifindex, iface, e->l4_proto, src, dst, ntohs(e->sport),
+	       ntohs(e->dport), e->pkt_len);
 	fflush(stdout);
 	r->seen++;
 	if (r->max_events >= 0 && r->seen >= r->max_events)

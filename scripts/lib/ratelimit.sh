@@ -53,8 +53,8 @@ bg_ratelimit_status_json()
 	slots=$(bg_abi .consts.BG_RL_POLICY_SLOTS)
 	counters=$(bpftool -j map dump pinned "$(bg_map bg_rl_stats)" |
 		bg_abi_stats bg_rl_stat BG_RL_STAT_)
-	config=$(bpftool -j map lookup pinned "$(bg_map bg_rl_config)" \
-		key hex $(bg_u32_hex "$gen") | jq -c '.formatted.value')
+	config=$(bg_map_lookup bg_rl_config "$(bg_u32_hex "$gen")" |
+		jq -c '.formatted.value')
 	pinfo=$(bpftool -j map dump pinned "$(bg_map bg_rl_pinfo)" |
 		jq -c --argjson gen "$gen" '
 			[.[].formatted | select(.key.gen == $gen)
