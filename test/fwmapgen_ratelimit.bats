@@ -371,3 +371,29 @@ ratelimit proto icmp6 rate 9/second per-source'
 	# the policy itself is there, for status
 	value_bytes bg_rl_policy "$(le32 1)" | grep -q '^01 00 00 00 00 00 00 00 '
 }
+
+@test "explain: the policy the kernel would take: longest source prefix, then the first whose other fields match" {
+	rules <<<"$RULES_MAIN"
+	ex() {
+		run --separate-stderr "$FWMAPGEN" --explain t.rules "$1"
+		assert_eq "$status" 0
+		grep '^ratelimit: ' <<<"$output"
+	}
+	# 192.0.2.128/25's list is 3 2 6 1 4; 3 needs on lo, tcp, the
+	# destination and its ports
+	assert_eq "$(ex 'on lo tcp 192.0.2.200:1000 -> 203.0.113.5:85')" 'ratelimit: policy 3 (line 4)'
+	assert_eq "$(ex 'tcp 192.0.2.200:1000 -> 203.0.113.5:85')" 'ratelimit: policy 2 (line 3)'
+	assert_eq "$(ex 'on lo tcp 192.0.2.200:1000 -> 203.0.113.5:91')" 'ratelimit: policy 2 (line 3)'
+	assert_eq "$(ex 'on lo udp 192.0.2.200:1000 -> 203.0.113.5:85')" 'ratelimit: policy 2 (line 3)'
+	assert_eq "$(ex '198.51.100.7 -> 203.0.113.5')" 'ratelimit: policy 6 (line 7)'
+	assert_eq "$(ex '198.51.100.8 -> 203.0.113.5')" 'ratelimit: policy 1 (line 2)'
+	# IPv6: 5 needs udp to 2001:db8:1::1 port 53, else the /0 policy 1
+	assert_eq "$(ex 'udp [2001:db8::9]:5 -> [2001:db8:1::1]:53')" 'ratelimit: policy 5 (line 6)'
+	assert_eq "$(ex 'udp [2001:db8::9]:5 -> [2001:db8:1::2]:53')" 'ratelimit: policy 1 (line 2)'
+	# none of an IPv6-only ruleset applies to IPv4; no line without policies
+	rules <<<'ratelimit inet6 rate 1/second'
+	assert_eq "$(ex '192.0.2.1 -> 192.0.2.2')" 'ratelimit: none'
+	rules <<<'pass from 192.0.2.0/24'
+	run --separate-stderr "$FWMAPGEN" --explain t.rules '192.0.2.1 -> 192.0.2.2'
+	[[ $output != *ratelimit* ]]
+}
