@@ -226,6 +226,8 @@ static void print_check(const struct ruleset *rs)
 		printf(", %d timeouts set", rs->ntimeouts);
 	if (rs->ct_limit_states)
 		printf(", limit states %u", rs->ct_limit_states);
+	if (rs->nrl)
+		printf(", %zu ratelimit policies", rs->nrl);
 	printf("\n");
 }
 
