@@ -228,6 +228,9 @@ struct packet {
 int packet_parse(const char *s, struct packet *pk, char *err, size_t size);
 
 /* rule_explain.c */
+/* Does @r match @pk (every field; the rate limiter's policies too)? */
+int rule_match(const struct ruleset *rs, const struct rule *r,
+	       const struct packet *pk);
 const struct rule *eval_packet(const struct ruleset *rs,
 			       const struct packet *pk);
 const char *action_name(uint8_t action);

@@ -52,7 +52,8 @@ static const char usage_text[] =
 	"                 atomically (its mode kept), a character device or\n"
 	"                 FIFO written into; a symbolic link is refused\n"
 	"  --check        validate FILE, print a one-line summary\n"
-	"  --explain      the verdict of the reference evaluator for PACKET\n"
+	"  --explain      the verdict of the reference evaluator for PACKET,\n"
+	"                 and the ratelimit policy that applies to it\n"
 	"  --eval         one PACKET per line on standard input, prints\n"
 	"                 'ACTION RULE-ID' per packet (rule 0: default policy)\n"
 	"  --digest       print the ruleset digest (SHA-256, hex)\n"
@@ -225,6 +226,8 @@ static void print_check(const struct ruleset *rs)
 		printf(", %d timeouts set", rs->ntimeouts);
 	if (rs->ct_limit_states)
 		printf(", limit states %u", rs->ct_limit_states);
+	if (rs->nrl)
+		printf(", %zu ratelimit policies", rs->nrl);
 	printf("\n");
 }
 

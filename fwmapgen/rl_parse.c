@@ -55,6 +55,14 @@ static struct token *arg(struct cursor *c, const char *what)
 	return take(c);
 }
 
+/* A word after @kw, keywords of rules too ("log", "on"). */
+static struct token *word_arg(struct cursor *c, const char *what)
+{
+	if (peek(c)->type != T_WORD)
+		unexpected(c, what);
+	return take(c);
+}
+
 /* A count after @kw: @lo..@hi. */
 static uint32_t count_arg(struct cursor *c, const char *kw, uint32_t lo,
 			  uint32_t hi)
@@ -337,12 +345,7 @@ static void parse_per_source(struct cursor *c, struct rl_policy *pol,
 
 static void parse_action(struct cursor *c, struct rl_policy *pol)
 {
-	struct token *t = peek(c);
-
-	/* "log" is a rule keyword: arg() would refuse it */
-	if (t->type != T_WORD)
-		unexpected(c, "drop or log after \"action\"");
-	take(c);
+	struct token *t = word_arg(c, "drop or log after \"action\"");
 
 	if (tok_is(t, "drop"))
 		pol->p.action = BG_RL_ACT_DROP;
@@ -493,7 +496,7 @@ static void parse_syn_flood(struct cursor *c)
 		cfg->syn_cookie_above = rate_sec(c, "global");
 	cfg->syn_cookies = 1;
 	if (accept_word(c, "cookies")) {
-		t = arg(c, "on or off after \"cookies\"");
+		t = word_arg(c, "on or off after \"cookies\"");
 		if (tok_is(t, "off"))
 			cfg->syn_cookies = 0;
 		else if (!tok_is(t, "on"))

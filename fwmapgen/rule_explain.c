@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fwmapgen.h"
+#include "rl.h"
 #include "rule_route.h"
 
 /* Is @a in one of the set's prefixes of its family? */
@@ -57,8 +58,8 @@ static int port_match(const struct portlist *pl, const struct packet *pk,
 	return 0;
 }
 
-static int rule_match(const struct ruleset *rs, const struct rule *r,
-		      const struct packet *pk)
+int rule_match(const struct ruleset *rs, const struct rule *r,
+	       const struct packet *pk)
 {
 	if (!(r->fams & (1 << pk->fam)))
 		return 0;
@@ -138,6 +139,7 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 		printf("verdict: %s\nrule: 0 (default policy)\n",
 		       action_name(rs->default_action));
 		explain_frag(pk);
+		rl_explain(stdout, rs, pk);
 		return;
 	}
 	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
@@ -153,4 +155,5 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	route_explain(stdout, r);
 	printf("text: %s\n", r->text);
 	explain_frag(pk);
+	rl_explain(stdout, rs, pk);
 }

@@ -64,7 +64,8 @@ enum bg_rl_action {
 };
 
 enum bg_rl_policy_flags {
-	BG_RL_PF_PER_SOURCE = 1 << 0, /* state per source: "per-source" */
+	/* state per source (prefix): "per-source" */
+	BG_RL_PF_PER_SOURCE = 1 << 0,
 	BG_RL_PF_DST = 1 << 1, /* "to ADDR": dst/dst_plen apply */
 	BG_RL_PF_PORTS = 1 << 2, /* "port ...": dport_lo..dport_hi apply */
 };
@@ -94,7 +95,9 @@ struct bg_rl_policy {
 	__u8 algo; /* enum bg_rl_algo */
 	__u8 action; /* enum bg_rl_action */
 	__u8 flags; /* enum bg_rl_policy_flags */
-	__u8 src_plen; /* per-source: prefix the source is kept by (32/128 full) */
+	/* per-source: prefix the source is kept by (32/128 full); 0 in a
+	 * policy of both families: the whole address of the packet's */
+	__u8 src_plen;
 	__u8 dst_plen; /* "to": prefix length of dst */
 	__u8 pad;
 	__u16 dport_lo; /* "port": destination ports lo..hi, host order */

@@ -60,9 +60,9 @@ check_batch()
 	gen=$(active_gen)
 	for path in "${!want_count[@]}"; do
 		case $(basename "$path") in
-		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport) off=4 ;;
+		bg_fw_src* | bg_fw_dst* | bg_fw_sport | bg_fw_dport | bg_rl_src*) off=4 ;;
 		bg_fw_iface | bg_fw_vlan | bg_fw_mac | bg_fw_rinfo | \
-			bg_fw_limits | bg_fw_rtext | bg_fw_route) off=0 ;;
+			bg_fw_limits | bg_fw_rtext | bg_fw_route | bg_rl_pinfo) off=0 ;;
 		*) continue ;; # arrays: every index exists
 		esac
 		have=$(bpftool -j map dump pinned "$path" |
@@ -90,6 +90,8 @@ check_batch()
 		block vlan 7 mac-src 02:00:00:00:00:01
 		pass proto tcp to 192.0.2.1 port 22 max-src-conn 10
 		pass inet from 192.0.2.0/24 route-to 198.51.100.1
+		ratelimit from 192.0.2.0/24 rate 10/second per-source label "rl"
+		ratelimit inet6 proto udp to 2001:db8::1 port 53 rate 5/minute
 	EOF
 	)
 	load_rules "$rules"
@@ -98,7 +100,8 @@ check_batch()
 	before=$(gen_entries "$gen")
 	for m in bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport \
 		bg_fw_dport bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo \
-		bg_fw_limits bg_fw_rtext bg_fw_route; do
+		bg_fw_limits bg_fw_rtext bg_fw_route bg_rl_src4 bg_rl_src6 \
+		bg_rl_pinfo; do
 		grep -q "^$m [1-9]" <<<"$before" ||
 			fail "$m has no entry of generation $gen: $before"
 	done
