@@ -175,7 +175,6 @@ struct {
 	BG_PINNED;
 } bg_fw_hits SEC(".maps");
 
-
 #define bg_fw_stat_inc(stat) bg_stat_inc(&bg_fw_stats, stat)
 
 struct bg_fw_verdict {
