@@ -436,6 +436,8 @@ int main(int argc, char **argv)
 			printf("%s\n", ROUTE_FEATURE);
 		if (rl_used(&rs))
 			printf("%s\n", RL_FEATURE);
+		if (rs.rl_cfg.syn_rate && rs.rl_cfg.syn_cookies)
+			printf("%s\n", RL_COOKIE_FEATURE);
 		return 0;
 	default:
 		return do_emit(&o, &rs);

@@ -49,6 +49,9 @@ extern const char *const rl_algo_names[BG_RL_ALGO_MAX];
 
 /* The fwmapgen feature (--features) that loads xdp_ratelimit. */
 #define RL_FEATURE "ratelimit"
+/* ... and the one that asks for SYN cookies ("set syn-flood ... cookies
+ * on", the default): up.sh checks net.ipv4.tcp_syncookies then. */
+#define RL_COOKIE_FEATURE "syncookies"
 
 /* Does @rs have a policy or a DDoS protection? */
 int rl_used(const struct ruleset *rs);

@@ -294,30 +294,36 @@ static __always_inline int bg_rl_pure_syn(const struct bg_pkt *p)
 }
 
 /*
+ * A global function, verified once on its own, called from the stage's
+ * entry: inlined, the cookie's rewrite multiplied the paths of everything
+ * before it past the verifier's budget, and called from deeper down, its
+ * frame took the stack of the calls past 512 bytes. It may rewrite the
+ * frame: the caller uses no packet pointer after.
+ */
+__noinline int bg_rl_cookie_answer(struct xdp_md *ctx, const struct bg_pkt *p)
+{
+	if (!p)
+		return BG_SYNCOOKIE_MALFORMED;
+	return bg_syncookie_answer(ctx, p);
+}
+
+/*
  * SYN cookies ("set syn-flood ... cookies on"): once more SYNs arrive
  * from all sources together than syn_cookie_above a second (a flood,
  * spoofed sources included, which no per-source limit sees), a SYN to a
- * listening socket of this host is answered here with a cookie SYN-ACK
- * (XDP_TX) and never reaches the listener's SYN queue; the kernel takes
- * the returning ACK through its own cookie check (headers/bg_syncookie.h
- * tells why, and what net.ipv4.tcp_syncookies must be). Returns XDP_TX
- * when it answered, else 0: the SYN goes on.
+ * listening socket of this host is answered with a cookie SYN-ACK
+ * (XDP_TX, bg_rl_cookie_answer()) and never reaches the listener's SYN
+ * queue; the kernel takes the returning ACK through its own cookie check
+ * (headers/bg_syncookie.h tells why, and what net.ipv4.tcp_syncookies
+ * must be). 1: answer this SYN with a cookie.
  */
-static __always_inline int bg_rl_syncookie(struct xdp_md *ctx,
-					   struct bg_rl_ctx *c,
-					   const struct bg_rl_config *cfg)
+static __always_inline int bg_rl_wants_cookie(struct bg_rl_ctx *c,
+					      const struct bg_rl_config *cfg)
 {
 	if (!cfg->syn_cookies || !cfg->syn_cookie_above ||
 	    !bg_rl_pure_syn(&c->p))
 		return 0;
-	if (bg_rl_bucket(c, BG_RL_K_SYN_ALL, cfg->syn_cookie_above, 0, 0))
-		return 0;
-	if (bg_syncookie_answer(ctx, &c->p) == XDP_TX) {
-		bg_rl_stat_inc(BG_RL_STAT_COOKIE_SENT);
-		return XDP_TX;
-	}
-	bg_rl_stat_inc(BG_RL_STAT_COOKIE_FAIL);
-	return 0;
+	return !bg_rl_bucket(c, BG_RL_K_SYN_ALL, cfg->syn_cookie_above, 0, 0);
 }
 
 /* IPv6 neighbour discovery and MLD, which no ICMP limit may starve. */
@@ -640,20 +646,74 @@ static __always_inline int bg_rl_police(struct xdp_md *ctx, struct bg_rl_ctx *c,
 	return 0;
 }
 
+/*
+ * The stage's two halves are global functions, each verified once on its
+ * own: inlined into one program, their paths multiplied past the
+ * verifier's budget. Each gets the stage's context c (a pointer the
+ * verifier allows to be NULL) and returns what the stage does next.
+ */
+
+/* Verdicts of the halves: go on, drop, or the frame was rewritten into
+ * a cookie SYN-ACK to send back. */
+enum bg_rl_next {
+	BG_RL_NEXT = 0,
+	BG_RL_DROP = 1,
+	BG_RL_COOKIE = 2, /* answer the SYN with a cookie */
+};
+
+/* The DDoS protections, and whether a SYN gets a cookie. */
+__noinline int bg_rl_protect_all(struct bg_rl_ctx *c)
+{
+	const struct bg_rl_config *cfg;
+	__u32 why, gen;
+
+	if (!c)
+		return BG_RL_NEXT;
+	gen = c->gen & 1;
+	cfg = bpf_map_lookup_elem(&bg_rl_config, &gen);
+	if (!cfg)
+		return BG_RL_NEXT;
+	why = bg_rl_protections(c, cfg);
+	if (why) {
+		bg_rl_stat_inc(why);
+		return BG_RL_DROP;
+	}
+	return bg_rl_wants_cookie(c, cfg) ? BG_RL_COOKIE : BG_RL_NEXT;
+}
+
+/* The policy of the packet, if any, and its meter: c->verdict says. */
+__noinline int bg_rl_policies(struct xdp_md *ctx, struct bg_rl_ctx *c)
+{
+	const struct bg_rl_policy *pol;
+	const struct bg_rl_config *cfg;
+	__u32 gen;
+
+	if (!c)
+		return BG_RL_NEXT;
+	c->verdict = BG_RL_V_NO_POLICY;
+	gen = c->gen & 1;
+	cfg = bpf_map_lookup_elem(&bg_rl_config, &gen);
+	if (!cfg || !cfg->npolicies)
+		return BG_RL_NEXT;
+	pol = bg_rl_policy_of(ctx, c);
+	if (!pol)
+		return BG_RL_NEXT;
+	return bg_rl_police(ctx, c, pol) ? BG_RL_NEXT : BG_RL_DROP;
+}
+
 SEC("xdp")
 int bg_rl_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	const struct bg_rl_policy *pol;
-	const struct bg_rl_config *cfg;
 	struct bg_fw_active *act;
 	struct bg_xdp_meta *meta;
 	struct bg_rl_ctx c = {};
-	__u32 zero = 0, why;
+	__u32 zero = 0;
 	int ret;
 
 	bg_rl_stat_inc(BG_RL_STAT_SEEN);
+	c.verdict = BG_RL_V_NO_POLICY;
 	ret = bg_parse(data, data_end, data_end - data, &c.p, 0, 0, 0);
 	if (ret == BG_PARSE_MALFORMED) {
 		bg_rl_stat_inc(BG_RL_STAT_MALFORMED);
@@ -661,40 +721,33 @@ int bg_rl_xdp(struct xdp_md *ctx)
 	}
 	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
 	if (ret != BG_PARSE_OK || !act)
-		goto no_policy;
+		goto next;
 	c.gen = act->gen & 1;
 	c.epoch = act->switches;
-	cfg = bpf_map_lookup_elem(&bg_rl_config, &c.gen);
-	if (!cfg)
-		goto no_policy;
 	bg_rl_arm_timer();
 	c.now = bg_ct_now();
 	meta = bg_xdp_meta(ctx);
 	if (meta)
 		c.meta_flags = meta->flags;
 
-	why = bg_rl_protections(&c, cfg);
-	if (why) {
-		bg_rl_stat_inc(why);
+	ret = bg_rl_protect_all(&c);
+	if (ret == BG_RL_DROP)
 		return XDP_DROP;
+	if (ret == BG_RL_COOKIE) {
+		if (bg_rl_cookie_answer(ctx, &c.p) == XDP_TX) {
+			bg_rl_stat_inc(BG_RL_STAT_COOKIE_SENT);
+			return XDP_TX;
+		}
+		/* No listener, the sysctl, ...: the stack has it. */
+		bg_rl_stat_inc(BG_RL_STAT_COOKIE_FAIL);
 	}
-	if (bg_rl_syncookie(ctx, &c, cfg) == XDP_TX)
-		return XDP_TX;
-	if (!cfg->npolicies)
-		goto no_policy;
-	pol = bg_rl_policy_of(ctx, &c);
-	if (!pol)
-		goto no_policy;
-	if (!bg_rl_police(ctx, &c, pol))
+	if (bg_rl_policies(ctx, &c) == BG_RL_DROP)
 		return XDP_DROP;
+next:
+	if (c.verdict == BG_RL_V_NO_POLICY)
+		bg_rl_stat_inc(BG_RL_STAT_NO_POLICY);
 	bg_xdp_status_set(ctx, BG_XDP_ST_RL_MASK, BG_XDP_ST_RL_SHIFT,
 			  c.verdict);
-	return bg_xdp_next(ctx, BG_XDP_SLOT_RATELIMIT + 1);
-
-no_policy:
-	bg_rl_stat_inc(BG_RL_STAT_NO_POLICY);
-	bg_xdp_status_set(ctx, BG_XDP_ST_RL_MASK, BG_XDP_ST_RL_SHIFT,
-			  BG_RL_V_NO_POLICY);
 	return bg_xdp_next(ctx, BG_XDP_SLOT_RATELIMIT + 1);
 }
 

@@ -12,7 +12,38 @@ bg_ratelimit_load()
 
 bg_ratelimit_attach()
 {
+	bg_ratelimit_cookie_sysctl
 	bg_hook_attach "$@"
+}
+
+# The SYN-ACKs with cookies the stage sends for a local listener are
+# taken back by the kernel's own cookie check only while
+# net.ipv4.tcp_syncookies (of this network namespace) is 1 or 2
+# (headers/bg_syncookie.h): with 0 every cookie ACK would be refused. A
+# ruleset that asks for cookies ("set syn-flood ... cookies on") sets 0
+# to 1, and says so; 1 and 2 stay as they are (with 1, the stage answers
+# once a listener's SYN queue is full; with 2, every SYN above the rate).
+bg_ratelimit_cookie_sysctl()
+{
+	local f=/proc/sys/net/ipv4/tcp_syncookies
+	bg_ruleset_has_feature syncookies || return 0
+	[[ -r $f ]] || bg_die "$f is missing: SYN cookies need a kernel with CONFIG_SYN_COOKIES"
+	[[ $(<"$f") == 0 ]] || return 0
+	echo 1 >"$f" || bg_die "could not set net.ipv4.tcp_syncookies to 1 (SYN cookies need it)"
+	bg_warn "net.ipv4.tcp_syncookies was 0: set to 1, as \"set syn-flood ... cookies on\" needs"
+}
+
+# Does the running ruleset ask for SYN cookies (syn_rate and syn_cookies
+# of its bg_rl_config)?
+bg_syncookies_in_use()
+{
+	local v
+	[[ -e $(bg_map bg_rl_config) ]] || return 1
+	bg_have_maps || return 1
+	v=$(bg_map_raw bg_rl_config "$(bg_u32_hex "$(bg_active_gen)")") ||
+		return 1
+	(($(bg_le "$v" "$(bg_abi_off bg_rl_config syn_rate)" 4) != 0 &&
+		$(bg_le "$v" "$(bg_abi_off bg_rl_config syn_cookies)" 4) != 0))
 }
 
 bg_ratelimit_detach()
