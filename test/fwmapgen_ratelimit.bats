@@ -90,11 +90,11 @@ set tcp-flood half-open 50 rst 10/second fin 11/second ack 12/second'
 	lo=$(cat /sys/class/net/lo/ifindex)
 	# 1: no family, no address: both families, per-source would key the
 	# full address of each (src_plen 0); burst = rate
-	assert_eq "$(policy 1)" '{"id":1,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":0,"src_plen":0,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"rate":100,"interval_ns":1000000000,"burst":100}'
-	assert_eq "$(policy 2)" '{"id":2,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":1,"src_plen":24,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"rate":10,"interval_ns":60000000000,"burst":5}'
+	assert_eq "$(policy 1)" '{"id":1,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":0,"src_plen":0,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":100,"interval_ns":1000000000,"burst":100}'
+	assert_eq "$(policy 2)" '{"id":2,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":1,"src_plen":24,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":10,"interval_ns":60000000000,"burst":5}'
 	# dst 203.0.113.0 in network order, read as a little-endian __be32
 	assert_eq "$(policy 3)" "{\"id\":3,\"ifindex\":$lo,\"family\":0,\"proto\":6,\"algo\":3,\"action\":1,\"flags\":6,\"src_plen\":0,\"dst_plen\":24,\"pad\":0,\"dport_lo\":80,\"dport_hi\":90,\"dst\":[$((0x007100cb)),0,0,0],\"rate\":5,\"interval_ns\":1000000000,\"burst\":1}"
-	assert_eq "$(policy 4)" '{"id":4,"ifindex":0,"family":0,"proto":0,"algo":1,"action":0,"flags":1,"src_plen":32,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"rate":7,"interval_ns":1000000000,"burst":7}'
+	assert_eq "$(policy 4)" '{"id":4,"ifindex":0,"family":0,"proto":0,"algo":1,"action":0,"flags":1,"src_plen":32,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":7,"interval_ns":1000000000,"burst":7}'
 	# 2001:db8:1::1: words 20 01 0d b8 | 00 01 00 00 | 0 | 00 00 00 01
 	assert_eq "$(policy 5)" "{\"id\":5,\"ifindex\":0,\"family\":1,\"proto\":17,\"algo\":2,\"action\":0,\"flags\":7,\"src_plen\":128,\"dst_plen\":128,\"pad\":0,\"dport_lo\":53,\"dport_hi\":53,\"dst\":[$((0xb80d0120)),$((0x00000100)),0,$((0x01000000))],\"rate\":1,\"interval_ns\":1000000000,\"burst\":1}"
 	assert_eq "$(policy 6 | jq -c '[.family, .flags, .burst, .rate]')" '[0,0,9,3]'
