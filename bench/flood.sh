@@ -39,7 +39,7 @@ reported (a flood in which trafgen gives up, as it does when its socket
 cannot take a frame, is run again, three times at most). trafgen runs
 one process per CPU, each on its own queue of the veth pair; it is
 stopped after about S + 2 seconds, and sends at most 2,000,000 frames
-per CPU and each of those seconds in any case. Results go to stdout and FILE (default
+per CPU and each of S + 4 seconds in any case. Results go to stdout and FILE (default
 build/bench-flood.txt). Needs root, trafgen (Debian package netsniff-ng)
 and nft (nftables).
 EOF
@@ -216,6 +216,19 @@ prog_runs()
 	bpftool -j prog show id "$1" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 
+# stats_wait WORD: until bpfstats.py (spid) has printed WORD; fails when
+# it ended first or took more than 60 s.
+stats_wait()
+{
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -qx "$1" "$work/stats" && return 0
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -qx "$1" "$work/stats"
+}
+
 # flood KIND: trafgen for about 1 + S + 1 seconds. Sets res to the frames
 # offered, refused by veth and dropped by KIND per second over the S
 # seconds in the middle, and for an XDP program its nanoseconds per run
@@ -223,12 +236,27 @@ prog_runs()
 # little); res is empty when trafgen gave up. Each counter is read at both
 # ends of the window with its own clock readings, so the time a read takes
 # (alike at both ends) shifts its window, not its length.
+#
+# bpfstats.py starts before the flood and turns the statistics on when
+# told: started after the window, its interpreter took seconds on a busy
+# machine, the last second was read with them still off, and xdp_ns came
+# out "-". trafgen's frame budget covers two seconds more than the flood,
+# and a flood whose trafgen ended before the statistics' second did is
+# not counted (run again).
 flood()
 {
 	res=()
 	local kind=$1 t0 t1 u0 u1 c0 c1 o0 o1 r0 r1 pid id="" ns=- n0 n1 k0 k1 i
+	local flooding=1
+	[[ $kind == nftables ]] || id=$(xdp_prog_id)
+	if [[ -n $id ]]; then
+		python3 "$BG_ROOT/bench/bpfstats.py" --on-signal 2 >"$work/stats" &
+		spid=$!
+		stats_wait ready ||
+			bg_die "bench/bpfstats.py did not start: $(cat "$work/stats")"
+	fi
 	client trafgen -o c0 -i "$work/flood.cfg" -P "$cpus" -Q \
-		-n $((2000000 * cpus * (secs + 2))) >"$work/trafgen.log" 2>&1 &
+		-n $((2000000 * cpus * (secs + 4))) >"$work/trafgen.log" 2>&1 &
 	pid=$!
 	sleep 1
 	t0=$EPOCHREALTIME
@@ -240,23 +268,21 @@ flood()
 	read -r o1 r1 < <(offered)
 	u1=$EPOCHREALTIME
 	c1=$("count_$kind")
-	[[ $kind == nftables ]] || id=$(xdp_prog_id)
 	if [[ -n $id ]]; then
-		python3 "$BG_ROOT/bench/bpfstats.py" 2 >"$work/stats" &
-		spid=$!
-		for ((i = 0; i < 30; i++)); do
-			[[ ! -s $work/stats ]] || break
-			sleep 0.1
-		done
+		kill -USR1 "$spid"
+		stats_wait on ||
+			bg_die "bench/bpfstats.py could not turn the statistics on"
 		read -r n0 k0 < <(prog_runs "$id")
 		sleep 1
 		read -r n1 k1 < <(prog_runs "$id")
+		[[ -n $(ip netns pids "$cns") ]] || flooding=0
 		wait "$spid" ||
 			bg_die "bench/bpfstats.py could not turn the statistics on"
 		spid=""
 		((k1 <= k0)) || ns=$(((n1 - n0) / (k1 - k0)))
 	else
 		sleep 1
+		[[ -n $(ip netns pids "$cns") ]] || flooding=0
 	fi
 	# trafgen's processes (one per CPU) are all the client namespace runs.
 	ns_kill "$cns" INT
@@ -270,6 +296,10 @@ flood()
 	# another frame; a window with fewer senders is not comparable.
 	if grep -q 'failed' "$work/trafgen.log"; then
 		bg_warn "trafgen gave up during this $kind flood ($(grep -m1 failed "$work/trafgen.log")): not counted"
+		return 0
+	fi
+	if ((flooding == 0)); then
+		bg_warn "trafgen sent its last frame before this $kind flood's last second ended: not counted"
 		return 0
 	fi
 	res=("$(pps $((o1 - o0)) "$t0" "$t1")" "$(pps $((r1 - r0)) "$t0" "$t1")"

@@ -329,9 +329,14 @@ bg_map_lookup()
 	bpftool -j map lookup pinned "$(bg_map "$1")" key hex "${kb[@]}"
 }
 
+# No jq (see bg_map_raw): bpftool -j prints a map's or a program's
+# object starting with its id, {"id":N,...}.
 bg_map_id()
 {
-	bpftool -j map show pinned "$(bg_map "$1")" 2>/dev/null | jq -r '.id'
+	local out
+	out=$(bpftool -j map show pinned "$(bg_map "$1")" 2>/dev/null) || return 0
+	[[ $out =~ ^\{\"id\":([0-9]+), ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+	return 0
 }
 
 # Decisions read the raw bytes of map values (.value in bpftool's JSON),
@@ -445,7 +450,10 @@ bg_pin()
 
 bg_prog_id()
 {
-	bpftool -j prog show pinned "$1" | jq -r '.id'
+	local out
+	out=$(bpftool -j prog show pinned "$1") || return 1
+	[[ $out =~ ^\{\"id\":([0-9]+), ]] || return 1
+	printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 # Program pins of older builds: attached programs live on without them
@@ -468,10 +476,12 @@ bg_prune_prog_pins()
 # Every pin the toolkit made: shared maps and program pins.
 bg_remove_pins()
 {
-	local p
+	local p pins=()
+	# One rm for all: a rm per pin took a second for the ~90 pins.
 	for p in "$BG_PIN_DIR"/bg_*; do
-		[[ -e $p ]] && rm -f "$p"
+		[[ -e $p ]] && pins+=("$p")
 	done
+	((${#pins[@]} == 0)) || rm -f -- "${pins[@]}"
 	[[ -d $BG_PROG_PIN_DIR ]] && rm -rf "$BG_PROG_PIN_DIR"
 	return 0
 }

@@ -82,13 +82,33 @@ ifaces_json()
 		done | jq -s '.'
 }
 
+# json_str VAR STRING: STRING as a JSON string literal, into VAR (no
+# process: programs_json writes a dozen per registry line).
+json_str()
+{
+	local s=$2 c i out=""
+	s=${s//\\/\\\\}
+	s=${s//\"/\\\"}
+	if [[ $s == *[[:cntrl:]]* ]]; then
+		for ((i = 0; i < ${#s}; i++)); do
+			c=${s:i:1}
+			[[ $c != [[:cntrl:]] ]] || printf -v c '\\u%04x' "'$c"
+			out+=$c
+		done
+		s=$out
+	fi
+	printf -v "$1" '"%s"' "$s"
+}
+
 # The programs of the registry, one object per line: where it hooks,
 # whether up.sh runs it (state: enabled, skipped with the reason, or
 # reserved), and what runs there: per interface listed ($@) for the hooks
-# of an interface, the slot's program for an XDP chain stage.
+# of an interface, the slot's program for an XDP chain stage. The lines
+# are written as JSON here and shaped by one jq (a jq per line and per
+# interface took seconds).
 programs_json()
 {
-	local i st dev at slot
+	local i st dev at slot id f att nm obj prog hook when
 	for i in "${!BG_REG_NAME[@]}"; do
 		st=$(bg_registry_state "$i")
 		at=${BG_REG_AT[i]}
@@ -98,39 +118,47 @@ programs_json()
 			slot=$(bg_xdp_slot_id "$at")
 			slot=${slot:-null}
 		fi
+		att=""
 		for dev in "$@"; do
 			[[ ${BG_REG_HOOK[i]} == xdp || ${BG_REG_HOOK[i]} == tc-* ]] || break
-			jq -n --arg i "$dev" \
-				--arg id "$(bg_hook_prog_id "$dev" "${BG_REG_HOOK[i]}" "$at")" \
-				'{iface: $i, prog_id: (if $id == "" then null else ($id | tonumber) end)}'
-		done | jq -c -s --arg name "${BG_REG_NAME[i]}" \
-			--arg obj "${BG_REG_OBJ[i]}" --arg prog "${BG_REG_PROG[i]}" \
-			--arg hook "${BG_REG_HOOK[i]}" --argjson at "$at" \
-			--arg when "${BG_REG_WHEN[i]}" --arg st "$st" \
-			--argjson slot "$slot" '
-			{name: $name, object: (if $obj == "-" then null else $obj end),
-			 program: $prog, hook: $hook,
-			 slot: (if $hook == "xdp-stage" then $at else null end),
-			 pref: (if $hook | startswith("tc-") then $at else null end),
-			 enabled_by: $when,
-			 state: {run: "enabled", skip: "skipped", reserved: "reserved"}[$st | split(" ")[0]],
-			 reason: ($st | split(" ")[1:] | join(" ") | if . == "" then null else . end)}
-			+ (if $hook == "xdp-stage" then {prog_id: $slot}
-			   elif $hook == "xdp" or ($hook | startswith("tc-")) then {attached: .}
-			   else {} end)'
-	done | jq -s '.'
+			id=$(bg_hook_prog_id "$dev" "${BG_REG_HOOK[i]}" "$at")
+			json_str dev "$dev"
+			json_str id "$id"
+			att+="${att:+,}{\"iface\":$dev,\"id\":$id}"
+		done
+		json_str nm "${BG_REG_NAME[i]}"
+		json_str obj "${BG_REG_OBJ[i]}"
+		json_str prog "${BG_REG_PROG[i]}"
+		json_str hook "${BG_REG_HOOK[i]}"
+		json_str when "${BG_REG_WHEN[i]}"
+		json_str f "$st"
+		printf '{"name":%s,"obj":%s,"prog":%s,"hook":%s,"at":%s,"when":%s,"st":%s,"slot":%s,"attached":[%s]}\n' \
+			"$nm" "$obj" "$prog" "$hook" "$at" "$when" "$f" "$slot" "$att"
+	done | jq -s '
+		map({name, object: (if .obj == "-" then null else .obj end),
+		 program: .prog, hook,
+		 slot: (if .hook == "xdp-stage" then .at else null end),
+		 pref: (if .hook | startswith("tc-") then .at else null end),
+		 enabled_by: .when,
+		 state: {run: "enabled", skip: "skipped", reserved: "reserved"}[.st | split(" ")[0]],
+		 reason: (.st | split(" ")[1:] | join(" ") | if . == "" then null else . end)}
+		+ (if .hook == "xdp-stage" then {prog_id: .slot}
+		   elif .hook == "xdp" or (.hook | startswith("tc-")) then
+			{attached: (.attached | map({iface,
+				prog_id: (if .id == "" then null else (.id | tonumber) end)}))}
+		   else {} end))'
 }
 
 # The slots of the XDP chain, each with the registry's program for it.
 chain_json()
 {
-	local i
+	local i n
 	for i in "${!BG_REG_NAME[@]}"; do
 		[[ ${BG_REG_HOOK[i]} == xdp-stage ]] || continue
-		jq -n --argjson s "${BG_REG_AT[i]}" --arg n "${BG_REG_NAME[i]}" \
-			'{(($s) | tostring): $n}'
+		json_str n "${BG_REG_NAME[i]}"
+		printf '{"s":%s,"n":%s}\n' "${BG_REG_AT[i]}" "$n"
 	done | jq -s --argjson chain "$(bg_xdp_chain_json)" '
-		(add // {}) as $names
+		(map({(.s | tostring): .n}) | add // {}) as $names
 		| if $chain == null then null
 		  else $chain | map(. + {name: $names[.slot | tostring]}) end'
 }

@@ -207,9 +207,13 @@ bg_firewall_status_json()
 			   label: (.value.label | btf_string),
 			   iface: (.value.iface | btf_string),
 			   action: (if .value.action == 1 then "block" else "pass" end)}]')
-	hits=$(bpftool -j map dump pinned "$(bg_map bg_fw_hits)" |
+	# Only the active generation's entries, looked up in one bpftool
+	# batch: a dump of the whole per-CPU array (both generations, every
+	# possible rule) is megabytes of JSON for jq, seconds with a handful
+	# of rules.
+	hits=$(bg_firewall_hits_batch "$base" "$nids" | bpftool -j batch file - |
 		jq -c --argjson lo "$base" --argjson hi $((base + nids)) '
-			[.[].formatted | select(.key >= $lo and .key <= $hi)
+			[.[].output.formatted | select(.key >= $lo and .key <= $hi)
 			 | {id: (.key - $lo),
 			    packets: ([.values[].value.packets] | add),
 			    bytes: ([.values[].value.bytes] | add)}]')
@@ -230,6 +234,20 @@ bg_firewall_status_json()
 			| . + {text: ($t[$h.id | tostring].text // null),
 			       text_cut: ($t[$h.id | tostring].cut // false),
 			       packets: $h.packets, bytes: $h.bytes}))}'
+}
+
+# bpftool batch commands that look up bg_fw_hits at indexes $1 to $1 + $2
+# (by map id: a batch line is split at blanks, a pin path may hold some).
+bg_firewall_hits_batch()
+{
+	local id i k
+	id=$(bg_map_id bg_fw_hits)
+	[[ -n $id ]] || bg_die "cannot read bg_fw_hits"
+	for ((i = $1; i <= $1 + $2; i++)); do
+		printf -v k '%02x %02x %02x %02x' $((i & 255)) $(((i >> 8) & 255)) \
+			$(((i >> 16) & 255)) $(((i >> 24) & 255))
+		printf 'map lookup id %s key hex %s\n' "$id" "$k"
+	done
 }
 
 # The rule texts of generation $1 from bg_fw_rtext: {"ID": {text, cut}}.

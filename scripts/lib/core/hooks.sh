@@ -5,18 +5,21 @@
 
 # Does program $1 use our maps? Then bpfguard attached it, whichever
 # build it came from. Every bpfguard program reads one of these.
+# No jq (see bg_map_raw in lib.sh: up.sh, down.sh and status.sh ask this
+# for every hook): bpftool -j writes the ids as "map_ids":[1,2,3], and no
+# string of its output can hold that unescaped.
 BG_OWN_MAPS=(bg_fw_active bg_ct_config)
 bg_prog_is_ours()
 {
-	local ids m id
-	ids=$(bpftool -j prog show id "$1" 2>/dev/null | jq -c '.map_ids // []') ||
-		return 1
+	local out ids m id
+	out=$(bpftool -j prog show id "$1" 2>/dev/null) || return 1
+	[[ $out =~ \"map_ids\":\[([0-9,]*)\] ]] || return 1
+	ids=",${BASH_REMATCH[1]},"
 	for m in "${BG_OWN_MAPS[@]}"; do
 		[[ -e $(bg_map "$m") ]] || continue
 		id=$(bg_map_id "$m")
 		[[ -n $id ]] || continue
-		jq -e --argjson m "$id" 'index($m) != null' <<<"$ids" >/dev/null &&
-			return 0
+		[[ $ids == *",$id,"* ]] && return 0
 	done
 	return 1
 }
@@ -74,10 +77,14 @@ bg_clsact_ensure()
 }
 
 # Program id of the TC filter at pref $3 on $1 direction $2, if any.
+# No jq: the first "prog":{"id":N} of tc's JSON, the filter's program
+# (tc writes no such key into a string unescaped).
 bg_tc_prog_id()
 {
-	tc -j filter show dev "$1" "$2" pref "$3" 2>/dev/null |
-		jq -r 'map(.options.prog.id // empty) | first // empty'
+	local out
+	out=$(tc -j filter show dev "$1" "$2" pref "$3" 2>/dev/null) || return
+	[[ $out =~ \"prog\":\{\"id\":([0-9]+) ]] || return 0
+	printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 # Attach pinned program $4 at pref $3 (replacing what bpfguard had there).

@@ -88,7 +88,9 @@ bg_registry_check()
 bg_module_file()
 {
 	local d
-	for d in "$(dirname "$BG_REGISTRY")/lib" "$BG_LIB_DIR/lib"; do
+	# ${%/*}, not dirname: a process per registry line added half a
+	# second to every up.sh, down.sh and status.sh.
+	for d in "${BG_REGISTRY%/*}/lib" "$BG_LIB_DIR/lib"; do
 		[[ -r $d/$1.sh ]] && printf '%s' "$d/$1.sh" && return 0
 	done
 	return 1
