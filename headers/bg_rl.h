@@ -105,8 +105,15 @@ static __always_inline int bg_rl_leaky(struct bg_rl_state *s,
 static __always_inline int bg_rl_fixed(struct bg_rl_state *s,
 				       const struct bg_rl_meter *m, __u64 now)
 {
-	__u64 start = now - now % m->interval_ns;
+	__u64 start;
 	int ok = 0;
+
+	/* A CPU that read the clock before another took the lock: its
+	 * packet belongs to the window already started, never to one
+	 * before it (which would start the count afresh). */
+	if (now < s->stamp_ns)
+		now = s->stamp_ns;
+	start = now - now % m->interval_ns;
 
 	if (start != s->stamp_ns) {
 		s->stamp_ns = start;
@@ -128,9 +135,12 @@ static __always_inline int bg_rl_fixed(struct bg_rl_state *s,
 static __always_inline int bg_rl_sliding(struct bg_rl_state *s,
 					 const struct bg_rl_meter *m, __u64 now)
 {
-	__u64 start = now - now % m->interval_ns;
-	__u64 into, est;
+	__u64 start, into, est;
 	int ok = 0;
+
+	if (now < s->stamp_ns) /* as in bg_rl_fixed() */
+		now = s->stamp_ns;
+	start = now - now % m->interval_ns;
 
 	if (start != s->stamp_ns) {
 		s->prev = start - s->stamp_ns == m->interval_ns ? s->level : 0;

@@ -259,9 +259,11 @@ static __always_inline void bg_rl_key_src(struct bg_rl_key *k,
 #define BG_TCP_ACK 0x10
 
 /*
- * A per-source token bucket of rate packets a second (burst: one second's
- * worth), for protection kind; 1 admitted. The shared bucket on a full
- * table is slot 0 of the generation (no policy has id 0).
+ * A token bucket of rate packets a second (burst: one second's worth) for
+ * protection kind, per source (an IPv4 address, an IPv6 /64: what one
+ * subscriber holds) or shared by all; 1 admitted. On a full table a
+ * protection lets the packet through (counted as state_full): a shared
+ * bucket there would put every new source, and every kind, on one rate.
  */
 static __always_inline int bg_rl_bucket(struct bg_rl_ctx *c, __u16 kind,
 					__u32 rate, __be16 port, int per_source)
@@ -273,10 +275,20 @@ static __always_inline int bg_rl_bucket(struct bg_rl_ctx *c, __u16 kind,
 		.algo = BG_RL_ALGO_TOKEN_BUCKET,
 	};
 	struct bg_rl_key k = { .epoch = c->epoch, .kind = kind, .port = port };
+	struct bg_rl_state *s;
+	int ok;
 
 	if (per_source)
-		bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 128);
-	return bg_rl_admit(&k, &m, c->gen * BG_RL_POLICY_SLOTS, c->now);
+		bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 64);
+	s = bg_rl_state_get(&k, &m, c->now);
+	if (!s) {
+		bg_rl_stat_inc(BG_RL_STAT_STATE_FULL);
+		return 1;
+	}
+	bpf_spin_lock(&s->lock);
+	ok = bg_rl_meter_admit(s, &m, c->now);
+	bpf_spin_unlock(&s->lock);
+	return ok;
 }
 
 static __always_inline int bg_rl_protect(struct bg_rl_ctx *c, __u16 kind,
@@ -326,10 +338,24 @@ static __always_inline int bg_rl_wants_cookie(struct bg_rl_ctx *c,
 	return !bg_rl_bucket(c, BG_RL_K_SYN_ALL, cfg->syn_cookie_above, 0, 0);
 }
 
-/* IPv6 neighbour discovery and MLD, which no ICMP limit may starve. */
-static __always_inline int bg_rl_icmp6_link(__u8 type)
+/* IPv6 neighbour discovery (hop limit 255) and MLD (1), which no ICMP
+ * limit may starve; from farther away they are ICMP like any other. */
+static __always_inline int bg_rl_icmp6_link(const struct bg_pkt *p)
 {
-	return (type >= 130 && type <= 137) || type == 143;
+	__u8 type = p->icmp_type;
+
+	if (type >= 133 && type <= 137)
+		return p->ttl == 255;
+	return (type >= 130 && type <= 132) || type == 143 ? p->ttl == 1 : 0;
+}
+
+/* ICMP errors (they quote a packet: path MTU discovery needs them whole). */
+static __always_inline int bg_rl_icmp_error(const struct bg_pkt *p)
+{
+	if (p->family == BG_FAM_INET)
+		return p->icmp_type == 3 || p->icmp_type == 11 ||
+		       p->icmp_type == 12;
+	return p->icmp_type >= 1 && p->icmp_type <= 4;
 }
 
 /*
@@ -343,7 +369,7 @@ static __always_inline void bg_rl_half_open_done(struct bg_rl_ctx *c)
 	union bg_ct_key ck;
 	struct bg_rl_state *s;
 
-	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 128);
+	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 64);
 	s = bpf_map_lookup_elem(&bg_rl_state, &k);
 	if (!s || !bg_read_once(s->level))
 		return;
@@ -367,7 +393,7 @@ static __always_inline int bg_rl_half_open_new(struct bg_rl_ctx *c, __u32 max)
 	struct bg_rl_state *s;
 	int ok = 0;
 
-	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 128);
+	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 64);
 	s = bg_rl_state_get(&k, &m, c->now);
 	if (!s) {
 		bg_rl_stat_inc(BG_RL_STAT_STATE_FULL);
@@ -449,6 +475,12 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 		return 0;
 	}
 
+	/* Answers to this host's own queries and flows passed as
+	 * established are not reflections, and the replies of known flows
+	 * not a flood: UDP and ICMP limits meter the rest. */
+	if (c->meta_flags & BG_META_F_CT)
+		return 0;
+
 	if (p->l4_proto == IPPROTO_UDP) {
 		__u32 port = bpf_ntohs(p->sport);
 		__u32 idx = c->gen * BG_RL_PORT_WORDS + (port >> 6);
@@ -467,12 +499,13 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 
 	if ((p->l4_proto == IPPROTO_ICMP && p->family == BG_FAM_INET) ||
 	    (p->l4_proto == IPPROTO_ICMPV6 && p->family == BG_FAM_INET6 &&
-	     !bg_rl_icmp6_link(p->icmp_type))) {
+	     !bg_rl_icmp6_link(p))) {
 		/* The ICMP payload: after the 8 bytes of ICMP header. */
 		__u32 hdrs = p->l4_off - p->l3_off + 8;
 		__u32 payload = p->l3_len > hdrs ? p->l3_len - hdrs : 0;
 
-		if (cfg->icmp_max_payload && payload > cfg->icmp_max_payload)
+		if (cfg->icmp_max_payload && payload > cfg->icmp_max_payload &&
+		    !bg_rl_icmp_error(p))
 			return BG_RL_STAT_ICMP_SIZE;
 		if (cfg->icmp_rate &&
 		    !bg_rl_protect(c, BG_RL_K_ICMP, cfg->icmp_rate, 0))
@@ -714,7 +747,9 @@ int bg_rl_xdp(struct xdp_md *ctx)
 
 	bg_rl_stat_inc(BG_RL_STAT_SEEN);
 	c.verdict = BG_RL_V_NO_POLICY;
-	ret = bg_parse(data, data_end, data_end - data, &c.p, 0, 0, 0);
+	/* As the firewall: generic XDP may see a BIG TCP GRO packet. */
+	ret = bg_parse(data, data_end, data_end - data, &c.p, 0, 0,
+		       BG_PARSE_F_GSO);
 	if (ret == BG_PARSE_MALFORMED) {
 		bg_rl_stat_inc(BG_RL_STAT_MALFORMED);
 		return XDP_DROP;

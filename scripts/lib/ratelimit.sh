@@ -74,7 +74,7 @@ BG_RL_TOP=${BG_RL_TOP:-10}
 # bpftool's BTF view (display only).
 bg_ratelimit_status_json()
 {
-	local gen slots counters pstats pinfo state config
+	local gen slots counters pstats pinfo state config epoch
 	if [[ ! -e $(bg_map bg_rl_stats) || ! -e $(bg_map bg_rl_config) ]] ||
 		! bg_have_maps; then
 		echo '{"ratelimit": null}'
@@ -99,9 +99,13 @@ bg_ratelimit_status_json()
 			    packets: ([.values[].value.packets] | add),
 			    over: ([.values[].value.over] | add)}
 			 | select(.packets > 0)]')
+	# The running ruleset's entries only: an older one's wait for the
+	# sweep, under policy ids that meant other policies.
+	epoch=$(bg_map_lookup bg_fw_active "00 00 00 00" |
+		jq '.formatted.value.switches')
 	state=$(bpftool -j map dump pinned "$(bg_map bg_rl_state)" |
-		jq -c --argjson top "$BG_RL_TOP" "$BG_JQ_ADDR"'
-			[.[].formatted | select(.value.over > 0)
+		jq -c --argjson top "$BG_RL_TOP" --argjson epoch "$epoch" "$BG_JQ_ADDR"'
+			[.[].formatted | select(.value.over > 0 and .key.epoch == $epoch)
 			 | {kind: .key.kind, family: .key.family,
 			    prefix: .key.plen, key: .key,
 			    port: ((.key.port % 256) * 256 + (.key.port / 256 | floor)),
