@@ -273,11 +273,14 @@ enum bg_rl_verdict {
 /*
  * Housekeeping: bg_rl_sweep (array of 1) holds the bpf_timer. Each tick
  * visits at most BG_RL_SWEEP_BATCH entries of bg_rl_state from where the
- * last one stopped and deletes those past their idle_ns, and those of an
- * older ruleset (epoch); a tick comes every BG_RL_SWEEP_NS.
+ * last one stopped and deletes those BG_RL_SWEEP_GRACE_NS past their
+ * idle_ns (the grace keeps a flood's sources in status.sh's top talkers
+ * for a while after it ends), and those of an older ruleset (epoch); a
+ * tick comes every BG_RL_SWEEP_NS.
  */
 #define BG_RL_SWEEP_NS 1000000000ull
 #define BG_RL_SWEEP_BATCH 8192
+#define BG_RL_SWEEP_GRACE_NS (30 * BG_RL_NS_SECOND)
 
 struct bg_rl_sweep {
 	struct bpf_timer timer;

@@ -119,7 +119,8 @@ static long bg_rl_sweep_cb(void *map, struct bg_rl_key *k,
 	/* Unlocked read: a packet may be updating the entry. Deleting one
 	 * that is back at its initial state loses nothing, and a packet
 	 * racing with the delete is metered afresh, as a new source. */
-	if (k->epoch != c->epoch || c->now >= bg_read_once(s->idle_ns)) {
+	if (k->epoch != c->epoch ||
+	    c->now >= bg_read_once(s->idle_ns) + BG_RL_SWEEP_GRACE_NS) {
 		if (!bpf_map_delete_elem(map, k))
 			c->deleted++;
 	}

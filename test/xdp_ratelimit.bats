@@ -310,7 +310,10 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 		send 5 $A => pass 5 drop 0 other 0
 		send 1 $B => pass 1 drop 0 other 0
 		entries => entries 2
-		at 2
+		# idle from 1 s on, and 30 s of grace
+		at 30
+		sweep => swept 0
+		at 32
 		sweep => swept 1
 		entries => entries 1
 		# five tokens take five minutes to come back
@@ -390,11 +393,14 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 		ratelimit proto udp rate 10/second burst 1 per-source
 	EOF
 	)"
+	# The packets, then the clock a minute on (rlcheck leaves it there).
 	in_ns "$UNS" "$PY" "$BG_REPO/test/lib/rlcheck.py" --bpffs "$FW_BPFFS" \
 		--timer <<<"send 2 $A" >/dev/null
 	[ "$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_rl_state" | jq length)" -eq 1 ]
-	# Its bucket is full again a tenth of a second after the packets, and
-	# the timer ticks every second.
+	in_ns "$UNS" "$PY" "$BG_REPO/test/lib/rlcheck.py" --bpffs "$FW_BPFFS" \
+		--timer <<<"at 60" >/dev/null
+	# Its bucket was full again a tenth of a second after the packets,
+	# the grace is 30 s, and the timer ticks every second.
 	for _ in $(seq 30); do
 		n=$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_rl_state" | jq length)
 		((n == 0)) && break
