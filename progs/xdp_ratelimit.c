@@ -789,10 +789,12 @@ next:
 
 /*
  * One sweep tick now (tools and tests: BPF_PROG_TEST_RUN of any frame;
- * nothing attaches this program). Returns the entries it deleted.
+ * nothing attaches this program). Returns the entries it deleted. A TC
+ * program, as conntrack's tc/sweep: iproute2 picks a program by its
+ * section, and "xdp" is the stage's alone.
  */
-SEC("xdp")
-int bg_rl_sweep_now(struct xdp_md *ctx)
+SEC("tc/sweep")
+int bg_rl_sweep_now(struct __sk_buff *skb)
 {
 	__u32 zero = 0;
 	struct bg_rl_sweep *t = bpf_map_lookup_elem(&bg_rl_sweep, &zero);

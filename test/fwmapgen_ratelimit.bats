@@ -93,10 +93,10 @@ set tcp-flood half-open 50 rst 10/second fin 11/second ack 12/second'
 	assert_eq "$(policy 1)" '{"id":1,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":0,"src_plen":0,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":100,"interval_ns":1000000000,"burst":100}'
 	assert_eq "$(policy 2)" '{"id":2,"ifindex":0,"family":0,"proto":0,"algo":0,"action":0,"flags":1,"src_plen":24,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":10,"interval_ns":60000000000,"burst":5}'
 	# dst 203.0.113.0 in network order, read as a little-endian __be32
-	assert_eq "$(policy 3)" "{\"id\":3,\"ifindex\":$lo,\"family\":0,\"proto\":6,\"algo\":3,\"action\":1,\"flags\":6,\"src_plen\":0,\"dst_plen\":24,\"pad\":0,\"dport_lo\":80,\"dport_hi\":90,\"dst\":[$((0x007100cb)),0,0,0],\"rate\":5,\"interval_ns\":1000000000,\"burst\":1}"
+	assert_eq "$(policy 3)" "{\"id\":3,\"ifindex\":$lo,\"family\":0,\"proto\":6,\"algo\":3,\"action\":1,\"flags\":6,\"src_plen\":0,\"dst_plen\":24,\"pad\":0,\"dport_lo\":80,\"dport_hi\":90,\"dst\":[$((0x007100cb)),0,0,0],\"pad2\":0,\"rate\":5,\"interval_ns\":1000000000,\"burst\":1}"
 	assert_eq "$(policy 4)" '{"id":4,"ifindex":0,"family":0,"proto":0,"algo":1,"action":0,"flags":1,"src_plen":32,"dst_plen":0,"pad":0,"dport_lo":0,"dport_hi":0,"dst":[0,0,0,0],"pad2":0,"rate":7,"interval_ns":1000000000,"burst":7}'
 	# 2001:db8:1::1: words 20 01 0d b8 | 00 01 00 00 | 0 | 00 00 00 01
-	assert_eq "$(policy 5)" "{\"id\":5,\"ifindex\":0,\"family\":1,\"proto\":17,\"algo\":2,\"action\":0,\"flags\":7,\"src_plen\":128,\"dst_plen\":128,\"pad\":0,\"dport_lo\":53,\"dport_hi\":53,\"dst\":[$((0xb80d0120)),$((0x00000100)),0,$((0x01000000))],\"rate\":1,\"interval_ns\":1000000000,\"burst\":1}"
+	assert_eq "$(policy 5)" "{\"id\":5,\"ifindex\":0,\"family\":1,\"proto\":17,\"algo\":2,\"action\":0,\"flags\":7,\"src_plen\":128,\"dst_plen\":128,\"pad\":0,\"dport_lo\":53,\"dport_hi\":53,\"dst\":[$((0xb80d0120)),$((0x00000100)),0,$((0x01000000))],\"pad2\":0,\"rate\":1,\"interval_ns\":1000000000,\"burst\":1}"
 	assert_eq "$(policy 6 | jq -c '[.family, .flags, .burst, .rate]')" '[0,0,9,3]'
 	# no policy 7; slot 0 unused
 	assert_eq "$(policy 7 | jq .id)" 0
@@ -195,7 +195,7 @@ set tcp-flood half-open 50 rst 10/second fin 11/second ack 12/second'
 }
 
 @test "features: ratelimit exactly when a policy or a protection is there" {
-	for r in 'ratelimit rate 1/second' 'set syn-flood rate 1/second' \
+	for r in 'ratelimit rate 1/second' 'set syn-flood rate 1/second cookies off' \
 		'set icmp-flood rate 1/second' \
 		'set udp-amplification ports 53 rate 1/second' \
 		'set tcp-flood half-open 1' 'set tcp-flood ack 1/second'; do
@@ -211,6 +211,12 @@ set tcp-flood half-open 50 rst 10/second fin 11/second ack 12/second'
 	done
 	rules <<<$'pass inet route-to 198.51.100.1\nratelimit rate 1/second'
 	assert_eq "$("$FWMAPGEN" --features t.rules)" $'route\nratelimit'
+	# SYN cookies (on unless "cookies off") are a feature of their own:
+	# up.sh checks net.ipv4.tcp_syncookies for them.
+	rules <<<'set syn-flood rate 1/second'
+	assert_eq "$("$FWMAPGEN" --features t.rules)" $'ratelimit\nsyncookies'
+	rules <<<'set syn-flood rate 1/second cookies on'
+	assert_eq "$("$FWMAPGEN" --features t.rules)" $'ratelimit\nsyncookies'
 }
 
 @test "error: rate and burst" {

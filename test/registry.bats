@@ -97,8 +97,14 @@ said()
 		attached: [{iface: "dut0", prog_id: null}]}]' <<<"$js" >/dev/null ||
 		fail "$(jq -c .programs <<<"$js")"
 	# Every other line is a reserved place, nothing runs there.
-	jq -e '[.programs[] | select(.state != "enabled" and .name != "route")]
-		| length == 12 and all(.state == "reserved" and .object == null
+	# The rate limiter only with a ruleset that rate-limits.
+	jq -e '[.programs[] | select(.name == "ratelimit")] == [{name: "ratelimit",
+		object: "xdp_ratelimit.o", program: "bg_rl_xdp", hook: "xdp-stage",
+		slot: 0, pref: null, enabled_by: "ratelimit", state: "skipped",
+		reason: "the ruleset does not use feature ratelimit", prog_id: null}]' \
+		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
+	jq -e '[.programs[] | select(.state != "enabled" and .name != "route" and .name != "ratelimit")]
+		| length == 11 and all(.state == "reserved" and .object == null
 			and (.prog_id // null) == null
 			and all(.attached[]?; .prog_id == null))' <<<"$js" >/dev/null ||
 		fail "$(jq -c .programs <<<"$js")"
@@ -297,7 +303,7 @@ said()
 			nat tc-egress 90 -
 			route tc-ingress 80 tc_route.o
 			route tc-egress 5 tc_route.o
-			ratelimit xdp-stage 0 -
+			ratelimit xdp-stage 0 xdp_ratelimit.o
 			loadbalancer xdp-stage 1 -
 			firewall xdp - xdp_firewall.o
 			dlp uprobe - -
