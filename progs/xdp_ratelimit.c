@@ -789,12 +789,14 @@ next:
 
 /*
  * One sweep tick now (tools and tests: BPF_PROG_TEST_RUN of any frame;
- * nothing attaches this program). Returns the entries it deleted. A TC
- * program, as conntrack's tc/sweep: iproute2 picks a program by its
- * section, and "xdp" is the stage's alone.
+ * nothing attaches this program). Returns the entries it deleted. Its
+ * section is "xdp.frags", a name libbpf 1.1 and bpftool know as XDP:
+ * iproute2 picks a program by its section, and "xdp" is the stage's
+ * alone (and one "tc/..." section would make check-kernels load the
+ * whole object as TC).
  */
-SEC("tc/sweep")
-int bg_rl_sweep_now(struct __sk_buff *skb)
+SEC("xdp.frags")
+int bg_rl_sweep_now(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
 	struct bg_rl_sweep *t = bpf_map_lookup_elem(&bg_rl_sweep, &zero);

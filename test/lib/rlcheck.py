@@ -155,7 +155,7 @@ def main():
             if sweeper is None:
                 sweeper = bpfrun.obj_get(prog_pin(args.bpffs,
                                                   "bg_rl_sweep_now"))
-            ret = bpfrun.test_run(sweeper, pkt.udp4())[0]
+            ret = bpfrun.test_run_xdp(sweeper, pkt.udp4())[0]
             print("swept %d" % ret, flush=True)
         elif cmd == "entries":
             print("entries %d" % sum(1 for _ in bpfrun.map_keys(state)),
