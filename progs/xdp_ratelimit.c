@@ -298,6 +298,14 @@ static __always_inline int bg_rl_protect(struct bg_rl_ctx *c, __u16 kind,
 	return bg_rl_bucket(c, kind, rate, port, 1);
 }
 
+/* A protection of rate (0: off) over the packet's source: the counter
+ * that drops it, or 0. */
+static __always_inline __u32 bg_rl_flood(struct bg_rl_ctx *c, __u16 kind,
+					 __u32 rate, __u32 stat)
+{
+	return rate && !bg_rl_protect(c, kind, rate, 0) ? stat : 0;
+}
+
 static __always_inline int bg_rl_pure_syn(const struct bg_pkt *p)
 {
 	return (p->flags & BG_PKT_L4) && !(p->flags & BG_PKT_FRAG_LATER) &&
@@ -453,26 +461,14 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 			return 0;
 		}
 		if (f & BG_TCP_RST)
-			return cfg->tcp_rst_rate &&
-					       !bg_rl_protect(c, BG_RL_K_RST,
-							      cfg->tcp_rst_rate,
-							      0) ?
-				       BG_RL_STAT_RST_FLOOD :
-				       0;
+			return bg_rl_flood(c, BG_RL_K_RST, cfg->tcp_rst_rate,
+					   BG_RL_STAT_RST_FLOOD);
 		if (f & BG_TCP_FIN)
-			return cfg->tcp_fin_rate &&
-					       !bg_rl_protect(c, BG_RL_K_FIN,
-							      cfg->tcp_fin_rate,
-							      0) ?
-				       BG_RL_STAT_FIN_FLOOD :
-				       0;
+			return bg_rl_flood(c, BG_RL_K_FIN, cfg->tcp_fin_rate,
+					   BG_RL_STAT_FIN_FLOOD);
 		if (f & BG_TCP_ACK)
-			return cfg->tcp_ack_rate &&
-					       !bg_rl_protect(c, BG_RL_K_ACK,
-							      cfg->tcp_ack_rate,
-							      0) ?
-				       BG_RL_STAT_ACK_FLOOD :
-				       0;
+			return bg_rl_flood(c, BG_RL_K_ACK, cfg->tcp_ack_rate,
+					   BG_RL_STAT_ACK_FLOOD);
 		return 0;
 	}
 
