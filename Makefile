@@ -5,11 +5,13 @@
 #   make test            install what the tests need, build, run the test
 #                        suite (root; bats)
 #   make bench           ns/packet through BPF_PROG_TEST_RUN, then the
-#                        flood (make bench-flood)
+#                        floods (make bench-flood, make bench-synflood)
 #   make bench-switch    only fwmapgen's compile and the ruleset switch
 #                        (4096 rules, 100,000 table entries)
 #   make bench-flood     packets/s under a trafgen flood over veth: a bare
 #                        XDP_DROP, the firewall and nftables (root)
+#   make bench-synflood  SYN cookies answered under a spoofed SYN flood,
+#                        against a bare XDP_DROP (root)
 #   make demo            install what the demo needs, build, then a
 #                        namespace lab: up, real traffic, status, down
 #   make lint            shellcheck + clang-format
@@ -87,7 +89,7 @@ INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
 	scripts/conntrack.sh scripts/demo.sh
 BATS ?= bats
 
-.PHONY: all deps test bench bench-switch bench-flood demo lint check-kernels install \
+.PHONY: all deps test bench bench-switch bench-flood bench-synflood demo lint check-kernels install \
 	uninstall clean
 
 all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
@@ -197,12 +199,16 @@ test:
 bench: all
 	./bench/run.sh
 	./bench/flood.sh
+	./bench/flood.sh --syn
 
 bench-switch: all
 	./bench/run.sh --switch
 
 bench-flood: all
 	./bench/flood.sh
+
+bench-synflood: all
+	./bench/flood.sh --syn
 
 demo:
 	$(NEED_ROOT)

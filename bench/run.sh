@@ -13,7 +13,7 @@ source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: bench/run.sh [--repeat N] [--out FILE] [--switch]
+Usage: bench/run.sh [--repeat N] [--out FILE] [--switch | --ratelimit]
 
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
@@ -22,16 +22,21 @@ next to a no-op XDP program; the XDP chain's hop into empty slots and into
 a no-op stage; the firewall stage by stage and a linear scan (the seed's
 design) on 4096 rules; fwmapgen's compile and a ruleset switch of 4096
 rules in ms; tc_conntrack for a packet of an established
-flow and of a new flow, next to a no-op TC program; the capacity of a
-100,000-entry table. Results go to stdout and FILE (default
-build/bench.txt).
+flow and of a new flow, next to a no-op TC program; the rate limiter on
+its own and, per algorithm, reached by a tail call from the chain's hop
+and from the firewall; a SYN answered with a cookie SYN-ACK (one
+BPF_PROG_TEST_RUN per run, bench/onerun.py, in a namespace of its own
+holding a listener); the capacity of a 100,000-entry table. Results go
+to stdout and FILE (default build/bench.txt).
 
   --switch   only fwmapgen's compile, the ruleset switch and the capacity
              rows (make bench-switch; FILE default build/bench-switch.txt)
+  --ratelimit  only the no-op, the chain's hop and the rate limiter's rows
+             (FILE default build/bench-ratelimit.txt)
 EOF
 }
 
-repeat=200000 out="" switch_only=0
+repeat=200000 out="" switch_only=0 rl_only=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -47,6 +52,7 @@ while (($#)); do
 		shift
 		;;
 	--switch) switch_only=1 ;;
+	--ratelimit) rl_only=1 ;;
 	*) bg_die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -54,6 +60,7 @@ done
 if [[ -z $out ]]; then
 	out=$BG_ROOT/build/bench.txt
 	((switch_only == 0)) || out=$BG_ROOT/build/bench-switch.txt
+	((rl_only == 0)) || out=$BG_ROOT/build/bench-ratelimit.txt
 fi
 
 bg_require_root
@@ -67,7 +74,16 @@ cleanup()
 	mountpoint -q "$work/bpffs" && umount "$work/bpffs"
 	rm -rf "$work"
 }
-trap cleanup EXIT
+# The SYN cookie rows' namespace and listener (bench_ratelimit).
+scns="" scpid=""
+cleanup_sc()
+{
+	[[ -z $scpid ]] || kill "$scpid" 2>/dev/null || true
+	[[ -z $scpid ]] || wait "$scpid" 2>/dev/null || true
+	[[ -z $scns ]] || ip netns del "$scns" 2>/dev/null || true
+	scns="" scpid=""
+}
+trap 'cleanup_sc; cleanup' EXIT
 mkdir "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
 BG_BPFFS=$work/bpffs
@@ -185,6 +201,108 @@ bench_capacity()
 	} | tee -a "$out"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+bench_ratelimit()
+{
+	local kind algo ns worst once once_noop once_hop once_fw row
+	# The rate limiter (README, "Rate limiting") on its own, against the XDP
+	# no-op: a packet of a per-source token bucket within its rate (a hash
+	# lookup, the spin lock, the arithmetic), one over another policy's rate
+	# (dropped), and one no policy applies to (the trie lookup and the walk
+	# of its candidates). The firewall's tail call into it is the "chain"
+	# rows' hop.
+	rl=$(bg_load_prog xdp_ratelimit.o bg_rl_xdp)
+	printf '%s\n' "set default pass" \
+		"ratelimit proto udp from 192.0.2.1 rate 100000000/second per-source" \
+		"ratelimit proto udp from 192.0.2.3 rate 1/minute burst 1 per-source" \
+		"ratelimit proto tcp from 192.0.2.0/24 rate 1/second" >"$work/rl.rules"
+	bg_apply_ruleset "$work/rl.rules"
+	mkpkt 192.0.2.1 192.0.2.2 "$work/rl-in.pkt"
+	mkpkt 192.0.2.3 192.0.2.2 "$work/rl-over.pkt"
+	mkpkt 192.0.2.4 192.0.2.2 "$work/rl-none.pkt"
+	bpftool prog run pinned "$rl" data_in "$work/rl-over.pkt" >/dev/null
+	{
+		printf '\n# the rate limiter (XDP chain slot 0), on its own\n'
+		printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
+		for kind in "within its rate:in" "over its rate:over" "no policy:none"; do
+			ns=$(measure "$rl" "$work/rl-${kind#*:}.pkt")
+			printf '%-22s %-22s %9s %9s\n' xdp_ratelimit "${kind%:*}" "$ns" "$(ratio "$ns" "$noop")"
+		done
+	} | tee -a "$out"
+
+	# The rate limiter where it runs: in chain slot 0, reached by a tail call
+	# from the chain's hop (bench/xdp_chain_hop.bpf.c) and from the firewall
+	# passing the packet; one per-source policy within its rate per algorithm.
+	bpftool map update pinned "$chain" key 0 0 0 0 value pinned "$rl"
+	{
+		printf '\n# the rate limiter in chain slot 0, per algorithm (a UDP packet within its rate)\n'
+		printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
+		worst=0
+		for algo in token-bucket fixed-window sliding-window leaky-bucket; do
+			printf '%s\n' "set default pass" \
+				"ratelimit proto udp from 192.0.2.1 rate 100000000/second algorithm $algo per-source" \
+				>"$work/rl.rules"
+			bg_apply_ruleset "$work/rl.rules"
+			ns=$(measure "$BG_BPFFS/bench/chain/bg_bench_chain" "$work/noop.pkt")
+			((ns > worst)) && worst=$ns
+			printf '%-22s %-22s %9s %9s\n' "hop -> ratelimit" "$algo" "$ns" "$(ratio "$ns" "$noop")"
+			ns=$(measure "$fw" "$work/noop.pkt")
+			printf '%-22s %-22s %9s %9s\n' "firewall -> ratelimit" "$algo" "$ns" "$(ratio "$ns" "$noop")"
+		done
+		echo "goal: each algorithm, the tail call into it included, <= 4x: $(
+			awk -v a="$worst" -v b="$noop" 'BEGIN { if (a <= 4 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+	} | tee -a "$out"
+
+	# A SYN answered with a cookie SYN-ACK (XDP_TX) once all sources together
+	# exceed the global SYN rate: the stage looks the listener up and has the
+	# kernel make the cookie, so this runs in a namespace of its own holding a
+	# listener on 192.0.2.2:80 (BPF_PROG_TEST_RUN runs XDP on the caller's
+	# namespace's loopback). The stage rewrites its packet, so each run is one
+	# BPF_PROG_TEST_RUN (bench/onerun.py); a one-run duration includes reading
+	# the clock, which the no-op's one-run median against its repeated one
+	# takes out.
+	scns=bgbench-$$-sc
+	ip netns add "$scns"
+	sc() { nsenter --net="/run/netns/$scns" -- "$@"; }
+	sc ip link set lo up
+	sc ip addr add 192.0.2.2/32 dev lo
+	sc sysctl -qw net.ipv4.tcp_syncookies=2
+	# nsenter itself in the background (not sc): $! is then the listener.
+	nsenter --net="/run/netns/$scns" -- python3 -c 'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 80)); s.listen(128); time.sleep(600)' "$work" >/dev/null 2>&1 &
+	scpid=$!
+	for _ in $(seq 50); do
+		sc python3 -c 'import socket; socket.create_connection(("192.0.2.2", 80), 0.2)' \
+			2>/dev/null && break
+		sleep 0.1
+	done
+	printf '%s\n' "set default pass" \
+		"set syn-flood rate 100000000/second global 1/second cookies on" >"$work/rl.rules"
+	bg_apply_ruleset "$work/rl.rules"
+	mkpkt 198.51.100.1 192.0.2.2 "$work/cookie.pkt" tcp S 40000 80
+	once=$(sc python3 "$BG_ROOT/bench/onerun.py" 20000 "$work/cookie.pkt" \
+		"$BG_BPFFS/bench/xdp_noop" "$BG_BPFFS/bench/chain/bg_bench_chain=3" \
+		"$fw=3") || bg_die "the SYN cookie rows: a stage did not answer with a cookie"
+	{
+		read -r _ once_noop
+		read -r _ once_hop
+		read -r _ once_fw
+	} <<<"$once"
+	bpftool map delete pinned "$chain" key 0 0 0 0
+	cleanup_sc
+	{
+		printf '\n# a SYN answered with a cookie SYN-ACK (XDP_TX), one run at a time\n'
+		printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
+		for row in "hop -> ratelimit:$once_hop" "firewall -> ratelimit:$once_fw"; do
+			ns=$((${row##*:} - once_noop + noop))
+			printf '%-22s %-22s %9s %9s\n' "${row%:*}" "SYN -> cookie" "$ns" "$(ratio "$ns" "$noop")"
+		done
+		ns=$((once_hop - once_noop + noop))
+		echo "goal: a SYN answered with a cookie <= 10x: $(
+			awk -v a="$ns" -v b="$noop" 'BEGIN { if (a <= 10 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+	} | tee -a "$out"
+}
+
 "$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
 	"$BG_BPFFS/bench" >/dev/null
 fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
@@ -232,6 +350,11 @@ bpftool map delete pinned "$chain" key 0 0 0 0
 	done
 	echo "goal: the hop into empty slots costs <= 10 ns: $( ((hop_empty - noop <= 10)) && echo met || echo NOT MET)"
 } | tee -a "$out"
+
+if ((rl_only)); then
+	bench_ratelimit
+	exit 0
+fi
 
 for fam in 4 6; do
 	for n in 1 64 1024 4096; do
@@ -340,7 +463,6 @@ mkpkt 198.51.100.1 192.0.2.1 "$work/in.pkt" tcp A 80 40000
 mkpkt 198.51.100.1 192.0.2.1 "$work/syn.pkt" tcp S 80 40000
 bpftool prog run pinned "$ctdir/bg_ct_egress" data_in "$work/out.pkt" >/dev/null
 tcnoop=$(measure "$BG_BPFFS/bench/tc_noop" "$work/in.pkt")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {
 	printf '\n# connection tracking (TC ingress) and the firewall with conntrack\n'
 	printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
@@ -355,30 +477,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	printf '%-22s %-22s %9s %9s\n' xdp_firewall "established (phase 0)" "$ns" "$(ratio "$ns" "$noop")"
 } | tee -a "$out"
 
-# The rate limiter (README, "Rate limiting") on its own, against the XDP
-# no-op: a packet of a per-source token bucket within its rate (a hash
-# lookup, the spin lock, the arithmetic), one over another policy's rate
-# (dropped), and one no policy applies to (the trie lookup and the walk
-# of its candidates). The firewall's tail call into it is the "chain"
-# rows' hop.
-rl=$(bg_load_prog xdp_ratelimit.o bg_rl_xdp)
-printf '%s\n' "set default pass" \
-	"ratelimit from 192.0.2.1 proto udp rate 100000000/second per-source" \
-	"ratelimit from 192.0.2.3 proto udp rate 1/minute burst 1 per-source" \
-	"ratelimit from 192.0.2.0/24 proto tcp rate 1/second" >"$work/rl.rules"
-bg_apply_ruleset "$work/rl.rules"
-mkpkt 192.0.2.1 192.0.2.2 "$work/rl-in.pkt"
-mkpkt 192.0.2.3 192.0.2.2 "$work/rl-over.pkt"
-mkpkt 192.0.2.4 192.0.2.2 "$work/rl-none.pkt"
-bpftool prog run pinned "$rl" data_in "$work/rl-over.pkt" >/dev/null
-{
-	printf '\n# the rate limiter (XDP chain slot 0), on its own\n'
-	printf '%-22s %-22s %9s %9s\n' program packet ns/pkt x_noop
-	for kind in "within its rate:in" "over its rate:over" "no policy:none"; do
-		ns=$(measure "$rl" "$work/rl-${kind#*:}.pkt")
-		printf '%-22s %-22s %9s %9s\n' xdp_ratelimit "${kind%:*}" "$ns" "$(ratio "$ns" "$noop")"
-	done
-} | tee -a "$out"
+bench_ratelimit
 
 bench_capacity
 
@@ -427,7 +526,7 @@ iperf_attach()
 }
 command -v iperf3 >/dev/null ||
 	bg_die "iperf3 is missing (make deps installs it): no throughput row"
-trap 'iperf_lab_down; cleanup' EXIT
+trap 'iperf_lab_down; cleanup_sc; cleanup' EXIT
 ip netns add "$lab-a"
 ip netns add "$lab-b"
 ip -n "$lab-a" link add a0 type veth peer name b0 netns "$lab-b"
