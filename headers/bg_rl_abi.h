@@ -171,7 +171,7 @@ BG_STATIC_ASSERT(sizeof(struct bg_rl_config) == 48, "bg_rl_config");
 /* What a state entry limits: a policy id (1..) or a protection. */
 enum bg_rl_kind {
 	BG_RL_K_SYN = 0xff01, /* SYNs of a source (syn_rate) */
-	BG_RL_K_SYN_ALL = 0xff02, /* SYNs of all sources (syn_cookie_above) */
+	BG_RL_K_SYN_ALL = 0xff02, /* unused: bg_rl_syn_all holds these */
 	BG_RL_K_ICMP = 0xff03,
 	BG_RL_K_UDP_AMP = 0xff04, /* keyed by source and source port */
 	BG_RL_K_HALF_OPEN = 0xff05,
@@ -223,6 +223,26 @@ BG_STATIC_ASSERT(sizeof(struct bg_rl_state) == 56, "bg_rl_state");
 /* bg_rl_shared: array, index gen * BG_RL_POLICY_SLOTS + policy id: the
  * bucket of a policy without per-source, and the one sources share when
  * bg_rl_state is full. */
+
+/*
+ * bg_rl_syn_all: array of 1 struct bg_rl_state, the token bucket of all
+ * sources' SYNs ("set syn-flood ... global N/second"), started afresh for
+ * a new ruleset (its epoch). Not in bg_rl_state: a table full of a
+ * flood's sources must not keep it from being made.
+ *
+ * bg_rl_cookie_hold: array of 1: once that bucket is empty, every SYN is
+ * answered with a cookie until until_ns (a second on), read without the
+ * lock: under a flood no CPU takes the bucket's lock or writes its cache
+ * line. The bucket, not charged meanwhile, is full again when the second
+ * ends: at most its one second's worth of SYNs a second reaches the
+ * listeners, as without the hold.
+ */
+struct bg_rl_cookie_hold {
+	__u64 until_ns; /* cookies for every SYN until then */
+	__u32 epoch; /* of the ruleset that started the hold */
+	__u32 pad;
+};
+BG_STATIC_ASSERT(sizeof(struct bg_rl_cookie_hold) == 16, "bg_rl_cookie_hold");
 
 /* bg_rl_pstats: per-CPU array, index gen * BG_RL_POLICY_SLOTS + policy id. */
 struct bg_rl_pstat {

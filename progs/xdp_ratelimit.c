@@ -33,6 +33,9 @@
 #include "bg_log_maps.h"
 #include "bg_syncookie.h"
 
+#ifndef E2BIG
+#define E2BIG 7 /* the kernel's errno: a full map refuses an element */
+#endif
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1 /* <time.h> is userspace's; the value is the ABI */
 #endif
@@ -55,6 +58,22 @@ struct {
 	__uint(max_entries, BG_GENS *BG_RL_POLICY_SLOTS);
 	BG_PINNED;
 } bg_rl_shared SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_rl_state);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_rl_syn_all SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_rl_cookie_hold);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_rl_cookie_hold SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -93,6 +112,8 @@ struct bg_rl_ctx {
 	__u32 epoch;
 	__u16 meta_flags; /* the firewall's BG_META_F_* (0: none) */
 	__u16 verdict; /* enum bg_rl_verdict */
+	__u32 cookie_hold; /* a SYN within a cookie hold (bg_rl_cookie_held) */
+	__u32 pad;
 };
 
 /* Housekeeping --------------------------------------------------------- */
@@ -190,18 +211,22 @@ bg_rl_state_get(struct bg_rl_key *k, const struct bg_rl_meter *m, __u64 now)
 		return s;
 	bg_rl_state_init(&init, m, now);
 	init.epoch = k->epoch;
-	/* Another CPU may have made it meanwhile (-EEXIST): take theirs. */
-	bpf_map_update_elem(&bg_rl_state, k, &init, BPF_NOEXIST);
+	/* Another CPU may have made it meanwhile (-EEXIST): take theirs.
+	 * A full table (-E2BIG) is not looked at a third time: under a
+	 * flood of new sources each walk is a cache miss. */
+	if (bpf_map_update_elem(&bg_rl_state, k, &init, BPF_NOEXIST) == -E2BIG)
+		return NULL;
 	return bpf_map_lookup_elem(&bg_rl_state, k);
 }
 
-/* The shared bucket of a policy (slot = gen * BG_RL_POLICY_SLOTS + id),
+/* The shared bucket of a policy (bg_rl_shared, slot = gen *
+ * BG_RL_POLICY_SLOTS + id) or of all SYNs (bg_rl_syn_all, slot 0),
  * started afresh when it is of an older ruleset. */
 static __always_inline int bg_rl_shared_admit(__u32 slot,
 					      const struct bg_rl_meter *m,
-					      __u32 epoch, __u64 now)
+					      __u32 epoch, __u64 now, void *map)
 {
-	struct bg_rl_state *s = bpf_map_lookup_elem(&bg_rl_shared, &slot);
+	struct bg_rl_state *s = bpf_map_lookup_elem(map, &slot);
 	int ok;
 
 	if (!s)
@@ -227,7 +252,8 @@ static __always_inline int bg_rl_admit(struct bg_rl_key *k,
 
 	if (!s) {
 		bg_rl_stat_inc(BG_RL_STAT_STATE_FULL);
-		return bg_rl_shared_admit(slot, m, k->epoch, now);
+		return bg_rl_shared_admit(slot, m, k->epoch, now,
+					  &bg_rl_shared);
 	}
 	bpf_spin_lock(&s->lock);
 	ok = bg_rl_meter_admit(s, m, now);
@@ -262,12 +288,13 @@ static __always_inline void bg_rl_key_src(struct bg_rl_key *k,
 /*
  * A token bucket of rate packets a second (burst: one second's worth) for
  * protection kind, per source (an IPv4 address, an IPv6 /64: what one
- * subscriber holds) or shared by all; 1 admitted. On a full table a
- * protection lets the packet through (counted as state_full): a shared
- * bucket there would put every new source, and every kind, on one rate.
+ * subscriber holds); 1 admitted. On a full table a protection lets the
+ * packet through (counted as state_full): a shared bucket there would put
+ * every new source, and every kind, on one rate. With create 0 a source
+ * without an entry is let through and gets none.
  */
 static __always_inline int bg_rl_bucket(struct bg_rl_ctx *c, __u16 kind,
-					__u32 rate, __be16 port, int per_source)
+					__u32 rate, __be16 port, int create)
 {
 	struct bg_rl_meter m = {
 		.rate = rate,
@@ -279,9 +306,14 @@ static __always_inline int bg_rl_bucket(struct bg_rl_ctx *c, __u16 kind,
 	struct bg_rl_state *s;
 	int ok;
 
-	if (per_source)
-		bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 64);
-	s = bg_rl_state_get(&k, &m, c->now);
+	bg_rl_key_src(&k, &c->p, c->p.family == BG_FAM_INET ? 32 : 64);
+	if (!create) {
+		s = bpf_map_lookup_elem(&bg_rl_state, &k);
+		if (!s)
+			return 1;
+	} else {
+		s = bg_rl_state_get(&k, &m, c->now);
+	}
 	if (!s) {
 		bg_rl_stat_inc(BG_RL_STAT_STATE_FULL);
 		return 1;
@@ -341,10 +373,51 @@ __noinline int bg_rl_cookie_answer(struct xdp_md *ctx, const struct bg_pkt *p)
 static __always_inline int bg_rl_wants_cookie(struct bg_rl_ctx *c,
 					      const struct bg_rl_config *cfg)
 {
+	struct bg_rl_meter m = {
+		.rate = cfg->syn_cookie_above,
+		.interval_ns = BG_RL_NS_SECOND,
+		.burst = cfg->syn_cookie_above,
+		.algo = BG_RL_ALGO_TOKEN_BUCKET,
+	};
+	struct bg_rl_cookie_hold *hold;
+	__u32 zero = 0;
+
 	if (!cfg->syn_cookies || !cfg->syn_cookie_above ||
 	    !bg_rl_pure_syn(&c->p))
 		return 0;
-	return !bg_rl_bucket(c, BG_RL_K_SYN_ALL, cfg->syn_cookie_above, 0, 0);
+	if (c->cookie_hold)
+		return 1;
+	hold = bpf_map_lookup_elem(&bg_rl_cookie_hold, &zero);
+	if (!hold)
+		return 0;
+	if (bg_rl_shared_admit(zero, &m, c->epoch, c->now, &bg_rl_syn_all))
+		return 0;
+	bg_read_once(hold->epoch) = c->epoch;
+	bg_read_once(hold->until_ns) = c->now + BG_RL_NS_SECOND;
+	return 1;
+}
+
+/*
+ * 1 when the packet is a SYN within a cookie hold (headers/bg_rl_abi.h,
+ * bg_rl_cookie_hold), read without a lock. A hold further ahead than a
+ * second is from a clock that went back (the tests').
+ */
+static __always_inline int bg_rl_cookie_held(struct bg_rl_ctx *c,
+					     const struct bg_rl_config *cfg)
+{
+	struct bg_rl_cookie_hold *hold;
+	__u32 zero = 0;
+	__u64 until;
+
+	if (!cfg->syn_cookies || !cfg->syn_cookie_above ||
+	    !bg_rl_pure_syn(&c->p))
+		return 0;
+	hold = bpf_map_lookup_elem(&bg_rl_cookie_hold, &zero);
+	if (!hold)
+		return 0;
+	until = bg_read_once(hold->until_ns);
+	return until > c->now && until - c->now <= BG_RL_NS_SECOND &&
+	       bg_read_once(hold->epoch) == c->epoch;
 }
 
 /* IPv6 neighbour discovery (hop limit 255) and MLD (1), which no ICMP
@@ -445,8 +518,15 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 		int known = c->meta_flags & BG_META_F_CT;
 
 		if ((f & (BG_TCP_SYN | BG_TCP_ACK)) == BG_TCP_SYN) {
+			/* In a cookie hold (a flood: its sources are likely
+			 * forged), a source without an entry gets none: a
+			 * spoofed flood would fill the table with sources
+			 * that send once, and every walk of it is a cache
+			 * miss. Sources that have one are still held to the
+			 * rate. */
 			if (cfg->syn_rate &&
-			    !bg_rl_protect(c, BG_RL_K_SYN, cfg->syn_rate, 0))
+			    !bg_rl_bucket(c, BG_RL_K_SYN, cfg->syn_rate, 0,
+					  !c->cookie_hold))
 				return BG_RL_STAT_SYN_FLOOD;
 			if (cfg->tcp_half_open && !known &&
 			    !bg_rl_half_open_new(c, cfg->tcp_half_open))
@@ -652,7 +732,8 @@ static __always_inline int bg_rl_police(struct xdp_md *ctx, struct bg_rl_ctx *c,
 		bg_rl_key_src(&k, &c->p, plen);
 		ok = bg_rl_admit(&k, &m, slot, c->now);
 	} else {
-		ok = bg_rl_shared_admit(slot, &m, c->epoch, c->now);
+		ok = bg_rl_shared_admit(slot, &m, c->epoch, c->now,
+					&bg_rl_shared);
 	}
 
 	ps = bpf_map_lookup_elem(&bg_rl_pstats, &slot);
@@ -703,6 +784,7 @@ __noinline int bg_rl_protect_all(struct bg_rl_ctx *c)
 	cfg = bpf_map_lookup_elem(&bg_rl_config, &gen);
 	if (!cfg)
 		return BG_RL_NEXT;
+	c->cookie_hold = bg_rl_cookie_held(c, cfg);
 	why = bg_rl_protections(c, cfg);
 	if (why) {
 		bg_rl_stat_inc(why);

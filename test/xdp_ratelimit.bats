@@ -265,6 +265,40 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 	[ "$(rl_stat UDP_AMP)" -eq 4 ] || fail "udp_amp $(rl_stat UDP_AMP)"
 }
 
+@test "SYN cookies: over the global rate every SYN gets a cookie for a second, then the rate again; no state for new sources meanwhile" {
+	# A listener on port 80 of the namespace the program runs in (its
+	# socket lookups see that namespace), to an address of its own.
+	ip -n "$UNS" addr add 198.51.100.1/32 dev lo
+	in_ns "$UNS" sysctl -qw net.ipv4.tcp_syncookies=2
+	ns_spawn "$UNS" "$PY" "$BG_REPO/test/lib/syncookie.py" listen 80 16
+	wait_port "$UNS" 80
+	rl_load "$(ruleset cookies <<-'EOF'
+		set syn-flood rate 1000/second global 5/second cookies on
+	EOF
+	)"
+	# The global bucket holds 5; the 6th SYN starts the hold, which
+	# lasts a second whatever the bucket does meanwhile (at 0.9 it has
+	# 4.5 back). A source first seen in the hold gets no entry (entries
+	# stays 1: 192.0.2.1's SYN rate); after the hold the bucket is full
+	# again. Cookies are XDP_TX ("other"); a SYN to no listener is not
+	# answered and passes.
+	rl_expect <<-'EOF'
+		send 5 tcp4(src="192.0.2.1") => pass 5 drop 0 other 0
+		send 3 tcp4(src="192.0.2.1") => pass 0 drop 0 other 3
+		at 0.9
+		send 3 tcp4(src="192.0.2.1") => pass 0 drop 0 other 3
+		send 2 tcp4(src="192.0.2.7") => pass 0 drop 0 other 2
+		send 1 tcp4(src="192.0.2.7", dport=81) => pass 1 drop 0 other 0
+		entries => entries 1
+		at 1.5
+		send 5 tcp4(src="192.0.2.1") => pass 5 drop 0 other 0
+		send 1 tcp4(src="192.0.2.7") => pass 0 drop 0 other 1
+		entries => entries 2
+	EOF
+	[ "$(rl_stat COOKIE_SENT)" -eq 9 ] || fail "cookie_sent $(rl_stat COOKIE_SENT)"
+	[ "$(rl_stat COOKIE_FAIL)" -eq 1 ] || fail "cookie_fail $(rl_stat COOKIE_FAIL)"
+}
+
 @test "DDoS: half-open handshakes per source, forgotten after the SYN-RECV timeout" {
 	rl_load "$(ruleset ho <<-'EOF'
 		set tcp-flood half-open 2
