@@ -277,6 +277,9 @@ enum bg_ct_stat {
 	BG_CT_STAT_VLAN_HIDDEN = 20, /* dropped: VLAN tag XDP could not see */
 	BG_CT_STAT_OVERLOAD_FLUSH = 21, /* table walks of overload flushes */
 	BG_CT_STAT_FRAG_COUNTED = 22, /* later fragments counted on a flow */
-	BG_CT_STAT_MAX = 23,
+	/* TCP flows opened by the ACK of a SYN cookie handshake (the
+	 * firewall checked the cookie: BG_META_F_COOKIE), not counted in midstream */
+	BG_CT_STAT_COOKIE = 23,
+	BG_CT_STAT_MAX = 24,
 };
 #endif /* BG_CT_ABI_H */

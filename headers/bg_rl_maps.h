@@ -75,4 +75,33 @@ struct {
 	BG_PINNED;
 } bg_rl_amp_ports SEC(".maps");
 
+/* Written by xdp_ratelimit when it starts answering SYNs with cookies;
+ * the firewall's phase 0 reads it: no cookie handed out lately, no cookie
+ * ACK to check (bg_rl_cookies_recent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_rl_cookie_hold);
+	__uint(max_entries, 1);
+	BG_PINNED;
+} bg_rl_cookie_hold SEC(".maps");
+
+/* A cookie stays good for about two minutes (TCP_SYNCOOKIE_VALID and the
+ * cookie's own age check): ACKs are checked this long after the last hold
+ * began. */
+#define BG_RL_COOKIE_RECENT_NS (180ULL * 1000000000ULL)
+
+static __always_inline int bg_rl_cookies_recent(__u64 now)
+{
+	struct bg_rl_cookie_hold *hold;
+	__u32 zero = 0;
+	__u64 until;
+
+	hold = bpf_map_lookup_elem(&bg_rl_cookie_hold, &zero);
+	if (!hold)
+		return 0;
+	until = bg_read_once(hold->until_ns);
+	return until && now < until + BG_RL_COOKIE_RECENT_NS;
+}
+
 #endif /* BG_RL_MAPS_H */

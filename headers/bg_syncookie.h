@@ -395,4 +395,94 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 	return XDP_TX;
 }
 
+/*
+ * 1 when the frame is the client's ACK (data allowed) of a handshake a
+ * listener of this namespace answered with a SYN cookie, the cookie
+ * checked by the kernel (bpf_tcp_check_syncookie(): the listener's own
+ * secret, the 4-tuple, the cookie's age; it also wants the listener to
+ * have handed out a cookie within TCP_SYNCOOKIE_VALID). A forged or
+ * replayed-too-late ACK gives 0. The kernel's own check takes the same
+ * ACK again when it reaches the listener; this one is for the firewall,
+ * to which the ACK belongs to no flow (conntrack never saw the SYN).
+ * tup: room for the socket tuple (the caller's: a map value keeps it off
+ * a stack that is short of room).
+ */
+static __always_inline int bg_syncookie_ack_valid(struct xdp_md *ctx,
+						  const struct bg_pkt *p,
+						  struct bpf_sock_tuple *tup)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = p->l3_off, l4_off, l3_hlen, tup_len;
+	struct bpf_sock *sk;
+	struct tcphdr *th;
+	void *iph;
+	long ret;
+
+	if (!(p->flags & BG_PKT_L4) || p->l4_proto != IPPROTO_TCP ||
+	    (p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER | BG_PKT_FRAG_HDR)))
+		return 0;
+	if ((p->tcp_flags &
+	     (BG_TCP_SYN | BG_TCP_ACK | BG_TCP_RST | BG_TCP_FIN)) != BG_TCP_ACK)
+		return 0;
+	if (l3_off > BG_SYNCOOKIE_MAX_L3_OFF)
+		return 0;
+	bg_barrier_var(l3_off);
+	l3_off &= 0x3f;
+	__builtin_memset(tup, 0, sizeof(*tup));
+	if (p->family == BG_FAM_INET) {
+		l3_hlen = sizeof(struct iphdr);
+		tup_len = sizeof(tup->ipv4);
+		tup->ipv4.saddr = p->saddr[0];
+		tup->ipv4.daddr = p->daddr[0];
+		tup->ipv4.sport = p->sport;
+		tup->ipv4.dport = p->dport;
+	} else {
+		l3_hlen = sizeof(struct ipv6hdr);
+		tup_len = sizeof(tup->ipv6);
+		__builtin_memcpy(tup->ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(tup->ipv6.daddr, p->daddr, 16);
+		tup->ipv6.sport = p->sport;
+		tup->ipv6.dport = p->dport;
+	}
+	/* As the answer: no IPv4 options, no IPv6 extension headers (the
+	 * answer never made a cookie for those). */
+	if (p->l4_off != l3_off + l3_hlen)
+		return 0;
+	l4_off = l3_off + l3_hlen;
+	bg_barrier_var(l4_off);
+	l4_off &= 0x7f;
+
+	sk = bpf_skc_lookup_tcp(ctx, tup, tup_len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	iph = data + l3_off;
+	th = data + l4_off;
+	if ((void *)(th + 1) > data_end) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	/* The helper reads the addresses (and the version) of the IP header
+	 * and the fixed TCP header only. */
+	ret = -1;
+	if (p->family == BG_FAM_INET) {
+		if (iph + sizeof(struct iphdr) <= data_end)
+			ret = bpf_tcp_check_syncookie(
+				sk, iph, sizeof(struct iphdr), th, sizeof(*th));
+	} else {
+		if (iph + sizeof(struct ipv6hdr) <= data_end)
+			ret = bpf_tcp_check_syncookie(sk, iph,
+						      sizeof(struct ipv6hdr),
+						      th, sizeof(*th));
+	}
+	bpf_sk_release(sk);
+	return ret == 0;
+}
+
 #endif /* BG_SYNCOOKIE_H */

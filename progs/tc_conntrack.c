@@ -1307,14 +1307,24 @@ bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
 	       struct bg_ct_config *cfg, struct bg_ct_entry *ne)
 {
 	struct bg_ct_count *cnt;
+	struct bg_xdp_meta m;
+	int cls, mid, have_meta = 0, pickup = c->egress;
 	__u64 limit;
 	__u8 state;
-	int cls, mid;
 	__s32 slot;
 
 	__builtin_memset(ne, 0, sizeof(*ne));
 
-	cls = bg_ct_new_class(&c->p, c->egress, &state, &mid);
+	/* The ACK of a handshake answered with a SYN cookie, checked by the
+	 * firewall (BG_META_F_COOKIE): the SYNs were never seen here, the
+	 * flow is picked up from the ACK as from a host's own segment. */
+	if (!c->egress) {
+		have_meta = bg_xdp_meta_get(skb, &m);
+		if (have_meta && (m.flags & BG_META_F_COOKIE) &&
+		    c->p.l4_proto == IPPROTO_TCP)
+			pickup = 1;
+	}
+	cls = bg_ct_new_class(&c->p, pickup, &state, &mid);
 	if (state == BG_CTS_NONE)
 		return bg_ct_count_class(cls);
 	if (c->egress) {
@@ -1347,6 +1357,10 @@ bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
 		ne->flags |= BG_CTF_EGRESS;
 		ne->ifindex[BG_CT_DIR_REPLY] = c->ifindex;
 	}
+	/* The SYN-ACK of a cookie handshake was the reply (sent by XDP):
+	 * the client's next segments are of a flow that has seen one. */
+	if (mid && !c->egress)
+		ne->flags |= BG_CTF_SEEN_REPLY;
 	if (c->p.l4_proto == IPPROTO_TCP) {
 		if (mid) {
 			/* The SYNs, with the real scales, were never seen.
@@ -1364,9 +1378,7 @@ bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
 	ne->packets[BG_CT_DIR_ORIG] = c->segs;
 	ne->bytes[BG_CT_DIR_ORIG] = c->len;
 	if (!c->egress) {
-		struct bg_xdp_meta m;
-
-		if (bg_xdp_meta_get(skb, &m)) {
+		if (have_meta) {
 			ne->rule_id = m.rule_id;
 			ne->xdp_status = m.status;
 			if (bg_ct_limit_new(ne, &m)) {
@@ -1402,7 +1414,9 @@ bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
 	bg_ct_src_add(c->p.family, k, ne->flags, 1);
 	bg_ct_stat_add(BG_CT_STAT_CREATED, 1);
 	if (mid)
-		bg_ct_stat_add(BG_CT_STAT_MIDSTREAM, 1);
+		bg_ct_stat_add(c->egress ? BG_CT_STAT_MIDSTREAM :
+					   BG_CT_STAT_COOKIE,
+			       1);
 	return bg_ct_count_class(cls);
 }
 

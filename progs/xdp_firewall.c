@@ -33,6 +33,7 @@
 #include "bg_frag.h"
 #include "bg_rl_maps.h"
 #include "bg_log_maps.h"
+#include "bg_syncookie.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -402,7 +403,8 @@ struct bg_fw_judged {
 	__u32 ct_rule; /* phase 0, ct_pass: the rule that opened the flow */
 	__u8 ct_pass; /* established or related: skips the rules */
 	__u8 ct_refused; /* a connection a source limit refused */
-	__u8 pad[2];
+	__u8 cookie_ack; /* ct_pass: the ACK of a SYN cookie handshake */
+	__u8 pad;
 	struct bg_fw_verdict v; /* the classifier's */
 };
 
@@ -536,13 +538,62 @@ static __always_inline void bg_fw_emit_log(struct xdp_md *ctx, struct bg_pkt *p,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The class of a packet of no live flow (phase 0 opens none). */
-static __always_inline __u32 bg_fw_ct_new_class(const struct bg_pkt *p)
+/* bg_fw_cookie_ack's socket tuple. Not on its stack: the 6.1 verifier
+ * adds a global function's frame to the program's (456 bytes here)
+ * against the 512-byte limit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bpf_sock_tuple);
+	__uint(max_entries, 1);
+} bg_fw_cookie_tuple SEC(".maps");
+
+/*
+ * The client's ACK of a handshake xdp_ratelimit answered with a SYN
+ * cookie, checked with the listener's secret (bg_syncookie_ack_valid). A
+ * global function, verified once on its own: its socket lookup and
+ * tuple stay out of the program's one 512-byte frame.
+ */
+__noinline int bg_fw_cookie_ack(struct xdp_md *ctx, const struct bg_pkt *p)
+{
+	struct bpf_sock_tuple *tup;
+	__u32 zero = 0;
+
+	if (!ctx || !p || p->l4_proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (BG_TCP_SYN | BG_TCP_ACK | BG_TCP_RST |
+			     BG_TCP_FIN)) != BG_TCP_ACK ||
+	    !bg_rl_cookies_recent(bg_ct_now()))
+		return 0;
+	tup = bpf_map_lookup_elem(&bg_fw_cookie_tuple, &zero);
+	if (!tup)
+		return 0;
+	return bg_syncookie_ack_valid(ctx, p, tup);
+}
+
+/*
+ * The class of a packet of no live flow (phase 0 opens none). Conntrack
+ * never saw the SYN of a handshake answered with a cookie (XDP_TX), so
+ * the client's ACK is of no flow, INVALID: while the rate limiter hands
+ * out cookies (lately: bg_rl_cookies_recent), such an ACK whose cookie
+ * the kernel takes passes as part of a flow, and tc_conntrack opens the
+ * flow from it (BG_META_F_COOKIE). The SYN it answers was passed by the
+ * rules; a forged ACK fails the check and stays INVALID.
+ */
+static __always_inline __u32 bg_fw_ct_new_class(struct xdp_md *ctx,
+						const struct bg_pkt *p,
+						struct bg_fw_judged *o)
 {
 	__u8 state;
 	int mid;
+	__u32 cls = bg_ct_new_class(p, 0, &state, &mid);
 
-	return bg_ct_new_class(p, 0, &state, &mid);
+	if (cls != BG_CT_INVALID || p->l4_proto != IPPROTO_TCP ||
+	    !bg_fw_cookie_ack(ctx, p))
+		return cls;
+	o->cookie_ack = 1;
+	o->ct_pass = 1;
+	o->ct_rule = 0;
+	return BG_CT_ESTABLISHED;
 }
 
 /*
@@ -583,7 +634,7 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
 		ep = bg_ct_lookup(p->family, &k);
 	}
 	if (!ep)
-		return bg_fw_ct_new_class(p);
+		goto no_flow;
 	{
 		struct bg_ct_entry e;
 		int ignore, wrong;
@@ -594,7 +645,7 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
 		if (bg_ct_expired(bg_ct_timeouts(bg_ct_cfg()), &e,
 				  bg_ct_now()) ||
 		    bg_ct_reopens(&e, p))
-			return bg_fw_ct_new_class(p);
+			goto no_flow;
 		/* A connection a source limit refused (tc_conntrack) stays
 		 * so. */
 		if (e.limit_flags & BG_CT_LF_REFUSED) {
@@ -612,6 +663,9 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
 	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED)
 		o->ct_pass = 1;
 	return cls;
+no_flow:
+	/* One place for both: the checks below are verified once. */
+	return bg_fw_ct_new_class(ctx, p, o);
 }
 
 /* Phase 0 of an ICMP error: RELATED when it quotes a live flow. */
@@ -900,13 +954,17 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	 * tc_conntrack checks (bg_ct_vlan_hidden). */
 	blind = g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND : 0;
 	if (j.ct_pass) {
+		meta = BG_META_F_CT | blind;
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
+		if (j.cookie_ack) {
+			bg_fw_stat_inc(BG_STAT_COOKIE_ACK);
+			meta |= BG_META_F_COOKIE;
+		}
 		if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ==
 		    BG_PKT_FRAG)
-			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS,
-					 BG_META_F_CT | blind, 0);
-		bg_fw_write_meta(ctx, j.ct_rule, BG_META_F_CT | blind);
+			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS, meta, 0);
+		bg_fw_write_meta(ctx, j.ct_rule, meta);
 		return bg_xdp_next(ctx, 0);
 	}
 

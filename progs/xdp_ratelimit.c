@@ -68,14 +68,6 @@ struct {
 } bg_rl_syn_all SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct bg_rl_cookie_hold);
-	__uint(max_entries, 1);
-	BG_PINNED;
-} bg_rl_cookie_hold SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bg_rl_pstat);

@@ -194,6 +194,43 @@ rl_status()
 	((overflows == 0)) || fail "the listener overflowed: $stats"
 }
 
+@test "cookie handshakes under a stateful ruleset: curl completes, the firewall checks the cookie ACK, conntrack opens the flow from it" {
+	# Only SYNs pass the rules: the client's ACK of a cookie SYN-ACK
+	# belongs to no flow conntrack saw, and passes only because the
+	# firewall's phase 0 checks its cookie.
+	rules=$(ruleset cookiestate <<-'EOF'
+		set default block
+		pass proto tcp to port 8080 flags S/SA
+		set syn-flood rate 100000/second global 1/second cookies on
+	EOF
+	)
+	run up d1 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	in_dut sysctl -qw net.ipv4.tcp_syncookies=2
+	# XDP_TX into a veth needs an XDP program on its peer.
+	in_ns "$CLI" ip link set dev c0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
+	start_http "$DUT" 8080
+	in_dut nstat -n
+	ok=0
+	for _ in $(seq 20); do
+		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
+			ok=$((ok + 1))
+	done
+	st=$(rl_status)
+	((ok == 20)) || fail "only $ok of 20 requests succeeded: $st $(in_dut "$BG_REPO/scripts/conntrack.sh" --json)"
+	# One SYN a second goes to the listener; the others got cookies,
+	# and each of those handshakes' ACK was checked once: conntrack
+	# tracks the flow from it on.
+	sent=$(jq '.ratelimit.counters.cookie_sent' <<<"$st")
+	acks=$(jq '.counters.cookie_ack' <<<"$st")
+	opened=$(jq '.conntrack.counters.cookie' <<<"$st")
+	((sent >= 10)) || fail "cookie SYN-ACKs sent: $sent: $st"
+	((acks >= sent && acks <= sent + 2)) || fail "cookie ACKs passed: $acks of $sent: $st"
+	((opened >= sent && opened <= acks)) || fail "flows opened from cookie ACKs: $opened: $st"
+	recv=$(in_dut nstat -az TcpExtSyncookiesRecv | awk '$1 == "TcpExtSyncookiesRecv" { print $2 }')
+	((recv >= sent)) || fail "the kernel took $recv cookie ACKs of $sent"
+}
+
 @test "every algorithm end to end: three floods at once, each held to its policy's rate" {
 	rules=$(ruleset algos <<-'EOF'
 		set default pass

@@ -299,6 +299,33 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 	[ "$(rl_stat COOKIE_FAIL)" -eq 1 ] || fail "cookie_fail $(rl_stat COOKIE_FAIL)"
 }
 
+@test "SYN cookies: the firewall's phase 0 passes the ACK of a cookie handshake a stateful ruleset would drop; forged, stale ones stay dropped" {
+	ip -n "$UNS" addr add 192.0.2.1/32 dev lo
+	ip -n "$UNS" addr add 2001:db8:1::1/128 dev lo nodad
+	in_ns "$UNS" sysctl -qw net.ipv4.tcp_syncookies=2
+	ns_spawn "$UNS" "$PY" "$BG_REPO/test/lib/syncookie.py" listen 8080 16
+	wait_port "$UNS" 8080
+	# Only the SYNs of port 8080 pass the rules: without the cookie
+	# check the client's ACK (of no flow conntrack saw) would be dropped.
+	rl_load "$(ruleset cookieack <<-'EOF'
+		set default block
+		pass proto tcp to port 8080 flags S/SA
+		set syn-flood rate 100000/second global 1/second cookies on
+	EOF
+	)"
+	rl=$(compgen -G "$FW_BPFFS/bpfguard/*/bg_rl_xdp")
+	bpftool map update pinned "$FW_BPFFS/tc/globals/bg_xdp_chain" \
+		key 0 0 0 0 value pinned "$rl"
+	run in_ns "$UNS" "$PY" "$BG_REPO/test/lib/cookieack.py" "$FW_BPFFS"
+	[ "$status" -eq 0 ] || fail "$output"
+	for fam in 4 6; do
+		for c in synack ack ack-data ack-again forged-cookie forged-cookie2 \
+			other-sport no-listener rst fin stale; do
+			[[ $output == *"ok v$fam-$c"* ]] || fail "v$fam-$c: $output"
+		done
+	done
+}
+
 @test "DDoS: half-open handshakes per source, forgotten after the SYN-RECV timeout" {
 	rl_load "$(ruleset ho <<-'EOF'
 		set tcp-flood half-open 2
