@@ -64,8 +64,8 @@ enum bg_fw_stat {
 	BG_STAT_FRAG_UNSEEN = 17, /* first fragment not seen: addresses only */
 	BG_STAT_FRAG_OVERLAP = 18, /* dropped: overlaps the first fragment */
 	BG_STAT_FRAG_QUOTA = 19, /* a flow's, over its source's quota */
-	/* passed (phase 0): the ACK of a handshake answered with a SYN
-	 * cookie, the cookie checked; also counted in ct_pass */
+	/* passed: the ACK of a handshake answered with a SYN cookie, its
+	 * cookie checked, judged by the rules as its SYN */
 	BG_STAT_COOKIE_ACK = 20,
 	BG_STAT_MAX = 21,
 };

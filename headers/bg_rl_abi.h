@@ -241,8 +241,11 @@ struct bg_rl_cookie_hold {
 	__u64 until_ns; /* cookies for every SYN until then */
 	__u32 epoch; /* of the ruleset that started the hold */
 	__u32 pad;
+	/* When a cookie SYN-ACK last went out (XDP_TX), to the second: the
+	 * firewall checks cookie ACKs only for a while after it. */
+	__u64 sent_ns;
 };
-BG_STATIC_ASSERT(sizeof(struct bg_rl_cookie_hold) == 16, "bg_rl_cookie_hold");
+BG_STATIC_ASSERT(sizeof(struct bg_rl_cookie_hold) == 24, "bg_rl_cookie_hold");
 
 /* bg_rl_pstats: per-CPU array, index gen * BG_RL_POLICY_SLOTS + policy id. */
 struct bg_rl_pstat {

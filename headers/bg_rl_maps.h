@@ -87,21 +87,21 @@ struct {
 } bg_rl_cookie_hold SEC(".maps");
 
 /* A cookie stays good for about two minutes (TCP_SYNCOOKIE_VALID and the
- * cookie's own age check): ACKs are checked this long after the last hold
- * began. */
+ * cookie's own age check): ACKs are checked this long after the last
+ * cookie SYN-ACK went out. */
 #define BG_RL_COOKIE_RECENT_NS (180ULL * 1000000000ULL)
 
 static __always_inline int bg_rl_cookies_recent(__u64 now)
 {
 	struct bg_rl_cookie_hold *hold;
 	__u32 zero = 0;
-	__u64 until;
+	__u64 sent;
 
 	hold = bpf_map_lookup_elem(&bg_rl_cookie_hold, &zero);
 	if (!hold)
 		return 0;
-	until = bg_read_once(hold->until_ns);
-	return until && now < until + BG_RL_COOKIE_RECENT_NS;
+	sent = bg_read_once(hold->sent_ns);
+	return sent && now < sent + BG_RL_COOKIE_RECENT_NS;
 }
 
 #endif /* BG_RL_MAPS_H */

@@ -398,7 +398,7 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 /*
  * 1 when the frame is the client's ACK (data allowed) of a handshake a
  * listener of this namespace answered with a SYN cookie, the cookie
- * checked by the kernel (bpf_tcp_check_syncookie(): the listener's own
+ * checked by the kernel (bpf_tcp_check_syncookie(): the kernel's cookie
  * secret, the 4-tuple, the cookie's age; it also wants the listener to
  * have handed out a cookie within TCP_SYNCOOKIE_VALID). A forged or
  * replayed-too-late ACK gives 0. The kernel's own check takes the same

@@ -34,8 +34,9 @@ BG_STATIC_ASSERT(sizeof(struct bg_xdp_meta) == 8, "bg_xdp_meta");
  * device kept out of the frame went unseen (tc_conntrack drops it). */
 #define BG_META_F_VLAN_BLIND (1 << 4)
 #define BG_META_F_ROUTE (1 << 5) /* its rule routes (bg_fw_route): tc_route */
-/* With BG_META_F_CT: the ACK of a handshake answered with a SYN cookie,
- * checked (bg_syncookie_ack_valid): tc_conntrack opens its flow. */
+/* The ACK of a handshake answered with a SYN cookie, its cookie checked
+ * (bg_syncookie_ack_valid) and passed by the rule that passes its SYN:
+ * tc_conntrack opens its flow. */
 #define BG_META_F_COOKIE (1 << 6)
 
 /*

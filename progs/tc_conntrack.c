@@ -1307,7 +1307,9 @@ bg_ct_new_flow(struct __sk_buff *skb, struct bg_ct_pkt *c, union bg_ct_key *k,
 	       struct bg_ct_config *cfg, struct bg_ct_entry *ne)
 {
 	struct bg_ct_count *cnt;
-	struct bg_xdp_meta m;
+	/* Zeroed: a path without metadata must not leave it undefined (the
+	 * compiler then keeps stale registers, which the verifier refuses). */
+	struct bg_xdp_meta m = {};
 	int cls, mid, have_meta = 0, pickup = c->egress;
 	__u64 limit;
 	__u8 state;

@@ -403,7 +403,7 @@ struct bg_fw_judged {
 	__u32 ct_rule; /* phase 0, ct_pass: the rule that opened the flow */
 	__u8 ct_pass; /* established or related: skips the rules */
 	__u8 ct_refused; /* a connection a source limit refused */
-	__u8 cookie_ack; /* ct_pass: the ACK of a SYN cookie handshake */
+	__u8 cookie_ack; /* the ACK of a SYN cookie handshake, checked */
 	__u8 pad;
 	struct bg_fw_verdict v; /* the classifier's */
 };
@@ -575,9 +575,11 @@ __noinline int bg_fw_cookie_ack(struct xdp_md *ctx, const struct bg_pkt *p)
  * never saw the SYN of a handshake answered with a cookie (XDP_TX), so
  * the client's ACK is of no flow, INVALID: while the rate limiter hands
  * out cookies (lately: bg_rl_cookies_recent), such an ACK whose cookie
- * the kernel takes passes as part of a flow, and tc_conntrack opens the
- * flow from it (BG_META_F_COOKIE). The SYN it answers was passed by the
- * rules; a forged ACK fails the check and stays INVALID.
+ * the kernel takes is NEW, and the rules judge it as the SYN it stands
+ * for (o->cookie_ack; bg_fw_xdp): a source they block gets nothing from
+ * a cookie it guessed or got otherwise, and the flow tc_conntrack opens
+ * from it (BG_META_F_COOKIE) carries the rule's id and limits. A forged
+ * ACK fails the check and stays INVALID.
  */
 static __always_inline __u32 bg_fw_ct_new_class(struct xdp_md *ctx,
 						const struct bg_pkt *p,
@@ -591,9 +593,7 @@ static __always_inline __u32 bg_fw_ct_new_class(struct xdp_md *ctx,
 	    !bg_fw_cookie_ack(ctx, p))
 		return cls;
 	o->cookie_ack = 1;
-	o->ct_pass = 1;
-	o->ct_rule = 0;
-	return BG_CT_ESTABLISHED;
+	return BG_CT_NEW;
 }
 
 /*
@@ -886,6 +886,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	__u32 zero = 0, gen, epoch;
 	int ret;
 	__u16 blind, meta;
+	__u8 flags;
 
 	ret = bg_fw_parse(ctx, &p);
 #ifdef BG_FW_BENCH_NEWFRAG
@@ -954,21 +955,23 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	 * tc_conntrack checks (bg_ct_vlan_hidden). */
 	blind = g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND : 0;
 	if (j.ct_pass) {
-		meta = BG_META_F_CT | blind;
 		bg_fw_stat_inc(BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
-		if (j.cookie_ack) {
-			bg_fw_stat_inc(BG_STAT_COOKIE_ACK);
-			meta |= BG_META_F_COOKIE;
-		}
 		if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ==
 		    BG_PKT_FRAG)
-			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS, meta, 0);
-		bg_fw_write_meta(ctx, j.ct_rule, meta);
+			bg_fw_frag_first(&p, j.ct_rule, BG_ACT_PASS,
+					 BG_META_F_CT | blind, 0);
+		bg_fw_write_meta(ctx, j.ct_rule, BG_META_F_CT | blind);
 		return bg_xdp_next(ctx, 0);
 	}
 
+	/* A checked cookie ACK is judged as the SYN it stands for (one call:
+	 * the classifier inlined twice would be twice the code to fetch). */
+	flags = p.tcp_flags;
+	if (j.cookie_ack)
+		p.tcp_flags = BG_TCP_SYN;
 	bg_fw_classify(ctx, &p, g, &j);
+	p.tcp_flags = flags;
 	BG_FW_BENCH_STOP(4);
 	bg_fw_account(gen, v, len);
 	BG_FW_BENCH_STOP(5);
@@ -986,6 +989,10 @@ int bg_fw_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	bg_fw_stat_inc(BG_STAT_PASS);
+	if (j.cookie_ack) {
+		bg_fw_stat_inc(BG_STAT_COOKIE_ACK);
+		meta |= BG_META_F_COOKIE;
+	}
 	bg_fw_write_meta(ctx, v->rule_id, meta);
 	return bg_xdp_next(ctx, 0);
 }

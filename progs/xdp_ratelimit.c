@@ -389,6 +389,19 @@ static __always_inline int bg_rl_wants_cookie(struct bg_rl_ctx *c,
 	return 1;
 }
 
+/* A cookie SYN-ACK went out: the firewall checks cookie ACKs for a while
+ * (bg_rl_cookies_recent). Written once a second at most: under a flood
+ * every CPU would otherwise write the same cache line per packet. */
+static __always_inline void bg_rl_cookie_sent(__u64 now)
+{
+	struct bg_rl_cookie_hold *hold;
+	__u32 zero = 0;
+
+	hold = bpf_map_lookup_elem(&bg_rl_cookie_hold, &zero);
+	if (hold && now - bg_read_once(hold->sent_ns) > BG_RL_NS_SECOND)
+		bg_read_once(hold->sent_ns) = now;
+}
+
 /*
  * 1 when the packet is a SYN within a cookie hold (headers/bg_rl_abi.h,
  * bg_rl_cookie_hold), read without a lock. A hold further ahead than a
@@ -520,7 +533,10 @@ static __always_inline __u32 bg_rl_protections(struct bg_rl_ctx *c,
 			    !bg_rl_bucket(c, BG_RL_K_SYN, cfg->syn_rate, 0,
 					  !c->cookie_hold))
 				return BG_RL_STAT_SYN_FLOOD;
-			if (cfg->tcp_half_open && !known &&
+			/* Nor is a SYN in the hold half-open: answered
+			 * with a cookie, it holds nothing in the kernel,
+			 * and its ACK never completes a SYN-RECV. */
+			if (cfg->tcp_half_open && !known && !c->cookie_hold &&
 			    !bg_rl_half_open_new(c, cfg->tcp_half_open))
 				return BG_RL_STAT_HALF_OPEN;
 			return 0;
@@ -842,6 +858,7 @@ int bg_rl_xdp(struct xdp_md *ctx)
 	if (ret == BG_RL_COOKIE) {
 		if (bg_rl_cookie_answer(ctx, &c.p) == XDP_TX) {
 			bg_rl_stat_inc(BG_RL_STAT_COOKIE_SENT);
+			bg_rl_cookie_sent(c.now);
 			return XDP_TX;
 		}
 		/* No listener, the sysctl, ...: the stack has it. */

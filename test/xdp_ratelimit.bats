@@ -274,14 +274,15 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 	wait_port "$UNS" 80
 	rl_load "$(ruleset cookies <<-'EOF'
 		set syn-flood rate 1000/second global 5/second cookies on
+		set tcp-flood half-open 100
 	EOF
 	)"
 	# The global bucket holds 5; the 6th SYN starts the hold, which
 	# lasts a second whatever the bucket does meanwhile (at 0.9 it has
-	# 4.5 back). A source first seen in the hold gets no entry (entries
-	# stays 1: 192.0.2.1's SYN rate); after the hold the bucket is full
-	# again. Cookies are XDP_TX ("other"); a SYN to no listener is not
-	# answered and passes.
+	# 4.5 back). A source first seen in the hold gets no entry, neither
+	# a SYN rate nor a half-open count (entries stays 2: 192.0.2.1's);
+	# after the hold the bucket is full again. Cookies are XDP_TX
+	# ("other"); a SYN to no listener is not answered and passes.
 	rl_expect <<-'EOF'
 		send 5 tcp4(src="192.0.2.1") => pass 5 drop 0 other 0
 		send 3 tcp4(src="192.0.2.1") => pass 0 drop 0 other 3
@@ -289,17 +290,17 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 		send 3 tcp4(src="192.0.2.1") => pass 0 drop 0 other 3
 		send 2 tcp4(src="192.0.2.7") => pass 0 drop 0 other 2
 		send 1 tcp4(src="192.0.2.7", dport=81) => pass 1 drop 0 other 0
-		entries => entries 1
+		entries => entries 2
 		at 1.5
 		send 5 tcp4(src="192.0.2.1") => pass 5 drop 0 other 0
 		send 1 tcp4(src="192.0.2.7") => pass 0 drop 0 other 1
-		entries => entries 2
+		entries => entries 4
 	EOF
 	[ "$(rl_stat COOKIE_SENT)" -eq 9 ] || fail "cookie_sent $(rl_stat COOKIE_SENT)"
 	[ "$(rl_stat COOKIE_FAIL)" -eq 1 ] || fail "cookie_fail $(rl_stat COOKIE_FAIL)"
 }
 
-@test "SYN cookies: the firewall's phase 0 passes the ACK of a cookie handshake a stateful ruleset would drop; forged, stale ones stay dropped" {
+@test "SYN cookies: the firewall checks the ACK of a cookie handshake and judges it as its SYN; forged, stale and blocked ones stay dropped" {
 	ip -n "$UNS" addr add 192.0.2.1/32 dev lo
 	ip -n "$UNS" addr add 2001:db8:1::1/128 dev lo nodad
 	in_ns "$UNS" sysctl -qw net.ipv4.tcp_syncookies=2
@@ -309,6 +310,8 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 	# check the client's ACK (of no flow conntrack saw) would be dropped.
 	rl_load "$(ruleset cookieack <<-'EOF'
 		set default block
+		block proto tcp from 192.0.2.66 to port 8080
+		block proto tcp from 2001:db8:1::66 to port 8080
 		pass proto tcp to port 8080 flags S/SA
 		set syn-flood rate 100000/second global 1/second cookies on
 	EOF
@@ -316,11 +319,13 @@ B='udp4(src="192.0.2.2", dst="198.51.100.1", dport=53)'
 	rl=$(compgen -G "$FW_BPFFS/bpfguard/*/bg_rl_xdp")
 	bpftool map update pinned "$FW_BPFFS/tc/globals/bg_xdp_chain" \
 		key 0 0 0 0 value pinned "$rl"
-	run in_ns "$UNS" "$PY" "$BG_REPO/test/lib/cookieack.py" "$FW_BPFFS"
+	# The pass rule is the third: its id is 3.
+	run in_ns "$UNS" "$PY" "$BG_REPO/test/lib/cookieack.py" "$FW_BPFFS" 3 \
+		192.0.2.66 2001:db8:1::66
 	[ "$status" -eq 0 ] || fail "$output"
 	for fam in 4 6; do
 		for c in synack ack ack-data ack-again forged-cookie forged-cookie2 \
-			other-sport no-listener rst fin stale; do
+			other-sport no-listener rst fin blocked-source stale; do
 			[[ $output == *"ok v$fam-$c"* ]] || fail "v$fam-$c: $output"
 		done
 	done

@@ -2,21 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 """cookieack: the firewall's phase 0 and the ACKs of SYN cookie handshakes.
 
-usage: cookieack.py BPFFS
+usage: cookieack.py BPFFS PASS_RULE BLOCKED_V4 BLOCKED_V6
 
 Run inside the namespace that holds a listener on port 8080 of 192.0.2.1
 and 2001:db8:1::1 (BPF_PROG_TEST_RUN runs XDP on that namespace's
 loopback), with net.ipv4.tcp_syncookies=2, the firewall and the rate
 limiter loaded in BPFFS, the rate limiter in chain slot 0, and a ruleset
-that passes only the SYNs of port 8080 (flags S/SA) and answers SYNs over
-a global rate of 1/second with cookies. Per family: a SYN the rules pass
-is answered by the rate limiter with a cookie SYN-ACK (XDP_TX); the
-client's ACK of it passes phase 0 (metadata: conntrack, cookie) and
-counts cookie_ack, with data too and again (a cookie holds no state); an
-ACK with a wrong cookie, another port, another source port, or a RST
-with the right number is INVALID and dropped by the rules; once no cookie
-has been handed out for three minutes (the test clock) even the right
-ACK is not checked and is dropped. Prints "ok CASE" per check; exits 1
+that passes only the SYNs of port 8080 (flags S/SA, rule PASS_RULE),
+blocks those of the sources BLOCKED_V4 and BLOCKED_V6 before it, and
+answers SYNs over a global rate of 1/second with cookies. Per family: a
+SYN the rules pass is answered by the rate limiter with a cookie SYN-ACK
+(XDP_TX); the client's ACK of it is judged as its SYN and passes with
+the metadata of PASS_RULE and the cookie flag, counting cookie_ack, with
+data too and again (a cookie holds no state); a valid cookie of a
+blocked source (its SYN run through the rate limiter alone) is dropped
+by the rules; an ACK with a wrong cookie, another port, another source
+port, or a RST or FIN with the right number is INVALID and dropped by
+the rules; once no cookie has gone out for three minutes (the test
+clock) even the right ACK is not checked and is dropped. Prints "ok CASE" per check; exits 1
 naming the first that fails.
 """
 import glob
@@ -49,11 +52,14 @@ def fail(msg):
 
 class Lab:
     def __init__(self, bpffs):
-        progs = glob.glob(os.path.join(bpffs, "bpfguard", "*", "bg_fw_xdp"))
-        if len(progs) != 1:
-            fail("want one pinned bg_fw_xdp, found %r" % progs)
+        def prog(name):
+            pins = glob.glob(os.path.join(bpffs, "bpfguard", "*", name))
+            if len(pins) != 1:
+                fail("want one pinned %s, found %r" % (name, pins))
+            return bpfrun.ProgRunner(bpfrun.obj_get(pins[0]))
         gdir = os.path.join(bpffs, "tc", "globals")
-        self.fw = bpfrun.ProgRunner(bpfrun.obj_get(progs[0]))
+        self.fw = prog("bg_fw_xdp")
+        self.rl = prog("bg_rl_xdp")
         self.stats = bpfrun.obj_get(os.path.join(gdir, "bg_fw_stats"))
         self.clock = bpfrun.obj_get(os.path.join(gdir, "bg_ct_clock"))
 
@@ -83,7 +89,7 @@ def synack_seq(out):
     fail("no SYN-ACK in the XDP_TX frame: %s" % out.hex())
 
 
-def family(lab, fam):
+def family(lab, fam, pass_rule, blocked):
     tcp, cli, srv = FAMILIES[fam]
     isn = 0x01020304
     # The global rate lets one SYN a second through to the listener; the
@@ -119,9 +125,12 @@ def family(lab, fam):
         if moved != cookie_ack:
             fail("v%d-%s: cookie_ack moved by %d" % (fam, name, moved))
         if cookie_ack:
+            # Judged by the rule that passes the SYN: its id, and the
+            # cookie flag for tc_conntrack; not passed as established.
             meta = abi.unpack("bg_xdp_meta", out[:META_LEN])
-            want_flags = META_F_CT | META_F_COOKIE
-            if meta["flags"] & want_flags != want_flags or \
+            if not meta["flags"] & META_F_COOKIE or \
+                    meta["flags"] & META_F_CT or \
+                    meta["rule_id"] != pass_rule or \
                     out[META_LEN:] != frame:
                 fail("v%d-%s: metadata %r" % (fam, name, meta))
         print("ok v%d-%s" % (fam, name), flush=True)
@@ -141,16 +150,35 @@ def family(lab, fam):
     expect("no-listener", ack(dport=8081), XDP_DROP, 0)
     expect("rst", ack(flags="RA"), XDP_DROP, 0)
     expect("fin", ack(flags="FA"), XDP_DROP, 0)
+
+    # A source the rules block: its SYN never reaches the rate limiter
+    # through the firewall, but a cookie made for it (here by the rate
+    # limiter alone, as a guess would be) opens nothing.
+    ret, out, _ = lab.rl.run(tcp(src=blocked, dst=srv, sport=42000,
+                                 dport=8080, flags="S", seq=isn,
+                                 tcp_options=[("MSS", 1460)]))
+    if ret != XDP_TX:
+        fail("v%d: the rate limiter did not answer the blocked source's "
+             "SYN with a cookie (%d)" % (fam, ret))
+    bcookie, _ = synack_seq(out)
+    frame = tcp(src=blocked, dst=srv, sport=42000, dport=8080, flags="A",
+                seq=isn + 1, ack=(bcookie + 1) & 0xffffffff)
+    expect("blocked-source", frame, XDP_DROP, 0)
     return ack
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
-        sys.exit(0 if len(sys.argv) == 2 else 2)
+        sys.exit(0)
+    if len(sys.argv) != 5:
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)
     lab = Lab(sys.argv[1])
+    pass_rule = int(sys.argv[2])
     lab.clock_ahead(0)
-    acks = [family(lab, fam) for fam in (4, 6)]
+    acks = [family(lab, fam, pass_rule, sys.argv[3 if fam == 4 else 4])
+            for fam in (4, 6)]
     # No cookie handed out for over three minutes: ACKs are not checked.
     lab.clock_ahead(200)
     for fam, ack in zip((4, 6), acks):
