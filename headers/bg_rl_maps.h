@@ -75,9 +75,9 @@ struct {
 	BG_PINNED;
 } bg_rl_amp_ports SEC(".maps");
 
-/* Written by xdp_ratelimit when it starts answering SYNs with cookies;
- * the firewall's phase 0 reads it: no cookie handed out lately, no cookie
- * ACK to check (bg_rl_cookies_recent). */
+/* Written by xdp_ratelimit: its cookie hold, and when a cookie SYN-ACK
+ * last went out. The firewall's phase 0 reads the latter: no cookie sent
+ * lately, no cookie ACK to check (bg_rl_cookies_recent). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

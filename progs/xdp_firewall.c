@@ -550,7 +550,8 @@ struct {
 
 /*
  * The client's ACK of a handshake xdp_ratelimit answered with a SYN
- * cookie, checked with the listener's secret (bg_syncookie_ack_valid). A
+ * cookie, checked with the kernel's cookie secret (bg_syncookie_ack_valid),
+ * only while cookie SYN-ACKs went out lately (bg_rl_cookies_recent). A
  * global function, verified once on its own: its socket lookup and
  * tuple stay out of the program's one 512-byte frame.
  */
