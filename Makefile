@@ -86,7 +86,7 @@ SCRIPTS := $(wildcard scripts/*.sh)
 # program (lib/NAME.sh).
 SCRIPT_LIBS := $(wildcard scripts/lib/*.sh scripts/lib/core/*.sh)
 INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
-	scripts/conntrack.sh scripts/demo.sh
+	scripts/conntrack.sh scripts/demo.sh scripts/lb.sh scripts/lb-health.sh
 BATS ?= bats
 
 .PHONY: all deps test bench bench-switch bench-flood bench-synflood demo lint check-kernels install \
@@ -239,7 +239,7 @@ install: all
 	ln -sf ../lib/bpfguard/bin/fwmapgen $(DESTDIR)$(PREFIX)/sbin/fwmapgen
 	ln -sf ../lib/bpfguard/bin/bg-events \
 		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
-	for s in up down status conntrack; do \
+	for s in up down status conntrack lb lb-health; do \
 		ln -sf ../lib/bpfguard/scripts/$$s.sh \
 			$(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/bpfguard/bpfguard.rules ] || \
@@ -250,7 +250,7 @@ uninstall:
 	rm -rf $(LIBDIR)
 	rm -f $(DESTDIR)$(PREFIX)/sbin/fwmapgen \
 		$(DESTDIR)$(PREFIX)/sbin/bpfguard-events
-	for s in up down status conntrack; do \
+	for s in up down status conntrack lb lb-health; do \
 		rm -f $(DESTDIR)$(PREFIX)/sbin/bpfguard-$$s; done
 
 clean:

@@ -10,16 +10,17 @@
 #include <string.h>
 
 #include "emit.h"
+#include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
 #include "sha256.h"
 
-/* Every family's map entries, in this order, then bg_fw_gens. */
+/*
+ * Every family's map entries, in this order, then bg_fw_gens. lb_emit
+ * writes nothing without a service: such a batch stays as it was.
+ */
 static void (*const family_emit[])(struct emitter *e) = {
-	rule_emit,
-	rl_emit,
-	set_emit,
-	route_emit,
+	rule_emit, rl_emit, set_emit, route_emit, lb_emit,
 };
 
 /* Last: loaded = 1 tells the loader every other entry is in. */

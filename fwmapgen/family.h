@@ -65,6 +65,19 @@ void rl_parse(struct cursor *c, const struct lline *raw);
 int rl_set_parse(struct cursor *c, const struct token *kw);
 #define RL_SET_NAMES "syn-flood, icmp-flood, udp-amplification or tcp-flood"
 
+/* lb_parse.c: service NAME VIP port PORT proto tcp|udp ... { backend ... } */
+void lb_parse(struct cursor *c, const struct lline *raw);
+void lb_prescan(struct loader *ld, const struct lline *ll);
+/* lb_parse.c: set health NAME ..., the cursor after "health" */
+void lb_health_parse(struct cursor *c);
+
+/*
+ * parser.c, for a statement of several lines: its next line, expanded
+ * into @ex and tokenized into @c (the caller frees ex and c->t); 0 at
+ * the end of the file.
+ */
+int block_line(struct loader *ld, struct lline *ex, struct cursor *c);
+
 /* table_parse.c: table <NAME> { ... } | file "PATH" */
 void table_parse(struct cursor *c, const struct lline *raw);
 void table_prescan(struct loader *ld, const struct lline *ll);

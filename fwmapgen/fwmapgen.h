@@ -81,6 +81,7 @@ struct addrset {
 
 struct rl_policy;
 struct rl_lists;
+struct lb;
 
 struct rfield {
 	int any; /* wildcard: no set */
@@ -149,6 +150,8 @@ struct ruleset {
 	struct bg_rl_config rl_cfg;
 	uint64_t *rl_amp_ports; /* "set udp-amplification": the port bits */
 	struct rl_lists *rl_lists; /* the tries' prefixes; NULL: no policy */
+	/* the load balancer (lb.h): services, health checks; NULL: none */
+	struct lb *lb;
 	size_t table_entries;
 	size_t ntables;
 };

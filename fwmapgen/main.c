@@ -10,6 +10,7 @@
 
 #include "bg_pin.h"
 #include "fwmapgen.h"
+#include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
 
@@ -53,14 +54,16 @@ static const char usage_text[] =
 	"                 FIFO written into; a symbolic link is refused\n"
 	"  --check        validate FILE, print a one-line summary\n"
 	"  --explain      the verdict of the reference evaluator for PACKET,\n"
-	"                 and the ratelimit policy that applies to it\n"
+	"                 the ratelimit policy that applies to it, and the\n"
+	"                 backend a new flow to a service gets\n"
 	"  --eval         one PACKET per line on standard input, prints\n"
 	"                 'ACTION RULE-ID' per packet (rule 0: default policy)\n"
 	"  --digest       print the ruleset digest (SHA-256, hex)\n"
 	"  --features     the features FILE uses that enable programs of the\n"
 	"                 program registry, one per line (route: route-to,\n"
 	"                 reply-to or dup-to; ratelimit: a ratelimit policy\n"
-	"                 or a DDoS protection, set syn-flood ...)\n"
+	"                 or a DDoS protection, set syn-flood ...;\n"
+	"                 loadbalancer: a service; lbhealth: set health)\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"PACKET := [on IFACE] [PROTO] SRC[:PORT] -> DST[:PORT] [state STATE] [frag]\n"
@@ -228,6 +231,9 @@ static void print_check(const struct ruleset *rs)
 		printf(", limit states %u", rs->ct_limit_states);
 	if (rs->nrl)
 		printf(", %zu ratelimit policies", rs->nrl);
+	if (lb_services(rs))
+		printf(", %zu services (%zu backends)", lb_services(rs),
+		       rs->lb->nbe);
 	printf("\n");
 }
 
@@ -438,6 +444,10 @@ int main(int argc, char **argv)
 			printf("%s\n", RL_FEATURE);
 		if (rs.rl_cfg.syn_rate && rs.rl_cfg.syn_cookies)
 			printf("%s\n", RL_COOKIE_FEATURE);
+		if (lb_services(&rs))
+			printf("%s\n", LB_FEATURE);
+		if (lb_healths(&rs))
+			printf("%s\n", LB_HEALTH_FEATURE);
 		return 0;
 	default:
 		return do_emit(&o, &rs);

@@ -20,6 +20,7 @@ static const struct stmt_family families[] = {
 	{ "table", "table", table_parse, table_prescan },
 	{ "set", "set default", set_parse, NULL },
 	{ "ratelimit", "ratelimit", rl_parse, NULL },
+	{ "service", NULL, lb_parse, lb_prescan },
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -99,6 +100,40 @@ static int is_empty(const struct lline *ll)
 	return 1;
 }
 
+/*
+ * The next line of a statement of several lines (service { ... }): its
+ * reader error reported, empty lines skipped, its macros expanded into
+ * @ex and its tokens into @c (c->t; the caller frees both). ld->line
+ * follows it. Returns 0 at the end of the file.
+ */
+int block_line(struct loader *ld, struct lline *ex, struct cursor *c)
+{
+	const struct lline *ll;
+
+	for (;;) {
+		if (ld->next >= ld->lf.n)
+			return 0;
+		ll = &ld->lf.l[ld->next++];
+		ld->line = ll->line;
+		if (ll->err[0])
+			bg_die_at(ld->file, ll->errpos, "%s", ll->err);
+		if (is_empty(ll))
+			continue;
+		memset(ex, 0, sizeof(*ex));
+		ex->line = ll->line;
+		expand_macros(ld->file, ll, 0, ll->n, 0, ex, macro_value, ld,
+			      &ld->expanded);
+		c->ld = ld;
+		c->i = 0;
+		tokenize(ld->file, ex, &c->t);
+		if (peek(c)->type != T_EOL)
+			return 1;
+		/* macros that expanded to nothing */
+		free(c->t);
+		lline_free(ex);
+	}
+}
+
 static void parse_line(struct loader *ld, const struct lline *ll)
 {
 	size_t start, len;
@@ -170,9 +205,12 @@ void ruleset_load(struct ruleset *rs, const char *path, int allow_state)
 	lfile_read(data, len, &ld.lf);
 	free(data);
 	prescan(&ld);
-	for (i = 0; i < ld.lf.n; i++) {
+	/* a statement of several lines takes the lines after its own */
+	while (ld.next < ld.lf.n) {
+		i = ld.next++;
 		parse_line(&ld, &ld.lf.l[i]);
-		lline_free(&ld.lf.l[i]);
+		for (; i < ld.next; i++)
+			lline_free(&ld.lf.l[i]);
 	}
 	free(ld.lf.l);
 	free(ld.dir);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fwmapgen.h"
+#include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
 
@@ -140,6 +141,7 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 		       action_name(rs->default_action));
 		explain_frag(pk);
 		rl_explain(stdout, rs, pk);
+		lb_explain(stdout, rs, pk);
 		return;
 	}
 	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
@@ -156,4 +158,5 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	printf("text: %s\n", r->text);
 	explain_frag(pk);
 	rl_explain(stdout, rs, pk);
+	lb_explain(stdout, rs, pk);
 }

@@ -3,7 +3,8 @@
  * The "set" statements: the default policy, and the connection tracking
  * settings ("set timeout", "set limit states") that set_emit.c writes.
  * The rate limiter's DDoS protections ("set syn-flood" ...) are parsed by
- * rl_parse.c, with its policies.
+ * rl_parse.c, with its policies; the load balancer's health checks ("set
+ * health NAME ...") by lb_parse.c, with its services.
  */
 #include "family.h"
 
@@ -137,6 +138,8 @@ void set_parse(struct cursor *c, const struct lline *raw)
 		parse_set_timeout(c);
 	else if (accept_word(c, "limit"))
 		parse_set_limit(c, kw);
+	else if (accept_word(c, "health"))
+		lb_health_parse(c);
 	else if (!rl_set_parse(c, kw))
 		unexpected(c, "default, timeout, limit, " RL_SET_NAMES
 			      " after \"set\"");

@@ -35,8 +35,10 @@ struct loader {
 	char *dir;
 	char *shown_dir;
 	struct lfile lf;
+	size_t next; /* the line of lf to parse next */
 	struct names macros; /* macro.c */
 	struct names tables; /* table_parse.c */
+	struct names services; /* lb_parse.c: every "service NAME" line */
 	/* set_parse.c: where "set default", each "set timeout" and "set limit
 	 * states" were */
 	int default_line;

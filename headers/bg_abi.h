@@ -13,5 +13,6 @@
 #include "bg_xdp_abi.h"
 #include "bg_frag_abi.h"
 #include "bg_rl_abi.h"
+#include "bg_lb_abi.h"
 
 #endif /* BG_ABI_H */

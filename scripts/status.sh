@@ -225,6 +225,13 @@ jq -r '
 	 (.ratelimit.policies[] | "  %\(.id) \(.text)  # line \(.line): \(.packets) packets, \(.over) over"),
 	 (if .ratelimit.top == [] then empty else
 	  "  top talkers: " + (.ratelimit.top | map("\(.source)\(if .prefix != 0 and .prefix != 32 and .prefix != 128 then "/\(.prefix)" else "" end)\(if .port != 0 then " port \(.port)" else "" end) (\(.limit)) \(.over) over, \(.passed) passed") | join("; ")) end) end),
+	(if (.loadbalancer.services // []) == [] then empty else
+	 def hp($a; $p): (if ($a | contains(":")) then "[\($a)]" else $a end) + ":\($p)";
+	 "loadbalancer: " + (.loadbalancer.counters | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | if . == [] then "no packets yet" else join(", ") end),
+	 (.loadbalancer.services[] |
+	  "  \(.name) \(hp(.vip; .port))/\(.proto) \(.scheduler), ring \(.ring_size)" +
+	  (if .health == null then ", no health check" else ", health \(.health.check)\(if .health.path then " \(.health.path)" else "" end) every \(.health.interval) s" end),
+	  (.backends[] | "    \(hp(.address; .port)) weight \(.weight) \(.state)\(if .admin == "down" then " (down in the ruleset)" else "" end): \(.flows) flows, \(.packets) packets, \(.replies) replies")) end),
 	"rules:"' <<<"$status"
 # Each rule as it runs, in ruleset syntax (decoded from bg_fw_rtext, not
 # read from the file), in the order they match, the default policy (@0)

@@ -103,8 +103,15 @@ said()
 		slot: 0, pref: null, enabled_by: "ratelimit", state: "skipped",
 		reason: "the ruleset does not use feature ratelimit", prog_id: null}]' \
 		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
-	jq -e '[.programs[] | select(.state != "enabled" and .name != "route" and .name != "ratelimit")]
-		| length == 11 and all(.state == "reserved" and .object == null
+	# The load balancer only with a ruleset that has services.
+	jq -e '[.programs[] | select(.name == "loadbalancer")] == [{name: "loadbalancer",
+		object: "xdp_loadbalancer.o", program: "bg_lb_xdp", hook: "xdp-stage",
+		slot: 1, pref: null, enabled_by: "loadbalancer", state: "skipped",
+		reason: "the ruleset does not use feature loadbalancer", prog_id: null}]' \
+		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
+	jq -e '[.programs[] | select(.state != "enabled" and .name != "route" and
+		.name != "ratelimit" and .name != "loadbalancer")]
+		| length == 10 and all(.state == "reserved" and .object == null
 			and (.prog_id // null) == null
 			and all(.attached[]?; .prog_id == null))' <<<"$js" >/dev/null ||
 		fail "$(jq -c .programs <<<"$js")"
@@ -304,7 +311,7 @@ said()
 			route tc-ingress 80 tc_route.o
 			route tc-egress 5 tc_route.o
 			ratelimit xdp-stage 0 xdp_ratelimit.o
-			loadbalancer xdp-stage 1 -
+			loadbalancer xdp-stage 1 xdp_loadbalancer.o
 			firewall xdp - xdp_firewall.o
 			dlp uprobe - -
 		EOF

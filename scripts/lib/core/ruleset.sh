@@ -119,12 +119,16 @@ bg_gen_digest()
 # arrays with a range of indexes per generation (overwritten whole).
 # The rate limiter's (bg_rl_*) are among them: its arrays are read through
 # the generation's tries and bg_rl_config only, which every batch writes.
+# So are the load balancer's (bg_lb_*): its arrays are read through the
+# generation's bg_lb_vip entries only.
 BG_FW_GEN_KEYED=(bg_fw_src4 bg_fw_dst4 bg_fw_src6 bg_fw_dst6 bg_fw_sport
 	bg_fw_dport bg_fw_iface bg_fw_vlan bg_fw_mac bg_fw_rinfo
-	bg_fw_limits bg_fw_rtext bg_fw_route bg_rl_src4 bg_rl_src6 bg_rl_pinfo)
+	bg_fw_limits bg_fw_rtext bg_fw_route bg_rl_src4 bg_rl_src6 bg_rl_pinfo
+	bg_lb_vip)
 BG_FW_GEN_ARRAYS=(bg_fw_vec bg_fw_rules bg_fw_proto bg_fw_tcpflags bg_fw_icmp
 	bg_fw_dscp bg_fw_gens bg_fw_hits bg_fw_rstates bg_rl_policy bg_rl_clist
-	bg_rl_config bg_rl_amp_ports)
+	bg_rl_config bg_rl_amp_ports bg_lb_ring bg_lb_backend bg_lb_health
+	bg_lb_sinfo bg_lb_rr)
 
 # Delete every entry of generation $1 from the generation-keyed maps. The
 # generation sits at byte 4 of the LPM keys and byte 0 of the others.

@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# The load balancer end to end: a client namespace, the balancer (up.sh on
+# both of its interfaces) and a backend namespace with three HTTP servers
+# per family, each answering with its own name. Real curl through the VIP,
+# both families; the client only ever sees the VIP (a capture on its side);
+# status.sh and its JSON show the services and backends.
+#
+#   $CLI  cli0 198.51.100.7/24      2001:db8:c::7/64
+#          |   (VIP 192.0.2.10 and 2001:db8:f::10 routed via the DUT)
+#   $DUT  dut0 198.51.100.1/24      2001:db8:c::1/64
+#         dut1 203.0.113.1/24       2001:db8:b::1/64
+#          |
+#   $BK   bk0  203.0.113.11-13/24   2001:db8:b::11-13/64 (default via DUT)
+
+load lib/common
+
+setup()
+{
+	bpffs_setup
+	LAB_ID=$$-$BATS_TEST_NUMBER
+	DUT=bgl-$LAB_ID-dut
+	CLI=bgl-$LAB_ID-cli
+	BK=bgl-$LAB_ID-bk
+	local ns h
+	for ns in "$DUT" "$CLI" "$BK"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$DUT" link add dut0 type veth peer name cli0 netns "$CLI"
+	ip -n "$DUT" link add dut1 type veth peer name bk0 netns "$BK"
+	in_dut sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$DUT" addr add 198.51.100.1/24 dev dut0
+	ip -n "$DUT" addr add 2001:db8:c::1/64 dev dut0 nodad
+	ip -n "$DUT" addr add 203.0.113.1/24 dev dut1
+	ip -n "$DUT" addr add 2001:db8:b::1/64 dev dut1 nodad
+	ip -n "$CLI" addr add 198.51.100.7/24 dev cli0
+	ip -n "$CLI" addr add 2001:db8:c::7/64 dev cli0 nodad
+	for h in 11 12 13; do
+		ip -n "$BK" addr add "203.0.113.$h/24" dev bk0
+		ip -n "$BK" addr add "2001:db8:b::$h/64" dev bk0 nodad
+	done
+	ip -n "$DUT" link set dut0 up
+	ip -n "$DUT" link set dut1 up
+	ip -n "$CLI" link set cli0 up
+	ip -n "$BK" link set bk0 up
+	ip -n "$CLI" route add 192.0.2.0/24 via 198.51.100.1
+	ip -n "$CLI" route add 2001:db8:f::/64 via 2001:db8:c::1
+	ip -n "$BK" route add default via 203.0.113.1
+	ip -n "$BK" route add default via 2001:db8:b::1
+	# Rewritten packets keep checksums only if the senders computed them
+	# (PLATFORM.md); frames XDP redirects into a veth need an XDP program
+	# on its peer.
+	in_ns "$CLI" ethtool -K cli0 tx off >/dev/null
+	in_ns "$BK" ethtool -K bk0 tx off >/dev/null
+	in_ns "$CLI" ip link set dev cli0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
+	in_ns "$BK" ip link set dev bk0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
+	for h in 11 12 13; do
+		mkdir -p "$BG_TMP/www$h"
+		echo "backend $h" >"$BG_TMP/www$h/index.html"
+		ns_spawn "$BK" /usr/bin/python3 -m http.server 8080 \
+			--bind "203.0.113.$h" --directory "$BG_TMP/www$h"
+		ns_spawn "$BK" /usr/bin/python3 -m http.server 8081 \
+			--bind "2001:db8:b::$h" --directory "$BG_TMP/www$h"
+	done
+	# Six servers starting at once: up to 20 s on a busy machine.
+	local i
+	for i in $(seq 200); do
+		(($(in_ns "$BK" ss -Hltn | grep -c ':808[01] ') == 6)) && break
+		sleep 0.1
+	done
+	(($(in_ns "$BK" ss -Hltn | grep -c ':808[01] ') == 6)) ||
+		fail "backends: $(in_ns "$BK" ss -Hltn)"
+	RULES=$(ruleset lb <<-'EOF'
+		service web 192.0.2.10 port 80 proto tcp {
+			backend 203.0.113.11:8080
+			backend 203.0.113.12:8080
+			backend 203.0.113.13:8080 weight 2
+		}
+		service web6 2001:db8:f::10 port 80 proto tcp scheduler round-robin {
+			backend [2001:db8:b::11]:8081
+			backend [2001:db8:b::12]:8081
+			backend [2001:db8:b::13]:8081
+		}
+	EOF
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "up.sh dut0: $output"
+	run up dut1 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "up.sh dut1: $output"
+}
+
+teardown()
+{
+	down dut1 >/dev/null 2>&1 || true
+	down dut0 >/dev/null 2>&1 || true
+	netns_del "$CLI"
+	netns_del "$BK"
+	netns_del "$DUT"
+	bpffs_teardown
+}
+
+# curl_vip URL N: N requests; prints each answer's body.
+curl_vip()
+{
+	local i
+	for i in $(seq "$2"); do
+		in_cli curl -sS --max-time 3 -g "$1" || echo "FAILED"
+	done
+}
+
+@test "curl through the VIP, IPv4 and IPv6: every request answered, spread over the backends; the client sees only the VIP" {
+	capture_start cli "$CLI" cli0 tcp
+	run curl_vip http://192.0.2.10/ 30
+	echo "$output"
+	[[ $output != *FAILED* ]] || fail "a request failed"
+	[ "$(grep -c '^backend 1[123]$' <<<"$output")" -eq 30 ]
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 3 ]
+	run curl_vip 'http://[2001:db8:f::10]/' 9
+	echo "$output"
+	[[ $output != *FAILED* ]] || fail "a request failed"
+	# round-robin: three turns each.
+	[ "$(sort <<<"$output" | uniq -c | awk '{print $1}' | sort -u)" = 3 ]
+	run capture_stop cli
+	echo "$output" | tail -5
+	local n bad
+	n=$(grep -c ' > ' <<<"$output")
+	[ "$n" -gt 100 ]
+	# Every segment is between the client and a VIP, none from a backend.
+	bad=$(grep -v -E '198\.51\.100\.7\.[0-9]+ > 192\.0\.2\.10\.80:|192\.0\.2\.10\.80 > 198\.51\.100\.7\.[0-9]+:|2001:db8:c::7\.[0-9]+ > 2001:db8:f::10\.80:|2001:db8:f::10\.80 > 2001:db8:c::7\.[0-9]+:' <<<"$output" || true)
+	[ -z "$bad" ] || fail "segments not with the VIP: $bad"
+	[[ $output != *203.0.113.* && $output != *2001:db8:b::* ]]
+}
+
+@test "status.sh shows the services and their backends with flows; --json too" {
+	run curl_vip http://192.0.2.10/ 12
+	[[ $output != *FAILED* ]]
+	run status_json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq .loadbalancer
+	jq -e '.loadbalancer.services | length == 2' <<<"$output"
+	jq -e '.loadbalancer.services[0] | .name == "web" and .vip == "192.0.2.10"
+		and .port == 80 and .proto == "tcp" and .scheduler == "maglev"
+		and (.backends | length == 3)' <<<"$output"
+	jq -e '[.loadbalancer.services[0].backends[] | .flows] | add == 12' <<<"$output"
+	jq -e '.loadbalancer.services[0].backends[2] | .address == "203.0.113.13"
+		and .port == 8080 and .weight == 2 and .state == "up"' <<<"$output"
+	jq -e '.loadbalancer.services[1].backends[0].address == "2001:db8:b::11"' <<<"$output"
+	jq -e '.loadbalancer.counters.new_flow == 12 and .loadbalancer.counters.reply > 0' <<<"$output"
+	run in_dut "$BG_REPO/scripts/status.sh"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ $output == *"web 192.0.2.10:80/tcp maglev, ring 1021, no health check"* ]]
+	[[ $output == *"203.0.113.13:8080 weight 2 up: "* ]]
+	[[ $output == *"web6 [2001:db8:f::10]:80/tcp round-robin"* ]]
+}
+
+@test "lb.sh lists each flow with its backend; --json too" {
+	run in_cli curl -sS --max-time 3 http://192.0.2.10/
+	[ "$status" -eq 0 ] || fail "curl: $output"
+	run in_dut "$BG_REPO/scripts/lb.sh" --json
+	[ "$status" -eq 0 ] || fail "$output"
+	echo "$output"
+	jq -e 'length == 1 and .[0].proto == "tcp" and .[0].client == "198.51.100.7"
+		and .[0].vip == "192.0.2.10" and .[0].vip_port == 80
+		and .[0].service == "web" and .[0].backend_port == 8080
+		and (.[0].backend | test("^203\\.0\\.113\\.1[123]$"))
+		and .[0].packets >= 5' <<<"$output"
+	b=$(jq -r '.[0].backend' <<<"$output")
+	run in_dut "$BG_REPO/scripts/lb.sh"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ $output == *"198.51.100.7:"*"192.0.2.10:80"*"web"*"$b:8080"* ]]
+	run in_dut "$BG_REPO/scripts/lb.sh" --help
+	[ "$status" -eq 0 ] && [[ $output == Usage:* ]]
+}
+
+# The server of backend $1 (11, 12 or 13) on port $2, stopped.
+stop_backend()
+{
+	pkill -f -- "http.server $2 --bind [0-9a-f:.]*$1 " ||
+		fail "no server $1:$2 to stop"
+}
+
+@test "health: the checker up.sh starts takes a stopped backend out; no request fails after it noticed; lb-health.sh --once; down.sh stops it" {
+	RULES=$(ruleset lbh <<-'EOF'
+		service web 192.0.2.10 port 80 proto tcp {
+			backend 203.0.113.11:8080
+			backend 203.0.113.12:8080
+			backend 203.0.113.13:8080
+		}
+		set health web http "/index.html" interval 1 timeout 1 fall 2 rise 2
+	EOF
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"health checker started"* ]] || fail "$output"
+	run curl_vip http://192.0.2.10/ 12
+	[[ $output != *FAILED* && $output == *"backend 12"* ]] || fail "$output"
+	stop_backend 12 8080
+	local i state=""
+	for i in $(seq 50); do
+		state=$(status_json | jq -r '.loadbalancer.services[0].backends[1].state')
+		[[ $state == down ]] && break
+		sleep 0.2
+	done
+	[ "$state" = down ] || fail "backend 12 still $state"
+	run curl_vip http://192.0.2.10/ 30
+	echo "$output"
+	[[ $output != *FAILED* ]] || fail "a request failed after the checker noticed"
+	[[ $output != *"backend 12"* ]]
+	[ "$(sort -u <<<"$output" | wc -l)" -eq 2 ]
+	status_json | jq -e '.loadbalancer.services[0].health == {check: "http",
+		path: "/index.html", interval: 1, timeout: 1, fall: 2, rise: 2}'
+	# Back: up again after two good probes.
+	ns_spawn "$BK" /usr/bin/python3 -m http.server 8080 \
+		--bind 203.0.113.12 --directory "$BG_TMP/www12"
+	for i in $(seq 50); do
+		state=$(status_json | jq -r '.loadbalancer.services[0].backends[1].state')
+		[[ $state == up ]] && break
+		sleep 0.2
+	done
+	[ "$state" = up ] || fail "backend 12 still $state"
+	# One round by hand: the stopped backend at once.
+	pid=$(cat "$(lock_path_of "$FW_BPFFS").lbhealth.pid")
+	kill "$pid"
+	stop_backend 13 8080
+	run in_dut "$BG_REPO/scripts/lb-health.sh" --once
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == "web: backend 203.0.113.13 port 8080 down" ]] || fail "$output"
+	status_json | jq -e '[.loadbalancer.services[0].backends[].state] == ["up", "up", "down"]'
+	run up dut0 --rules "$RULES"
+	[[ $output == *"health checker started"* ]] || fail "$output"
+	pid=$(cat "$(lock_path_of "$FW_BPFFS").lbhealth.pid")
+	kill -0 "$pid"
+	run down dut1
+	kill -0 "$pid"
+	run down dut0
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"health checker stopped"* ]] || fail "$output"
+	# Gone (a zombie where the namespace's init does not reap it).
+	for i in $(seq 20); do
+		[[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status" &&
+			break
+		sleep 0.1
+	done
+	[[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status"
+}
