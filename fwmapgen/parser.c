@@ -20,7 +20,7 @@ static const struct stmt_family families[] = {
 	{ "table", "table", table_parse, table_prescan },
 	{ "set", "set default", set_parse, NULL },
 	{ "ratelimit", "ratelimit", rl_parse, NULL },
-	{ "service", NULL, lb_parse, lb_prescan },
+	{ "service", "service", lb_parse, lb_prescan },
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))

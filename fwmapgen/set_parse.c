@@ -141,6 +141,6 @@ void set_parse(struct cursor *c, const struct lline *raw)
 	else if (accept_word(c, "health"))
 		lb_health_parse(c);
 	else if (!rl_set_parse(c, kw))
-		unexpected(c, "default, timeout, limit, " RL_SET_NAMES
+		unexpected(c, "default, timeout, limit, health, " RL_SET_NAMES
 			      " after \"set\"");
 }

@@ -150,7 +150,7 @@ set timeout icmp 30
 EOF
 	expect_error 3:15 'timeout tcp.time_wait already set on line 1'
 	rules <<<'set bogus 1'
-	expect_error 1:5 'syntax error: unexpected "bogus", expected default, timeout, limit, syn-flood, icmp-flood, udp-amplification or tcp-flood after "set"'
+	expect_error 1:5 'syntax error: unexpected "bogus", expected default, timeout, limit, health, syn-flood, icmp-flood, udp-amplification or tcp-flood after "set"'
 	# macros expand in settings
 	rules <<'EOF'
 T = "3600"

@@ -245,3 +245,71 @@ stop_backend()
 	done
 	[[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status"
 }
+
+@test "TLS passthrough to openssl s_server backends and a UDP service, IPv4 and IPv6" {
+	local h a
+	for h in 11 12 13; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+			-nodes -keyout "$BG_TMP/k$h.pem" -out "$BG_TMP/c$h.pem" \
+			-subj "/CN=backend$h" -days 1 2>/dev/null
+		for a in "203.0.113.$h" "[2001:db8:b::$h]"; do
+			ns_spawn "$BK" openssl s_server -quiet -www -accept "$a:8443" \
+				-cert "$BG_TMP/c$h.pem" -key "$BG_TMP/k$h.pem"
+		done
+		# The answer's size names the backend.
+		start_udp_answer "$BK" "203.0.113.$h" 5353 "1$h"
+		start_udp_answer "$BK" "2001:db8:b::$h" 5353 "1$h"
+	done
+	for i in $(seq 100); do
+		(($(in_ns "$BK" ss -Hltn | grep -c ':8443 ') == 6)) && break
+		sleep 0.1
+	done
+	RULES=$(ruleset tls <<-'EOF'
+		service tls 192.0.2.10 port 443 proto tcp {
+			backend 203.0.113.11:8443
+			backend 203.0.113.12:8443
+			backend 203.0.113.13:8443
+		}
+		service tls6 2001:db8:f::10 port 443 proto tcp scheduler round-robin {
+			backend [2001:db8:b::11]:8443
+			backend [2001:db8:b::12]:8443
+			backend [2001:db8:b::13]:8443
+		}
+		service dns 192.0.2.10 port 53 proto udp scheduler round-robin {
+			backend 203.0.113.11:5353
+			backend 203.0.113.12:5353
+			backend 203.0.113.13:5353
+		}
+		service dns6 2001:db8:f::10 port 53 proto udp scheduler round-robin {
+			backend [2001:db8:b::11]:5353
+			backend [2001:db8:b::12]:5353
+			backend [2001:db8:b::13]:5353
+		}
+	EOF
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	local url seen
+	for url in https://192.0.2.10/ 'https://[2001:db8:f::10]/'; do
+		seen=""
+		for i in $(seq 9); do
+			# No termination: the client sees the backend's own certificate.
+			run in_cli curl -ksS -v --max-time 5 -g "$url"
+			[ "$status" -eq 0 ] || fail "$url: $output"
+			[[ $output == *"<pre>"* ]] || fail "$url: no s_server page"
+			[[ $output =~ CN[\ =]+backend(1[123]) ]] || fail "$url: $output"
+			seen+=" ${BASH_REMATCH[1]}"
+		done
+		echo "$url:$seen"
+		[ "$(tr ' ' '\n' <<<"$seen" | sort -u | grep -c .)" -ge 2 ]
+	done
+	for a in 192.0.2.10 2001:db8:f::10; do
+		seen=""
+		for i in 1 2 3 4 5 6; do
+			seen+=" $(udp_ask "$CLI" "$a" 53)"
+		done
+		echo "udp $a:$seen"
+		# round-robin: each backend twice, no answer missing.
+		[ "$(tr ' ' '\n' <<<"$seen" | grep . | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "111:2 112:2 113:2 " ]
+	done
+}

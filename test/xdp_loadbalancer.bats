@@ -139,3 +139,7 @@ lb()
 @test "flood: a full flow table of random sources; Maglev flows keep their backends" {
 	lb flood
 }
+
+@test "ruleset switch without a backend: the others' flows keep their backends; Maglev alone moves at most 5% of them" {
+	lb switch
+}

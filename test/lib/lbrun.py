@@ -65,6 +65,7 @@ def ifindex(name):
 
 class Lab:
     def __init__(self, bpffs):
+        self.bpffs = bpffs
         self.g = os.path.join(bpffs, "tc", "globals")
         pins = glob.glob(os.path.join(bpffs, "bpfguard", "*", "bg_lb_xdp"))
         want(len(pins) == 1, "want one bg_lb_xdp pin, found %r" % pins)
@@ -494,6 +495,55 @@ def case_flood(lab):
     want(not moved, "%d flows changed backend after the flood" % len(moved))
     print("ok flood: %d new flows (table %d), 100 earlier flows kept their "
           "backends" % (n, fmax))
+
+
+def apply_rules(bpffs, rules):
+    subprocess.run(["bash", "-c", """set -euo pipefail
+        source "$1/scripts/lib.sh"
+        bg_setup_bpffs mount
+        bg_apply_ruleset "$2" >/dev/null""", "bg-test", REPO, rules],
+                   check=True, env=dict(os.environ, FW_BPFFS=bpffs,
+                                        BG_QUIET="1"))
+
+
+def case_switch(lab):
+    """A ruleset without one of web's three backends: every flow of the
+    other two keeps its backend (the flow table, across the switch), the
+    removed one's move; with the flow table emptied, Maglev alone moves
+    few of the flows that were not on the removed backend."""
+    rules = os.environ["LB_RULES"]
+    with open(rules) as f:
+        text = f.read()
+    gone = "203.0.113.13:8080"
+    smaller = rules + ".switch"
+    with open(smaller, "w") as f:
+        f.write(text.replace("backend 203.0.113.13:8080\n", ""))
+    want(text.count("backend 203.0.113.13:8080\n") == 1, "no such backend")
+    fl = flows(lab, 1000, seed=31)
+    before = {f: backend_of(lab, f, "S") for f in fl}
+    epoch = lab.active()[1]
+    try:
+        apply_rules(lab.bpffs, smaller)
+        want(lab.active()[1] == epoch + 1, "no ruleset switch")
+        after = {f: backend_of(lab, f) for f in fl}
+        kept = [f for f in fl if before[f] != gone]
+        moved = [f for f in kept if after[f] != before[f]]
+        want(not moved, "%d flows of the remaining backends moved: %r"
+             % (len(moved), moved[:3]))
+        want(gone not in after.values(), "a flow still goes to %s" % gone)
+        # Maglev alone: the flow table emptied, the same flows again.
+        fm = lab.map("bg_lb_flow")
+        for k in bpfrun.map_keys(fm):
+            bpfrun.map_delete(fm, k)
+        again = {f: backend_of(lab, f, "S") for f in fl}
+        changed = [f for f in kept if again[f] != before[f]]
+        frac = len(changed) / len(kept)
+        want(frac <= 0.05, "Maglev moved %.3f of the other flows" % frac)
+    finally:
+        apply_rules(lab.bpffs, rules)
+    print("ok switch: %d of %d flows on the remaining backends kept them "
+          "across the switch; Maglev alone moved %d of them (%.1f%%)"
+          % (len(kept), len(fl), len(changed), 100 * frac))
 
 
 CASES = {n[len("case_"):]: f for n, f in globals().items()
