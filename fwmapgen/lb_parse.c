@@ -456,6 +456,17 @@ void lb_parse(struct cursor *c, const struct lline *raw)
 }
 
 /* "PATH" of an http check: /..., printable, no blanks. */
+/* Printable ASCII, no blank: the checker hands it to curl as it is. */
+static int path_printable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static void health_path(struct cursor *c, struct lb_health *h)
 {
 	struct token *t = peek(c);
@@ -466,10 +477,10 @@ static void health_path(struct cursor *c, struct lb_health *h)
 		bg_die_at(c->ld->file, t->pos,
 			  "bad health check path \"%s\" (it starts with '/')",
 			  TOK_TEXT(t));
-	if (memchr(t->s, ' ', t->n))
+	if (!path_printable(t->s, t->n))
 		bg_die_at(
 			c->ld->file, t->pos,
-			"bad health check path \"%s\" (no blanks: write %%20)",
+			"bad health check path \"%s\" (printable, no blanks: write %%20)",
 			TOK_TEXT(t));
 	if (t->n > BG_LB_PATH_LEN - 1)
 		bg_die_at(c->ld->file, t->pos,

@@ -189,9 +189,10 @@ struct bg_lb_rnat {
 	__u32 svc;
 	__u32 backend;
 	/* The interface the flow leaves by towards the backend (from the
-	 * FIB; 0: unknown). Only replies that come in there are translated:
-	 * a packet forged with a backend's address from the clients' side
-	 * is not turned into one from the VIP. */
+	 * FIB; an entry is written only once it is known). Only replies that
+	 * come in there are translated: a packet forged with a backend's
+	 * address from the clients' side is not turned into one from the
+	 * VIP. */
 	__u32 ifindex;
 };
 BG_STATIC_ASSERT(sizeof(struct bg_lb_rnat) == 32, "bg_lb_rnat");

@@ -152,8 +152,9 @@ static __always_inline void *bg_lb_hdr(struct xdp_md *ctx, __u32 off,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	void *h = data + (off & mask);
+	void *h;
 
+	h = data + (off & mask);
 	if (h + len > data_end)
 		return NULL;
 	return h;
@@ -174,6 +175,10 @@ static __always_inline int bg_lb_rewrite(struct xdp_md *ctx, struct bg_pkt *p,
 	__wsum diff;
 	__u8 *l4;
 
+	/* Headers past the masks of bg_lb_hdr (a chain of IPv6 extension
+	 * headers over 1 KiB) are refused, not wrapped onto others. */
+	if (p->l4_off > 0x3ff || p->l3_off > 0x3f)
+		return -1;
 	if (p->l4_proto == IPPROTO_UDP) {
 		struct udphdr *uh =
 			bg_lb_hdr(ctx, p->l4_off, 0x3ff, sizeof(*uh));
@@ -331,29 +336,49 @@ static __always_inline int bg_lb_up(__u32 gen, __u32 b)
 	return h && bg_read_once(h->up);
 }
 
-/*
- * A backend for a new flow (or one whose backend went down): the ring
- * position of the scheduler, then the probe sequence past down backends
- * (bg_lb_abi.h). Returns the backend index, or -1 when none is up.
- */
+/* Most backends a service has (fwmapgen refuses more). */
+#define BG_LB_SVC_BACKENDS_MAX 655
+
 /*
  * The ring's positions from @pos on, @step apart, until one names a
- * backend that is up: its index, or -1. A function of its own, verified
- * once: inlined, its loop multiplied every path through the parser.
+ * backend that is up: its index. When BG_LB_PROBES positions are all
+ * down (most backends down, or a heavy weight down: long runs of it),
+ * the service's own backends from @pos % @n on, so that no flow is
+ * dropped while one is up. -1: none is. A function of its own, verified
+ * once: inlined, its loops multiplied every path through the parser.
+ * @svcb packs the generation (bit 0), the service's backend count (bits
+ * 1-10) and its first backend (bits 11-22): five arguments at most.
  */
-__noinline int bg_lb_probe(__u32 gen, __u32 base, __u32 m, __u32 pos,
+__noinline int bg_lb_probe(__u32 svcb, __u32 ring_off, __u32 m, __u32 pos,
 			   __u32 step)
 {
-	__u32 idx, i, *b;
+	__u32 gen = svcb & 1, n = (svcb >> 1) & 0x3ff, first = svcb >> 11;
+	__u32 base = gen * BG_LB_RING_PER_GEN + ring_off, idx, i, b, *r;
 
 	if (!m)
 		return -1;
 	for (i = 0; i <= BG_LB_PROBES; i++) {
 		idx = base + pos;
-		b = bpf_map_lookup_elem(&bg_lb_ring, &idx);
-		if (b && bg_lb_up(gen & 1, *b))
-			return *b & (BG_LB_MAX_BACKENDS - 1);
+		r = bpf_map_lookup_elem(&bg_lb_ring, &idx);
+		if (r && bg_lb_up(gen, *r))
+			return *r & (BG_LB_MAX_BACKENDS - 1);
 		pos = (pos + step) % m;
+	}
+	if (!n || n > BG_LB_SVC_BACKENDS_MAX)
+		return -1;
+	pos %= n;
+	for (i = 0; i < BG_LB_SVC_BACKENDS_MAX && i < n; i++) {
+		b = first + (pos + i) % n;
+		idx = gen * BG_LB_MAX_BACKENDS + b;
+		if (b < BG_LB_MAX_BACKENDS && bg_lb_up(gen, b)) {
+			struct bg_lb_backend *be =
+				bpf_map_lookup_elem(&bg_lb_backend, &idx);
+
+			/* "down" in the ruleset is out of the ring and
+			 * stays out of this scan. */
+			if (be && !(be->flags & BG_LB_BF_DOWN))
+				return b;
+		}
 	}
 	return -1;
 }
@@ -385,8 +410,9 @@ static __always_inline int bg_lb_pick(struct bg_lb_ctx *c,
 			       svc->id);
 		step = bg_lb_rotl(h, 16) % (m > 1 ? m - 1 : 1) + 1;
 	}
-	return bg_lb_probe(c->gen, c->gen * BG_LB_RING_PER_GEN + svc->ring_off,
-			   m, h % m, step);
+	return bg_lb_probe((c->gen & 1) | (svc->nbackends & 0x3ff) << 1 |
+				   (svc->first_backend & 0xfff) << 11,
+			   svc->ring_off, m, h % m, step);
 }
 
 static __always_inline void bg_lb_flow_key_of(struct bg_lb_flow_key *k,
@@ -447,6 +473,10 @@ bg_lb_flow_backend(struct bg_lb_ctx *c, const struct bg_lb_svc *svc,
 		b = fl->backend & (BG_LB_MAX_BACKENDS - 1);
 		idx = c->gen * BG_LB_MAX_BACKENDS + b;
 		be = bpf_map_lookup_elem(&bg_lb_backend, &idx);
+		/* Within the service's backends of this ruleset: a slot past
+		 * them may hold what an older ruleset left there. */
+		if (b - svc->first_backend >= svc->nbackends)
+			be = NULL;
 		if (be && fl->epoch != c->epoch &&
 		    (be->svc != svc->id || be->port != fl->bport ||
 		     !bg_lb_addr_eq(be->addr, fl->baddr)))
@@ -517,8 +547,16 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 	bg_xdp_status_set(ctx, BG_XDP_ST_LB_MASK, BG_XDP_ST_LB_SHIFT,
 			  BG_LB_ST_FORWARD);
 	ret = bg_lb_xmit(ctx, &c->p, &oif);
-	if (fresh) {
-		/* The backend's replies: from it, to the client. */
+	/*
+	 * The backend's replies (from it, to the client) are translated
+	 * once the FIB named the interface they come back on. Checked on
+	 * every packet: an entry the LRU let go (a flood of new flows keeps
+	 * the table busy) or a first packet the FIB could not place is
+	 * written again by the flow's next one.
+	 */
+	if (oif) {
+		struct bg_lb_rnat *old;
+
 		__builtin_memcpy(rk.saddr, c->p.daddr, 16);
 		__builtin_memcpy(rk.daddr, c->p.saddr, 16);
 		rk.sport = c->p.dport;
@@ -528,7 +566,10 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 		rk.pad[0] = 0;
 		rk.pad[1] = 0;
 		rn.ifindex = oif;
-		bpf_map_update_elem(&bg_lb_rnat, &rk, &rn, BPF_ANY);
+		old = bpf_map_lookup_elem(&bg_lb_rnat, &rk);
+		if (!old || old->ifindex != oif || old->vport != rn.vport ||
+		    old->backend != b || !bg_lb_addr_eq(old->vaddr, rn.vaddr))
+			bpf_map_update_elem(&bg_lb_rnat, &rk, &rn, BPF_ANY);
 	}
 	return ret;
 }
@@ -547,7 +588,7 @@ static __always_inline int bg_lb_reply(struct xdp_md *ctx, struct bg_lb_ctx *c)
 	rn = bpf_map_lookup_elem(&bg_lb_rnat, &k);
 	if (!rn)
 		return -1;
-	if (rn->ifindex && rn->ifindex != ctx->ingress_ifindex) {
+	if (rn->ifindex != ctx->ingress_ifindex) {
 		bg_lb_stat_inc(BG_LB_STAT_REPLY_IFACE);
 		return -1;
 	}

@@ -75,20 +75,28 @@ probe()
 			2>/dev/null
 		;;
 	http)
-		curl -fsS -o /dev/null --max-time "$t" -g \
+		# -q: no ~/.curlrc; no proxy: the backend itself answers.
+		curl -q -fsS -o /dev/null --max-time "$t" --noproxy '*' -g \
 			"http://$host:$port$path" 2>/dev/null
 		;;
 	*) return 1 ;;
 	esac
 }
 
-# set_state INDEX UP: bg_lb_health of the running generation, its flip
-# counted and timed (CLOCK_BOOTTIME, as the kernel's bpf_ktime_get_boot_ns).
+# set_state INDEX ADDR PORT UP: bg_lb_health of the running generation,
+# its flip counted and timed (CLOCK_BOOTTIME, as the kernel's
+# bpf_ktime_get_boot_ns). Only while INDEX still names ADDR PORT: a
+# ruleset switch during the probes may have moved it (the next round
+# probes it again). 1: not written.
 set_state()
 {
-	local idx=$1 up=$2 key v changes now
+	local idx=$1 addr=$2 port=$3 up=$4 key v changes now cur
 	key=$(bg_u32_hex $(($(bg_active_gen) * $(bg_abi .consts.BG_LB_MAX_BACKENDS) + idx)))
-	v=$(bg_map_raw bg_lb_health "$key") || bg_die "no health entry for backend $idx"
+	cur=$(bg_loadbalancer_status_json | jq -r --argjson i "$idx" '
+		.loadbalancer.services[]?.backends[] | select(.index == $i)
+		| "\(.address) \(.port)"')
+	[[ $cur == "$addr $port" ]] || return 1
+	v=$(bg_map_raw bg_lb_health "$key") || return 1
 	changes=$(($(bg_le "$v" 4 4) + 1))
 	read -r now _ </proc/uptime
 	now=${now/./}0000000
@@ -127,14 +135,14 @@ round()
 		key="$svc $addr $port"
 		if [[ $(<"$dir/$i") == ok ]]; then
 			good[$key]=$((${good[$key]:-0} + 1)) bad[$key]=0
-			if [[ $state == down ]] && ((once || good[$key] >= rise)); then
-				set_state "$idx" 1
+			if [[ $state == down ]] && ((once || good[$key] >= rise)) &&
+				set_state "$idx" "$addr" "$port" 1; then
 				echo "$svc: backend $addr port $port up"
 			fi
 		else
 			bad[$key]=$((${bad[$key]:-0} + 1)) good[$key]=0
-			if [[ $state == up ]] && ((once || bad[$key] >= fall)); then
-				set_state "$idx" 0
+			if [[ $state == up ]] && ((once || bad[$key] >= fall)) &&
+				set_state "$idx" "$addr" "$port" 0; then
 				echo "$svc: backend $addr port $port down"
 			fi
 		fi

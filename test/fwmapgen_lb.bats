@@ -246,7 +246,7 @@ set health dns6 tcp interval 10 timeout 10 fall 1 rise 100'
 	rules <<<"$svc"$'\n''set health web http "healthz" interval 5 timeout 2 fall 3 rise 2'
 	expect_error 4:21 "bad health check path \"healthz\" (it starts with '/')"
 	rules <<<"$svc"$'\n''set health web http "/a b" interval 5 timeout 2 fall 3 rise 2'
-	expect_error 4:21 'bad health check path "/a b" (no blanks: write %20)'
+	expect_error 4:21 'bad health check path "/a b" (printable, no blanks: write %20)'
 	rules <<<"$svc"$'\n'"set health web http \"/$(printf 'a%.0s' {1..127})\" interval 5 timeout 2 fall 3 rise 2"
 	expect_error 4:21 'health check path is longer than 127 bytes'
 	rules <<<"$svc"$'\n''set health web http interval 5 timeout 2 fall 3 rise 2'

@@ -47,9 +47,10 @@ setup()
 	ip -n "$CLI" route add 2001:db8:f::/64 via 2001:db8:c::1
 	ip -n "$BK" route add default via 203.0.113.1
 	ip -n "$BK" route add default via 2001:db8:b::1
-	# Rewritten packets keep checksums only if the senders computed them
-	# (PLATFORM.md); frames XDP redirects into a veth need an XDP program
-	# on its peer.
+	# Rewritten packets keep checksums only if the senders computed them:
+	# a veth with TX offload hands XDP partial checksums (README, "The
+	# load balancer"); frames XDP redirects into a veth need an XDP
+	# program on its peer.
 	in_ns "$CLI" ethtool -K cli0 tx off >/dev/null
 	in_ns "$BK" ethtool -K bk0 tx off >/dev/null
 	in_ns "$CLI" ip link set dev cli0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp

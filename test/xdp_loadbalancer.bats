@@ -76,6 +76,12 @@ setup_file()
 		service off 192.0.2.60 port 80 proto tcp {
 			backend 203.0.113.11 down
 		}
+		# Long runs of one backend in the turn order: when it is down,
+		# the probes along the ring find only it.
+		service heavy 192.0.2.70 port 80 proto tcp scheduler round-robin {
+			backend 203.0.113.11 weight 200
+			backend 203.0.113.12
+		}
 	EOF
 	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
 		set -euo pipefail

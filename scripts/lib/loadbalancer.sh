@@ -33,11 +33,15 @@ bg_lb_health_file()
 # The PID of the running health checker of this bpffs; none: non-zero.
 bg_lb_health_pid()
 {
-	local pid
+	local pid argv
 	pid=$(cat "$(bg_lb_health_file pid)" 2>/dev/null) || return 1
 	[[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-	# A PID reused by another program is not ours to signal.
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'lb-health\.sh' || return 1
+	# A PID reused by another program is not ours to signal: root's, and
+	# the interpreter running exactly this lb-health.sh.
+	[[ $(stat -c %u "/proc/$pid") == 0 ]] || return 1
+	mapfile -d '' -t argv <"/proc/$pid/cmdline" || return 1
+	[[ ${#argv[@]} -ge 2 && ${argv[1]} == "$BG_LIB_DIR/lb-health.sh" ]] ||
+		return 1
 	printf '%s\n' "$pid"
 }
 

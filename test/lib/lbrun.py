@@ -396,6 +396,19 @@ def backend_of(lab, flow, flags="A"):
     return dst_of(out)
 
 
+def reply_ok(lab, flow, backend):
+    """The backend's reply to the flow comes out from the VIP."""
+    Ether, IP, IPv6, TCP, UDP = scapy()
+    s, p, vip = flow
+    a, bp = backend.rsplit(":", 1)
+    ret, out = lab.run(pkt.tcp4(src=a, dst=s, sport=int(bp), dport=p,
+                                flags="A", eth_dst=MAC_BK0), "bk0")
+    e = Ether(out)
+    # (only 198.51.100.7 has a neighbour entry: the others go to the stack)
+    return (verdict(ret) in ("redirect", "pass") and e[IP].src == vip and
+            e[TCP].sport == 80)
+
+
 def case_health(lab):
     """A backend taken down: its flows move at their next packet, no other
     flow moves, new flows avoid it; back up, new flows reach it again. All
@@ -427,6 +440,12 @@ def case_health(lab):
          "all down: %s" % verdict(ret))
     for b in ("203.0.113.11:8080", "203.0.113.12:8080", "203.0.113.13:8080"):
         lab.set_up(idx[b], 1)
+    # 200:1, the heavy one down: 33 positions along the ring all name
+    # it, the scan of the service's backends finds the other.
+    lab.set_up(idx["203.0.113.11:80"], 0)
+    got = [backend_of(lab, f, "S") for f in flows(lab, 50, vip="192.0.2.70", seed=4)]
+    lab.set_up(idx["203.0.113.11:80"], 1)
+    want(got == ["203.0.113.12:80"] * 50, "heavy backend down: %r" % got[:5])
     # A service whose only backend is "down" by configuration.
     ret, _ = lab.run(syn4("198.51.100.9", 40009, "192.0.2.60", 80))
     want(verdict(ret) == "drop", "configured down: %s" % verdict(ret))
@@ -463,6 +482,19 @@ def case_malformed(lab):
     ret, out = lab.run(fr)
     want(verdict(ret) == "drop" and lab.stat("FRAG") == f0 + 1,
          "first fragment: %s" % verdict(ret))
+    # TCP behind 1 KiB of IPv6 extension headers: past what the rewrite
+    # reaches, dropped, never written at a wrapped offset.
+    Ether, IP, IPv6, TCP, UDP = scapy()
+    from scapy.all import IPv6ExtHdrDestOpt, PadN
+    deep = bytes(Ether(src=MAC_CLIENT, dst=MAC_CL0) /
+                 IPv6(src="2001:db8:c::7", dst="2001:db8:f::10") /
+                 IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0" * 250)] * 4) /
+                 TCP(sport=40012, dport=443, flags="S"))
+    want(pkt.l4_offset(deep)[0] > 1023, "not deep enough")
+    m0 = lab.stat("MALFORMED")
+    ret, out = lab.run(deep)
+    want(verdict(ret) == "drop" and lab.stat("MALFORMED") == m0 + 1,
+         "deep TCP: %s" % verdict(ret))
     cut = pkt.truncate(syn4("198.51.100.7", 40011, "192.0.2.10", 80), 14 + 20 + 10)
     ret, out = lab.run(cut)
     want(verdict(ret) == "pass" and out == cut, "cut short: %s" % verdict(ret))
@@ -493,6 +525,10 @@ def case_flood(lab):
     after = {f: backend_of(lab, f) for f in fl}
     moved = [f for f in fl if before[f] != after[f]]
     want(not moved, "%d flows changed backend after the flood" % len(moved))
+    # Their replies: the translation the flood pushed out of its LRU is
+    # written again by the flow's packet just sent.
+    bad = [f for f in fl if not reply_ok(lab, f, after[f])]
+    want(not bad, "%d flows' replies not from the VIP after the flood" % len(bad))
     print("ok flood: %d new flows (table %d), 100 earlier flows kept their "
           "backends" % (n, fmax))
 
