@@ -11,22 +11,24 @@ Usage: deps.sh [--runtime|--build|--demo|--test|--all]
 Install the Debian packages bpfguard needs (default --all); quiet when
 they are all there already. Each set includes the ones above it, except
 --demo and --test, which both include --build:
-  --runtime   to run it: bpftool, iproute2, jq, libbpf1, ethtool
+  --runtime   to run it: bpftool, iproute2, jq, libbpf1, ethtool, curl
+              (the load balancer's http health checks)
   --build     to build it: clang, llvm, gcc, make, libbpf-dev, headers
   --demo      for make demo: python3, ping, curl, hping3
   --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
-              iperf3, trafgen (netsniff-ng), nft, strace, shellcheck,
+              iperf3, trafgen (netsniff-ng), nft, openssl, strace, shellcheck,
               clang-format, qemu (kernel floor check)
   --all       everything (same as --test)
 EOF2
 }
 
-runtime=(bpftool iproute2 jq libbpf1 bsdextrautils ethtool)
+runtime=(bpftool iproute2 jq libbpf1 bsdextrautils ethtool curl)
 build=(clang llvm gcc make libbpf-dev linux-libc-dev libc6-dev)
 demo=(python3 iputils-ping curl hping3)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
 	iperf3 netsniff-ng ethtool strace shellcheck clang-format
-	qemu-system-x86 busybox-static cpio conntrack nftables socat python3)
+	qemu-system-x86 busybox-static cpio conntrack nftables socat python3
+	openssl)
 
 case ${1:---all} in
 -h | --help)
