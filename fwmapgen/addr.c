@@ -342,3 +342,37 @@ void text_addf(char *buf, size_t size, size_t *n, const char *fmt, ...)
 	if (k > 0)
 		*n += (size_t)k;
 }
+
+int endpoint_split(const char *s, size_t n, struct prefix *out,
+		   const char **port, size_t *port_len)
+{
+	const char *a = s, *colon = NULL;
+	size_t an = n, i;
+
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+
+		if (!close || (close + 1 < s + n && close[1] != ':'))
+			return -1;
+		a = s + 1;
+		an = (size_t)(close - a);
+		if (close + 1 < s + n)
+			colon = close + 1;
+	} else {
+		for (i = 0; i < n; i++)
+			if (s[i] == ':')
+				colon = colon ? s + n : s + i;
+		/* one ':' only: IPv4:PORT; more: a bare IPv6 address */
+		if (colon == s + n)
+			colon = NULL;
+		if (colon)
+			an = (size_t)(colon - s);
+	}
+	if (host_parse(a, an, out) ||
+	    (n && s[0] == '[' && out->fam != BG_FAM_INET6) ||
+	    (n && s[0] != '[' && colon && out->fam != BG_FAM_INET))
+		return -1;
+	*port = colon ? colon + 1 : NULL;
+	*port_len = colon ? (size_t)(s + n - colon - 1) : 0;
+	return 0;
+}

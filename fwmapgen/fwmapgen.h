@@ -191,6 +191,14 @@ enum addr_err {
 
 enum addr_err prefix_parse(const char *s, size_t n, struct prefix *out);
 int host_parse(const char *s, size_t n, struct prefix *out);
+/*
+ * ADDR, IPv4:PORT, [IPv6] or [IPv6]:PORT (an address and port as the
+ * PACKET of --explain and a service's backend write them): the address
+ * into *out; *port and *port_len the port's text (NULL, 0: none). 0, or
+ * -1 when it is none of these.
+ */
+int endpoint_split(const char *s, size_t n, struct prefix *out,
+		   const char **port, size_t *port_len);
 void addr_err_msg(enum addr_err err, const char *s, size_t n, char *buf,
 		  size_t size);
 int prefix_cmp(const struct prefix *a, const struct prefix *b);

@@ -243,40 +243,19 @@ static void backend_addr(struct cursor *c, const struct lb_service *svc,
 			 struct lb_backend *b)
 {
 	struct token *t = peek(c), num;
-	const char *s = t->s, *a = s, *colon = NULL;
-	size_t n = t->n, an = n, i;
+	const char *pt;
+	size_t pn;
 	int64_t port;
 
 	if (t->type != T_WORD)
 		unexpected(c, "the backend's address");
-	if (s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-
-		if (!close || (close + 1 < s + n && close[1] != ':'))
-			goto bad;
-		a = s + 1;
-		an = (size_t)(close - a);
-		if (close + 1 < s + n)
-			colon = close + 1;
-	} else {
-		for (i = 0; i < n; i++)
-			if (s[i] == ':')
-				colon = colon ? s + n : s + i;
-		/* one ':' only: IPv4:PORT; more: a bare IPv6 address */
-		if (colon == s + n)
-			colon = NULL;
-		if (colon)
-			an = (size_t)(colon - s);
-	}
-	if (host_parse(a, an, &b->addr) ||
-	    (s[0] == '[' && b->addr.fam != BG_FAM_INET6) ||
-	    (s[0] != '[' && colon && b->addr.fam != BG_FAM_INET))
+	if (endpoint_split(t->s, t->n, &b->addr, &pt, &pn))
 		goto bad;
 	b->port = svc->port;
-	if (colon) {
+	if (pt) {
 		num = *t;
-		num.s = colon + 1;
-		num.n = (size_t)(s + n - num.s);
+		num.s = pt;
+		num.n = pn;
 		port = parse_number(&num);
 		if (port < 0)
 			goto bad;

@@ -60,43 +60,17 @@ static int packet_port(const char *s, size_t n, uint32_t *port)
 static int packet_endpoint(const char *s, size_t n, struct prefix *p,
 			   uint32_t *port, char *err, size_t size)
 {
-	const char *a = s, *colon = NULL;
-	size_t an = n, i;
-	int has_port = 0;
+	const char *pt;
+	size_t pn;
 
-	if (n && s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-
-		if (!close || (close + 1 < s + n && close[1] != ':'))
-			goto bad;
-		a = s + 1;
-		an = (size_t)(close - a);
-		if (close + 1 < s + n) {
-			colon = close + 1;
-			has_port = 1;
-		}
-	} else {
-		for (i = 0; i < n; i++)
-			if (s[i] == ':')
-				colon = colon ? s + n : s + i;
-		/* one ':' only: IPv4:PORT; more: a bare IPv6 address */
-		if (colon == s + n)
-			colon = NULL;
-		if (colon) {
-			an = (size_t)(colon - s);
-			has_port = 1;
-		}
-	}
-	if (host_parse(a, an, p) || (s[0] == '[' && p->fam != BG_FAM_INET6) ||
-	    (s[0] != '[' && has_port && p->fam != BG_FAM_INET))
+	if (endpoint_split(s, n, p, &pt, &pn))
 		goto bad;
-	if (has_port &&
-	    packet_port(colon + 1, (size_t)(s + n - colon - 1), port)) {
+	if (pt && packet_port(pt, pn, port)) {
 		snprintf(err, size, "bad port in \"%s\" (0 to 65535)",
 			 BG_EXCERPT(s, n));
 		return -1;
 	}
-	return has_port;
+	return pt != NULL;
 bad:
 	snprintf(err, size, "bad address \"%s\" (no prefix length here)",
 		 BG_EXCERPT(s, n));
