@@ -88,6 +88,16 @@ SCRIPT_LIBS := $(wildcard scripts/lib/*.sh scripts/lib/core/*.sh)
 INSTALL_SCRIPTS := scripts/up.sh scripts/down.sh scripts/status.sh \
 	scripts/conntrack.sh scripts/demo.sh scripts/lb.sh scripts/lb-health.sh
 BATS ?= bats
+# make test runs the test files side by side (bats --jobs, with GNU
+# parallel), TEST_JOBS at a time: most of the suite waits on namespaces,
+# timeouts and the network, not on the CPU. The slowest files start first,
+# so that the last to finish is a short one. A file's own tests run one
+# after the other (they share its lab). TEST_JOBS=1: one file at a time.
+TEST_JOBS ?= 4
+TEST_FIRST := $(patsubst %,test/%.bats,fw_route fw_limits lifecycle lb_e2e \
+	xdp_loadbalancer fwmapgen_lb rl_e2e conntrack_e2e)
+TEST_FILES := $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(sort $(wildcard test/*.bats)))
+TEST_PARALLEL := $(if $(filter-out 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) --no-parallelize-within-files)
 
 .PHONY: all deps test bench bench-switch bench-flood bench-synflood demo lint check-kernels install \
 	uninstall clean
@@ -194,7 +204,7 @@ test:
 	$(NEED_ROOT)
 	@$(DEPS) --test
 	@$(MAKE) -s --no-print-directory all
-	$(BATS) $(BATS_FLAGS) test/
+	$(BATS) $(BATS_FLAGS) $(TEST_PARALLEL) $(TEST_FILES)
 
 bench: all
 	./bench/run.sh

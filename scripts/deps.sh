@@ -17,7 +17,8 @@ they are all there already. Each set includes the ones above it, except
   --demo      for make demo: python3, ping, curl, hping3
   --test      to test it: bats, scapy, ping, nc, curl, tcpdump, hping3,
               iperf3, trafgen (netsniff-ng), nft, openssl, strace, shellcheck,
-              clang-format, qemu (kernel floor check)
+              clang-format, qemu (kernel floor check), GNU parallel
+              (make test runs test files side by side)
   --all       everything (same as --test)
 EOF2
 }
@@ -28,7 +29,7 @@ demo=(python3 iputils-ping curl hping3)
 test=(bats python3-scapy iputils-ping netcat-openbsd curl tcpdump hping3
 	iperf3 netsniff-ng ethtool strace shellcheck clang-format
 	qemu-system-x86 busybox-static cpio conntrack nftables socat python3
-	openssl)
+	openssl parallel)
 
 case ${1:---all} in
 -h | --help)

@@ -245,6 +245,9 @@ stop_backend()
 		sleep 0.1
 	done
 	[[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status"
+	# Its PID file and log went with it.
+	! compgen -G "$(lock_path_of "$FW_BPFFS").lbhealth*" ||
+		fail "left: $(compgen -G "$(lock_path_of "$FW_BPFFS").lbhealth*")"
 }
 
 @test "TLS passthrough to openssl s_server backends and a UDP service, IPv4 and IPv6" {

@@ -59,7 +59,20 @@ deps()
 @test "make test and make demo install what is missing first, then build and run" {
 	run "${MAKE_RUN[@]}" test "${STUBS[@]}"
 	[ "$status" -eq 0 ] || fail "$output"
-	[ "$(cat "$LOG")" = "$(printf 'deps --test\nbats test/')" ] || fail "$(cat "$LOG")"
+	# deps first; then bats, files side by side, each test file once
+	[ "$(sed -n 1p "$LOG")" = "deps --test" ] || fail "$(cat "$LOG")"
+	[ "$(wc -l <"$LOG")" -eq 2 ] || fail "$(cat "$LOG")"
+	read -ra argv < <(sed -n 2p "$LOG")
+	[ "${argv[*]:0:4}" = "bats --jobs 4 --no-parallelize-within-files" ] ||
+		fail "$(cat "$LOG")"
+	[ "$(printf '%s\n' "${argv[@]:4}" | sort)" = "$(cd "$BG_REPO" && printf '%s\n' test/*.bats | sort)" ] ||
+		fail "$(cat "$LOG")"
+	# TEST_JOBS=1: one file at a time, no GNU parallel needed
+	: >"$LOG"
+	run "${MAKE_RUN[@]}" test TEST_JOBS=1 "${STUBS[@]}"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $(sed -n 2p "$LOG") == "bats test/"*.bats ]] || fail "$(cat "$LOG")"
+	[[ $(sed -n 2p "$LOG") != *--jobs* ]] || fail "$(cat "$LOG")"
 	: >"$LOG"
 	run "${MAKE_RUN[@]}" demo "${STUBS[@]}"
 	[ "$status" -eq 0 ] || fail "$output"

@@ -62,15 +62,17 @@ bg_lb_health_start()
 	bg_info "load balancer health checker started (PID $!, log $log)"
 }
 
+# Stops the checker; its PID file and log go with it (nothing is left
+# beside the lock once the last interface is down).
 bg_lb_health_stop()
 {
 	local pid
 	pid=$(bg_lb_health_pid) || {
-		rm -f "$(bg_lb_health_file pid)"
+		rm -f "$(bg_lb_health_file pid)" "$(bg_lb_health_file log)"
 		return 0
 	}
 	kill "$pid" 2>/dev/null || true
-	rm -f "$(bg_lb_health_file pid)"
+	rm -f "$(bg_lb_health_file pid)" "$(bg_lb_health_file log)"
 	bg_info "load balancer health checker stopped (PID $pid)"
 }
 
