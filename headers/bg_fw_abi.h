@@ -67,7 +67,10 @@ enum bg_fw_stat {
 	/* passed: the ACK of a handshake answered with a SYN cookie, its
 	 * cookie checked, judged by the rules as its SYN */
 	BG_STAT_COOKIE_ACK = 20,
-	BG_STAT_MAX = 21,
+	/* passed in phase 0 as a packet of a flow the load balancer
+	 * forwards (its own or its backend's reply) */
+	BG_STAT_LB_PASS = 21,
+	BG_STAT_MAX = 22,
 };
 
 /*

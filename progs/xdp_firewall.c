@@ -34,6 +34,7 @@
 #include "bg_rl_maps.h"
 #include "bg_log_maps.h"
 #include "bg_syncookie.h"
+#include "bg_lb.h"
 
 #define BG_LPM_MAP(_name, _key)                       \
 	struct {                                      \
@@ -404,7 +405,7 @@ struct bg_fw_judged {
 	__u8 ct_pass; /* established or related: skips the rules */
 	__u8 ct_refused; /* a connection a source limit refused */
 	__u8 cookie_ack; /* the ACK of a SYN cookie handshake, checked */
-	__u8 pad;
+	__u8 lb_pass; /* ct_pass: a flow of the load balancer's */
 	struct bg_fw_verdict v; /* the classifier's */
 };
 
@@ -572,6 +573,117 @@ __noinline int bg_fw_cookie_ack(struct xdp_md *ctx, const struct bg_pkt *p)
 }
 
 /*
+ * The load balancer's flow table and reverse translation table, for phase
+ * 0 (bg_fw_lb_flow): slot 0 of each holds the table while
+ * xdp_loadbalancer is up (scripts/lib/loadbalancer.sh puts it in and
+ * takes it out) and nothing otherwise. In a map of maps because the tables
+ * are large (two LRU tables of BG_LB_FLOW_MAX entries, which the kernel
+ * allocates whole): a firewall without services does not pay for them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	BG_PINNED;
+	__array(values, struct bg_lb_flow_inner);
+} bg_fw_lb_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	BG_PINNED;
+	__array(values, struct bg_lb_rnat_inner);
+} bg_fw_lb_rnat SEC(".maps");
+
+/* bg_fw_lb_flow's key: the program's frame and a function's called from
+ * it share 512 bytes, and the firewall's takes nearly all of them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bg_lb_flow_key);
+	__uint(max_entries, 1);
+} bg_fw_lb_key SEC(".maps");
+
+/*
+ * Is a packet conntrack has no flow of one of a flow the load balancer
+ * forwards, seen lately? Its packets leave from XDP and never reach
+ * tc_conntrack, so without this a stateful ruleset would pass a client's
+ * SYN to a VIP and block everything after it (state invalid), the
+ * backend's SYN-ACK included. Yes for a packet of the flow table's (from
+ * the client to the VIP) and for a reply the reverse translation table
+ * holds, coming in on the interface the flow leaves by, from the backend
+ * the flow's entry names; and only while the flow saw a packet within
+ * conntrack's timeout of an established flow of its protocol, as
+ * conntrack would have forgotten it. A global function, verified once on
+ * its own.
+ */
+__noinline int bg_fw_lb_flow(struct xdp_md *ctx, const struct bg_pkt *p)
+{
+	struct bg_lb_flow_key *k;
+	struct bg_lb_rnat *rn;
+	struct bg_lb_flow *fl;
+	void *flows, *rnat;
+	__u32 zero = 0;
+	__u64 to;
+
+	if (!ctx || !p || !(p->flags & BG_PKT_L4) ||
+	    (p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ||
+	    (p->l4_proto != IPPROTO_TCP && p->l4_proto != IPPROTO_UDP))
+		return 0;
+	flows = bpf_map_lookup_elem(&bg_fw_lb_flows, &zero);
+	if (!flows)
+		return 0;
+	k = bpf_map_lookup_elem(&bg_fw_lb_key, &zero);
+	if (!k)
+		return 0;
+	bg_lb_flow_key_of(k, p);
+	fl = bpf_map_lookup_elem(flows, k);
+	if (!fl) {
+		rnat = bpf_map_lookup_elem(&bg_fw_lb_rnat, &zero);
+		if (!rnat)
+			return 0;
+		rn = bpf_map_lookup_elem(rnat, k);
+		if (!rn || rn->ifindex != ctx->ingress_ifindex)
+			return 0;
+		/* The flow it answers: from the client to the VIP. */
+		__builtin_memcpy(k->saddr, p->daddr, 16);
+		__builtin_memcpy(k->daddr, rn->vaddr, 16);
+		k->sport = p->dport;
+		k->dport = rn->vport;
+		fl = bpf_map_lookup_elem(flows, k);
+		if (!fl || fl->bport != p->sport ||
+		    !bg_lb_addr_eq(fl->baddr, (const __u8 *)p->saddr))
+			return 0;
+	}
+	to = bg_ct_timeout_ns(bg_ct_timeouts(bg_ct_cfg()), p->l4_proto,
+			      BG_CTS_ESTABLISHED, BG_CTF_SEEN_REPLY);
+	return (__s64)(bg_ct_now() - bg_read_once(fl->last_ns)) <= (__s64)to;
+}
+
+/*
+ * Phase 0 for a packet conntrack does not pass: of a flow the load
+ * balancer forwards (bg_fw_lb_flow)? Asked also when conntrack has an
+ * entry, whose word on such a flow is no better than none: the first
+ * packet of a flow the balancer hands to the stack (no neighbour yet)
+ * makes tc_conntrack open a flow to the backend, which then never sees
+ * the client's ACK (the balancer sends those from XDP) and calls the
+ * backend's answer invalid. A SYN goes to the rules (as bg_fw_ct_class
+ * has it).
+ */
+static __always_inline int
+bg_fw_ct_lb(struct xdp_md *ctx, const struct bg_pkt *p, struct bg_fw_judged *o)
+{
+	if ((p->l4_proto == IPPROTO_TCP && bg_ct_tcp_is_syn(p->tcp_flags)) ||
+	    !bg_fw_lb_flow(ctx, p))
+		return 0;
+	o->ct_pass = 1;
+	o->lb_pass = 1;
+	o->ct_rule = 0;
+	return 1;
+}
+
+/*
  * The class of a packet of no live flow (phase 0 opens none). Conntrack
  * never saw the SYN of a handshake answered with a cookie (XDP_TX), so
  * the client's ACK is of no flow, INVALID: while the rate limiter hands
@@ -663,8 +775,12 @@ static __always_inline __u32 bg_fw_ct_class(struct xdp_md *ctx,
 		return BG_CT_NEW;
 	if (cls == BG_CT_ESTABLISHED || cls == BG_CT_RELATED)
 		o->ct_pass = 1;
+	else if (bg_fw_ct_lb(ctx, p, o))
+		cls = BG_CT_ESTABLISHED;
 	return cls;
 no_flow:
+	if (bg_fw_ct_lb(ctx, p, o))
+		return BG_CT_ESTABLISHED;
 	/* One place for both: the checks below are verified once. */
 	return bg_fw_ct_new_class(ctx, p, o);
 }
@@ -956,7 +1072,7 @@ int bg_fw_xdp(struct xdp_md *ctx)
 	 * tc_conntrack checks (bg_ct_vlan_hidden). */
 	blind = g->uses_vlan && !p.vlan_depth ? BG_META_F_VLAN_BLIND : 0;
 	if (j.ct_pass) {
-		bg_fw_stat_inc(BG_STAT_CT_PASS);
+		bg_fw_stat_inc(j.lb_pass ? BG_STAT_LB_PASS : BG_STAT_CT_PASS);
 		bg_fw_stat_inc(BG_STAT_PASS);
 		if ((p.flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ==
 		    BG_PKT_FRAG)

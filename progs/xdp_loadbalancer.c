@@ -34,6 +34,7 @@
 #include "bg_ct_table.h"
 #include "bg_xdp_chain.h"
 #include "bg_lb_hash.h"
+#include "bg_lb.h"
 
 #define BG_AF_INET 2
 #define BG_AF_INET6 10
@@ -415,26 +416,6 @@ static __always_inline int bg_lb_pick(struct bg_lb_ctx *c,
 			   svc->ring_off, m, h % m, step);
 }
 
-static __always_inline void bg_lb_flow_key_of(struct bg_lb_flow_key *k,
-					      const struct bg_pkt *p)
-{
-	__builtin_memcpy(k->saddr, p->saddr, 16);
-	__builtin_memcpy(k->daddr, p->daddr, 16);
-	k->sport = p->sport;
-	k->dport = p->dport;
-	k->proto = p->l4_proto;
-	k->family = p->family;
-	k->pad[0] = 0;
-	k->pad[1] = 0;
-}
-
-static __always_inline int bg_lb_addr_eq(const __u8 *a, const __u8 *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-
-	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]));
-}
-
 static __always_inline void bg_lb_bstat(__u32 gen, __u32 b, __u64 bytes,
 					int flow, int reply)
 {
@@ -662,6 +643,13 @@ int bg_lb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	c->gen = act->gen & 1;
 	c->epoch = act->switches;
+#ifdef BG_LB_BENCH_NEWFLOW
+	/* make bench only: every run is a flow never seen before (the
+	 * rewrite changes the destination alone, from what the packet
+	 * holds; the source is only the flow's key). */
+	c->p.sport = (__be16)bpf_get_prandom_u32();
+	c->p.saddr[0] ^= bpf_get_prandom_u32() & bpf_htonl(0xffff);
+#endif
 	return bg_lb_run(ctx);
 }
 

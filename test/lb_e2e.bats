@@ -198,8 +198,10 @@ stop_backend()
 	run curl_vip http://192.0.2.10/ 12
 	[[ $output != *FAILED* && $output == *"backend 12"* ]] || fail "$output"
 	stop_backend 12 8080
-	local i state=""
-	for i in $(seq 50); do
+	# Two failed probes a second apart; a round of the checker takes
+	# seconds on a machine busy with other tests: up to a minute.
+	local i state="" end=$((SECONDS + 60))
+	while ((SECONDS < end)); do
 		state=$(status_json | jq -r '.loadbalancer.services[0].backends[1].state')
 		[[ $state == down ]] && break
 		sleep 0.2
@@ -215,7 +217,8 @@ stop_backend()
 	# Back: up again after two good probes.
 	ns_spawn "$BK" /usr/bin/python3 -m http.server 8080 \
 		--bind 203.0.113.12 --directory "$BG_TMP/www12"
-	for i in $(seq 50); do
+	end=$((SECONDS + 60))
+	while ((SECONDS < end)); do
 		state=$(status_json | jq -r '.loadbalancer.services[0].backends[1].state')
 		[[ $state == up ]] && break
 		sleep 0.2
@@ -316,4 +319,86 @@ stop_backend()
 		# round-robin: each backend twice, no answer missing.
 		[ "$(tr ' ' '\n' <<<"$seen" | grep . | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "111:2 112:2 113:2 " ]
 	done
+}
+
+@test "a stateful ruleset: the balancer's flows pass the firewall as established (TC conntrack never sees them); forged packets of no flow, or from the wrong side, stay blocked" {
+	local before after cport baddr dmac
+	RULES=$(ruleset stateful <<-'EOF2'
+		set default block
+		block state invalid label "invalid"
+		pass inet6 proto icmp6 label "neighbour discovery"
+		pass proto tcp to 192.0.2.10 port 80 flags S/SA state new label "web"
+		pass proto tcp to 2001:db8:f::10 port 80 flags S/SA state new label "web6"
+		service web 192.0.2.10 port 80 proto tcp {
+			backend 203.0.113.11:8080
+			backend 203.0.113.12:8080
+		}
+		service web6 2001:db8:f::10 port 80 proto tcp {
+			backend [2001:db8:b::11]:8081
+			backend [2001:db8:b::12]:8081
+		}
+	EOF2
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	# The firewall reads the balancer's tables (slot 0 of its maps of maps).
+	for m in bg_fw_lb_flows bg_fw_lb_rnat; do
+		[ "$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/$m" | jq length)" -eq 1 ] ||
+			fail "$m empty"
+	done
+	run curl_vip http://192.0.2.10/ 8
+	[[ $output != *FAILED* ]] || fail "IPv4: $output"
+	run curl_vip 'http://[2001:db8:f::10]/' 4
+	[[ $output != *FAILED* ]] || fail "IPv6: $output"
+	run status_json
+	# Only the SYNs met the rules; everything after them, the backends'
+	# SYN-ACKs included, passed in phase 0 as the balancer's flows.
+	jq -e '.counters.lb_pass >= 36 and .counters.drop == 0' <<<"$output" ||
+		fail "$(jq .counters <<<"$output")"
+	jq -e '.loadbalancer.counters.new_flow == 12' <<<"$output" ||
+		fail "$(jq .loadbalancer.counters <<<"$output")"
+	before=$output
+
+	# Forged: ACKs to the VIP of no flow (from a client), and "replies"
+	# of no flow from a backend's address on the backends' side.
+	in_cli hping3 -q -c 3 -i u20000 -A -p 80 -s 41000 192.0.2.10 >/dev/null 2>&1 || true
+	in_ns "$BK" hping3 -q -c 3 -i u20000 -A -a 203.0.113.11 -s 8080 -k \
+		-p 45000 198.51.100.7 >/dev/null 2>&1 || true
+	# And a "reply" of a live flow (a backend's address and port, the
+	# client's) forged on the clients' side: the flow leaves by dut1, so
+	# this is none of the balancer's.
+	read -r cport baddr < <(in_dut "$BG_REPO/scripts/lb.sh" --json |
+		jq -r '[.[] | select(.vip == "192.0.2.10")][0] | "\(.client_port) \(.backend)"')
+	dmac=$(ip -n "$DUT" -j link show dut0 | jq -r '.[0].address')
+	in_cli "$PY" -c 'import sys
+from scapy.all import Ether, IP, TCP, sendp
+sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
+      TCP(sport=8080, dport=int(sys.argv[3]), flags="A", seq=1, ack=1),
+      iface="cli0", count=2, verbose=False)' "$dmac" "$baddr" "$cport"
+	sleep 0.3
+	run status_json
+	after=$output
+	[ $(($(jq .counters.drop <<<"$after") - $(jq .counters.drop <<<"$before"))) -eq 8 ] ||
+		fail "drops: $(jq .counters <<<"$after")"
+	[ "$(jq .counters.lb_pass <<<"$after")" -eq "$(jq .counters.lb_pass <<<"$before")" ]
+	[ "$(jq .loadbalancer.counters.packets <<<"$after")" -eq \
+		"$(jq .loadbalancer.counters.packets <<<"$before")" ]
+
+	# Without the balancer's tables the same ruleset blocks its flows
+	# after the SYN: the backends' SYN-ACKs are of no flow conntrack knows.
+	bpftool map delete pinned "$FW_BPFFS/tc/globals/bg_fw_lb_flows" key 0 0 0 0
+	run in_cli curl -sS --max-time 2 http://192.0.2.10/
+	[ "$status" -ne 0 ] || fail "answered without the tables: $output"
+	# up.sh again (idempotent) puts them back.
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	run curl_vip http://192.0.2.10/ 2
+	[[ $output != *FAILED* ]] || fail "$output"
+	# With the last interface down, the firewall's maps of maps are empty
+	# (and gone with the pins).
+	run down dut1
+	[ "$(bpftool -j map dump pinned "$FW_BPFFS/tc/globals/bg_fw_lb_flows" | jq length)" -eq 1 ]
+	run down dut0
+	[ "$status" -eq 0 ] || fail "$output"
+	[ ! -e "$FW_BPFFS/tc/globals/bg_fw_lb_flows" ]
 }

@@ -12,15 +12,40 @@ bg_loadbalancer_load()
 bg_loadbalancer_attach()
 {
 	bg_hook_attach "$@"
+	bg_lb_fw_tables fill
 	bg_lb_health_start
 }
 
-# The health checker goes with the stage: when the slot is emptied (the
-# last interface), it is stopped.
+# The health checker and the firewall's view of the flows go with the
+# stage: when the slot is emptied (the last interface), both go.
 bg_loadbalancer_detach()
 {
 	bg_hook_detach "$@"
-	[[ -n $(bg_xdp_slot_id "$4" 2>/dev/null) ]] || bg_lb_health_stop
+	[[ -z $(bg_xdp_slot_id "$4" 2>/dev/null) ]] || return 0
+	bg_lb_fw_tables empty
+	bg_lb_health_stop
+}
+
+# bg_lb_fw_tables fill|empty: the firewall's phase 0 reads the load
+# balancer's flow and reverse translation tables through its maps of maps
+# bg_fw_lb_flows and bg_fw_lb_rnat (progs/xdp_firewall.c, bg_fw_lb_flow,
+# says why): slot 0 of each holds the table while the stage is in the
+# chain.
+bg_lb_fw_tables()
+{
+	local t outer
+	for t in flows:bg_lb_flow rnat:bg_lb_rnat; do
+		outer=$(bg_map "bg_fw_lb_${t%%:*}")
+		[[ -e $outer ]] || continue
+		if [[ $1 == fill ]]; then
+			bpftool map update pinned "$outer" key 0 0 0 0 \
+				value pinned "$(bg_map "${t#*:}")" ||
+				bg_die "could not give the firewall the load balancer's ${t#*:}"
+		else
+			bpftool map delete pinned "$outer" key 0 0 0 0 \
+				>/dev/null 2>&1 || true
+		fi
+	done
 }
 
 # The health checker's PID file and log, beside up.sh's lock (a directory
