@@ -425,11 +425,12 @@ live_bringup()
 	[ "$status" -ne 0 ] || fail "stalled seconds: $output"
 	# Attaching native XDP to a veth re-plumbs its datapath: a few
 	# segments may be lost there whatever the program does (drop == 0
-	# above says it was not the firewall), a few more on a loaded machine
-	# (9 seen); replies dropped for even 0.2 s at 50 Mbit/s would be
-	# hundreds.
+	# above says it was not the firewall), more on a loaded machine (91
+	# seen with four test files running side by side: about 20 ms of the
+	# flow); replies dropped for even 0.2 s at 50 Mbit/s (~4,300
+	# segments a second) would be some 860.
 	retr=$(awk '/sender$/ { print $(NF - 1) }' "$BG_TMP/iperf.out")
-	((retr <= 50)) || fail "$retr retransmissions during the bring-up"
+	((retr <= 250)) || fail "$retr retransmissions during the bring-up"
 }
 
 @test "status.sh --json works with a full conntrack table (2000 flows)" {
