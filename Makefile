@@ -5,13 +5,16 @@
 #   make test            install what the tests need, build, run the test
 #                        suite (root; bats)
 #   make bench           ns/packet through BPF_PROG_TEST_RUN, then the
-#                        floods (make bench-flood, make bench-synflood)
+#                        floods (make bench-flood, make bench-synflood,
+#                        make bench-lbflood)
 #   make bench-switch    only fwmapgen's compile and the ruleset switch
 #                        (4096 rules, 100,000 table entries)
 #   make bench-flood     packets/s under a trafgen flood over veth: a bare
 #                        XDP_DROP, the firewall and nftables (root)
 #   make bench-synflood  SYN cookies answered under a spoofed SYN flood,
 #                        against a bare XDP_DROP (root)
+#   make bench-lbflood   new connections forwarded by the load balancer
+#                        under a SYN flood, against nftables DNAT (root)
 #   make demo            install what the demo needs, build, then a
 #                        namespace lab: up, real traffic, status, down
 #   make lint            shellcheck + clang-format
@@ -60,6 +63,7 @@ BENCH_SRCS := $(wildcard bench/*.bpf.c)
 BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 	$(BUILD)/bench/tc_conntrack_newflow.o \
 	$(BUILD)/bench/xdp_firewall_newfrag.o \
+	$(BUILD)/bench/xdp_loadbalancer_newflow.o \
 	$(foreach n,1 2 3 4 5,$(BUILD)/bench/xdp_firewall_stage$(n).o)
 # Test-only builds of conntrack: a slow critical section, with and without
 # the entry lock (test/conntrack_race.bats).
@@ -99,7 +103,7 @@ TEST_FIRST := $(patsubst %,test/%.bats,fw_route fw_limits lifecycle lb_e2e \
 TEST_FILES := $(TEST_FIRST) $(filter-out $(TEST_FIRST),$(sort $(wildcard test/*.bats)))
 TEST_PARALLEL := $(if $(filter-out 1,$(TEST_JOBS)),--jobs $(TEST_JOBS) --no-parallelize-within-files)
 
-.PHONY: all deps test bench bench-switch bench-flood bench-synflood demo lint check-kernels install \
+.PHONY: all deps test bench bench-switch bench-flood bench-synflood bench-lbflood demo lint check-kernels install \
 	uninstall clean
 
 all: $(BPF_OBJS) $(BENCH_OBJS) $(TEST_OBJS) $(HELPERS)
@@ -121,6 +125,12 @@ $(BUILD)/bench/tc_conntrack_newflow.o: progs/tc_conntrack.c $(HEADERS) | $(BUILD
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_NEWFLOW -c $< -o $@
+
+# make bench: the load balancer with a new flow on every run.
+$(BUILD)/bench/xdp_loadbalancer_newflow.o: progs/xdp_loadbalancer.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_LB_BENCH_NEWFLOW -c $< -o $@
 
 # make bench: the firewall with a new datagram in every first fragment.
 $(BUILD)/bench/xdp_firewall_newfrag.o: progs/xdp_firewall.c $(HEADERS) | $(BUILD)
@@ -210,6 +220,7 @@ bench: all
 	./bench/run.sh
 	./bench/flood.sh
 	./bench/flood.sh --syn
+	./bench/flood.sh --lb
 
 bench-switch: all
 	./bench/run.sh --switch
@@ -219,6 +230,9 @@ bench-flood: all
 
 bench-synflood: all
 	./bench/flood.sh --syn
+
+bench-lbflood: all
+	./bench/flood.sh --lb
 
 demo:
 	$(NEED_ROOT)

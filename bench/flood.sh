@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make bench (and make bench-flood, make bench-synflood): packets per
-# second under a real UDP flood, or SYN cookies answered under a spoofed
-# SYN flood (--syn), as a ratio to a bare XDP_DROP program in the same run.
+# make bench (and make bench-flood, make bench-synflood, make
+# bench-lbflood): packets per second under a real UDP flood, or SYN
+# cookies answered under a spoofed SYN flood (--syn), as a ratio to a bare
+# XDP_DROP program in the same run; or new connections forwarded by the
+# load balancer against nftables DNAT (--lb).
 #
 # A lab of two namespaces joined by a veth pair: trafgen in the client's
 # floods the device under test (its own namespace, native XDP on its
@@ -20,7 +22,7 @@ source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: bench/flood.sh [--syn] [--seconds S] [--rounds R] [--rules N] [--out FILE]
+Usage: bench/flood.sh [--syn | --lb] [--seconds S] [--rounds R] [--rules N] [--out FILE]
 
 Flood the device under test (a veth in its own network namespace) with
 60-byte UDP frames from trafgen in a client namespace, and count, over a
@@ -54,10 +56,23 @@ and nft (nftables).
           SYN-ACK (XDP_TX; bg_rl_stats' cookie_sent). The floor's program
           on the client's veth counts the SYN-ACKs that come back there.
           --rules does not apply; FILE default build/bench-synflood.txt.
+  --lb    a flood of new connections through a load balancer instead
+          (make bench-lbflood): TCP SYNs to the VIP 192.0.2.80 port 80,
+          each from a random source address in 198.51.100.0/24 and a
+          random port, balanced over four backends (203.0.113.11-14, port
+          kept) behind a second veth pair whose far end (in a third
+          namespace) counts what arrives with the floor's program; three
+          balancers in turn: bpfguard (up.sh, a "service" of the four,
+          Maglev), nftables DNAT by "jhash ip saddr . tcp sport mod 4" and
+          by "numgen inc mod 4" (prerouting, conntrack and the stack's
+          forwarding, as nftables load balancing works). Counted:
+          connections forwarded per second at the backends' end; goal
+          bpfguard >= 2x the better nftables. --rules does not apply;
+          FILE default build/bench-lbflood.txt.
 EOF
 }
 
-secs=5 rounds=3 nrules=4096 out="" syn=0
+secs=5 rounds=3 nrules=4096 out="" syn=0 lb=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -65,6 +80,7 @@ while (($#)); do
 		exit 0
 		;;
 	--syn) syn=1 ;;
+	--lb) lb=1 ;;
 	--seconds | --rounds | --rules | --out)
 		[[ $# -ge 2 ]] || bg_die "$1 needs a value (see --help)"
 		case $1 in
@@ -81,16 +97,20 @@ while (($#)); do
 done
 [[ $secs =~ ^[1-9][0-9]?$ ]] || bg_die "--seconds must be 1 to 99"
 [[ $rounds =~ ^[1-9]$ ]] || bg_die "--rounds must be 1 to 9"
+rounds_asked=$rounds
 if [[ ! $nrules =~ ^[1-9][0-9]{0,4}$ ]] || ((nrules > 65536)); then
 	bg_die "--rules must be 1 to 65536"
 fi
 if [[ -z $out ]]; then
 	out=$BG_ROOT/build/bench-flood.txt
 	((syn == 0)) || out=$BG_ROOT/build/bench-synflood.txt
+	((lb == 0)) || out=$BG_ROOT/build/bench-lbflood.txt
 fi
+((syn + lb < 2)) || bg_die "--syn and --lb are two floods: one at a time"
 
 bg_require_root
 bg_require_tools bpftool ip jq nsenter trafgen nft
+((lb == 0)) || bg_require_tools conntrack
 bg_registry_load
 bg_require_programs
 [[ -r $BG_OBJ_DIR/bench/xdp_drop_count.o ]] ||
@@ -98,7 +118,7 @@ bg_require_programs
 cpus=$(nproc)
 
 lab=bgflood-$$
-cns=$lab-client dns=$lab-dut
+cns=$lab-client dns=$lab-dut bns=$lab-backends
 work=$(mktemp -d "/run/$lab.XXXXXX")
 # Deleting a namespace does not end its processes: end them first.
 ns_kill()
@@ -119,7 +139,7 @@ cleanup()
 		nsenter --net="/run/netns/$dns" "$BG_LIB_DIR/down.sh" d0 \
 			>/dev/null 2>&1 || true
 	fi
-	for ns in "$cns" "$dns"; do
+	for ns in "$cns" "$dns" "$bns"; do
 		[[ -e /run/netns/$ns ]] || continue
 		ns_kill "$ns" KILL
 		ip netns del "$ns" 2>/dev/null || true
@@ -191,6 +211,57 @@ s.bind(("::", 80)); s.listen(128); time.sleep(3600)' "$work" >/dev/null 2>&1 &
 		"set syn-flood rate 100/second global 1000/second cookies on" \
 		>"$work/flood.rules"
 	kinds=(floor bpfguard)
+elif ((lb)); then
+	# The backends' side: b0 (203.0.113.1/24) on the device under test,
+	# its peer b1 in a namespace of its own, where the floor's program
+	# counts and drops what the balancers forward; the four backends are
+	# b1's MAC (static neighbours), so no ARP is in any balancer's way.
+	ip netns add "$bns"
+	ip -n "$dns" link add b0 numtxqueues "$cpus" numrxqueues "$cpus" type veth \
+		peer name b1 numtxqueues "$cpus" numrxqueues "$cpus" netns "$bns"
+	ip -n "$bns" link set lo up
+	ip -n "$dns" addr add 203.0.113.1/24 dev b0
+	ip -n "$bns" addr add 203.0.113.2/24 dev b1
+	ip -n "$dns" link set b0 up
+	ip -n "$bns" link set b1 up
+	bmac=$(ip -n "$bns" -j link show b1 | jq -r '.[0].address')
+	for h in 11 12 13 14; do
+		ip -n "$dns" neigh add "203.0.113.$h" lladdr "$bmac" dev b0 nud permanent
+	done
+	ip -n "$dns" route add 198.51.100.0/24 via 192.0.2.1 dev d0
+	dut sysctl -qw net.ipv4.ip_forward=1
+	# New connections: SYNs to the VIP, a random source (198.51.100.R,
+	# random port and sequence number) every frame.
+	cat >"$work/flood.cfg" <<EOF
+{
+	eth(da=$dmac, sa=$smac),
+	ipv4(sa=198.51.100.0, sa[3:1]=drnd(), da=192.0.2.80, ttl=64),
+	tcp(sp=drnd(), dp=80, seq=drnd(), syn, win=65535)
+}
+EOF
+	{
+		echo "set default pass"
+		echo "service web 192.0.2.80 port 80 proto tcp {"
+		for h in 11 12 13 14; do
+			echo "	backend 203.0.113.$h"
+		done
+		echo "}"
+	} >"$work/flood.rules"
+	for k in jhash numgen; do
+		case $k in
+		jhash) how="jhash ip saddr . tcp sport mod 4" ;;
+		numgen) how="numgen inc mod 4" ;;
+		esac
+		cat >"$work/$k.nft" <<EOF
+table ip bglbflood {
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr 192.0.2.80 tcp dport 80 dnat to $how map { 0 : 203.0.113.11, 1 : 203.0.113.12, 2 : 203.0.113.13, 3 : 203.0.113.14 }
+	}
+}
+EOF
+	done
+	kinds=(bpfguard nft_jhash nft_numgen)
 else
 	kinds=(floor bpfguard nftables)
 fi
@@ -207,7 +278,7 @@ rule_pairs()
 	echo "192.0.2.1 192.0.2.2"
 }
 rule_pairs >"$work/pairs"
-((syn)) || {
+((syn || lb)) || {
 	echo "set default pass"
 	awk '{ print "block from " $1 " to " $2 }' "$work/pairs"
 } >"$work/flood.rules"
@@ -231,7 +302,9 @@ count_floor()
 }
 count_bpfguard()
 {
-	if ((syn)); then
+	if ((lb)); then
+		count_floor
+	elif ((syn)); then
 		bpftool -j map dump pinned "$(bg_map bg_rl_stats)" |
 			bg_abi_stats bg_rl_stat BG_RL_STAT_ | jq '.cookie_sent'
 	else
@@ -239,6 +312,9 @@ count_bpfguard()
 			bg_abi_stats bg_fw_stat BG_STAT_ | jq '.drop'
 	fi
 }
+# --lb: what reached the backends' end.
+count_nft_jhash() { count_floor; }
+count_nft_numgen() { count_floor; }
 count_nftables()
 {
 	dut nft -j list counter netdev bgflood flood |
@@ -300,7 +376,7 @@ flood()
 	res=()
 	local kind=$1 t0 t1 u0 u1 c0 c1 o0 o1 r0 r1 pid id="" ns=- n0 n1 k0 k1 i
 	local flooding=1
-	[[ $kind == nftables ]] || id=$(xdp_prog_id)
+	[[ $kind == nft* ]] || id=$(xdp_prog_id)
 	if [[ -n $id ]]; then
 		python3 "$BG_ROOT/bench/bpfstats.py" --on-signal 2 >"$work/stats" &
 		spid=$!
@@ -388,6 +464,32 @@ if ((syn)); then
 	client ip link set dev c0 xdpdrv obj "$BG_OBJ_DIR/bench/xdp_drop_count.o" \
 		sec xdp
 fi
+# --lb: the balancers take turns on d0, the floor's program counts at b1.
+# conntrack -F between them: nftables' SYN_SENT entries (two minutes
+# each) would otherwise fill the table the next one starts with.
+lb_rounds()
+{
+	local k
+	nsenter --net="/run/netns/$bns" -- ip link set dev b1 xdpdrv \
+		obj "$BG_OBJ_DIR/bench/xdp_drop_count.o" sec xdp
+	for ((round = 1; round <= rounds; round++)); do
+		dut "$BG_LIB_DIR/up.sh" d0 --rules "$work/flood.rules" --mode native \
+			>"$work/up.log" 2>&1 || bg_die "up.sh failed: $(cat "$work/up.log")"
+		measure bpfguard
+		dut "$BG_LIB_DIR/down.sh" d0 >/dev/null
+		for k in jhash numgen; do
+			dut conntrack -F >/dev/null 2>&1 || true
+			dut nft -f "$work/$k.nft"
+			measure "nft_$k"
+			dut nft delete table ip bglbflood
+		done
+		dut conntrack -F >/dev/null 2>&1 || true
+	done
+}
+if ((lb)); then
+	lb_rounds
+	rounds=0
+fi
 for ((round = 1; round <= rounds; round++)); do
 	dut ip link set dev d0 xdpdrv obj "$BG_OBJ_DIR/bench/xdp_drop_count.o" \
 		sec xdp
@@ -410,9 +512,33 @@ done
 for kind in "${kinds[@]}"; do
 	[[ -n ${best[$kind]:-} ]] || bg_die "no round of the $kind flood completed"
 done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+if ((lb)); then
+	nft=${best[nft_jhash]}
+	((best[nft_numgen] <= nft)) || nft=${best[nft_numgen]}
+	((best[bpfguard] > 0)) || bg_die "bpfguard forwarded nothing to the backends"
+	((nft > 0)) || bg_die "nftables forwarded nothing to the backends"
+	{
+		printf '# bpfguard load balancer flood of new connections, %s, kernel %s, %s CPUs, best of %s x %s s\n' \
+			"$(date -u +%Y-%m-%dT%H:%MZ)" "$(uname -r)" "$cpus" \
+			"$rounds_asked" "$secs"
+		printf '%-10s %11s %10s %12s %8s %7s\n' balancer offered/s refused/s \
+			forwarded/s x_nft xdp_ns
+		for kind in "${kinds[@]}"; do
+			printf '%-10s %11s %10s %12s %8s %7s\n' "${kind/_/-}" \
+				"${best_off[$kind]}" "${best_ref[$kind]}" "${best[$kind]}" \
+				"$(ratio "${best[$kind]}" "$nft")" "${best_ns[$kind]}"
+		done
+		echo "forwarded/s: SYNs of new connections that reached the backends' end per second; x_nft: against the better nftables DNAT"
+		echo "xdp_ns: the XDP program's own time per frame (kernel run-time statistics, on for 1 s after the window)"
+		awk -v r="$(ratio "${best[bpfguard]}" "$nft")" \
+			'BEGIN { printf "goal: bpfguard >= 2x the better nftables DNAT: %s\n",
+				(r + 0 >= 2) ? "met" : "NOT MET" }'
+	} | tee "$out"
+	exit 0
+fi
 ((best[floor] > 0)) || bg_die "the floor dropped nothing: no flood reached d0"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 {
 	if ((syn)); then
 		printf '# bpfguard spoofed SYN flood, %s, kernel %s, %s CPUs, best of %s x %s s\n' \

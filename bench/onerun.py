@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: ns of programs that rewrite their packet, one run at a time.
 
-usage: onerun.py RUNS PKT PIN[=VERDICT]...
+usage: onerun.py [--iface NAME] RUNS PKT PIN[=VERDICT]...
 
 BPF_PROG_TEST_RUN with repeat N runs a program N times on the same buffer
 without restoring it: a program that turns a SYN into a SYN-ACK (XDP_TX)
@@ -13,9 +13,12 @@ and the median of the kernel's durations is printed per program, one
 twice: the caller subtracts a no-op's one-run median and adds its
 repeated median. With =VERDICT, at least 99% of a program's runs must
 return that XDP action (or the program is not doing what it is measured
-for); the script exits 1 naming it otherwise.
+for); the script exits 1 naming it otherwise. --iface: the packets come
+in on interface NAME of the caller's namespace (an XDP ctx with its
+ifindex) instead of its loopback device.
 """
 import os
+import socket
 import statistics
 import sys
 
@@ -28,14 +31,19 @@ def main():
     if len(sys.argv) < 4 or sys.argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
-    runs = int(sys.argv[1])
-    pkt = open(sys.argv[2], "rb").read()
+    args = sys.argv[1:]
+    ifindex = None
+    if args[0] == "--iface":
+        ifindex = socket.if_nametoindex(args[1])
+        args = args[2:]
+    runs = int(args[0])
+    pkt = open(args[1], "rb").read()
     progs = []
-    for arg in sys.argv[3:]:
+    for arg in args[2:]:
         pin, _, want = arg.partition("=")
         fd = bpfrun.obj_get(pin)
-        progs.append((pin, bpfrun.ProgRunner(fd), int(want) if want else None,
-                      [], [0]))
+        progs.append((pin, bpfrun.ProgRunner(fd, ingress_ifindex=ifindex),
+                      int(want) if want else None, [], [0]))
     for _ in range(runs):
         for pin, runner, want, times, good in progs:
             ret, _, ns = runner.run(pkt)

@@ -13,7 +13,7 @@ source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: bench/run.sh [--repeat N] [--out FILE] [--switch | --ratelimit]
+Usage: bench/run.sh [--repeat N] [--out FILE] [--switch | --ratelimit | --lb]
 
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
@@ -26,17 +26,22 @@ flow and of a new flow, next to a no-op TC program; the rate limiter on
 its own and, per algorithm, reached by a tail call from the chain's hop
 and from the firewall; a SYN answered with a cookie SYN-ACK (one
 BPF_PROG_TEST_RUN per run, bench/onerun.py, in a namespace of its own
-holding a listener); the capacity of a 100,000-entry table. Results go
-to stdout and FILE (default build/bench.txt).
+holding a listener); the load balancer, reached the same two ways, for a
+packet of a known flow, of a new flow and a backend's reply (one run at a
+time, in a namespace whose FIB knows the backends); the capacity of a
+100,000-entry table. Results go to stdout and FILE (default
+build/bench.txt).
 
   --switch   only fwmapgen's compile, the ruleset switch and the capacity
              rows (make bench-switch; FILE default build/bench-switch.txt)
   --ratelimit  only the no-op, the chain's hop and the rate limiter's rows
              (FILE default build/bench-ratelimit.txt)
+  --lb       only the no-op, the chain's hop and the load balancer's rows
+             (FILE default build/bench-lb.txt)
 EOF
 }
 
-repeat=200000 out="" switch_only=0 rl_only=0
+repeat=200000 out="" switch_only=0 rl_only=0 lb_only=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -53,6 +58,7 @@ while (($#)); do
 		;;
 	--switch) switch_only=1 ;;
 	--ratelimit) rl_only=1 ;;
+	--lb) lb_only=1 ;;
 	*) bg_die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -61,6 +67,7 @@ if [[ -z $out ]]; then
 	out=$BG_ROOT/build/bench.txt
 	((switch_only == 0)) || out=$BG_ROOT/build/bench-switch.txt
 	((rl_only == 0)) || out=$BG_ROOT/build/bench-ratelimit.txt
+	((lb_only == 0)) || out=$BG_ROOT/build/bench-lb.txt
 fi
 
 bg_require_root
@@ -83,7 +90,14 @@ cleanup_sc()
 	[[ -z $scns ]] || ip netns del "$scns" 2>/dev/null || true
 	scns="" scpid=""
 }
-trap 'cleanup_sc; cleanup' EXIT
+# The load balancer rows' namespace (bench_loadbalancer).
+lbns=""
+cleanup_lb()
+{
+	[[ -z $lbns ]] || ip netns del "$lbns" 2>/dev/null || true
+	lbns=""
+}
+trap 'cleanup_sc; cleanup_lb; cleanup' EXIT
 mkdir "$work/bpffs"
 mount -t bpf bpf "$work/bpffs"
 BG_BPFFS=$work/bpffs
@@ -303,6 +317,96 @@ bench_ratelimit()
 	} | tee -a "$out"
 }
 
+# The load balancer (README, "The load balancer") where it runs: chain slot
+# 1, reached by a tail call from the chain's hop (slot 0 empty) and from
+# the firewall passing the packet: a TCP packet of a flow it knows, one of
+# a new flow (a bench-only build draws a fresh source per run), and a
+# backend's reply turned back into one from the VIP. It rewrites its
+# packet, so each run is one BPF_PROG_TEST_RUN (bench/onerun.py, as the SYN
+# cookie rows), in a namespace whose FIB knows the clients' and the
+# backends' interfaces (cl0, bk0), the packets coming in on the one they
+# would: each run must end in XDP_REDIRECT (4) to the other, or the row is
+# refused.
+bench_loadbalancer()
+{
+	local lb nf i baddr row prog pkt ns known new
+	lbns=bgbench-$$-lb
+	ip netns add "$lbns"
+	lbx() { nsenter --net="/run/netns/$lbns" -- "$@"; }
+	lbx ip link set lo up
+	lbx sysctl -qw net.ipv4.ip_forward=1
+	for i in bk0 cl0; do
+		lbx ip link add "$i" type veth peer name "${i}p"
+		lbx ip link set "$i" up
+		lbx ip link set "${i}p" up
+	done
+	lbx ip addr add 203.0.113.1/24 dev bk0
+	lbx ip addr add 198.51.100.1/24 dev cl0
+	for i in 11 12 13 14; do
+		lbx ip neigh add "203.0.113.$i" lladdr "02:00:00:00:0b:$i" dev bk0 nud permanent
+	done
+	lbx ip neigh add 198.51.100.7 lladdr 02:00:00:00:0c:07 dev cl0 nud permanent
+	lb=$(bg_load_prog xdp_loadbalancer.o bg_lb_xdp)
+	"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_loadbalancer_newflow.o" \
+		"$BG_BPFFS/bench/lbnew" >/dev/null
+	nf=$BG_BPFFS/bench/lbnew/bg_lb_xdp
+	{
+		echo "set default pass"
+		echo "service web 192.0.2.80 port 80 proto tcp {"
+		for i in 11 12 13 14; do
+			echo "	backend 203.0.113.$i:8080"
+		done
+		echo "}"
+	} >"$work/lb.rules"
+	bg_apply_ruleset "$work/lb.rules"
+	mkpkt 198.51.100.7 192.0.2.80 "$work/lb-flow.pkt" tcp A 40000 80
+	bpftool map update pinned "$chain" key 1 0 0 0 value pinned "$lb"
+	# lb_runs IFACE PKT PIN=VERDICT...: "PIN NS" per program, NS one run's
+	# duration with the no-op's one-run median taken out and its repeated
+	# one put in (bench/onerun.py).
+	lb_runs()
+	{
+		local ifc=$1 pkt=$2 res base
+		shift 2
+		res=$(lbx python3 "$BG_ROOT/bench/onerun.py" --iface "$ifc" 20000 \
+			"$pkt" "$BG_BPFFS/bench/xdp_noop" "$@") ||
+			bg_die "the load balancer rows: a run did not end as it should"
+		base=$(awk 'NR == 1 { print $2 }' <<<"$res")
+		awk -v b="$base" -v n="$noop" 'NR > 1 { print $1, $2 - b + n }' <<<"$res"
+	}
+	known=$(lb_runs cl0 "$work/lb-flow.pkt" \
+		"$BG_BPFFS/bench/chain/bg_bench_chain=4" "$fw=4")
+	baddr=$(bpftool -j map dump pinned "$(bg_map bg_lb_flow)" |
+		jq -r '.[0].formatted.value.baddr[0:4] | join(".")')
+	mkpkt "$baddr" 198.51.100.7 "$work/lb-reply.pkt" tcp A 8080 40000
+	reply=$(lb_runs bk0 "$work/lb-reply.pkt" \
+		"$BG_BPFFS/bench/chain/bg_bench_chain=4")
+	bpftool map update pinned "$chain" key 1 0 0 0 value pinned "$nf"
+	new=$(lb_runs cl0 "$work/lb-flow.pkt" \
+		"$BG_BPFFS/bench/chain/bg_bench_chain=4" "$fw=4")
+	bpftool map delete pinned "$chain" key 1 0 0 0
+	cleanup_lb
+	{
+		printf '\n# the load balancer in chain slot 1 (TCP, 4 backends, Maglev), one run at a time\n'
+		printf '%-26s %-18s %9s %9s\n' program packet ns/pkt x_noop
+		for row in "hop -> loadbalancer:known flow:$(sed -n 1p <<<"$known")" \
+			"firewall -> loadbalancer:known flow:$(sed -n 2p <<<"$known")" \
+			"hop -> loadbalancer:new flow:$(sed -n 1p <<<"$new")" \
+			"firewall -> loadbalancer:new flow:$(sed -n 2p <<<"$new")" \
+			"hop -> loadbalancer:reply to the VIP:$reply"; do
+			IFS=: read -r prog pkt ns <<<"$row"
+			ns=${ns##* }
+			printf '%-26s %-18s %9s %9s\n' "$prog" "$pkt" "$ns" "$(ratio "$ns" "$noop")"
+		done
+		known=$(sed -n '1s/.* //p' <<<"$known")
+		new=$(sed -n '1s/.* //p' <<<"$new")
+		echo "goal: a packet of a known flow, the tail call into it included, <= 4x: $(
+			awk -v a="$known" -v b="$noop" 'BEGIN { if (a <= 4 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+		echo "goal: a packet of a new flow, the tail call into it included, <= 8x: $(
+			awk -v a="$new" -v b="$noop" 'BEGIN { if (a <= 8 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+	} | tee -a "$out"
+}
+
 "$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
 	"$BG_BPFFS/bench" >/dev/null
 fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
@@ -353,6 +457,10 @@ bpftool map delete pinned "$chain" key 0 0 0 0
 
 if ((rl_only)); then
 	bench_ratelimit
+	exit 0
+fi
+if ((lb_only)); then
+	bench_loadbalancer
 	exit 0
 fi
 
@@ -479,6 +587,8 @@ tcnoop=$(measure "$BG_BPFFS/bench/tc_noop" "$work/in.pkt")
 
 bench_ratelimit
 
+bench_loadbalancer
+
 bench_capacity
 
 # The sweep's worst tick: both tables full and every entry expired, so a
@@ -526,7 +636,7 @@ iperf_attach()
 }
 command -v iperf3 >/dev/null ||
 	bg_die "iperf3 is missing (make deps installs it): no throughput row"
-trap 'iperf_lab_down; cleanup_sc; cleanup' EXIT
+trap 'iperf_lab_down; cleanup_sc; cleanup_lb; cleanup' EXIT
 ip netns add "$lab-a"
 ip netns add "$lab-b"
 ip -n "$lab-a" link add a0 type veth peer name b0 netns "$lab-b"

@@ -172,8 +172,17 @@ struct bg_lb_flow {
 	__u64 last_ns; /* last packet, bpf_ktime_get_boot_ns() */
 	__u64 packets;
 	__u64 bytes;
+	/* The next hop the FIB named for the flow's last lookup, reused by
+	 * its packets for BG_LB_HOP_NS (xdp_loadbalancer: the lookup is the
+	 * costliest part of a packet); hop_ns 0: none. */
+	__u64 hop_ns;
+	__u32 hop_ifindex;
+	__u16 hop_mtu; /* the FIB's MTU towards the next hop */
+	__u8 hop_dmac[6];
+	__u8 hop_smac[6];
+	__u8 hop_pad[6];
 };
-BG_STATIC_ASSERT(sizeof(struct bg_lb_flow) == 56, "bg_lb_flow");
+BG_STATIC_ASSERT(sizeof(struct bg_lb_flow) == 88, "bg_lb_flow");
 
 #define BG_LB_FLOW_MAX 262144
 

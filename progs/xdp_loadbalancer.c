@@ -270,12 +270,34 @@ static __always_inline int bg_lb_dec_ttl(struct xdp_md *ctx, struct bg_pkt *p)
  * What the FIB cannot place goes to the stack, which resolves the
  * neighbour, or sends the ICMP error, and forwards it itself.
  */
+/*
+ * How long a flow reuses the next hop its last FIB lookup named: a route
+ * or neighbour change reaches a running flow within this time.
+ */
+#define BG_LB_HOP_NS 1000000000ULL
+
+/*
+ * Out by the next hop: the flow's (fl, may be NULL) while fresh and the
+ * packet fits its MTU, else the FIB's, which the flow then keeps. *oif:
+ * the interface the FIB named (it stays 0 when the flow's was used).
+ */
 static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
-				      __u32 *oif)
+				      __u32 *oif, struct bg_lb_flow *fl,
+				      __u64 now)
 {
 	struct bpf_fib_lookup f = {};
+	const __u8 *dmac, *smac;
 	struct ethhdr *eth;
+	__u32 ifindex;
 	long rc;
+
+	if (fl && fl->hop_ns && now - fl->hop_ns < BG_LB_HOP_NS &&
+	    p->l3_len <= fl->hop_mtu) {
+		ifindex = fl->hop_ifindex;
+		dmac = fl->hop_dmac;
+		smac = fl->hop_smac;
+		goto send;
+	}
 
 	f.ifindex = ctx->ingress_ifindex;
 	f.l4_protocol = p->l4_proto;
@@ -304,6 +326,23 @@ static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
 		bg_lb_stat_inc(BG_LB_STAT_FIB_MISS);
 		return XDP_PASS;
 	}
+	ifindex = f.ifindex;
+	dmac = f.dmac;
+	smac = f.smac;
+	if (fl) {
+		/* Written by whichever CPU looked last, the time last (stores
+		 * keep their order on the JITs' hosts; the compiler is held
+		 * to it): a reader takes a hop the time says is complete. A
+		 * flow whose hop changes may send a packet or two of the
+		 * change to a mix of the old and the new one. */
+		fl->hop_ifindex = f.ifindex;
+		fl->hop_mtu = f.mtu_result;
+		__builtin_memcpy(fl->hop_dmac, f.dmac, ETH_ALEN);
+		__builtin_memcpy(fl->hop_smac, f.smac, ETH_ALEN);
+		bg_compiler_barrier();
+		fl->hop_ns = now;
+	}
+send:
 	/* A tagged frame would leave with its tag on another link. */
 	if (p->vlan_depth) {
 		bg_lb_stat_inc(BG_LB_STAT_VLAN);
@@ -316,14 +355,14 @@ static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
 	eth = bg_lb_hdr(ctx, 0, 0, sizeof(*eth));
 	if (!eth || bg_lb_dec_ttl(ctx, p))
 		return XDP_PASS;
-	__builtin_memcpy(eth->h_dest, f.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, f.smac, ETH_ALEN);
-	if (f.ifindex == ctx->ingress_ifindex) {
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (ifindex == ctx->ingress_ifindex) {
 		bg_lb_stat_inc(BG_LB_STAT_TX);
 		return XDP_TX;
 	}
 	bg_lb_stat_inc(BG_LB_STAT_REDIRECT);
-	return bpf_redirect(f.ifindex, 0);
+	return bpf_redirect(ifindex, 0);
 }
 
 static __always_inline int bg_lb_up(__u32 gen, __u32 b)
@@ -441,7 +480,8 @@ static __always_inline void bg_lb_bstat(__u32 gen, __u32 b, __u64 bytes,
  */
 static __always_inline const struct bg_lb_backend *
 bg_lb_flow_backend(struct bg_lb_ctx *c, const struct bg_lb_svc *svc,
-		   struct bg_lb_flow_key *k, __u32 *bidx, int *fresh)
+		   struct bg_lb_flow_key *k, __u32 *bidx, int *fresh,
+		   struct bg_lb_flow **flp)
 {
 	const struct bg_lb_backend *be = NULL;
 	struct bg_lb_flow *fl, nfl = {};
@@ -469,6 +509,7 @@ bg_lb_flow_backend(struct bg_lb_ctx *c, const struct bg_lb_svc *svc,
 			__sync_fetch_and_add(&fl->packets, 1);
 			__sync_fetch_and_add(&fl->bytes, c->p.l3_len);
 			*bidx = b;
+			*flp = fl;
 			return be;
 		}
 		bg_lb_stat_inc(BG_LB_STAT_MOVED);
@@ -505,13 +546,14 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 {
 	struct bg_lb_flow_key k, rk;
 	const struct bg_lb_backend *be;
+	struct bg_lb_flow *fl = NULL;
 	struct bg_lb_rnat rn = {};
 	__u32 b = 0, oif = 0;
 	int fresh, ret;
 
 	bg_lb_stat_inc(BG_LB_STAT_PACKETS);
 	bg_lb_flow_key_of(&k, &c->p);
-	be = bg_lb_flow_backend(c, svc, &k, &b, &fresh);
+	be = bg_lb_flow_backend(c, svc, &k, &b, &fresh, &fl);
 	if (!be) {
 		bg_lb_stat_inc(BG_LB_STAT_NO_BACKEND);
 		return XDP_DROP;
@@ -527,13 +569,14 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 	bg_lb_bstat(c->gen, b, c->p.l3_len, fresh, 0);
 	bg_xdp_status_set(ctx, BG_XDP_ST_LB_MASK, BG_XDP_ST_LB_SHIFT,
 			  BG_LB_ST_FORWARD);
-	ret = bg_lb_xmit(ctx, &c->p, &oif);
+	ret = bg_lb_xmit(ctx, &c->p, &oif, fl, c->now);
 	/*
 	 * The backend's replies (from it, to the client) are translated
-	 * once the FIB named the interface they come back on. Checked on
-	 * every packet: an entry the LRU let go (a flood of new flows keeps
+	 * once the FIB named the interface they come back on. Checked with
+	 * every lookup of the FIB (a flow's first packet, then one a
+	 * BG_LB_HOP_NS): an entry the LRU let go (a flood of new flows keeps
 	 * the table busy) or a first packet the FIB could not place is
-	 * written again by the flow's next one.
+	 * written again then.
 	 */
 	if (oif) {
 		struct bg_lb_rnat *old;
@@ -581,7 +624,7 @@ static __always_inline int bg_lb_reply(struct xdp_md *ctx, struct bg_lb_ctx *c)
 	bg_lb_bstat(c->gen, rn->backend, 0, 0, 1);
 	bg_xdp_status_set(ctx, BG_XDP_ST_LB_MASK, BG_XDP_ST_LB_SHIFT,
 			  BG_LB_ST_REPLY);
-	return bg_lb_xmit(ctx, &c->p, &oif);
+	return bg_lb_xmit(ctx, &c->p, &oif, NULL, 0);
 }
 
 /* Everything after the parser (bg_lb_scratch says why apart). */

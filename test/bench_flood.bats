@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # bench/flood.sh (make bench-flood): its --help and usage errors, and a
 # short flood whose table has the three receivers, each dropping packets,
-# a short spoofed SYN flood answered with cookies, with nothing of the lab
-# left behind.
+# a short spoofed SYN flood answered with cookies, a short flood of new
+# connections through the load balancer and nftables DNAT, with nothing
+# of the lab left behind.
 
 load lib/common
 
@@ -21,7 +22,8 @@ teardown()
 lab_gone()
 {
 	local pid=$1
-	if [[ -e /run/netns/bgflood-$pid-client || -e /run/netns/bgflood-$pid-dut ]]; then
+	if [[ -e /run/netns/bgflood-$pid-client || -e /run/netns/bgflood-$pid-dut ||
+		-e /run/netns/bgflood-$pid-backends ]]; then
 		fail "namespaces left: $(ip netns list)"
 	fi
 	if compgen -G "/run/bgflood-$pid.*" >/dev/null ||
@@ -40,8 +42,9 @@ lab_gone()
 	run "$BG_REPO/bench/flood.sh" --help
 	[ "$status" -eq 0 ] || fail "$output"
 	[[ $output == *Usage:* && $output == *floor* && $output == *bpfguard* &&
-		$output == *nftables* && $output == *--syn* ]] || fail "$output"
-	for bad in "--rounds 0" "--seconds 100" "--rules 65537" "--bogus"; do
+		$output == *nftables* && $output == *--syn* && $output == *--lb* ]] ||
+		fail "$output"
+	for bad in "--rounds 0" "--seconds 100" "--rules 65537" "--bogus" "--syn --lb"; do
 		# shellcheck disable=SC2086 # option and value
 		run "$BG_REPO/bench/flood.sh" $bad
 		[ "$status" -ne 0 ] || fail "$bad: $output"
@@ -86,5 +89,25 @@ lab_gone()
 	synacks=$(sed -n 's/^client: \([0-9]*\) SYN-ACKs .*/\1/p' "$OUT")
 	((synacks >= cookies)) || fail "$(cat "$OUT")"
 	grep -q '^goal: cookies answered at >= 0.50 of the floor: ' "$OUT" || fail "$(cat "$OUT")"
+	lab_gone "$pid"
+}
+
+@test "a short flood of new connections (--lb): bpfguard and nftables DNAT (jhash, numgen) each forward to the backends; the lab is gone after" {
+	"$BG_REPO/bench/flood.sh" --lb --seconds 1 --rounds 1 \
+		--out "$OUT" >"$OUT.log" 2>&1 3>&- &
+	pid=$!
+	wait "$pid" || fail "$(cat "$OUT.log")"
+	[ "$(grep -cE '^(bpfguard|nft-jhash|nft-numgen) ' "$OUT")" -eq 3 ] || fail "$(cat "$OUT")"
+	for kind in bpfguard nft-jhash nft-numgen; do
+		read -r _ off ref n x ns < <(grep "^$kind " "$OUT")
+		((off > 0 && ref >= 0 && n > 0)) || fail "$kind: $(cat "$OUT")"
+		[[ $x =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "$kind: $(cat "$OUT")"
+		if [[ $kind == nft-* ]]; then
+			[ "$ns" = - ] || fail "$kind: $(cat "$OUT")"
+		else
+			[[ $ns =~ ^[0-9]+$ ]] || fail "$kind: $(cat "$OUT")"
+		fi
+	done
+	grep -q '^goal: bpfguard >= 2x the better nftables DNAT: ' "$OUT" || fail "$(cat "$OUT")"
 	lab_gone "$pid"
 }

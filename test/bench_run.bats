@@ -43,3 +43,21 @@ teardown()
 	! pgrep -f "import socket, time; s = socket.socket\(\); .*80" >/dev/null ||
 		fail "listener left: $(pgrep -af 'import socket')"
 }
+
+@test "bench/run.sh --lb: the load balancer's rows behind the hop and the firewall, both goals; nothing left" {
+	"$BG_REPO/bench/run.sh" --lb --repeat 2000 --out "$OUT" \
+		>"$OUT.log" 2>&1 3>&- &
+	pid=$!
+	wait "$pid" || fail "$(cat "$OUT.log")"
+	for row in "hop -> loadbalancer +known flow" "firewall -> loadbalancer +known flow" \
+		"hop -> loadbalancer +new flow" "firewall -> loadbalancer +new flow" \
+		"hop -> loadbalancer +reply to the VIP"; do
+		grep -qE "^$row +[0-9]+ +[0-9.]+$" "$OUT" || fail "$row: $(cat "$OUT")"
+	done
+	grep -q '^goal: a packet of a known flow, the tail call into it included, <= 4x: ' "$OUT" ||
+		fail "$(cat "$OUT")"
+	grep -q '^goal: a packet of a new flow, the tail call into it included, <= 8x: ' "$OUT" ||
+		fail "$(cat "$OUT")"
+	[[ ! -e /run/netns/bgbench-$pid-lb ]] || fail "namespace left"
+	! grep -q " /run/bgbench\." /proc/mounts || fail "bpffs left: $(grep bgbench /proc/mounts)"
+}

@@ -130,6 +130,10 @@ lb()
 	lb xmit
 }
 
+@test "next hop: a flow reuses the FIB's for a second (a neighbour's new MAC after it); over its MTU still to the stack" {
+	lb hop
+}
+
 @test "health: a down backend's flows move, no other flow moves, new flows avoid it; none up: dropped" {
 	lb health
 }

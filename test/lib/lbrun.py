@@ -22,6 +22,7 @@ import random
 import struct
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfrun  # noqa: E402
@@ -377,6 +378,51 @@ def case_xmit(lab):
     want(d["TOO_BIG"] == 1, "too_big %d" % d["TOO_BIG"])
     want(d["TTL"] == 2, "ttl %d" % d["TTL"])
     print("ok xmit: tx 1, to the stack: fib_miss 2, too_big 1, ttl 2")
+
+
+def case_hop(lab):
+    """A known flow reuses the next hop the FIB named for a second
+    (BG_LB_HOP_NS): a neighbour's new MAC reaches it then, not before; a packet of it over
+    the hop's MTU still goes to the stack (too_big)."""
+    Ether, IP, IPv6, TCP, UDP = scapy()
+    f = syn4("198.51.100.7", 40100, "192.0.2.10", 80, flags="A")
+    # The first packet makes the flow, the second (a known flow's)
+    # keeps the FIB's hop.
+    for _ in range(2):
+        ret, out = lab.run(f)
+        want(verdict(ret) == "redirect", "first: %s" % verdict(ret))
+    addr = dst_of(out).split(":")[0]
+    old_mac = NEIGH[addr]
+    want(Ether(out).dst == old_mac, "first: to %s" % Ether(out).dst)
+    b = lab.stats()
+    new_mac = "02:00:00:00:0b:99"
+    subprocess.run(["ip", "neigh", "replace", addr, "lladdr", new_mac,
+                    "dev", "bk0", "nud", "permanent"], check=True)
+    try:
+        t0 = time.monotonic()
+        ret, out = lab.run(f)
+        want(verdict(ret) == "redirect" and Ether(out).dst == old_mac,
+             "within the second: %s to %s" % (verdict(ret), Ether(out).dst))
+        check_csums(out)
+        want(time.monotonic() - t0 < 0.5, "too slow to tell")
+        time.sleep(1.1)
+        ret, out = lab.run(f)
+        want(verdict(ret) == "redirect" and Ether(out).dst == new_mac,
+             "after the second: %s to %s" % (verdict(ret), Ether(out).dst))
+        check_csums(out)
+        big = syn4("198.51.100.7", 40100, "192.0.2.10", 80, flags="A",
+                   payload=b"x" * 1400)
+        ret, out = lab.run(big)
+        want(verdict(ret) == "pass", "over the MTU: %s" % verdict(ret))
+        want(dst_of(out).split(":")[0] == addr, "over the MTU: %s" % dst_of(out))
+    finally:
+        subprocess.run(["ip", "neigh", "replace", addr, "lladdr", old_mac,
+                        "dev", "bk0", "nud", "permanent"], check=True)
+    a = lab.stats()
+    d = {k: a[k] - b[k] for k in a}
+    want(d["TOO_BIG"] == 1 and d["REDIRECT"] == 2 and d["FIB_MISS"] == 0,
+         "stats: %s" % {k: v for k, v in d.items() if v})
+    print("ok hop: the old MAC within the second, the new one after it; too big to the stack")
 
 
 def flows(lab, n, vip="192.0.2.10", seed=11):
