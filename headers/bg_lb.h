@@ -37,8 +37,9 @@ static __always_inline int bg_lb_addr_eq(const __u8 *a, const __u8 *b)
 
 /*
  * The flow table's and the reverse translation table's types, as the
- * inner maps of the firewall's bg_fw_lb_flows and bg_fw_lb_rnat (the
- * kernel compares type, key and value sizes and flags, not the size).
+ * inner maps of the firewall's bg_fw_lb_flows, bg_fw_lb_rnat and
+ * bg_fw_lb_vips (the kernel compares type, key and value sizes and
+ * flags, not the size).
  * Sizes, not types: clang leaves a type met only this deep behind
  * pointers as a forward declaration, which libbpf cannot size.
  */
@@ -54,6 +55,16 @@ struct bg_lb_rnat_inner {
 	__uint(key_size, sizeof(struct bg_lb_flow_key));
 	__uint(value_size, sizeof(struct bg_lb_rnat));
 	__uint(max_entries, 1);
+};
+
+/* The services' map (bg_lb_vip): BPF_F_NO_PREALLOC, as the outer's
+ * inner map must have it too. */
+struct bg_lb_vip_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(key_size, sizeof(struct bg_lb_vip_key));
+	__uint(value_size, sizeof(struct bg_lb_svc));
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 };
 
 #endif /* BG_LB_H */

@@ -180,7 +180,13 @@ struct bg_lb_flow {
 	__u16 hop_mtu; /* the FIB's MTU towards the next hop */
 	__u8 hop_dmac[6];
 	__u8 hop_smac[6];
-	__u8 hop_pad[6];
+	/* For the firewall's phase 0 (xdp_firewall, bg_fw_lb_flow): the
+	 * backend answered (a reply the balancer translated or the firewall
+	 * passed), and a FIN or RST was seen (the flow's time then runs
+	 * out as conntrack's time_wait does). */
+	__u8 replied;
+	__u8 closing;
+	__u8 pad2[4];
 };
 BG_STATIC_ASSERT(sizeof(struct bg_lb_flow) == 88, "bg_lb_flow");
 
@@ -194,7 +200,8 @@ BG_STATIC_ASSERT(sizeof(struct bg_lb_flow) == 88, "bg_lb_flow");
 struct bg_lb_rnat {
 	__u8 vaddr[16];
 	__be16 vport;
-	__u16 pad;
+	__u8 flow_replied; /* the flow's entry has replied set */
+	__u8 pad;
 	__u32 svc;
 	__u32 backend;
 	/* The interface the flow leaves by towards the backend (from the

@@ -596,68 +596,133 @@ struct {
 	__array(values, struct bg_lb_rnat_inner);
 } bg_fw_lb_rnat SEC(".maps");
 
-/* bg_fw_lb_flow's key: the program's frame and a function's called from
- * it share 512 bytes, and the firewall's takes nearly all of them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	BG_PINNED;
+	__array(values, struct bg_lb_vip_inner);
+} bg_fw_lb_vips SEC(".maps");
+
+/* bg_fw_lb_flow's keys and what it needs of the packet: the program's
+ * frame and a function's called from it share 512 bytes, and the
+ * firewall's takes nearly all of them. */
+struct bg_fw_lb_keys {
+	struct bg_lb_flow_key flow;
+	struct bg_lb_vip_key vip;
+	__u8 peer[16]; /* the packet's source and its port */
+	__be16 peer_port;
+	__u8 tcp_flags;
+	__u8 reply; /* found as a reply */
+	__u32 ifindex; /* where the packet came in */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct bg_lb_flow_key);
+	__type(value, struct bg_fw_lb_keys);
 	__uint(max_entries, 1);
 } bg_fw_lb_key SEC(".maps");
 
 /*
- * Is a packet conntrack has no flow of one of a flow the load balancer
+ * Is a packet conntrack does not pass one of a flow the load balancer
  * forwards, seen lately? Its packets leave from XDP and never reach
  * tc_conntrack, so without this a stateful ruleset would pass a client's
  * SYN to a VIP and block everything after it (state invalid), the
- * backend's SYN-ACK included. Yes for a packet of the flow table's (from
- * the client to the VIP) and for a reply the reverse translation table
- * holds, coming in on the interface the flow leaves by, from the backend
- * the flow's entry names; and only while the flow saw a packet within
- * conntrack's timeout of an established flow of its protocol, as
- * conntrack would have forgotten it. A global function, verified once on
- * its own.
+ * backend's SYN-ACK included. Yes for:
+ *  - a reply the reverse translation table holds, coming in on the
+ *    interface the flow leaves by, from the backend the flow's entry
+ *    names (it marks the flow replied);
+ *  - a packet of the flow table's (from the client to the VIP) once the
+ *    backend answered: before that, only its SYN went through the rules,
+ *    and what follows it is no more established than conntrack would
+ *    call it (forged ACKs after a passed SYN, from a forged source too);
+ * and only while the flow's service is still one of the running ruleset
+ * (checked when the balancer has not seen the flow since a switch: a
+ * removed service's flows are not established), and while the flow saw a
+ * packet within conntrack's timeout of an established flow of its
+ * protocol, of time_wait once a FIN or RST went by. A global function,
+ * verified once on its own.
  */
 __noinline int bg_fw_lb_flow(struct xdp_md *ctx, const struct bg_pkt *p)
 {
-	struct bg_lb_flow_key *k;
+	struct bg_fw_lb_keys *k;
+	struct bg_fw_active *act;
 	struct bg_lb_rnat *rn;
 	struct bg_lb_flow *fl;
-	void *flows, *rnat;
+	struct bg_lb_svc *svc;
 	__u32 zero = 0;
+	void *m;
 	__u64 to;
 
 	if (!ctx || !p || !(p->flags & BG_PKT_L4) ||
 	    (p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ||
 	    (p->l4_proto != IPPROTO_TCP && p->l4_proto != IPPROTO_UDP))
 		return 0;
-	flows = bpf_map_lookup_elem(&bg_fw_lb_flows, &zero);
-	if (!flows)
-		return 0;
 	k = bpf_map_lookup_elem(&bg_fw_lb_key, &zero);
 	if (!k)
 		return 0;
-	bg_lb_flow_key_of(k, p);
-	fl = bpf_map_lookup_elem(flows, k);
-	if (!fl) {
-		rnat = bpf_map_lookup_elem(&bg_fw_lb_rnat, &zero);
-		if (!rnat)
+	/* All it needs of ctx and the packet, in k: few values live across
+	 * the lookups below, so few go on the shared stack. */
+	bg_lb_flow_key_of(&k->flow, p);
+	__builtin_memcpy(k->peer, p->saddr, 16);
+	k->peer_port = p->sport;
+	k->tcp_flags = p->l4_proto == IPPROTO_TCP ? p->tcp_flags : 0;
+	k->reply = 0;
+	k->ifindex = ctx->ingress_ifindex;
+
+	m = bpf_map_lookup_elem(&bg_fw_lb_flows, &zero);
+	if (!m)
+		return 0;
+	fl = bpf_map_lookup_elem(m, &k->flow);
+	if (fl) {
+		if (!bg_read_once(fl->replied))
 			return 0;
-		rn = bpf_map_lookup_elem(rnat, k);
-		if (!rn || rn->ifindex != ctx->ingress_ifindex)
+	} else {
+		m = bpf_map_lookup_elem(&bg_fw_lb_rnat, &zero);
+		if (!m)
+			return 0;
+		rn = bpf_map_lookup_elem(m, &k->flow);
+		if (!rn || rn->ifindex != k->ifindex)
 			return 0;
 		/* The flow it answers: from the client to the VIP. */
-		__builtin_memcpy(k->saddr, p->daddr, 16);
-		__builtin_memcpy(k->daddr, rn->vaddr, 16);
-		k->sport = p->dport;
-		k->dport = rn->vport;
-		fl = bpf_map_lookup_elem(flows, k);
-		if (!fl || fl->bport != p->sport ||
-		    !bg_lb_addr_eq(fl->baddr, (const __u8 *)p->saddr))
+		__builtin_memcpy(k->flow.saddr, k->flow.daddr, 16);
+		__builtin_memcpy(k->flow.daddr, rn->vaddr, 16);
+		k->flow.sport = k->flow.dport;
+		k->flow.dport = rn->vport;
+		k->reply = 1;
+		m = bpf_map_lookup_elem(&bg_fw_lb_flows, &zero);
+		if (!m)
+			return 0;
+		fl = bpf_map_lookup_elem(m, &k->flow);
+		if (!fl || fl->bport != k->peer_port ||
+		    !bg_lb_addr_eq(fl->baddr, k->peer))
 			return 0;
 	}
-	to = bg_ct_timeout_ns(bg_ct_timeouts(bg_ct_cfg()), p->l4_proto,
-			      BG_CTS_ESTABLISHED, BG_CTF_SEEN_REPLY);
+	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
+	if (!act)
+		return 0;
+	if (bg_read_once(fl->epoch) != bg_read_once(act->switches)) {
+		k->vip.gen = bg_read_once(act->gen) & 1;
+		__builtin_memcpy(k->vip.addr, k->flow.daddr, 16);
+		k->vip.port = k->flow.dport;
+		k->vip.proto = k->flow.proto;
+		k->vip.family = k->flow.family;
+		m = bpf_map_lookup_elem(&bg_fw_lb_vips, &zero);
+		if (!m)
+			return 0;
+		svc = bpf_map_lookup_elem(m, &k->vip);
+		if (!svc || svc->id != fl->svc)
+			return 0;
+	}
+	if (k->reply && !fl->replied)
+		fl->replied = 1;
+	if ((k->tcp_flags & (BG_TCP_FIN | BG_TCP_RST)) && !fl->closing)
+		fl->closing = 1;
+	to = bg_ct_timeout_ns(bg_ct_timeouts(bg_ct_cfg()), k->flow.proto,
+			      bg_read_once(fl->closing) ? BG_CTS_TIME_WAIT :
+							  BG_CTS_ESTABLISHED,
+			      BG_CTF_SEEN_REPLY);
 	return (__s64)(bg_ct_now() - bg_read_once(fl->last_ns)) <= (__s64)to;
 }
 

@@ -279,7 +279,7 @@ static __always_inline int bg_lb_dec_ttl(struct xdp_md *ctx, struct bg_pkt *p)
 /*
  * Out by the next hop: the flow's (fl, may be NULL) while fresh and the
  * packet fits its MTU, else the FIB's, which the flow then keeps. *oif:
- * the interface the FIB named (it stays 0 when the flow's was used).
+ * the interface the flow leaves by (0: the FIB could not tell).
  */
 static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
 				      __u32 *oif, struct bg_lb_flow *fl,
@@ -294,6 +294,7 @@ static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
 	if (fl && fl->hop_ns && now - fl->hop_ns < BG_LB_HOP_NS &&
 	    p->l3_len <= fl->hop_mtu) {
 		ifindex = fl->hop_ifindex;
+		*oif = ifindex;
 		dmac = fl->hop_dmac;
 		smac = fl->hop_smac;
 		goto send;
@@ -335,8 +336,16 @@ static __always_inline int bg_lb_xmit(struct xdp_md *ctx, struct bg_pkt *p,
 		 * to it): a reader takes a hop the time says is complete. A
 		 * flow whose hop changes may send a packet or two of the
 		 * change to a mix of the old and the new one. */
+		/* The largest packet the FIB passed for this hop lately:
+		 * on success the kernel (6.1) leaves the MTU unsaid, and
+		 * tot_len, the packet's length, is within it. */
+		__u16 mtu = p->l3_len;
+
+		if (fl->hop_ns && now - fl->hop_ns < BG_LB_HOP_NS &&
+		    fl->hop_ifindex == f.ifindex && fl->hop_mtu > mtu)
+			mtu = fl->hop_mtu;
 		fl->hop_ifindex = f.ifindex;
-		fl->hop_mtu = f.mtu_result;
+		fl->hop_mtu = mtu;
 		__builtin_memcpy(fl->hop_dmac, f.dmac, ETH_ALEN);
 		__builtin_memcpy(fl->hop_smac, f.smac, ETH_ALEN);
 		bg_compiler_barrier();
@@ -572,11 +581,10 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 	ret = bg_lb_xmit(ctx, &c->p, &oif, fl, c->now);
 	/*
 	 * The backend's replies (from it, to the client) are translated
-	 * once the FIB named the interface they come back on. Checked with
-	 * every lookup of the FIB (a flow's first packet, then one a
-	 * BG_LB_HOP_NS): an entry the LRU let go (a flood of new flows keeps
+	 * once the FIB named the interface they come back on. Checked on
+	 * every packet: an entry the LRU let go (a flood of new flows keeps
 	 * the table busy) or a first packet the FIB could not place is
-	 * written again then.
+	 * written again by the flow's next one.
 	 */
 	if (oif) {
 		struct bg_lb_rnat *old;
@@ -615,6 +623,24 @@ static __always_inline int bg_lb_reply(struct xdp_md *ctx, struct bg_lb_ctx *c)
 	if (rn->ifindex != ctx->ingress_ifindex) {
 		bg_lb_stat_inc(BG_LB_STAT_REPLY_IFACE);
 		return -1;
+	}
+	/* The flow's first reply: its entry learns the backend answered
+	 * (the firewall passes its next packets as established only then),
+	 * once per reply translation entry. */
+	if (!rn->flow_replied) {
+		struct bg_lb_flow *fl;
+
+		__builtin_memcpy(k.saddr, c->p.daddr, 16);
+		__builtin_memcpy(k.daddr, rn->vaddr, 16);
+		k.sport = c->p.dport;
+		k.dport = rn->vport;
+		fl = bpf_map_lookup_elem(&bg_lb_flow, &k);
+		if (fl && fl->bport == c->p.sport &&
+		    bg_lb_addr_eq(fl->baddr, (const __u8 *)c->p.saddr)) {
+			if (!fl->replied)
+				fl->replied = 1;
+			rn->flow_replied = 1;
+		}
 	}
 	if (bg_lb_rewrite(ctx, &c->p, rn->vaddr, rn->vport, 0)) {
 		bg_lb_stat_inc(BG_LB_STAT_MALFORMED);

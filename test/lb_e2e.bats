@@ -402,3 +402,63 @@ sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
 	[ "$status" -eq 0 ] || fail "$output"
 	[ ! -e "$FW_BPFFS/tc/globals/bg_fw_lb_flows" ]
 }
+
+@test "a stateful ruleset: a passed SYN whose backend never answered makes nothing established; a removed service's flows are not established after the switch" {
+	local before after
+	RULES=$(ruleset stateful <<-'EOF2'
+		set default block
+		block state invalid label "invalid"
+		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
+		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
+		service dead 192.0.2.10 port 81 proto tcp {
+			backend 203.0.113.99:8080
+		}
+		service gone 192.0.2.11 port 80 proto tcp {
+			backend 203.0.113.12:8080
+		}
+	EOF2
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	# A SYN the rules pass to a backend that is not there: the balancer
+	# keeps its flow, but ACKs of that flow (forged, the source may be
+	# too) are not established without an answer from the backend.
+	in_cli hping3 -q -c 1 -S -p 81 -s 42000 -k 192.0.2.10 >/dev/null 2>&1 || true
+	sleep 0.3
+	in_dut "$BG_REPO/scripts/lb.sh" --json |
+		jq -e 'any(.[]; .client_port == 42000 and .vip_port == 81)' >/dev/null ||
+		fail "no flow: $(in_dut "$BG_REPO/scripts/lb.sh")"
+	before=$(status_json)
+	in_cli hping3 -q -c 3 -i u20000 -A -p 81 -s 42000 -k 192.0.2.10 >/dev/null 2>&1 || true
+	sleep 0.3
+	after=$(status_json)
+	[ $(($(jq .counters.drop <<<"$after") - $(jq .counters.drop <<<"$before"))) -eq 3 ] ||
+		fail "ACKs before any answer: $(jq -c .counters <<<"$after")"
+	[ "$(jq .counters.lb_pass <<<"$after")" -eq "$(jq .counters.lb_pass <<<"$before")" ]
+
+	# A flow of service "gone", answered; then a ruleset without it.
+	run in_cli curl -sS --max-time 3 --local-port 43000 http://192.0.2.11/
+	[ "$output" = "backend 12" ] || fail "$output"
+	RULES=$(ruleset stateful2 <<-'EOF2'
+		set default block
+		block state invalid label "invalid"
+		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
+		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
+		service dead 192.0.2.10 port 81 proto tcp {
+			backend 203.0.113.99:8080
+		}
+	EOF2
+	)
+	run up dut0 --rules "$RULES"
+	[ "$status" -eq 0 ] || fail "$output"
+	run status_json
+	jq -e '[.loadbalancer.services[].name] == ["dead"]' <<<"$output" ||
+		fail "$(jq -c .loadbalancer.services <<<"$output")"
+	before=$output
+	in_cli hping3 -q -c 2 -i u20000 -A -p 80 -s 43000 -k 192.0.2.11 >/dev/null 2>&1 || true
+	sleep 0.3
+	after=$(status_json)
+	[ $(($(jq .counters.drop <<<"$after") - $(jq .counters.drop <<<"$before"))) -eq 2 ] ||
+		fail "ACKs of the removed service's flow: $(jq -c .counters <<<"$after")"
+	[ "$(jq .counters.lb_pass <<<"$after")" -eq "$(jq .counters.lb_pass <<<"$before")" ]
+}

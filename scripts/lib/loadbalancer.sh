@@ -27,16 +27,22 @@ bg_loadbalancer_detach()
 }
 
 # bg_lb_fw_tables fill|empty: the firewall's phase 0 reads the load
-# balancer's flow and reverse translation tables through its maps of maps
-# bg_fw_lb_flows and bg_fw_lb_rnat (progs/xdp_firewall.c, bg_fw_lb_flow,
-# says why): slot 0 of each holds the table while the stage is in the
-# chain.
+# balancer's flow, reverse translation and service tables through its maps
+# of maps bg_fw_lb_flows, bg_fw_lb_rnat and bg_fw_lb_vips
+# (progs/xdp_firewall.c, bg_fw_lb_flow, says why): slot 0 of each holds
+# the table while the stage is in the chain.
 bg_lb_fw_tables()
 {
 	local t outer
-	for t in flows:bg_lb_flow rnat:bg_lb_rnat; do
+	for t in flows:bg_lb_flow rnat:bg_lb_rnat vips:bg_lb_vip; do
 		outer=$(bg_map "bg_fw_lb_${t%%:*}")
-		[[ -e $outer ]] || continue
+		if [[ ! -e $outer ]]; then
+			# A firewall older than this module: stateful rules
+			# would block the balancer's flows after their SYN.
+			[[ $1 != fill ]] ||
+				bg_warn "the firewall has no $(basename "$outer"): under a stateful ruleset it blocks the load balancer's flows (run down.sh, then up.sh)"
+			continue
+		fi
 		if [[ $1 == fill ]]; then
 			bpftool map update pinned "$outer" key 0 0 0 0 \
 				value pinned "$(bg_map "${t#*:}")" ||
