@@ -640,9 +640,9 @@ struct {
  * and only while the flow's service is still one of the running ruleset
  * (checked when the balancer has not seen the flow since a switch: a
  * removed service's flows are not established), and while the flow saw a
- * packet within conntrack's timeout of an established flow of its
- * protocol, of time_wait once a FIN or RST went by. A global function,
- * verified once on its own.
+ * packet (the client's or a reply) within conntrack's timeout of an
+ * established flow of its protocol, of time_wait once a FIN or RST went
+ * by. A global function, verified once on its own.
  */
 __noinline int bg_fw_lb_flow(struct xdp_md *ctx, const struct bg_pkt *p)
 {
@@ -652,8 +652,8 @@ __noinline int bg_fw_lb_flow(struct xdp_md *ctx, const struct bg_pkt *p)
 	struct bg_lb_flow *fl;
 	struct bg_lb_svc *svc;
 	__u32 zero = 0;
+	__u64 to, now;
 	void *m;
-	__u64 to;
 
 	if (!ctx || !p || !(p->flags & BG_PKT_L4) ||
 	    (p->flags & (BG_PKT_FRAG | BG_PKT_FRAG_LATER)) ||
@@ -715,15 +715,23 @@ __noinline int bg_fw_lb_flow(struct xdp_md *ctx, const struct bg_pkt *p)
 		if (!svc || svc->id != fl->svc)
 			return 0;
 	}
-	if (k->reply && !fl->replied)
-		fl->replied = 1;
 	if ((k->tcp_flags & (BG_TCP_FIN | BG_TCP_RST)) && !fl->closing)
 		fl->closing = 1;
 	to = bg_ct_timeout_ns(bg_ct_timeouts(bg_ct_cfg()), k->flow.proto,
 			      bg_read_once(fl->closing) ? BG_CTS_TIME_WAIT :
 							  BG_CTS_ESTABLISHED,
 			      BG_CTF_SEEN_REPLY);
-	return (__s64)(bg_ct_now() - bg_read_once(fl->last_ns)) <= (__s64)to;
+	now = bg_ct_now();
+	if ((__s64)(now - bg_read_once(fl->last_ns)) > (__s64)to)
+		return 0;
+	/* A reply keeps its flow alive too (the balancer times the
+	 * client's packets only): a backend streaming to a silent client. */
+	if (k->reply) {
+		if (!fl->replied)
+			fl->replied = 1;
+		fl->last_ns = now;
+	}
+	return 1;
 }
 
 /*

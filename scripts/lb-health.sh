@@ -92,9 +92,11 @@ set_state()
 {
 	local idx=$1 addr=$2 port=$3 up=$4 key v changes now cur
 	key=$(bg_u32_hex $(($(bg_active_gen) * $(bg_abi .consts.BG_LB_MAX_BACKENDS) + idx)))
-	cur=$(bg_loadbalancer_status_json | jq -r --argjson i "$idx" '
-		.loadbalancer.services[]?.backends[] | select(.index == $i)
-		| "\(.address) \(.port)"')
+	# One lookup, not the whole status (seconds on a busy machine, and
+	# a flip waits for it).
+	# shellcheck disable=SC2016,SC2153 # jq's $; BG_JQ_* from the modules
+	cur=$(bg_map_lookup bg_lb_backend "$key" | jq -r "$BG_JQ_ADDR$BG_JQ_LBADDR"'
+		.formatted.value | "\({family, addr} | lbaddr) \(.port | be16)"')
 	[[ $cur == "$addr $port" ]] || return 1
 	v=$(bg_map_raw bg_lb_health "$key") || return 1
 	changes=$(($(bg_le "$v" 4 4) + 1))

@@ -199,3 +199,9 @@ registered=1
 # The interface runs: now every interface switches to the new ruleset.
 bg_commit_ruleset
 bg_prune_prog_pins "${BG_PINS[@]}"
+# What a module starts once the ruleset it needs runs (the load balancer's
+# health checker reads the running ruleset's checks: started at attach, it
+# saw the one before, found none and ended).
+for i in "${BG_RUN[@]}"; do
+	bg_prog_do running "$i" "$iface"
+done

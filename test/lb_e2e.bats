@@ -206,7 +206,8 @@ stop_backend()
 		[[ $state == down ]] && break
 		sleep 0.2
 	done
-	[ "$state" = down ] || fail "backend 12 still $state"
+	[ "$state" = down ] ||
+		fail "backend 12 still $state; checker: $(cat "$(lock_path_of "$FW_BPFFS").lbhealth.log")"
 	run curl_vip http://192.0.2.10/ 30
 	echo "$output"
 	[[ $output != *FAILED* ]] || fail "a request failed after the checker noticed"
@@ -408,6 +409,7 @@ sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
 	RULES=$(ruleset stateful <<-'EOF2'
 		set default block
 		block state invalid label "invalid"
+		pass inet6 proto icmp6 label "neighbour discovery"
 		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
 		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
 		service dead 192.0.2.10 port 81 proto tcp {
@@ -442,6 +444,7 @@ sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
 	RULES=$(ruleset stateful2 <<-'EOF2'
 		set default block
 		block state invalid label "invalid"
+		pass inet6 proto icmp6 label "neighbour discovery"
 		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
 		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
 		service dead 192.0.2.10 port 81 proto tcp {

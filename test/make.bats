@@ -63,7 +63,7 @@ deps()
 	[ "$(sed -n 1p "$LOG")" = "deps --test" ] || fail "$(cat "$LOG")"
 	[ "$(wc -l <"$LOG")" -eq 2 ] || fail "$(cat "$LOG")"
 	read -ra argv < <(sed -n 2p "$LOG")
-	[ "${argv[*]:0:4}" = "bats --jobs 4 --no-parallelize-within-files" ] ||
+	[ "${argv[*]:0:4}" = "bats --jobs 3 --no-parallelize-within-files" ] ||
 		fail "$(cat "$LOG")"
 	[ "$(printf '%s\n' "${argv[@]:4}" | sort)" = "$(cd "$BG_REPO" && printf '%s\n' test/*.bats | sort)" ] ||
 		fail "$(cat "$LOG")"

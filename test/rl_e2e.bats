@@ -73,13 +73,14 @@ rl_status()
 	run up d1 --rules "$rules"
 	[ "$status" -eq 0 ] || fail "$output"
 	start_http "$DUT" 8080
-	# One hping3 per CPU, from one source, for nine seconds; meanwhile a
-	# client on the other link asks 100 times.
-	pids=()
+	# One hping3 per CPU, from one source, until the operator's view was
+	# read below (30 s at most); meanwhile a client on the other link asks
+	# 100 times.
+	pids=() floods=()
 	for cpu in 0 1; do
-		in_ns "$FLD" timeout 9 taskset -c "$cpu" hping3 --udp --flood \
+		in_ns "$FLD" timeout 30 taskset -c "$cpu" hping3 --udp --flood \
 			-p 9999 -d 32 192.0.2.1 >/dev/null 2>&1 3>&- &
-		pids+=($!)
+		floods+=($!)
 	done
 	(
 		ok=0
@@ -103,7 +104,11 @@ rl_status()
 	run in_dut "$BG_REPO/scripts/status.sh"
 	[ "$status" -eq 0 ] || fail "$output"
 	text=$output
+	# The floods are all that runs in $FLD.
+	# shellcheck disable=SC2046 # one pid a word
+	kill $(ip netns pids "$FLD") 2>/dev/null || true
 	# Not a bare wait: the HTTP server is a child too.
+	wait "${floods[@]}" || true
 	wait "${pids[@]}"
 	ok=$(<"$BG_TMP/ok")
 	((ok >= 99)) || fail "only $ok of 100 requests succeeded during the flood"

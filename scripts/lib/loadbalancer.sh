@@ -13,6 +13,11 @@ bg_loadbalancer_attach()
 {
 	bg_hook_attach "$@"
 	bg_lb_fw_tables fill
+}
+
+# Once the ruleset runs (up.sh, after the switch): the health checker.
+bg_loadbalancer_running()
+{
 	bg_lb_health_start
 }
 
@@ -34,6 +39,8 @@ bg_loadbalancer_detach()
 bg_lb_fw_tables()
 {
 	local t outer
+	# With the bpffs gone (down.sh of orphans) there is nothing to empty.
+	[[ -n ${BG_PIN_DIR:-} ]] || return 0
 	for t in flows:bg_lb_flow rnat:bg_lb_rnat vips:bg_lb_vip; do
 		outer=$(bg_map "bg_fw_lb_${t%%:*}")
 		if [[ ! -e $outer ]]; then
@@ -71,6 +78,7 @@ bg_lb_health_pid()
 	# the interpreter running exactly this lb-health.sh.
 	[[ $(stat -c %u "/proc/$pid") == 0 ]] || return 1
 	mapfile -d '' -t argv <"/proc/$pid/cmdline" || return 1
+	# shellcheck disable=SC2153 # lib.sh's
 	[[ ${#argv[@]} -ge 2 && ${argv[1]} == "$BG_LIB_DIR/lb-health.sh" ]] ||
 		return 1
 	printf '%s\n' "$pid"

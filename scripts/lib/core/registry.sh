@@ -188,7 +188,7 @@ bg_prog_do()
 	f=bg_${BG_REG_NAME[i]}_$fn
 	if ! declare -F "$f" >/dev/null; then
 		case $fn in
-		check) return 0 ;;
+		check | running) return 0 ;;
 		detach) f=bg_hook_detach ;;
 		*) bg_die "no module lib/${BG_REG_NAME[i]}.sh for $(bg_prog_label "$i")" ;;
 		esac
