@@ -515,6 +515,14 @@ bg_lb_flow_backend(struct bg_lb_ctx *c, const struct bg_lb_svc *svc,
 			fl->last_ns = c->now;
 			if (fl->epoch != c->epoch)
 				fl->epoch = c->epoch;
+			/* A SYN on the tuple of a flow: a new connection
+			 * (the port reused), unanswered and open so far. */
+			if (c->p.l4_proto == IPPROTO_TCP &&
+			    bg_ct_tcp_is_syn(c->p.tcp_flags) &&
+			    (fl->replied || fl->closing)) {
+				fl->replied = 0;
+				fl->closing = 0;
+			}
 			__sync_fetch_and_add(&fl->packets, 1);
 			__sync_fetch_and_add(&fl->bytes, c->p.l3_len);
 			*bidx = b;
@@ -599,7 +607,10 @@ static __always_inline int bg_lb_forward(struct xdp_md *ctx,
 		rk.pad[1] = 0;
 		rn.ifindex = oif;
 		old = bpf_map_lookup_elem(&bg_lb_rnat, &rk);
-		if (!old || old->ifindex != oif || old->vport != rn.vport ||
+		/* (a SYN writes it afresh: the flow's entry was reset, its
+		 * first reply must mark it again) */
+		if (!old || bg_ct_tcp_is_syn(c->p.tcp_flags) ||
+		    old->ifindex != oif || old->vport != rn.vport ||
 		    old->backend != b || !bg_lb_addr_eq(old->vaddr, rn.vaddr))
 			bpf_map_update_elem(&bg_lb_rnat, &rk, &rn, BPF_ANY);
 	}

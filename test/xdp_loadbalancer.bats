@@ -134,6 +134,10 @@ lb()
 	lb hop
 }
 
+@test "answered: the first translated reply marks the flow for the firewall; a SYN on its tuple (a new connection) unmarks it" {
+	lb reuse
+}
+
 @test "health: a down backend's flows move, no other flow moves, new flows avoid it; none up: dropped" {
 	lb health
 }

@@ -106,6 +106,20 @@ class Lab:
         bpfrun.map_update(self.map("bg_lb_health"), struct.pack("<I", idx),
                           struct.pack("<IIQ", up, changes + 1, since))
 
+    def flow_field(self, src, sport, vip, dport, name):
+        """A u8 field of the IPv4 TCP flow's entry (bg_lb_flow); None
+        without one."""
+        key = (ipaddress.ip_address(src).packed + b"\0" * 12 +
+               ipaddress.ip_address(vip).packed + b"\0" * 12 +
+               struct.pack(">HH", sport, dport) + bytes([6, 0, 0, 0]))
+        st = ABI["structs"]["bg_lb_flow"]
+        try:
+            v = bpfrun.map_lookup(self.map("bg_lb_flow"), key, st["size"])
+        except bpfrun.BpfError:
+            return None
+        off = [f["offset"] for f in st["fields"] if f["name"] == name][0]
+        return v[off]
+
     def backend(self, idx):
         v = bpfrun.map_lookup(self.map("bg_lb_backend"),
                               struct.pack("<I", self.active()[0] * MAXB + idx), 32)
@@ -423,6 +437,29 @@ def case_hop(lab):
     want(d["TOO_BIG"] == 1 and d["REDIRECT"] == 2 and d["FIB_MISS"] == 0,
          "stats: %s" % {k: v for k, v in d.items() if v})
     print("ok hop: the old MAC within the second, the new one after it; too big to the stack")
+
+
+def case_reuse(lab):
+    """The flow learns its backend answered from the first reply the
+    balancer translates (the firewall passes its next packets as
+    established only then); a SYN on its tuple (the port reused: a new
+    connection) makes it unanswered again, and the next reply marks it
+    again."""
+    f = ("198.51.100.7", 40200, "192.0.2.10")
+    b = backend_of(lab, f, flags="S")
+    want(b is not None, "no backend")
+    want(lab.flow_field(*f[:2], f[2], 80, "replied") == 0, "replied before a reply")
+    want(reply_ok(lab, f, b), "reply not translated")
+    want(lab.flow_field(*f[:2], f[2], 80, "replied") == 1, "reply not marked")
+    # More replies and client packets leave it marked.
+    want(backend_of(lab, f) == b and reply_ok(lab, f, b), "flow moved")
+    want(lab.flow_field(*f[:2], f[2], 80, "replied") == 1, "mark lost")
+    # A new connection on the same tuple: unanswered, the same backend.
+    want(backend_of(lab, f, flags="S") == b, "the SYN moved the flow")
+    want(lab.flow_field(*f[:2], f[2], 80, "replied") == 0, "SYN left it marked")
+    want(reply_ok(lab, f, b), "reply not translated")
+    want(lab.flow_field(*f[:2], f[2], 80, "replied") == 1, "second reply not marked")
+    print("ok reuse: marked by the first reply, unmarked by a SYN on the tuple, marked again")
 
 
 def flows(lab, n, vip="192.0.2.10", seed=11):
