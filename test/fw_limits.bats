@@ -420,6 +420,12 @@ flows_of()
 		echo "# $m: $out" >&3
 		[[ $out == "evicted after "* ]] || fail "$m: $out"
 		n=${out#evicted after }
-		((n >= min && n <= 65536)) || fail "$m: $out (bound $min)"
+		# The bound is the least (README); at most a few hundred past
+		# the size: an entry made on a CPU the process then left waits
+		# in that CPU's pending list, out of the eviction's reach,
+		# until the LRU steals from it (66,260 seen with other test
+		# files running).
+		((n >= min && n <= 65536 + 1024 * $(nproc))) ||
+			fail "$m: $out (bound $min)"
 	done
 }
