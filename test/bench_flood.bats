@@ -38,6 +38,28 @@ lab_gone()
 	fi
 }
 
+# receivers_ok KIND...: $OUT has exactly these receivers' rows, each with
+# frames offered and counted, its ratio, and the XDP program's ns per
+# frame (nftables' rows: "-").
+receivers_ok()
+{
+	local kind off ref n x ns
+	[ "$(grep -cE "^($(
+		IFS='|'
+		echo "$*"
+	)) " "$OUT")" -eq $# ] || fail "$(cat "$OUT")"
+	for kind; do
+		read -r _ off ref n x ns < <(grep "^$kind " "$OUT")
+		((off > 0 && ref >= 0 && n > 0)) || fail "$kind: $(cat "$OUT")"
+		[[ $x =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "$kind: $(cat "$OUT")"
+		if [[ $kind == nft* ]]; then
+			[ "$ns" = - ] || fail "$kind: $(cat "$OUT")"
+		else
+			[[ $ns =~ ^[0-9]+$ ]] || fail "$kind: $(cat "$OUT")"
+		fi
+	done
+}
+
 @test "bench/flood.sh --help says what it measures; bad options are refused" {
 	run "$BG_REPO/bench/flood.sh" --help
 	[ "$status" -eq 0 ] || fail "$output"
@@ -59,17 +81,7 @@ lab_gone()
 		--out "$OUT" >"$OUT.log" 2>&1 3>&- &
 	pid=$!
 	wait "$pid" || fail "$(cat "$OUT.log")"
-	[ "$(grep -cE '^(floor|bpfguard|nftables) ' "$OUT")" -eq 3 ] || fail "$(cat "$OUT")"
-	for kind in floor bpfguard nftables; do
-		read -r _ off ref n x ns < <(grep "^$kind " "$OUT")
-		((off > 0 && ref >= 0 && n > 0)) || fail "$kind: $(cat "$OUT")"
-		[[ $x =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "$kind: $(cat "$OUT")"
-		if [[ $kind == nftables ]]; then
-			[ "$ns" = - ] || fail "$kind: $(cat "$OUT")"
-		else
-			[[ $ns =~ ^[0-9]+$ ]] || fail "$kind: $(cat "$OUT")"
-		fi
-	done
+	receivers_ok floor bpfguard nftables
 	grep -q '^goal: bpfguard >= 0.90 of the floor: ' "$OUT" || fail "$(cat "$OUT")"
 	lab_gone "$pid"
 }
@@ -97,17 +109,7 @@ lab_gone()
 		--out "$OUT" >"$OUT.log" 2>&1 3>&- &
 	pid=$!
 	wait "$pid" || fail "$(cat "$OUT.log")"
-	[ "$(grep -cE '^(bpfguard|nft-jhash|nft-numgen) ' "$OUT")" -eq 3 ] || fail "$(cat "$OUT")"
-	for kind in bpfguard nft-jhash nft-numgen; do
-		read -r _ off ref n x ns < <(grep "^$kind " "$OUT")
-		((off > 0 && ref >= 0 && n > 0)) || fail "$kind: $(cat "$OUT")"
-		[[ $x =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "$kind: $(cat "$OUT")"
-		if [[ $kind == nft-* ]]; then
-			[ "$ns" = - ] || fail "$kind: $(cat "$OUT")"
-		else
-			[[ $ns =~ ^[0-9]+$ ]] || fail "$kind: $(cat "$OUT")"
-		fi
-	done
+	receivers_ok bpfguard nft-jhash nft-numgen
 	grep -q '^goal: bpfguard >= 2x the better nftables DNAT: ' "$OUT" || fail "$(cat "$OUT")"
 	lab_gone "$pid"
 }
