@@ -64,6 +64,7 @@ BENCH_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.o,$(BENCH_SRCS)) \
 	$(BUILD)/bench/tc_conntrack_newflow.o \
 	$(BUILD)/bench/xdp_firewall_newfrag.o \
 	$(BUILD)/bench/xdp_loadbalancer_newflow.o \
+	$(BUILD)/bench/tc_scrub_rewrite.o \
 	$(foreach n,1 2 3 4 5,$(BUILD)/bench/xdp_firewall_stage$(n).o)
 # Test-only builds of conntrack: a slow critical section, with and without
 # the entry lock (test/conntrack_race.bats).
@@ -132,6 +133,13 @@ $(BUILD)/bench/xdp_loadbalancer_newflow.o: progs/xdp_loadbalancer.c $(HEADERS) |
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_LB_BENCH_NEWFLOW -c $< -o $@
+
+# make bench: scrub rewriting an MSS already at its limit, so that every
+# run of the same buffer costs what the first one does.
+$(BUILD)/bench/tc_scrub_rewrite.o: progs/tc_scrub.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBG_BENCH_SCRUB_REWRITE -c $< -o $@
 
 # make bench: the firewall with a new datagram in every first fragment.
 $(BUILD)/bench/xdp_firewall_newfrag.o: progs/xdp_firewall.c $(HEADERS) | $(BUILD)

@@ -13,7 +13,7 @@ source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 usage()
 {
 	cat <<EOF
-Usage: bench/run.sh [--repeat N] [--out FILE] [--switch | --ratelimit | --lb]
+Usage: bench/run.sh [--repeat N] [--out FILE] [--switch | --ratelimit | --lb | --scrub]
 
 Measure ns/packet with BPF_PROG_TEST_RUN (bpftool prog run ... repeat N,
 median of 5 runs) for xdp_firewall with 1, 64, 1024 and 4096 CIDR rules,
@@ -28,7 +28,9 @@ and from the firewall; a SYN answered with a cookie SYN-ACK (one
 BPF_PROG_TEST_RUN per run, bench/onerun.py, in a namespace of its own
 holding a listener); the load balancer, reached the same two ways, for a
 packet of a known flow, of a new flow and a backend's reply (one run at a
-time, in a namespace whose FIB knows the backends); the capacity of a
+time, in a namespace whose FIB knows the backends); tc_scrub for a
+packet no statement matches, one it rewrites and a SYN whose MSS it
+clamps, next to the TC no-op; the capacity of a
 100,000-entry table. Results go to stdout and FILE (default
 build/bench.txt).
 
@@ -38,10 +40,12 @@ build/bench.txt).
              (FILE default build/bench-ratelimit.txt)
   --lb       only the no-op, the chain's hop and the load balancer's rows
              (FILE default build/bench-lb.txt)
+  --scrub    only the TC no-op and tc_scrub's rows (FILE default
+             build/bench-scrub.txt)
 EOF
 }
 
-repeat=200000 out="" switch_only=0 rl_only=0 lb_only=0
+repeat=200000 out="" switch_only=0 rl_only=0 lb_only=0 scrub_only=0
 while (($#)); do
 	case $1 in
 	-h | --help)
@@ -59,6 +63,7 @@ while (($#)); do
 	--switch) switch_only=1 ;;
 	--ratelimit) rl_only=1 ;;
 	--lb) lb_only=1 ;;
+	--scrub) scrub_only=1 ;;
 	*) bg_die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -68,6 +73,7 @@ if [[ -z $out ]]; then
 	((switch_only == 0)) || out=$BG_ROOT/build/bench-switch.txt
 	((rl_only == 0)) || out=$BG_ROOT/build/bench-ratelimit.txt
 	((lb_only == 0)) || out=$BG_ROOT/build/bench-lb.txt
+	((scrub_only == 0)) || out=$BG_ROOT/build/bench-scrub.txt
 fi
 
 bg_require_root
@@ -407,9 +413,63 @@ bench_loadbalancer()
 	} | tee -a "$out"
 }
 
+# Normalization on TC ingress (tc_scrub), next to the TC no-op: a packet
+# no statement matches (it tries both); an ACK under all four options
+# (its identification drawn anew on every run: an IP checksum update; the
+# TCP header looked at); a SYN whose MSS option it clamps (the options
+# walk, the TCP checksum through a helper), under max-mss alone and
+# under all four options. The test run reuses one buffer, and after the
+# first run the MSS is at the limit: the SYN rows are of a bench build
+# that rewrites an MSS at the limit too (BG_BENCH_SCRUB_REWRITE).
+scrub_rules()
+{
+	printf '%s\n' "pass" "scrub in from 203.0.113.0/24 (max-mss 1200)" \
+		"scrub in from 198.51.100.0/24 (min-ttl 64, max-mss 1200, no-df, random-id)"
+}
+bench_scrub()
+{
+	local sc scw row ns worst=0
+	scrub_rules >"$work/scrub.rules"
+	bg_apply_ruleset "$work/scrub.rules"
+	sc=$(bg_load_prog tc_scrub.o bg_scrub_ingress)
+	"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/tc_scrub_rewrite.o" \
+		"$BG_BPFFS/bench/scrub" >/dev/null
+	scw=$BG_BPFFS/bench/scrub/bg_scrub_ingress
+	mkpkt 192.0.2.9 192.0.2.1 "$work/scmiss.pkt" tcp A 40000 80
+	mkpkt 198.51.100.1 192.0.2.1 "$work/schit.pkt" tcp A 40000 80
+	mkpkt 203.0.113.1 192.0.2.1 "$work/scsyn1.pkt" tcp S 40000 80 1460
+	mkpkt 198.51.100.1 192.0.2.1 "$work/scsyn4.pkt" tcp S 40000 80 1460
+	{
+		printf '\n# normalization (tc_scrub, TC ingress)\n'
+		printf '%-22s %-26s %9s %9s\n' program packet ns/pkt x_noop
+		printf '%-22s %-26s %9s %9s\n' tc_noop - "$tcnoop" 1.00
+		for row in "no statement:$sc:scmiss" "ACK, four options:$sc:schit" \
+			"SYN, max-mss:$scw:scsyn1" "SYN, four options:$scw:scsyn4"; do
+			IFS=: read -r _ prog pkt <<<"$row"
+			ns=$(measure "$prog" "$work/$pkt.pkt")
+			((ns <= worst)) || worst=$ns
+			printf '%-22s %-26s %9s %9s\n' tc_scrub "${row%%:*}" "$ns" "$(ratio "$ns" "$tcnoop")"
+		done
+		echo "goal: scrub <= 3x (every row): $(
+			awk -v a="$worst" -v b="$tcnoop" 'BEGIN { if (a <= 3 * b) print "met"; else printf "NOT MET (%.1fx)\n", a / b }')"
+	} | tee -a "$out"
+}
+
 "$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/xdp_noop.o" \
 	"$BG_BPFFS/bench" >/dev/null
 fw=$(bg_load_prog xdp_firewall.o bg_fw_xdp)
+
+# make bench --scrub: only the TC no-op and tc_scrub's rows.
+if ((scrub_only)); then
+	printf '# bpfguard make bench --scrub, %s, kernel %s, repeat %s (median of 5)\n' \
+		"$(date -u +%Y-%m-%dT%H:%MZ)" "$(uname -r)" "$repeat" | tee "$out"
+	"$BG_LOAD" --bpffs "$BG_BPFFS" "$BG_OBJ_DIR/bench/tc_noop.o" \
+		"$BG_BPFFS/bench" >/dev/null
+	mkpkt 198.51.100.1 192.0.2.1 "$work/in.pkt" tcp A 80 40000
+	tcnoop=$(measure "$BG_BPFFS/bench/tc_noop" "$work/in.pkt")
+	bench_scrub
+	exit 0
+fi
 
 # make bench-switch: only the compile, switch and capacity rows.
 if ((switch_only)); then
@@ -584,6 +644,8 @@ tcnoop=$(measure "$BG_BPFFS/bench/tc_noop" "$work/in.pkt")
 	ns=$(measure "$fw" "$work/in.pkt")
 	printf '%-22s %-22s %9s %9s\n' xdp_firewall "established (phase 0)" "$ns" "$(ratio "$ns" "$noop")"
 } | tee -a "$out"
+
+bench_scrub
 
 bench_ratelimit
 

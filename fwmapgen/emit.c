@@ -13,6 +13,7 @@
 #include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
+#include "scrub.h"
 #include "sha256.h"
 
 /*
@@ -20,7 +21,7 @@
  * writes nothing without a service: such a batch stays as it was.
  */
 static void (*const family_emit[])(struct emitter *e) = {
-	rule_emit, rl_emit, set_emit, route_emit, lb_emit,
+	rule_emit, rl_emit, scrub_emit, set_emit, route_emit, lb_emit,
 };
 
 /* Last: loaded = 1 tells the loader every other entry is in. */

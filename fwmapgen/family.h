@@ -66,6 +66,8 @@ int rl_set_parse(struct cursor *c, const struct token *kw);
 #define RL_SET_NAMES "syn-flood, icmp-flood, udp-amplification or tcp-flood"
 
 /* lb_parse.c: service NAME VIP port PORT proto tcp|udp ... { backend ... } */
+void scrub_parse(struct cursor *c, const struct lline *raw);
+
 void lb_parse(struct cursor *c, const struct lline *raw);
 void lb_prescan(struct loader *ld, const struct lline *ll);
 /* lb_parse.c: set health NAME ..., the cursor after "health" */

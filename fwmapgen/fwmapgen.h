@@ -81,6 +81,7 @@ struct addrset {
 
 struct rl_policy;
 struct rl_lists;
+struct scrub_stmt;
 struct lb;
 
 struct rfield {
@@ -150,6 +151,13 @@ struct ruleset {
 	struct bg_rl_config rl_cfg;
 	uint64_t *rl_amp_ports; /* "set udp-amplification": the port bits */
 	struct rl_lists *rl_lists; /* the tries' prefixes; NULL: no policy */
+	/* traffic normalization (scrub.h): statements in file order, and
+	 * their kernel entries (BG_SCRUB_MAX; NULL without any) */
+	struct scrub_stmt *scrub;
+	size_t nscrub;
+	size_t scrub_cap;
+	struct bg_scrub_rule *scrub_rules;
+	size_t nscrub_rules;
 	/* the load balancer (lb.h): services, health checks; NULL: none */
 	struct lb *lb;
 	size_t table_entries;

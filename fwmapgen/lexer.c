@@ -31,7 +31,7 @@ int is_ident(int c)
 /* Addresses, keywords and interface names; everything else is punctuation. */
 static int is_word(int c)
 {
-	return c > ' ' && c < 0x7f && !strchr("{}<>,!=\"#$", c);
+	return c > ' ' && c < 0x7f && !strchr("{}<>,!=\"#$()", c);
 }
 
 void lline_push(struct lline *ll, char c, struct bg_pos p)
@@ -246,9 +246,10 @@ static size_t scan_table(const char *file, const struct lline *ll, size_t i,
 static size_t scan_token(const char *file, const struct lline *ll, size_t i,
 			 struct token *t)
 {
-	static const char punct[] = "{},!=";
+	static const char punct[] = "{},!=()";
 	static const enum tok_type ptype[] = { T_LBRACE, T_RBRACE, T_COMMA,
-					       T_BANG, T_EQ };
+					       T_BANG,	 T_EQ,	   T_LPAREN,
+					       T_RPAREN };
 	unsigned char c = (unsigned char)ll->s[i];
 	const char *pc = c ? strchr(punct, c) : NULL;
 	size_t j = i;

@@ -37,6 +37,8 @@ enum tok_type {
 	T_COMMA,
 	T_BANG,
 	T_EQ,
+	T_LPAREN, /* ( and ): a scrub's options */
+	T_RPAREN,
 };
 
 struct token {

@@ -13,6 +13,7 @@
 #include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
+#include "scrub.h"
 
 enum mode {
 	MODE_EMIT = 0,
@@ -231,6 +232,8 @@ static void print_check(const struct ruleset *rs)
 		printf(", limit states %u", rs->ct_limit_states);
 	if (rs->nrl)
 		printf(", %zu ratelimit policies", rs->nrl);
+	if (rs->nscrub)
+		printf(", %zu scrub statements", rs->nscrub);
 	if (lb_services(rs))
 		printf(", %zu services (%zu backends)", lb_services(rs),
 		       rs->lb->nbe);
@@ -446,6 +449,10 @@ int main(int argc, char **argv)
 			printf("%s\n", RL_COOKIE_FEATURE);
 		if (lb_services(&rs))
 			printf("%s\n", LB_FEATURE);
+		/* entries, not statements: one on a missing interface has
+		 * none, and the maps then say "not in use" too */
+		if (rs.nscrub_rules)
+			printf("%s\n", SCRUB_FEATURE);
 		if (lb_healths(&rs))
 			printf("%s\n", LB_HEALTH_FEATURE);
 		return 0;

@@ -21,6 +21,7 @@ static const struct stmt_family families[] = {
 	{ "set", "set default", set_parse, NULL },
 	{ "ratelimit", "ratelimit", rl_parse, NULL },
 	{ "service", "service", lb_parse, lb_prescan },
+	{ "scrub", "scrub", scrub_parse, NULL },
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))

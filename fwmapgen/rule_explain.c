@@ -12,6 +12,7 @@
 #include "lb.h"
 #include "rl.h"
 #include "rule_route.h"
+#include "scrub.h"
 
 /* Is @a in one of the set's prefixes of its family? */
 static int set_contains(const struct addrset *set, const struct prefix *a)
@@ -142,6 +143,7 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 		explain_frag(pk);
 		rl_explain(stdout, rs, pk);
 		lb_explain(stdout, rs, pk);
+		scrub_explain(stdout, rs, pk);
 		return;
 	}
 	printf("verdict: %s\nrule: %d (%s:%d)\n", action_name(r->action), r->id,
@@ -159,4 +161,5 @@ void explain_packet(const struct ruleset *rs, const struct packet *pk)
 	explain_frag(pk);
 	rl_explain(stdout, rs, pk);
 	lb_explain(stdout, rs, pk);
+	scrub_explain(stdout, rs, pk);
 }

@@ -14,5 +14,6 @@
 #include "bg_frag_abi.h"
 #include "bg_rl_abi.h"
 #include "bg_lb_abi.h"
+#include "bg_scrub_abi.h"
 
 #endif /* BG_ABI_H */

@@ -32,6 +32,7 @@
 #include "bg_fw_route.h"
 #include "bg_frag.h"
 #include "bg_rl_maps.h"
+#include "bg_scrub_maps.h"
 #include "bg_log_maps.h"
 #include "bg_syncookie.h"
 #include "bg_lb.h"

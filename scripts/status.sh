@@ -232,6 +232,8 @@ jq -r '
 	  "  \(.name) \(hp(.vip; .port))/\(.proto) \(.scheduler), ring \(.ring_size)" +
 	  (if .health == null then ", no health check" else ", health \(.health.check)\(if .health.path then " \(.health.path)" else "" end) every \(.health.interval) s" end),
 	  (.backends[] | "    \(hp(.address; .port)) weight \(.weight) \(.state)\(if .admin == "down" then " (down in the ruleset)" else "" end): \(.flows) flows, \(.packets) packets, \(.replies) replies")) end),
+	(if (.scrub.entries // 0) == 0 then empty else
+	 "scrub: \(.scrub.entries) entries, " + (.scrub.counters | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | if . == [] then "no packets yet" else join(", ") end) end),
 	"rules:"' <<<"$status"
 # Each rule as it runs, in ruleset syntax (decoded from bg_fw_rtext, not
 # read from the file), in the order they match, the default policy (@0)

@@ -2,7 +2,7 @@
 # bench/run.sh --ratelimit: the rate limiter's rows of make bench, each
 # algorithm behind the chain's hop and the firewall, and the SYN cookie
 # rows (a stage that does not answer with a cookie fails the run), with
-# nothing of its namespace or bpffs left behind.
+# nothing of its namespace or bpffs left behind; --lb and --scrub alike.
 
 load lib/common
 
@@ -59,5 +59,18 @@ teardown()
 	grep -q '^goal: a packet of a new flow, the tail call into it included, <= 8x: ' "$OUT" ||
 		fail "$(cat "$OUT")"
 	[[ ! -e /run/netns/bgbench-$pid-lb ]] || fail "namespace left"
+	! grep -q " /run/bgbench\." /proc/mounts || fail "bpffs left: $(grep bgbench /proc/mounts)"
+}
+
+@test "bench/run.sh --scrub: tc_scrub's rows next to the TC no-op, the goal; nothing left" {
+	"$BG_REPO/bench/run.sh" --scrub --repeat 2000 --out "$OUT" \
+		>"$OUT.log" 2>&1 3>&- &
+	pid=$!
+	wait "$pid" || fail "$(cat "$OUT.log")"
+	grep -qE "^tc_noop +- +[0-9]+ +1.00$" "$OUT" || fail "$(cat "$OUT")"
+	for row in "no statement" "ACK, four options" "SYN, max-mss" "SYN, four options"; do
+		grep -qE "^tc_scrub +$row +[0-9]+ +[0-9.]+$" "$OUT" || fail "$row: $(cat "$OUT")"
+	done
+	grep -q '^goal: scrub <= 3x (every row): ' "$OUT" || fail "$(cat "$OUT")"
 	! grep -q " /run/bgbench\." /proc/mounts || fail "bpffs left: $(grep bgbench /proc/mounts)"
 }

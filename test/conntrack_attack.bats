@@ -14,52 +14,16 @@ ATTACK=$BG_REPO/test/lib/attack.py
 setup()
 {
 	bpffs_setup
-	local id=atk$BATS_TEST_NUMBER-$$
-	OUT=bgt-$id-out
-	DUT=bgt-$id-dut
-	IN=bgt-$id-in
-	ip netns add "$OUT"
-	ip netns add "$DUT"
-	ip netns add "$IN"
-	ip -n "$DUT" link add name dut0 type veth peer name oA0 netns "$OUT"
-	ip -n "$DUT" link add name dut1 type veth peer name iN0 netns "$IN"
-	local ns
-	for ns in "$OUT" "$DUT" "$IN"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$OUT" addr add 198.51.100.10/24 dev oA0
-	ip -n "$OUT" addr add 2001:db8:2::10/64 dev oA0 nodad
-	ip -n "$DUT" addr add 198.51.100.1/24 dev dut0
-	ip -n "$DUT" addr add 2001:db8:2::1/64 dev dut0 nodad
-	ip -n "$DUT" addr add 203.0.113.1/24 dev dut1
-	ip -n "$DUT" addr add 2001:db8:3::1/64 dev dut1 nodad
-	ip -n "$IN" addr add 203.0.113.10/24 dev iN0
-	ip -n "$IN" addr add 2001:db8:3::10/64 dev iN0 nodad
-	ip -n "$OUT" link set oA0 up
-	ip -n "$DUT" link set dut0 up
-	ip -n "$DUT" link set dut1 up
-	ip -n "$IN" link set iN0 up
-	in_ns "$DUT" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	gw_lab_setup "atk$BATS_TEST_NUMBER-$$"
 	# No reverse-path filter in the lab: the firewall must hold by itself.
 	in_ns "$DUT" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.dut0.rp_filter=0
-	ip -n "$OUT" route add 203.0.113.0/24 via 198.51.100.1
-	ip -n "$OUT" route add 2001:db8:3::/64 via 2001:db8:2::1
-	ip -n "$IN" route add default via 203.0.113.1
-	ip -n "$IN" route add default via 2001:db8:3::1
 	DUTMAC=$(in_ns "$DUT" ip -j link show dut0 | jq -r '.[0].address')
-	# Neighbours resolved both ways before anything is dropped.
-	in_ns "$OUT" ping -q -c 1 -W 2 198.51.100.1 >/dev/null
-	in_ns "$OUT" ping -q -c 1 -W 2 2001:db8:2::1 >/dev/null
-	in_ns "$IN" ping -q -c 1 -W 2 203.0.113.1 >/dev/null
-	in_ns "$IN" ping -q -c 1 -W 2 2001:db8:3::1 >/dev/null
 }
 
 teardown()
 {
-	netns_del "$OUT"
-	netns_del "$DUT"
-	netns_del "$IN"
+	gw_lab_teardown
 	netns_del "${CLI:-}"
 	bpffs_teardown
 }

@@ -42,7 +42,7 @@ EOF
 	rules </dev/null
 	emit
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
-		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_rtext, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec, 1 /p/bg_rl_config,"
+		" 1 /p/bg_ct_config, 1 /p/bg_fw_dst4, 1 /p/bg_fw_dst6, 1 /p/bg_fw_gens, 1 /p/bg_fw_hits, 1 /p/bg_fw_rtext, 1 /p/bg_fw_src4, 1 /p/bg_fw_src6, 1 /p/bg_fw_vec, 1 /p/bg_rl_config, 1 /p/bg_scrub_config,"
 	assert_eq "$(lpm_vec bg_fw_src4 "$(key4 0 0 0.0.0.0)")" 0
 	assert_eq "$(lpm_vec bg_fw_dst6 "20 00 00 00 00 00 00 00 $(printf '00 %.0s' {1..15})00")" 0
 	assert_eq "$(vec_bits 0)" ""
@@ -277,7 +277,7 @@ EOF
 	assert_eq "$(gens_field 34 3)" "01 01 00"
 	# the port lines come right after the address tries
 	assert_eq "$(grep -v '^#' t.batch | cut -d' ' -f4 | uniq | tr '\n' ,)" \
-		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_rtext,/p/bg_fw_hits,/p/bg_rl_config,/p/bg_ct_config,/p/bg_fw_gens,"
+		"/p/bg_fw_vec,/p/bg_fw_src4,/p/bg_fw_dst4,/p/bg_fw_src6,/p/bg_fw_dst6,/p/bg_fw_sport,/p/bg_fw_dport,/p/bg_fw_proto,/p/bg_fw_rules,/p/bg_fw_rinfo,/p/bg_fw_rtext,/p/bg_fw_hits,/p/bg_rl_config,/p/bg_scrub_config,/p/bg_ct_config,/p/bg_fw_gens,"
 }
 
 @test "emit: the whole port space, single ports at the edges" {
@@ -442,6 +442,7 @@ PY
 	bpftool map create "$d/bg_fw_gens" type array key 4 value "$(abi_size bg_fw_gen)" entries 2 name bg_fw_gens
 	bpftool map create "$d/bg_ct_config" type array key 4 value 56 entries 2 name bg_ct_config
 	bpftool map create "$d/bg_rl_config" type array key 4 value "$(abi_size bg_rl_config)" entries 2 name bg_rl_config
+	bpftool map create "$d/bg_scrub_config" type array key 4 value "$(abi_size bg_scrub_config)" entries 2 name bg_scrub_config
 	cp "$FIXTURES/crosscheck.rules" "$FIXTURES/crosscheck-table.txt" .
 	"$FWMAPGEN" --gen 1 --pin-dir "$d" -o cc.batch crosscheck.rules 2>/dev/null
 	run bpftool batch file cc.batch

@@ -195,7 +195,7 @@ set health dns6 tcp interval 10 timeout 10 fall 1 rise 100'
 	expect_error 3:3 'syntax error: unexpected "pass" (syntax: } alone on its line)'
 	# outside a service, a backend line is no statement
 	rules <<<$'service web 192.0.2.10 port 80 proto tcp {\n\tbackend 192.0.2.1\n}\n\tbackend 192.0.2.2'
-	expect_error 4:2 'syntax error: unexpected "backend", expected a rule (pass|block ...), table, set default, ratelimit, service or NAME = "VALUE"'
+	expect_error 4:2 'syntax error: unexpected "backend", expected a rule (pass|block ...), table, set default, ratelimit, service, scrub or NAME = "VALUE"'
 	# macros expand inside the block; an error in one points at its '$'
 	rules <<<$'B = "192.0.2.1:99999"\nservice web 192.0.2.10 port 80 proto tcp {\n\tbackend 192.0.2.2\n\tbackend $B weight 2\n}'
 	expect_error 4:10 'backend port 99999 is out of range (1..65535)'

@@ -63,7 +63,7 @@ EOF
 	rules <<<'pass from any log'
 	expect_error 1:15 'syntax error: unexpected "log" (syntax: '"$RULE_SYNTAX"')'
 	rules <<<'drop from any'
-	expect_error 1:1 'syntax error: unexpected "drop", expected a rule (pass|block ...), table, set default, ratelimit, service or NAME = "VALUE"'
+	expect_error 1:1 'syntax error: unexpected "drop", expected a rule (pass|block ...), table, set default, ratelimit, service, scrub or NAME = "VALUE"'
 	rules <<<'pass from !'
 	expect_error 1:12 "syntax error: unexpected end of line, expected an address or <table> after '!'"
 	rules <<<'set default allow'

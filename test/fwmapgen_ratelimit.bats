@@ -280,7 +280,7 @@ set tcp-flood half-open 50 rst 10/second fin 11/second ack 12/second'
 	rules <<<'set bogus 1'
 	expect_error 1:5 'syntax error: unexpected "bogus", expected default, timeout, limit, health, syn-flood, icmp-flood, udp-amplification or tcp-flood after "set"'
 	rules <<<'ratelimits rate 1/second'
-	expect_error 1:1 'syntax error: unexpected "ratelimits", expected a rule (pass|block ...), table, set default, ratelimit, service or NAME = "VALUE"'
+	expect_error 1:1 'syntax error: unexpected "ratelimits", expected a rule (pass|block ...), table, set default, ratelimit, service, scrub or NAME = "VALUE"'
 }
 
 @test "error: set protections given twice, or incomplete" {

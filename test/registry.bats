@@ -109,9 +109,14 @@ said()
 		slot: 1, pref: null, enabled_by: "loadbalancer", state: "skipped",
 		reason: "the ruleset does not use feature loadbalancer", prog_id: null}]' \
 		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
+	# Normalization only with a ruleset that scrubs.
+	jq -e '[.programs[] | select(.name == "scrub") | [.program, .hook, .pref, .state, .reason]]
+		== [["bg_scrub_ingress", "tc-ingress", 30, "skipped", "the ruleset does not use feature scrub"],
+		    ["bg_scrub_egress", "tc-egress", 85, "skipped", "the ruleset does not use feature scrub"]]' \
+		<<<"$js" >/dev/null || fail "$(jq -c .programs <<<"$js")"
 	jq -e '[.programs[] | select(.state != "enabled" and .name != "route" and
-		.name != "ratelimit" and .name != "loadbalancer")]
-		| length == 10 and all(.state == "reserved" and .object == null
+		.name != "ratelimit" and .name != "loadbalancer" and .name != "scrub")]
+		| length == 9 and all(.state == "reserved" and .object == null
 			and (.prog_id // null) == null
 			and all(.attached[]?; .prog_id == null))' <<<"$js" >/dev/null ||
 		fail "$(jq -c .programs <<<"$js")"
@@ -300,13 +305,14 @@ said()
 			conntrack tc-ingress 10 tc_conntrack.o
 			conntrack tc-egress 10 tc_conntrack.o
 			nat tc-ingress 20 -
-			scrub tc-ingress 30 -
+			scrub tc-ingress 30 tc_scrub.o
 			threatintel tc-ingress 40 -
 			threatintel tc-egress 40 -
 			ids tc-ingress 50 -
 			ids tc-egress 50 -
 			dns tc-ingress 60 -
 			dns tc-egress 60 -
+			scrub tc-egress 85 tc_scrub.o
 			nat tc-egress 90 -
 			route tc-ingress 80 tc_route.o
 			route tc-egress 5 tc_route.o

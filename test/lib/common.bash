@@ -64,6 +64,56 @@ lab_setup()
 	ip -n "$CLI" link set cli0 up
 }
 
+# A gateway lab of three namespaces, named after $1:
+#   $OUT  oA0 198.51.100.10 2001:db8:2::10   outside
+#   $DUT  dut0 198.51.100.1 2001:db8:2::1    the gateway (outside)
+#         dut1 203.0.113.1  2001:db8:3::1    forwarding to the inside
+#   $IN   iN0 203.0.113.10  2001:db8:3::10   a host behind the gateway
+# with routes both ways and the neighbours resolved.
+gw_lab_setup()
+{
+	local ns
+	OUT=bgt-$1-out
+	DUT=bgt-$1-dut
+	IN=bgt-$1-in
+	ip netns add "$OUT"
+	ip netns add "$DUT"
+	ip netns add "$IN"
+	ip -n "$DUT" link add name dut0 type veth peer name oA0 netns "$OUT"
+	ip -n "$DUT" link add name dut1 type veth peer name iN0 netns "$IN"
+	for ns in "$OUT" "$DUT" "$IN"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$OUT" addr add 198.51.100.10/24 dev oA0
+	ip -n "$OUT" addr add 2001:db8:2::10/64 dev oA0 nodad
+	ip -n "$DUT" addr add 198.51.100.1/24 dev dut0
+	ip -n "$DUT" addr add 2001:db8:2::1/64 dev dut0 nodad
+	ip -n "$DUT" addr add 203.0.113.1/24 dev dut1
+	ip -n "$DUT" addr add 2001:db8:3::1/64 dev dut1 nodad
+	ip -n "$IN" addr add 203.0.113.10/24 dev iN0
+	ip -n "$IN" addr add 2001:db8:3::10/64 dev iN0 nodad
+	ip -n "$OUT" link set oA0 up
+	ip -n "$DUT" link set dut0 up
+	ip -n "$DUT" link set dut1 up
+	ip -n "$IN" link set iN0 up
+	in_ns "$DUT" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$OUT" route add 203.0.113.0/24 via 198.51.100.1
+	ip -n "$OUT" route add 2001:db8:3::/64 via 2001:db8:2::1
+	ip -n "$IN" route add default via 203.0.113.1
+	ip -n "$IN" route add default via 2001:db8:3::1
+	in_ns "$OUT" ping -q -c 1 -W 2 198.51.100.1 >/dev/null
+	in_ns "$OUT" ping -q -c 1 -W 2 2001:db8:2::1 >/dev/null
+	in_ns "$IN" ping -q -c 1 -W 2 203.0.113.1 >/dev/null
+	in_ns "$IN" ping -q -c 1 -W 2 2001:db8:3::1 >/dev/null
+}
+
+gw_lab_teardown()
+{
+	netns_del "${OUT:-}"
+	netns_del "${DUT:-}"
+	netns_del "${IN:-}"
+}
+
 # Deleting a namespace does not end its processes: kill them first.
 netns_del()
 {

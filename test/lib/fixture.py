@@ -16,7 +16,7 @@ got (compared with EXPECTED when one is given) or None. Every fixture has:
 
   prog NAME PATH              open the pinned program PATH as NAME
   map NAME PATH               open the pinned map PATH as NAME
-  run NAME PACKET [@if=N] [@iif=N] :: VERDICT [-> same|PACKET]
+  run NAME PACKET [@if=N] [@iif=N] [@gso=N] :: VERDICT [-> same|PACKET]
                               run program NAME on PACKET (a pkt.py
                               expression); VERDICT is XDP_* or TC_ACT_* (or
                               a number); "-> same": the output frame is the
@@ -118,19 +118,23 @@ class Fixture:
 
     # --------------------------------------------------------- programs
     @staticmethod
-    def skb_ctx(ifindex=0, ingress_ifindex=0):
+    def skb_ctx(ifindex=0, ingress_ifindex=0, gso_size=0):
         ctx = bytearray(SKB_CTX)
         struct.pack_into("<I", ctx, 36, ingress_ifindex)
         struct.pack_into("<I", ctx, 40, ifindex)
+        if gso_size:  # a GSO packet of two segments
+            struct.pack_into("<I", ctx, 164, 2)
+            struct.pack_into("<I", ctx, 176, gso_size)
         return bytes(ctx)
 
     def run_prog(self, fd, frame, opts):
         """(verdict name, output frame) of one test run. XDP programs get
-        @if as their ingress ifindex; TC programs an skb ctx with @if and
-        @iif."""
+        @if as their ingress ifindex; TC programs an skb ctx with @if,
+        @iif and @gso (a GSO packet of two segments of that size)."""
         if bpfrun.prog_info(fd)["type"] == 3:  # BPF_PROG_TYPE_SCHED_CLS
             ret, out, _ = bpfrun.test_run(fd, frame, ctx=self.skb_ctx(
-                int(opts.get("if", 0)), int(opts.get("iif", 0))))
+                int(opts.get("if", 0)), int(opts.get("iif", 0)),
+                int(opts.get("gso", 0))))
             ret = ret - (1 << 32) if ret >= 1 << 31 else ret
             return TC_NAMES.get(ret, str(ret)), out
         if "if" in opts:

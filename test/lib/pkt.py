@@ -31,7 +31,7 @@ Frame builders (keyword arguments; L2 ones shared by all):
 Mutators (take and return frame bytes, find headers behind any VLAN tags):
 :func:`truncate` / :func:`cut`, :func:`patch`, :func:`bad_ihl`,
 :func:`bad_ip4_len`, :func:`bad_ip6_plen`, :func:`bad_tcp_doff`,
-:func:`fix_ip4_csum`, :func:`pad60`; locators :func:`l3_offset`,
+:func:`fix_ip4_csum`, :func:`fix_tcp_csum`, :func:`pad60`; locators :func:`l3_offset`,
 :func:`l4_offset`.
 
 CLI: ``pkt.py [--show] 'EXPR' ...`` evaluates each builder expression (all
@@ -555,6 +555,34 @@ def fix_ip4_csum(frame):
     hlen = max(b[off] & 0x0F, 5) * 4
     b[off + 10:off + 12] = b"\0\0"
     b[off + 10:off + 12] = struct.pack("!H", _csum(bytes(b[off:off + hlen])))
+    return bytes(b)
+
+
+def fix_tcp_csum(frame):
+    """Recompute the TCP checksum of an IPv4 or IPv6 frame (after a
+    :func:`patch` of its header or options), over the segment the IP
+    length holds, with scapy's pseudo-header sums (in4_chksum, in6_chksum)."""
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.inet6 import in6_chksum
+    from scapy.layers.inet import in4_chksum
+
+    l3, et = l3_offset(frame)
+    off, proto = l4_offset(frame)
+    if proto != IPPROTO_TCP:
+        raise ValueError("not a TCP frame (protocol %d)" % proto)
+    b = bytearray(frame)
+    if et == ETH_P_IP:
+        end = l3 + struct.unpack_from("!H", b, l3 + 2)[0]
+    else:
+        end = l3 + 40 + struct.unpack_from("!H", b, l3 + 4)[0]
+    b[off + 16:off + 18] = b"\0\0"
+    seg = bytes(b[off:end])
+    if et == ETH_P_IP:
+        ck = in4_chksum(IPPROTO_TCP, IP(bytes(b[l3:end])), seg)
+    else:
+        ck = in6_chksum(IPPROTO_TCP, IPv6(bytes(b[l3:end])), seg)
+    b[off + 16:off + 18] = struct.pack("!H", ck)
     return bytes(b)
 
 
