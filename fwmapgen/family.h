@@ -33,6 +33,8 @@ void rule_parse(struct cursor *c, const struct lline *raw);
  */
 /* SRC, DST into r->f[fld], narrowing r->fams */
 void rule_parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only);
+const struct addrset *stmt_addr_field(struct cursor *c, struct rule *r, int fld,
+				      uint8_t only, const char *stmt);
 /* "on IFACE": a missing interface warns "its @what nothing" */
 void parse_iface_name(struct cursor *c, char name[BG_IFNAMSIZ],
 		      unsigned int *ifindex, const char *what);

@@ -144,23 +144,14 @@ static void rl_field(struct cursor *c, struct rule *r, int fld, uint8_t *fams,
 	struct token *t = peek(c);
 	const struct addrset *set;
 
-	if (t->type == T_BANG)
-		bg_die_at(c->ld->file, t->pos,
-			  "a ratelimit's \"%s\" can't be negated", name);
 	if (fld == FLD_DST && (t->type == T_LBRACE || t->type == T_TABLE))
 		bg_die_at(
 			c->ld->file, t->pos,
 			"a ratelimit's \"to\" is one address or prefix (or any), not a list");
 	r->fams = FAMF_BOTH;
-	r->f[fld].any = 0;
-	rule_parse_field(c, r, fld, 0);
-	if (r->f[fld].any)
+	set = stmt_addr_field(c, r, fld, 0, "ratelimit");
+	if (!set)
 		return;
-	set = &c->ld->rs->sets[r->f[fld].set];
-	if (!set->n)
-		bg_die_at(c->ld->file, t->pos,
-			  "\"%s\" names no address (an empty list or table)",
-			  name);
 	if (set->fams == FAMF_BOTH)
 		bg_die_at(
 			c->ld->file, t->pos,

@@ -101,6 +101,33 @@ void rule_parse_field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 	r->fams &= fams;
 }
 
+/*
+ * "from" or "to" (@fld) of a statement that matches addresses as rules
+ * do, but not negated and naming at least one address (a ratelimit, a
+ * scrub; @stmt names it in the errors): the field's set, NULL for any.
+ */
+const struct addrset *stmt_addr_field(struct cursor *c, struct rule *r, int fld,
+				      uint8_t only, const char *stmt)
+{
+	const char *name = fld == FLD_SRC ? "from" : "to";
+	struct token *t = peek(c);
+	const struct addrset *set;
+
+	if (t->type == T_BANG)
+		bg_die_at(c->ld->file, t->pos, "a %s's \"%s\" can't be negated",
+			  stmt, name);
+	r->f[fld].any = 0;
+	rule_parse_field(c, r, fld, only);
+	if (r->f[fld].any)
+		return NULL;
+	set = &c->ld->rs->sets[r->f[fld].set];
+	if (!set->n)
+		bg_die_at(c->ld->file, t->pos,
+			  "\"%s\" names no address (an empty list or table)",
+			  name);
+	return set;
+}
+
 void parse_iface_name(struct cursor *c, char name[BG_IFNAMSIZ],
 		      unsigned int *ifindex, const char *what)
 {

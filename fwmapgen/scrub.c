@@ -40,22 +40,7 @@ static void prefix_to(const struct prefix *p, __be32 addr[4], __be32 mask[4])
 
 static void field(struct cursor *c, struct rule *r, int fld, uint8_t only)
 {
-	const char *name = fld == FLD_SRC ? "from" : "to";
-	struct token *t = peek(c);
-	const struct addrset *set;
-
-	if (t->type == T_BANG)
-		bg_die_at(c->ld->file, t->pos,
-			  "a scrub's \"%s\" can't be negated", name);
-	r->f[fld].any = 0;
-	rule_parse_field(c, r, fld, only);
-	if (r->f[fld].any)
-		return;
-	set = &c->ld->rs->sets[r->f[fld].set];
-	if (!set->n)
-		bg_die_at(c->ld->file, t->pos,
-			  "\"%s\" names no address (an empty list or table)",
-			  name);
+	stmt_addr_field(c, r, fld, only, "scrub");
 	if (tok_is(peek(c), "port"))
 		bg_die_at(c->ld->file, peek(c)->pos,
 			  "a scrub matches addresses, not ports (syntax: %s)",
