@@ -177,15 +177,45 @@ static __always_inline int bg_syncookie_local(struct xdp_md *ctx,
 	       rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
 }
 
+/* A header with one option, an MSS: what the helper reads of it. */
+#define BG_SYNCOOKIE_CLAMP_LEN (sizeof(struct tcphdr) + BG_TCPOLEN_MSS)
+
+/*
+ * scrub's max-mss for a SYN answered here (progs/tc_scrub.c never sees
+ * it): when the helper encoded an MSS above @max_mss in cookie @ck, the
+ * copy @syn becomes the same header with a single MSS option of
+ * @max_mss, for the helper to encode again (it rounds down to its table,
+ * as for any client). The helper reads nothing else of the options: a
+ * cookie SYN-ACK carries no other. 1: ask the helper again.
+ */
+static __always_inline int bg_syncookie_clamp(struct bg_syncookie_syn *syn,
+					      __s64 ck, __u16 max_mss,
+					      int *clamped)
+{
+	__u8 *th = (__u8 *)&syn->th;
+
+	if (ck < 0 || !max_mss || (__u16)(ck >> 32) <= max_mss)
+		return 0;
+	th[12] = (BG_SYNCOOKIE_CLAMP_LEN / 4) << 4 | (th[12] & 0x0f);
+	syn->opt[0] = BG_TCPOPT_MSS;
+	syn->opt[1] = BG_TCPOLEN_MSS;
+	syn->opt[2] = max_mss >> 8;
+	syn->opt[3] = max_mss & 0xff;
+	*clamped = 1;
+	return 1;
+}
+
 /*
  * Answer the SYN in ctx, parsed by bg_parse() into *p (TCP, BG_PKT_L4),
- * with a cookie SYN-ACK built in place. Returns XDP_TX when the frame is
+ * with a cookie SYN-ACK built in place, its MSS at most @max_mss (0: no
+ * limit; *@clamped set when it lowered the client's). Returns XDP_TX when the frame is
  * now that SYN-ACK, a negative enum bg_syncookie_result with the frame
  * untouched otherwise; XDP_ABORTED only if the frame changed size and
  * could then not be read again (the verifier's view; it cannot happen).
  */
 static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
-					       const struct bg_pkt *p)
+					       const struct bg_pkt *p,
+					       __u16 max_mss, int *clamped)
 {
 	struct bg_syncookie_syn syn = {};
 	struct bg_syncookie_tcp out = {};
@@ -301,6 +331,11 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 		}
 		ck = bpf_tcp_gen_syncookie(sk, iph, sizeof(struct iphdr),
 					   &syn.th, thlen);
+		if (bg_syncookie_clamp(&syn, ck, max_mss, clamped))
+			ck = bpf_tcp_gen_syncookie(sk, iph,
+						   sizeof(struct iphdr),
+						   &syn.th,
+						   BG_SYNCOOKIE_CLAMP_LEN);
 	} else {
 		if (iph + sizeof(struct ipv6hdr) > data_end) {
 			bpf_sk_release(sk);
@@ -308,6 +343,11 @@ static __always_inline int bg_syncookie_answer(struct xdp_md *ctx,
 		}
 		ck = bpf_tcp_gen_syncookie(sk, iph, sizeof(struct ipv6hdr),
 					   &syn.th, thlen);
+		if (bg_syncookie_clamp(&syn, ck, max_mss, clamped))
+			ck = bpf_tcp_gen_syncookie(sk, iph,
+						   sizeof(struct ipv6hdr),
+						   &syn.th,
+						   BG_SYNCOOKIE_CLAMP_LEN);
 	}
 	bpf_sk_release(sk);
 	if (ck < 0)

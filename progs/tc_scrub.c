@@ -46,14 +46,7 @@
 #include "bg_csum.h"
 #include "bg_scrub_abi.h"
 #include "bg_scrub_maps.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, BG_SCRUB_STAT_MAX);
-	BG_PINNED;
-} bg_scrub_stats SEC(".maps");
+#include "bg_scrub.h"
 
 /* Inline 802.1Q/802.1ad tags it looks through (the outer one of a
  * received frame is usually in skb->vlan_tci already). */
@@ -70,6 +63,10 @@ struct {
 #define BG_TCPOPT_NOP 1
 #define BG_TCPOPT_MSS 2
 #define BG_TCPOLEN_MSS 4
+
+/* bg_scrub_ip6_walk(): no upper-layer header found (reserved values) */
+#define BG_SCRUB_L4_UNKNOWN 255
+#define BG_SCRUB_L4_FRAGMENT 254
 
 /* ICMPv6 neighbour discovery: router solicitation .. redirect */
 #define BG_ND_FIRST 133
@@ -90,58 +87,6 @@ struct bg_scrub_pkt {
 	__u8 tcp;
 	__u8 pad[2];
 };
-
-/* The active generation's settings, if any statement is for @dir. */
-static __always_inline const struct bg_scrub_config *bg_scrub_cfg(__u8 dir,
-								  __u32 *gen)
-{
-	const struct bg_scrub_config *cfg;
-	struct bg_fw_active *act;
-	__u32 zero = 0;
-
-	act = bpf_map_lookup_elem(&bg_fw_active, &zero);
-	*gen = act ? act->gen & 1 : 0;
-	cfg = bpf_map_lookup_elem(&bg_scrub_config, gen);
-	if (!cfg || !(cfg->dirs & dir))
-		return NULL;
-	return cfg;
-}
-
-/*
- * The statement for @p: the first entry of generation @gen that matches
- * its direction, interface, family and addresses.
- */
-static __always_inline const struct bg_scrub_rule *
-bg_scrub_match(__u32 gen, __u32 n, __u8 dir, __u32 ifindex,
-	       const struct bg_scrub_pkt *p)
-{
-	const struct bg_scrub_rule *r;
-	__u32 key, i, miss;
-
-	for (i = 0; i < BG_SCRUB_MAX; i++) {
-		if (i >= n)
-			break;
-		key = gen * BG_SCRUB_MAX + i;
-		r = bpf_map_lookup_elem(&bg_scrub_rules, &key);
-		if (!r)
-			break;
-		if (!(r->dirs & dir) || r->family != p->family ||
-		    (r->ifindex && r->ifindex != ifindex))
-			continue;
-		miss = ((p->saddr[0] & r->src_mask[0]) ^ r->src[0]) |
-		       ((p->daddr[0] & r->dst_mask[0]) ^ r->dst[0]);
-		if (p->family == BG_FAM_INET6)
-			miss |= ((p->saddr[1] & r->src_mask[1]) ^ r->src[1]) |
-				((p->saddr[2] & r->src_mask[2]) ^ r->src[2]) |
-				((p->saddr[3] & r->src_mask[3]) ^ r->src[3]) |
-				((p->daddr[1] & r->dst_mask[1]) ^ r->dst[1]) |
-				((p->daddr[2] & r->dst_mask[2]) ^ r->dst[2]) |
-				((p->daddr[3] & r->dst_mask[3]) ^ r->dst[3]);
-		if (!miss)
-			return r;
-	}
-	return NULL;
-}
 
 /*
  * IPv4: TTL, don't-fragment and identification, in place, with one
@@ -316,60 +261,76 @@ static __always_inline void bg_scrub_mss(struct __sk_buff *skb, __u32 l4_off,
 	bg_barrier_var(optlen);
 	if (optlen == 0 || optlen > BG_TCP_OPT_MAX)
 		return;
-	if (bpf_l4_csum_replace(skb, l4_off + offsetof(struct tcphdr, check), 0,
-				(__u32)w.diff, 0) ||
-	    bpf_skb_store_bytes(skb, opt_off, w.opt, optlen, 0)) {
+	/* The options first: once they are in, the checksum's update
+	 * (within the bytes the store made writable) cannot fail. */
+	if (bpf_skb_store_bytes(skb, opt_off, w.opt, optlen, 0) ||
+	    bpf_l4_csum_replace(skb, l4_off + offsetof(struct tcphdr, check), 0,
+				(__u32)w.diff, 0)) {
 		bg_stat_inc(&bg_scrub_stats, BG_SCRUB_STAT_ERROR);
 		return;
 	}
 	bg_stat_add(&bg_scrub_stats, BG_SCRUB_STAT_MSS_CLAMPED, w.clamped);
 }
 
-/* IPv6: the extension headers up to TCP (a fragment has no options of
- * its own to clamp: its first piece is reassembled before a socket). */
-static __always_inline __u32 bg_scrub_ip6_l4(struct __sk_buff *skb, __u32 off,
-					     __u8 nexthdr)
+/*
+ * IPv6: the extension headers, as far as the upper-layer header. Its
+ * protocol, its offset in *@l4_off; BG_SCRUB_L4_UNKNOWN past
+ * BG_SCRUB_EXTS headers or what cannot be read. A fragment header of an
+ * atomic fragment (offset 0, no more fragments) is walked through: Linux
+ * hands such a packet on at once, with no reassembly; a real fragment
+ * has no upper-layer header of its own to look at here.
+ */
+static __always_inline __u8 bg_scrub_ip6_walk(struct __sk_buff *skb, __u32 off,
+					      __u8 nexthdr, __u32 *l4_off)
 {
-	__u8 ext[2];
+	__u8 ext[4];
 	int i;
 
 	for (i = 0; i < BG_SCRUB_EXTS; i++) {
-		if (nexthdr == IPPROTO_TCP)
-			return off;
 		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING &&
-		    nexthdr != IPPROTO_DSTOPTS)
-			return 0;
+		    nexthdr != IPPROTO_DSTOPTS && nexthdr != IPPROTO_FRAGMENT) {
+			*l4_off = off;
+			return nexthdr;
+		}
 		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
-			return 0;
+			return BG_SCRUB_L4_UNKNOWN;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			if ((ext[2] << 8 | ext[3]) & 0xfff9)
+				return BG_SCRUB_L4_FRAGMENT;
+			off += 8;
+		} else {
+			off += (ext[1] + 1) * 8;
+		}
 		nexthdr = ext[0];
-		off += (ext[1] + 1) * 8;
 	}
-	return nexthdr == IPPROTO_TCP ? off : 0;
+	return BG_SCRUB_L4_UNKNOWN;
 }
 
 /*
  * IPv6: the hop limit raised. IPv6 has no header checksum to balance the
  * change, so a received packet's CHECKSUM_COMPLETE sum takes it
  * (bpf_csum_update() does nothing to the others). Neighbour discovery
- * keeps its hop limit: RFC 4861 has a host drop ND messages whose hop
- * limit is not 255 (they come from off the link), and raising it would
- * let those in.
+ * keeps its hop limit, behind extension headers too: RFC 4861 has a host
+ * drop ND messages whose hop limit is not 255 (they come from off the
+ * link), and raising it would let those in; a packet whose upper-layer
+ * header cannot be found keeps it as well.
  */
 static __always_inline void bg_scrub_ip6(struct __sk_buff *skb,
-					 struct ipv6hdr *ip6, void *end,
+					 struct ipv6hdr *ip6, __u8 proto,
+					 __u32 l4_off,
 					 const struct bg_scrub_rule *r)
 {
 	__be16 old = ((__be16 *)ip6)[3]; /* next header, hop limit */
-	__u8 *icmp6 = (__u8 *)(ip6 + 1);
+	__u8 type;
 
 	if (!(r->opts & BG_SCRUB_F_MIN_TTL) || ip6->hop_limit >= r->min_ttl)
 		return;
-	if (ip6->nexthdr == IPPROTO_ICMPV6) {
-		if ((void *)(icmp6 + 1) > end)
-			return;
-		if (icmp6[0] >= BG_ND_FIRST && icmp6[0] <= BG_ND_LAST)
-			return;
-	}
+	if (proto == BG_SCRUB_L4_UNKNOWN)
+		return;
+	if (proto == IPPROTO_ICMPV6 &&
+	    (bpf_skb_load_bytes(skb, l4_off, &type, 1) ||
+	     (type >= BG_ND_FIRST && type <= BG_ND_LAST)))
+		return;
 	ip6->hop_limit = r->min_ttl;
 	bpf_csum_update(skb,
 			(__force __u32)bg_csum_diff2(old, ((__be16 *)ip6)[3]));
@@ -383,7 +344,7 @@ static __always_inline int bg_scrub(struct __sk_buff *skb, __u8 dir)
 	const struct bg_scrub_rule *r;
 	void *data, *end;
 	struct ethhdr *eth;
-	__u32 off = ETH_HLEN, gen;
+	__u32 off = ETH_HLEN, gen, l4;
 	__be16 proto;
 	__u8 nexthdr;
 	int i;
@@ -427,7 +388,8 @@ static __always_inline int bg_scrub(struct __sk_buff *skb, __u8 dir)
 		if (ip->protocol == IPPROTO_TCP &&
 		    !(ip->frag_off & bpf_htons(BG_IP_MF | BG_IP_OFFMASK)))
 			p.l4_off = off + ip->ihl * 4;
-		r = bg_scrub_match(gen, cfg->n, dir, skb->ifindex, &p);
+		r = bg_scrub_match(gen, cfg->n, dir, skb->ifindex, p.family,
+				   p.saddr, p.daddr);
 		if (!r)
 			return TC_ACT_UNSPEC;
 		bg_stat_inc(&bg_scrub_stats, BG_SCRUB_STAT_MATCHED);
@@ -444,15 +406,25 @@ static __always_inline int bg_scrub(struct __sk_buff *skb, __u8 dir)
 		p.l3_end = off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		__builtin_memcpy(p.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p.daddr, &ip6->daddr, 16);
-		r = bg_scrub_match(gen, cfg->n, dir, skb->ifindex, &p);
+		r = bg_scrub_match(gen, cfg->n, dir, skb->ifindex, p.family,
+				   p.saddr, p.daddr);
 		if (!r)
 			return TC_ACT_UNSPEC;
 		bg_stat_inc(&bg_scrub_stats, BG_SCRUB_STAT_MATCHED);
+		l4 = off + sizeof(*ip6);
 		nexthdr = ip6->nexthdr;
-		bg_scrub_ip6(skb, ip6, end, r);
-		if (r->opts & BG_SCRUB_F_MAX_MSS)
-			p.l4_off = bg_scrub_ip6_l4(skb, off + sizeof(*ip6),
-						   nexthdr);
+		if (r->opts & (BG_SCRUB_F_MIN_TTL | BG_SCRUB_F_MAX_MSS))
+			nexthdr = bg_scrub_ip6_walk(skb, l4, nexthdr, &l4);
+		/* The packet again: the walk's helper calls may have moved
+		 * it (for the verifier; they do not). */
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		ip6 = data + off;
+		if ((void *)(ip6 + 1) > end)
+			return TC_ACT_UNSPEC;
+		bg_scrub_ip6(skb, ip6, nexthdr, l4, r);
+		if (nexthdr == IPPROTO_TCP)
+			p.l4_off = l4;
 	} else {
 		return TC_ACT_UNSPEC;
 	}

@@ -32,6 +32,8 @@
 #include "bg_rl_maps.h"
 #include "bg_log_maps.h"
 #include "bg_syncookie.h"
+#include "bg_scrub_maps.h"
+#include "bg_scrub.h"
 
 #ifndef E2BIG
 #define E2BIG 7 /* the kernel's errno: a full map refuses an element */
@@ -347,9 +349,18 @@ static __always_inline int bg_rl_pure_syn(const struct bg_pkt *p)
  */
 __noinline int bg_rl_cookie_answer(struct xdp_md *ctx, const struct bg_pkt *p)
 {
+	int ret, clamped = 0;
+	__u16 max;
+
 	if (!p)
 		return BG_SYNCOOKIE_MALFORMED;
-	return bg_syncookie_answer(ctx, p);
+	/* scrub's max-mss: tc_scrub never sees a SYN answered here. */
+	max = bg_scrub_syn_max(ctx->ingress_ifindex, p->family, p->saddr,
+			       p->daddr);
+	ret = bg_syncookie_answer(ctx, p, max, &clamped);
+	if (ret == XDP_TX && clamped)
+		bg_stat_inc(&bg_scrub_stats, BG_SCRUB_STAT_MSS_CLAMPED);
+	return ret;
 }
 
 /*

@@ -240,6 +240,43 @@ rl_status()
 	((recv >= sent)) || fail "the kernel took $recv cookie ACKs of $sent"
 }
 
+@test "scrub's max-mss reaches the SYNs answered with cookies from XDP, which tc_scrub never sees" {
+	rules=$(ruleset cookiemss <<-'EOF'
+		set default pass
+		set syn-flood rate 100000/second global 1/second cookies on
+		scrub on d1 (max-mss 1200)
+	EOF
+	)
+	run up d1 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	in_dut sysctl -qw net.ipv4.tcp_syncookies=2
+	in_ns "$CLI" ip link set dev c0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
+	start_http "$DUT" 8080
+	capture_start synack "$CLI" c0 'tcp src port 8080 and tcp[tcpflags] & tcp-syn != 0'
+	ok=0
+	for _ in $(seq 10); do
+		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
+			ok=$((ok + 1))
+	done
+	capture_stop synack >"$BG_TMP/synack.txt"
+	st=$(rl_status)
+	((ok == 10)) || fail "only $ok of 10 requests succeeded: $st"
+	sent=$(jq '.ratelimit.counters.cookie_sent' <<<"$st")
+	((sent >= 5)) || fail "cookie SYN-ACKs sent: $sent: $st"
+	# Every cookie SYN-ACK was clamped (the client asked for 1460; the
+	# cookie's table rounds 1200 down to 536), the listener's own by
+	# tc_scrub on the way out: none of them says more than 1200.
+	(($(jq '.scrub.counters.mss_clamped' <<<"$st") >= sent)) || fail "$(jq -c .scrub <<<"$st")"
+	mapfile -t mss < <(sed -n 's/.*options \[mss \([0-9]*\).*/\1/p' "$BG_TMP/synack.txt")
+	((${#mss[@]} >= 10)) || fail "SYN-ACKs seen: $(cat "$BG_TMP/synack.txt")"
+	local m cookie=0
+	for m in "${mss[@]}"; do
+		((m <= 1200)) || fail "a SYN-ACK with mss $m: $(cat "$BG_TMP/synack.txt")"
+		((m != 536)) || cookie=$((cookie + 1))
+	done
+	((cookie >= sent)) || fail "$cookie SYN-ACKs with the cookie's 536 of $sent sent"
+}
+
 @test "every algorithm end to end: three floods at once, each held to its policy's rate" {
 	rules=$(ruleset algos <<-'EOF'
 		set default pass

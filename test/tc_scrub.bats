@@ -178,6 +178,21 @@ scrub inet6 (max-mss 1220, min-ttl 64)'
 		run in nd_ra(hlim=1) :: TC_ACT_UNSPEC -> same
 		run in nd_redirect(hlim=254) :: TC_ACT_UNSPEC -> same
 		run in icmp6($V6, hlim=1) :: TC_ACT_UNSPEC -> icmp6($V6, hlim=255)
+		# behind extension headers (Linux's ndisc_rcv takes those too)
+		run in nd_na(hlim=64, ext=["dstopts"]) :: TC_ACT_UNSPEC -> same
+		run in nd_ns(hlim=64, ext=["hbh", "dstopts"]) :: TC_ACT_UNSPEC -> same
+		run in icmp6($V6, hlim=1, ext=["dstopts"]) :: TC_ACT_UNSPEC -> icmp6($V6, hlim=255, ext=["dstopts"])
+		# more extension headers than it walks: kept
+		run in icmp6($V6, hlim=1, ext=["dstopts"] * 5) :: TC_ACT_UNSPEC -> same
+	EOF
+}
+
+@test "IPv6 fragments: an atomic fragment's SYN is clamped (Linux takes it at once), a real fragment is left" {
+	scrub_load 'scrub (max-mss 1220)'
+	fixture <<-EOF
+		run in tcp6($V6, ext=[frag6(offset=0, m=False)], tcp_options=[("MSS", 1440)]) :: TC_ACT_UNSPEC -> tcp6($V6, ext=[frag6(offset=0, m=False)], tcp_options=[("MSS", 1220)])
+		run in tcp6($V6, ext=[frag6(offset=0, m=True)], tcp_options=[("MSS", 1440)]) :: TC_ACT_UNSPEC -> same
+		value stats $(stat_idx MSS_CLAMPED) u64sum :: value=1
 	EOF
 }
 

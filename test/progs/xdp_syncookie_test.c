@@ -43,7 +43,7 @@ int bg_test_syncookie(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bg_pkt p = {};
-	int ret;
+	int ret, clamped = 0;
 
 	if (bg_parse(data, data_end, data_end - data, &p, 0, 0, 0) !=
 		    BG_PARSE_OK ||
@@ -51,7 +51,7 @@ int bg_test_syncookie(struct xdp_md *ctx)
 	    !(p.tcp_flags & BG_TCP_SYN))
 		return XDP_PASS;
 	bg_test_sc_count(BG_TEST_SC_SEEN);
-	ret = bg_syncookie_answer(ctx, &p);
+	ret = bg_syncookie_answer(ctx, &p, 0, &clamped);
 	if (ret == XDP_TX) {
 		bg_test_sc_count(BG_TEST_SC_TX);
 		return XDP_TX;
