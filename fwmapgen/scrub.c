@@ -122,7 +122,11 @@ static void parse_opts(struct cursor *c, struct scrub_stmt *st, uint8_t fams)
 	take(c);
 }
 
-/* The prefixes of @f of family @fam: its set's, or /0 for any. */
+/*
+ * The prefixes of @f of family @fam: its set's that no other of them
+ * covers (a covered one would be an entry that never decides), or /0
+ * for any.
+ */
 static size_t side(const struct ruleset *rs, const struct rfield *f, int fam,
 		   const struct prefix **v, struct prefix *any)
 {
@@ -132,8 +136,8 @@ static size_t side(const struct ruleset *rs, const struct rfield *f, int fam,
 		*v = any;
 		return 1;
 	}
-	*v = rs->sets[f->set].v;
-	return rs->sets[f->set].n;
+	*v = rs->sets[f->set].top[fam];
+	return rs->sets[f->set].ntop[fam];
 }
 
 /* The statement's entries, appended to the ruleset's. */

@@ -317,4 +317,16 @@ scrub in inet6 (min-ttl 50)'
 	[[ $output == *", 1 scrub statements"* ]] || fail "$output"
 	run "$BG_BUILD/fwmapgen" --features "$f"
 	[ "$output" = scrub ] || fail "$output"
+	# Covered prefixes take no entry: 80 hosts inside 10.0.0.0/8 and the
+	# /8 itself are one entry, not 81 (past the 64 of a ruleset).
+	l=""
+	for ((i = 1; i <= 80; i++)); do l+="10.0.0.$i, "; done
+	printf 'pass
+scrub from { %s 10.0.0.0/8 } (min-ttl 9)
+' "$l" >"$f"
+	run "$BG_BUILD/fwmapgen" --pin-dir /p -o "$BG_TMP/e.batch" "$f"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(grep -c '/bg_scrub_rules ' "$BG_TMP/e.batch")" -eq 1 ]
+	run "$BG_BUILD/fwmapgen" --explain "$f" 'udp 10.0.0.77:1 -> 192.0.2.1:2'
+	[[ $output == *"scrub in: statement 1 (line 2): min-ttl 9"* ]] || fail "$output"
 }
