@@ -38,13 +38,19 @@ static void prefix_to(const struct prefix *p, __be32 addr[4], __be32 mask[4])
 	memcpy(addr, p->addr, 16);
 }
 
-static void field(struct cursor *c, struct rule *r, int fld, uint8_t only)
+static void not_ports(struct cursor *c)
 {
-	stmt_addr_field(c, r, fld, only, "scrub");
 	if (tok_is(peek(c), "port"))
 		bg_die_at(c->ld->file, peek(c)->pos,
 			  "a scrub matches addresses, not ports (syntax: %s)",
 			  SCRUB_SYNTAX);
+}
+
+static void field(struct cursor *c, struct rule *r, int fld, uint8_t only)
+{
+	not_ports(c);
+	stmt_addr_field(c, r, fld, only, "scrub");
+	not_ports(c);
 }
 
 /* A number @lo..@hi after option @kw. */

@@ -68,7 +68,8 @@ teardown()
 	pid=$!
 	wait "$pid" || fail "$(cat "$OUT.log")"
 	grep -qE "^tc_noop +- +[0-9]+ +1.00$" "$OUT" || fail "$(cat "$OUT")"
-	for row in "no statement" "ACK, four options" "SYN, max-mss" "SYN, four options"; do
+	for row in "no statement" "ACK, four options" "SYN, max-mss" "SYN, four options" \
+		"no statement of 64"; do
 		grep -qE "^tc_scrub +$row +[0-9]+ +[0-9.]+$" "$OUT" || fail "$row: $(cat "$OUT")"
 	done
 	grep -q '^goal: scrub <= 3x (every row): ' "$OUT" || fail "$(cat "$OUT")"

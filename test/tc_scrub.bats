@@ -305,6 +305,7 @@ scrub in inet6 (min-ttl 50)'
 	check_err 'scrub to 2001:db8::1 (random-id, no-df)' 23 'random-id is for IPv4'
 	check_err 'scrub from !192.0.2.1 (no-df)' 12 "can't be negated"
 	check_err 'scrub to 192.0.2.1 port 80 (no-df)' 20 'not ports'
+	check_err 'scrub from port 80 (no-df)' 12 'not ports'
 	check_err 'scrub proto tcp (max-mss 1400)' 7 'addresses'
 	check_err 'scrub (no-df) label "x"' 15 'syntax: scrub'
 	check_err 'scrub inet from 2001:db8::1 (no-df)' 17 ''
