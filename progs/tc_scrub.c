@@ -80,12 +80,10 @@
 struct bg_scrub_pkt {
 	__be32 saddr[4];
 	__be32 daddr[4];
-	__u32 l3_off;
 	__u32 l4_off; /* 0: no TCP header to look at */
 	__u32 l3_end; /* where the IP datagram ends */
 	__u8 family;
-	__u8 tcp;
-	__u8 pad[2];
+	__u8 pad[3];
 };
 
 /*
@@ -373,7 +371,6 @@ static __always_inline int bg_scrub(struct __sk_buff *skb, __u8 dir)
 		proto = *(__be16 *)(data + off + 2);
 		off += 4;
 	}
-	p.l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
 

@@ -404,22 +404,35 @@ sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
 	[ ! -e "$FW_BPFFS/tc/globals/bg_fw_lb_flows" ]
 }
 
+# dead_gone_rules NAME [gone]: a stateful ruleset (written to NAME.rules,
+# its path printed) with service "dead" (a backend that is not there),
+# and service "gone" (backend 12) when asked for.
+dead_gone_rules()
+{
+	{
+		cat <<-'EOF'
+			set default block
+			block state invalid label "invalid"
+			pass inet6 proto icmp6 label "neighbour discovery"
+			pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
+			pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
+			service dead 192.0.2.10 port 81 proto tcp {
+				backend 203.0.113.99:8080
+			}
+		EOF
+		if [[ ${2:-} == gone ]]; then
+			cat <<-'EOF'
+				service gone 192.0.2.11 port 80 proto tcp {
+					backend 203.0.113.12:8080
+				}
+			EOF
+		fi
+	} | ruleset "$1"
+}
+
 @test "a stateful ruleset: a passed SYN whose backend never answered makes nothing established; a removed service's flows are not established after the switch" {
 	local before after
-	RULES=$(ruleset stateful <<-'EOF2'
-		set default block
-		block state invalid label "invalid"
-		pass inet6 proto icmp6 label "neighbour discovery"
-		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
-		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
-		service dead 192.0.2.10 port 81 proto tcp {
-			backend 203.0.113.99:8080
-		}
-		service gone 192.0.2.11 port 80 proto tcp {
-			backend 203.0.113.12:8080
-		}
-	EOF2
-	)
+	RULES=$(dead_gone_rules stateful gone)
 	run up dut0 --rules "$RULES"
 	[ "$status" -eq 0 ] || fail "$output"
 	# A SYN the rules pass to a backend that is not there: the balancer
@@ -441,17 +454,7 @@ sendp(Ether(dst=sys.argv[1]) / IP(src=sys.argv[2], dst="198.51.100.7") /
 	# A flow of service "gone", answered; then a ruleset without it.
 	run in_cli curl -sS --max-time 3 --local-port 43000 http://192.0.2.11/
 	[ "$output" = "backend 12" ] || fail "$output"
-	RULES=$(ruleset stateful2 <<-'EOF2'
-		set default block
-		block state invalid label "invalid"
-		pass inet6 proto icmp6 label "neighbour discovery"
-		pass proto tcp to 192.0.2.10 port 81 flags S/SA state new label "dead"
-		pass proto tcp to 192.0.2.11 port 80 flags S/SA state new label "gone"
-		service dead 192.0.2.10 port 81 proto tcp {
-			backend 203.0.113.99:8080
-		}
-	EOF2
-	)
+	RULES=$(dead_gone_rules stateful2)
 	run up dut0 --rules "$RULES"
 	[ "$status" -eq 0 ] || fail "$output"
 	run status_json

@@ -61,6 +61,32 @@ rl_status()
 	in_dut "$BG_REPO/scripts/status.sh" --json
 }
 
+# cookie_lab NAME < RULESET: up.sh on d1 with it, the kernel handing out
+# cookies for every SYN (tcp_syncookies=2), an HTTP server on the DUT's
+# port 8080, and the client ready for answers sent with XDP_TX.
+cookie_lab()
+{
+	local rules
+	rules=$(ruleset "$1")
+	run up d1 --rules "$rules"
+	[ "$status" -eq 0 ] || fail "$output"
+	in_dut sysctl -qw net.ipv4.tcp_syncookies=2
+	# XDP_TX into a veth needs an XDP program on its peer.
+	in_ns "$CLI" ip link set dev c0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
+	start_http "$DUT" 8080
+}
+
+# fetch_n N: how many of N requests from the client got the DUT's page.
+fetch_n()
+{
+	local ok=0
+	for _ in $(seq "$1"); do
+		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
+			ok=$((ok + 1))
+	done
+	echo "$ok"
+}
+
 @test "a flood is held to its rate over two CPUs while a client elsewhere keeps working" {
 	(($(nproc) >= 2)) || fail "needs two CPUs, this machine has $(nproc)"
 	rules=$(ruleset flood <<-'EOF'
@@ -207,24 +233,13 @@ rl_status()
 	# Only SYNs pass the rules: the client's ACK of a cookie SYN-ACK
 	# belongs to no flow conntrack saw, and passes only because the
 	# firewall's phase 0 checks its cookie.
-	rules=$(ruleset cookiestate <<-'EOF'
+	cookie_lab cookiestate <<-'EOF'
 		set default block
 		pass proto tcp to port 8080 flags S/SA
 		set syn-flood rate 100000/second global 1/second cookies on
 	EOF
-	)
-	run up d1 --rules "$rules"
-	[ "$status" -eq 0 ] || fail "$output"
-	in_dut sysctl -qw net.ipv4.tcp_syncookies=2
-	# XDP_TX into a veth needs an XDP program on its peer.
-	in_ns "$CLI" ip link set dev c0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
-	start_http "$DUT" 8080
 	in_dut nstat -n
-	ok=0
-	for _ in $(seq 20); do
-		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
-			ok=$((ok + 1))
-	done
+	ok=$(fetch_n 20)
 	st=$(rl_status)
 	((ok == 20)) || fail "only $ok of 20 requests succeeded: $st $(in_dut "$BG_REPO/scripts/conntrack.sh" --json)"
 	# One SYN a second goes to the listener; the others got cookies,
@@ -241,23 +256,13 @@ rl_status()
 }
 
 @test "scrub's max-mss reaches the SYNs answered with cookies from XDP, which tc_scrub never sees" {
-	rules=$(ruleset cookiemss <<-'EOF'
+	cookie_lab cookiemss <<-'EOF'
 		set default pass
 		set syn-flood rate 100000/second global 1/second cookies on
 		scrub on d1 (max-mss 1200)
 	EOF
-	)
-	run up d1 --rules "$rules"
-	[ "$status" -eq 0 ] || fail "$output"
-	in_dut sysctl -qw net.ipv4.tcp_syncookies=2
-	in_ns "$CLI" ip link set dev c0 xdpdrv obj "$BG_BUILD/bench/xdp_noop.o" sec xdp
-	start_http "$DUT" 8080
 	capture_start synack "$CLI" c0 'tcp src port 8080 and tcp[tcpflags] & tcp-syn != 0'
-	ok=0
-	for _ in $(seq 10); do
-		[[ $(in_ns "$CLI" curl -s -m 3 http://198.51.100.1:8080/) == hello ]] &&
-			ok=$((ok + 1))
-	done
+	ok=$(fetch_n 10)
 	capture_stop synack >"$BG_TMP/synack.txt"
 	st=$(rl_status)
 	((ok == 10)) || fail "only $ok of 10 requests succeeded: $st"
