@@ -71,11 +71,6 @@ bg_ct_local_seed()
 		"\(.family) \(.local)"')
 }
 
-bg_conntrack_load()
-{
-	bg_prog_load "$@"
-}
-
 # Before the first of its programs is attached to IFACE: conntrack learns
 # the interface (with up.sh's BG_REVERSE_PATH, strict unless told loose)
 # and this host's addresses.

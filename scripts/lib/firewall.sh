@@ -36,11 +36,6 @@ bg_firewall_check()
 	esac
 }
 
-bg_firewall_load()
-{
-	bg_prog_load "$@"
-}
-
 # Attach (or keep) the firewall; BG_XDP_ROOT_ID and BG_XDP_ROOT_MODE say
 # what runs on IFACE afterwards (up.sh records them in bg_ifaces).
 bg_firewall_attach()

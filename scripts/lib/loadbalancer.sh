@@ -4,11 +4,6 @@
 # "loadbalancer" (fwmapgen --features: a "service" statement). Sourced
 # through the program registry.
 
-bg_loadbalancer_load()
-{
-	bg_prog_load "$@"
-}
-
 bg_loadbalancer_attach()
 {
 	bg_hook_attach "$@"

@@ -5,11 +5,6 @@
 # or a "set syn-flood|icmp-flood|udp-amplification|tcp-flood"). Sourced
 # through the program registry.
 
-bg_ratelimit_load()
-{
-	bg_prog_load "$@"
-}
-
 bg_ratelimit_attach()
 {
 	bg_ratelimit_cookie_sysctl
@@ -44,11 +39,6 @@ bg_syncookies_in_use()
 		return 1
 	(($(bg_le "$v" "$(bg_abi_off bg_rl_config syn_rate)" 4) != 0 &&
 		$(bg_le "$v" "$(bg_abi_off bg_rl_config syn_cookies)" 4) != 0))
-}
-
-bg_ratelimit_detach()
-{
-	bg_hook_detach "$@"
 }
 
 # Does the running ruleset rate-limit? Its generation's bg_rl_config has

@@ -7,21 +7,6 @@
 # (fwmapgen --features): a ruleset without routing runs no tc_route.
 # Sourced through the program registry.
 
-bg_route_load()
-{
-	bg_prog_load "$@"
-}
-
-bg_route_attach()
-{
-	bg_hook_attach "$@"
-}
-
-bg_route_detach()
-{
-	bg_hook_detach "$@"
-}
-
 # Does the running ruleset route? bg_fw_route holds the union of a
 # generation's routing actions at rule id 0, only for a generation that
 # has some (headers/bg_fw_abi.h): one lookup, its raw bytes.

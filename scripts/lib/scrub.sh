@@ -5,21 +5,6 @@
 # feature "scrub" (fwmapgen --features): a ruleset without scrub runs
 # neither. Sourced through the program registry.
 
-bg_scrub_load()
-{
-	bg_prog_load "$@"
-}
-
-bg_scrub_attach()
-{
-	bg_hook_attach "$@"
-}
-
-bg_scrub_detach()
-{
-	bg_hook_detach "$@"
-}
-
 # Does the running ruleset scrub? Its generation's bg_scrub_config.n (the
 # kernel entries of its statements): one lookup, its raw bytes.
 bg_scrub_in_use()

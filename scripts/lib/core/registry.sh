@@ -4,9 +4,11 @@
 # explains them). bg_registry_load reads it into the BG_REG_* arrays, one
 # element per line in file order, and sources the module of each name:
 # lib/NAME.sh beside the registry, else scripts/lib/NAME.sh. A module
-# defines bg_NAME_load, bg_NAME_attach, bg_NAME_detach and
-# bg_NAME_status_json, and may define bg_NAME_check (before up.sh changes
-# anything) and bg_NAME_forget IFINDEX (an interface that is gone).
+# defines bg_NAME_status_json, and bg_NAME_load, bg_NAME_attach and
+# bg_NAME_detach where it does more than the generic bg_prog_load,
+# bg_hook_attach and bg_hook_detach; it may define bg_NAME_check (before
+# up.sh changes anything) and bg_NAME_forget IFINDEX (an interface that
+# is gone).
 # bg_NAME_status_json runs whether the program runs or not (its maps may
 # be missing). A module's globals are plain assignments (it is sourced
 # inside a function: declare needs -g).
@@ -36,10 +38,9 @@ bg_registry_load()
 		f=$(bg_module_file "$name") || continue
 		# shellcheck source=/dev/null # found through the registry
 		source "$f"
-		for m in load attach detach status_json; do
-			declare -F "bg_${name}_$m" >/dev/null ||
-				bg_die "$f does not define bg_${name}_$m"
-		done
+		# load, attach and detach have generic ones (bg_prog_do).
+		declare -F "bg_${name}_status_json" >/dev/null ||
+			bg_die "$f does not define bg_${name}_status_json"
 		BG_MODULES+=("$name")
 	done
 }
@@ -187,8 +188,11 @@ bg_prog_do()
 	shift 2
 	f=bg_${BG_REG_NAME[i]}_$fn
 	if ! declare -F "$f" >/dev/null; then
+		# What a module does when it has nothing of its own to do.
 		case $fn in
 		check | running) return 0 ;;
+		load) f=bg_prog_load ;;
+		attach) f=bg_hook_attach ;;
 		detach) f=bg_hook_detach ;;
 		*) bg_die "no module lib/${BG_REG_NAME[i]}.sh for $(bg_prog_label "$i")" ;;
 		esac
