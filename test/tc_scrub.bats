@@ -25,13 +25,7 @@ teardown()
 scrub_load()
 {
 	printf '%s\n' "$1" >"$BG_TMP/t.rules"
-	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
-		set -euo pipefail
-		source "$1/scripts/lib.sh"
-		bg_setup_bpffs mount
-		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
-		bg_load_prog tc_scrub.o bg_scrub_ingress >/dev/null
-		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$BG_TMP/t.rules"
+	fw_load_in "$UNS" "$BG_TMP/t.rules" tc_scrub.o:bg_scrub_ingress
 	SCRUB_IN=$(echo "$FW_BPFFS"/bpfguard/*/bg_scrub_ingress)
 	SCRUB_OUT=$(echo "$FW_BPFFS"/bpfguard/*/bg_scrub_egress)
 	[[ -e $SCRUB_IN && -e $SCRUB_OUT ]] || fail "tc_scrub not pinned"
@@ -206,11 +200,7 @@ scrub from 192.0.2.10 (min-ttl 30)'
 	local r
 	for r in 'pass' 'scrub from 192.0.2.1 (min-ttl 10)'; do
 		printf '%s\n' "$r" >"$BG_TMP/t2.rules"
-		in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
-			set -euo pipefail
-			source "$1/scripts/lib.sh"
-			bg_setup_bpffs mount
-			bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$BG_TMP/t2.rules"
+		rules_apply_in "$UNS" "$BG_TMP/t2.rules"
 	done
 	fixture <<-EOF
 		run in udp4($V4, ttl=1) :: TC_ACT_UNSPEC -> same
@@ -275,11 +265,7 @@ scrub in inet6 (min-ttl 50)'
 		run in ether(b"\x00" * 46, ethertype=0x88b5) :: TC_ACT_UNSPEC -> same
 	EOF
 	printf 'pass\n' >"$BG_TMP/t2.rules"
-	in_ns "$UNS" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
-		set -euo pipefail
-		source "$1/scripts/lib.sh"
-		bg_setup_bpffs mount
-		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$BG_TMP/t2.rules"
+	rules_apply_in "$UNS" "$BG_TMP/t2.rules"
 	fixture <<-EOF
 		run in udp4($V4, ttl=1) :: TC_ACT_UNSPEC -> same
 	EOF

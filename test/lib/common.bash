@@ -254,15 +254,32 @@ udp_ask()
 	echo q | in_ns "$ns" socat -T 2 - UDP:"$host":"$port" | wc -c
 }
 
-# fw_load_in NS RULES: the firewall, unattached, and ruleset RULES loaded
-# into the private bpffs, run in NS (test runs then take its ifindexes).
+# fw_load_in NS RULES [OBJECT:PROGRAM...]: the firewall and the other
+# objects named, unattached, and ruleset RULES loaded into the private
+# bpffs, run in NS (test runs then take its ifindexes).
 fw_load_in()
+{
+	local ns=$1 rules=$2
+	shift 2
+	in_ns "$ns" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
+		set -euo pipefail
+		source "$1/scripts/lib.sh"
+		bg_setup_bpffs mount
+		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
+		for o in "${@:3}"; do
+			bg_load_prog "${o%%:*}" "${o#*:}" >/dev/null
+		done
+		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$rules" "$@"
+}
+
+# rules_apply_in NS RULES: ruleset RULES (a file) into the maps that
+# fw_load_in made, the way up.sh switches to it.
+rules_apply_in()
 {
 	in_ns "$1" env FW_BPFFS="$FW_BPFFS" BG_QUIET=1 bash -c '
 		set -euo pipefail
 		source "$1/scripts/lib.sh"
 		bg_setup_bpffs mount
-		bg_load_prog xdp_firewall.o bg_fw_xdp >/dev/null
 		bg_apply_ruleset "$2"' bg-test "$BG_REPO" "$2"
 }
 
