@@ -423,9 +423,10 @@ flows_of()
 		# The bound is the least (README); at most a few hundred past
 		# the size: an entry made on a CPU the process then left waits
 		# in that CPU's pending list, out of the eviction's reach,
-		# until the LRU steals from it (66,260 seen with other test
-		# files running).
-		((n >= min && n <= 65536 + 1024 * $(nproc))) ||
+		# until the LRU steals from it (66,260 and 68,216 seen on 2
+		# CPUs with other test files running; lrucheck stops at
+		# 70,000).
+		((n >= min && n <= 65536 + 2048 * $(nproc))) ||
 			fail "$m: $out (bound $min)"
 	done
 }
